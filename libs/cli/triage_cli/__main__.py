@@ -1,0 +1,3 @@
+from triage_cli.main import cli
+
+cli()

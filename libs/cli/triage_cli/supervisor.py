@@ -1,0 +1,231 @@
+"""`triage run`: the embedded broker and the three services as child processes, started and stopped together."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from triage_bus.embedded import EmbeddedBroker, free_port
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the supervisor dies, so no service outlives it."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+@dataclass
+class Service:
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    health_url: str | None = None
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = field(default=0.0)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "triage_cli", *self.args],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches the supervisor, which stops services in order
+                preexec_fn=_die_with_parent,
+            )
+        self.started_at = time.monotonic()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if not self.alive():
+            return
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("service did not stop in time, killing name=%s", self.name)
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass
+class RunOptions:
+    data_dir: Path
+    api_port: int = 8000
+    ingest_port: int = 8001
+    broker_port: int | None = None
+    demo: bool = True
+    classifier_mode: str = "hybrid"
+    ready_timeout: float = 180.0
+
+
+class Supervisor:
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
+        self.data_dir = options.data_dir.resolve()
+        self.broker = EmbeddedBroker(port=options.broker_port, log_path=self.data_dir / "logs" / "broker.log")
+        self.services: list[Service] = []
+        self._stopping = False
+
+    def admin_password(self) -> str:
+        """The dashboard login for this data folder: from the environment, or generated once and kept."""
+        from_env = os.environ.get("TRIAGE_BOOTSTRAP_ADMIN_PASSWORD")
+        if from_env:
+            return from_env
+        path = self.data_dir / "admin-password"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(12) + "\n")
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def _env(self, password: str) -> dict[str, str]:
+        from triage_ingest.config import demo_file
+
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "TRIAGE_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
+            "TRIAGE_KAFKA_PROFILE": "embedded",
+            "TRIAGE_API_PORT": str(self.options.api_port),
+            "TRIAGE_API_DATABASE_URL": os.environ.get(
+                "TRIAGE_API_DATABASE_URL", f"sqlite:///{self.data_dir / 'triage.db'}"
+            ),
+            "TRIAGE_BOOTSTRAP_ADMIN_PASSWORD": password,
+            "TRIAGE_INGEST_PORT": str(self.options.ingest_port),
+            "TRIAGE_CLASSIFIER_MODE": self.options.classifier_mode,
+            "TRIAGE_CLASSIFIER_DATA_DIR": str(self.data_dir / "classifier"),
+            "TRIAGE_CLASSIFIER_WEB_PORT": str(free_port()),
+        }
+        if self.options.demo:
+            env["TRIAGE_INGEST_REPLAY_FILE"] = str(demo_file())
+        return env
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        password = self.admin_password()
+        self.broker.start()
+        env = self._env(password)
+        logs = self.data_dir / "logs"
+        api = f"http://127.0.0.1:{self.options.api_port}"
+        ingest = f"http://127.0.0.1:{self.options.ingest_port}"
+        self.services = [
+            Service("api", ["api"], env, logs / "api.log", f"{api}/healthz"),
+            Service("classifier", ["classifier"], env, logs / "classifier.log"),
+            Service("ingest", ["ingest"], env, logs / "ingest.log", f"{ingest}/healthz"),
+        ]
+        for service in self.services:
+            service.start()
+        self._write_state(api, ingest)
+        self._wait_healthy()
+        print(
+            f"\nTriage is running.\n"
+            f"  Dashboard:  {api}/\n"
+            f"  Login:      {self._username()} / {password}\n"
+            f"  API:        {api}/api/flags  (docs: {api}/docs)\n"
+            f"  Webhooks:   {ingest}/webhooks/...\n"
+            f"  Broker:     {self.broker.bootstrap_servers}  (embedded)\n"
+            f"  Logs:       {logs}/\n"
+            f"Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+
+    def _username(self) -> str:
+        return os.environ.get("TRIAGE_BOOTSTRAP_ADMIN_USERNAME", "admin")
+
+    def _write_state(self, api: str, ingest: str) -> None:
+        state = {"bootstrap_servers": self.broker.bootstrap_servers, "api": api, "ingest": ingest, "pid": os.getpid()}
+        (self.data_dir / "run.json").write_text(json.dumps(state, indent=2) + "\n")
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.options.ready_timeout
+        pending = [s for s in self.services if s.health_url]
+        while pending:
+            for service in list(pending):
+                if not service.alive():
+                    raise RuntimeError(f"{service.name} exited during start-up; see {service.log_path}")
+                if _answers(service.health_url):
+                    pending.remove(service)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not healthy in time: {', '.join(s.name for s in pending)}")
+            time.sleep(0.3)
+
+    def watch(self) -> None:
+        """Restart a service that dies (with back-off), until asked to stop."""
+        while not self._stopping:
+            for service in self.services:
+                if not self._stopping and not service.alive():
+                    code = service.process.returncode if service.process else None
+                    backoff = min(30.0, 2.0 ** min(service.restarts, 5))
+                    log.error("service exited name=%s code=%s; restarting in %.0fs (see %s)", service.name, code,
+                              backoff, service.log_path)
+                    time.sleep(backoff)
+                    if not self._stopping:
+                        service.restarts += 1
+                        service.start()
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        self._stopping = True
+        for service in reversed(self.services):
+            service.stop()
+        self.broker.stop()
+        state = self.data_dir / "run.json"
+        state.unlink(missing_ok=True)
+
+
+def _answers(url: str | None) -> bool:
+    if not url:
+        return True
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def run(options: RunOptions) -> int:
+    supervisor = Supervisor(options)
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        supervisor.start()
+        supervisor.watch()
+    except KeyboardInterrupt:
+        print("\nStopping Triage…", flush=True)
+    except RuntimeError as exc:
+        print(f"\nTriage could not start: {exc}", file=sys.stderr, flush=True)
+        supervisor.stop()
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave orphans behind
+        supervisor.stop()
+    print("Stopped.", flush=True)
+    return 0

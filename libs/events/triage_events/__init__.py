@@ -1,0 +1,53 @@
+"""The contract between Triage services: event schemas, topic names and the wire codec."""
+
+from triage_events.codec import InvalidEvent, decode, encode
+from triage_events.schemas import (
+    Account,
+    ActionCompleted,
+    ActionKind,
+    ActionRequested,
+    ActionStatus,
+    AlertKind,
+    AlertRaised,
+    Author,
+    Comment,
+    CommentKind,
+    CommentReceived,
+    DeadLetter,
+    Evidence,
+    FlagRaised,
+    Label,
+    Platform,
+    Severity,
+)
+from triage_events.topics import ACTIONS, ALERTS, ALL_TOPICS, COMMENTS, DLQ, FLAGS, Topic
+
+__all__ = [
+    "ACTIONS",
+    "ALERTS",
+    "ALL_TOPICS",
+    "COMMENTS",
+    "DLQ",
+    "FLAGS",
+    "Account",
+    "ActionCompleted",
+    "ActionKind",
+    "ActionRequested",
+    "ActionStatus",
+    "AlertKind",
+    "AlertRaised",
+    "Author",
+    "Comment",
+    "CommentKind",
+    "CommentReceived",
+    "DeadLetter",
+    "Evidence",
+    "FlagRaised",
+    "InvalidEvent",
+    "Label",
+    "Platform",
+    "Severity",
+    "Topic",
+    "decode",
+    "encode",
+]

@@ -1,0 +1,52 @@
+"""Bytes <-> events. Every way a payload can be wrong ends in one exception, `InvalidEvent`, with a reason."""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+MAX_EVENT_BYTES = 1_000_000
+
+E = TypeVar("E", bound=BaseModel)
+
+
+class InvalidEvent(ValueError):
+    """A payload that cannot become the expected event. `reason` is a short, low-cardinality code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def encode(event: BaseModel) -> bytes:
+    """Serialise an event as compact UTF-8 JSON."""
+    return event.model_dump_json().encode("utf-8")
+
+
+def decode(model: type[E], data: bytes | None) -> E:
+    """Parse bytes into `model`, or raise `InvalidEvent` saying what was wrong (never the payload itself)."""
+    if data is None:
+        raise InvalidEvent("empty", "message has no value")
+    if len(data) > MAX_EVENT_BYTES:
+        raise InvalidEvent("too_large", f"{len(data)} bytes exceeds {MAX_EVENT_BYTES}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidEvent("not_utf8", f"invalid UTF-8 at byte {exc.start}") from None
+    try:
+        raw = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InvalidEvent("not_json", str(exc)[:200]) from None
+    if not isinstance(raw, dict):
+        raise InvalidEvent("not_object", f"expected a JSON object, got {type(raw).__name__}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        # Field locations and error types only: input values may be PHI.
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['type']}" for err in exc.errors()[:5]
+        )
+        raise InvalidEvent("schema", f"{model.__name__}: {problems}") from None

@@ -1,0 +1,224 @@
+"""Event schemas shared by every service (pydantic v2, JSON on the wire).
+
+Changes are additive: consumers ignore unknown fields and new fields get defaults, so payloads written by
+an older producer keep decoding (the golden samples in tests/golden pin this). A breaking change is a new
+topic version.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+from uuid import UUID, uuid4
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_TEXT_CHARS = 20_000
+
+ShortStr = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Platform(enum.StrEnum):
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+    X = "x"
+    YOUTUBE = "youtube"
+    LINKEDIN = "linkedin"
+    REDDIT = "reddit"
+    TIKTOK = "tiktok"
+    DEMO = "demo"
+
+
+class CommentKind(enum.StrEnum):
+    COMMENT = "comment"
+    REPLY = "reply"
+    MENTION = "mention"
+
+
+class Label(enum.StrEnum):
+    URGENT = "urgent"
+    PRIVACY = "privacy"
+    MISINFORMATION = "misinformation"
+    CLINICAL_ADVICE = "clinical_advice"
+    HOSTILE = "hostile"
+    SPAM = "spam"
+
+
+class Severity(enum.StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    @classmethod
+    def highest(cls, severities: list[Severity]) -> Severity:
+        return max(severities, key=lambda s: s.rank, default=cls.LOW)
+
+    def raised(self, steps: int = 1) -> Severity:
+        order = list(_SEVERITY_RANK)
+        return order[min(len(order) - 1, self.rank + steps)]
+
+
+_SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Event(_Model):
+    event_id: UUID = Field(default_factory=uuid4)
+    occurred_at: AwareDatetime = Field(default_factory=utcnow)
+    schema_version: int = 1
+
+
+class Account(_Model):
+    id: ShortStr
+    handle: str = ""
+
+
+class Author(_Model):
+    id: ShortStr
+    handle: str = ""
+    display_name: str = ""
+
+
+class Comment(_Model):
+    platform_comment_id: ShortStr
+    kind: CommentKind = CommentKind.COMMENT
+    text: Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
+    author: Author
+    permalink: str | None = None
+    parent_id: str | None = None
+    thread_id: str | None = None
+    created_at: AwareDatetime
+    language: str | None = None
+
+
+class CommentReceived(Event):
+    """A comment, reply or mention seen on one of the health system's accounts, normalised by ingest."""
+
+    type: Literal["comment_received"] = "comment_received"
+    platform: Platform
+    account: Account
+    comment: Comment
+
+    @property
+    def comment_key(self) -> str:
+        """The idempotency key everywhere: `platform:account_id:platform_comment_id`."""
+        return f"{self.platform.value}:{self.account.id}:{self.comment.platform_comment_id}"
+
+    @property
+    def kafka_key(self) -> bytes:
+        """Partition by author, so per-author state (repeat hostility) stays on one partition."""
+        return f"{self.platform.value}:{self.comment.author.id}".encode()
+
+
+class Evidence(_Model):
+    """Why a label was given: a rule or the model, and the character span of the text it points at."""
+
+    label: Label
+    source: Literal["rule", "model"]
+    rule_id: str | None = None
+    start: int | None = None
+    end: int | None = None
+    score: float | None = None
+    note: str = ""
+
+
+class FlagRaised(Event):
+    """A comment that needs a human. Never raised for benign comments."""
+
+    type: Literal["flag_raised"] = "flag_raised"
+    comment_key: str
+    platform: Platform
+    account: Account
+    comment: Comment
+    labels: list[Label]
+    scores: dict[Label, float] = Field(default_factory=dict)
+    severity: Severity
+    evidence: list[Evidence] = Field(default_factory=list)
+    model_version: str
+    suggested_templates: list[str] = Field(default_factory=list)
+    source_event_id: UUID | None = None
+
+
+class AlertKind(enum.StrEnum):
+    URGENT_COMMENT = "urgent_comment"
+    SURGE = "surge"
+    PHI_EXPOSURE = "phi_exposure"
+
+
+class AlertRaised(Event):
+    """Something the on-call person must hear about now. Carries ids and counts, never comment text."""
+
+    type: Literal["alert_raised"] = "alert_raised"
+    kind: AlertKind
+    platform: Platform
+    account: Account
+    label: Label
+    severity: Severity
+    count: int = 1
+    window_seconds: int = 0
+    comment_keys: list[str] = Field(default_factory=list)
+    dedup_key: str
+
+
+class ActionKind(enum.StrEnum):
+    REPLY = "reply"
+    PRIVATE_REPLY = "private_reply"
+    HIDE = "hide"
+    UNHIDE = "unhide"
+    DELETE = "delete"
+
+
+class ActionStatus(enum.StrEnum):
+    DONE = "done"
+    DRY_RUN = "dry_run"
+    FAILED = "failed"
+
+
+class ActionRequested(Event):
+    """A staff member asked for something to happen on the platform (executed by ingest)."""
+
+    type: Literal["action_requested"] = "action_requested"
+    action: ActionKind
+    comment_key: str
+    platform: Platform
+    account: Account
+    platform_comment_id: str
+    text: Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)] | None = None
+    requested_by: str
+
+
+class ActionCompleted(Event):
+    type: Literal["action_completed"] = "action_completed"
+    request_id: UUID
+    action: ActionKind
+    comment_key: str
+    status: ActionStatus
+    platform_result_id: str | None = None
+    error: str | None = None
+
+
+class DeadLetter(Event):
+    """A message a service could not handle, kept whole (base64) with the reason, so nothing is lost."""
+
+    type: Literal["dead_letter"] = "dead_letter"
+    service: str
+    topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key_b64: str | None = None
+    value_b64: str | None = None
+    reason: str
+    error: str

@@ -1,0 +1,102 @@
+"""Consumes `FlagRaised` from the bus into the database.
+
+At-least-once and idempotent: a batch is written in one transaction, and only after that commit are the
+Kafka offsets committed. A crash in between replays the batch, and the unique `comment_key` makes the
+replay insert nothing. Malformed records go to the dead-letter topic; a database outage stalls the
+consumer (it retries the same batch) rather than skipping anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from triage_api.flags.service import store_flags
+from triage_bus.dlq import dead_letter
+from triage_bus.profile import BrokerProfile
+from triage_events import DLQ, FLAGS, DeadLetter, FlagRaised, InvalidEvent, decode, encode
+
+log = logging.getLogger(__name__)
+
+SERVICE = "api"
+
+
+def split_batch(records: list[ConsumerRecord]) -> tuple[list[FlagRaised], list[DeadLetter]]:
+    flags: list[FlagRaised] = []
+    letters: list[DeadLetter] = []
+    for record in records:
+        try:
+            flags.append(decode(FlagRaised, record.value))
+        except InvalidEvent as exc:
+            letters.append(
+                dead_letter(SERVICE, record.topic, record.key, record.value, exc.reason, str(exc),
+                            record.partition, record.offset)
+            )
+    return flags, letters
+
+
+def write_flags(factory: sessionmaker[Session], flags: list[FlagRaised]) -> int:
+    with factory() as db, db.begin():
+        return store_flags(db, flags)
+
+
+class FlagConsumer:
+    def __init__(
+        self,
+        profile: BrokerProfile,
+        factory: sessionmaker[Session],
+        group_id: str,
+        retry_delay: float = 1.0,
+    ) -> None:
+        self._profile = profile
+        self._factory = factory
+        self._group_id = group_id
+        self._retry_delay = retry_delay
+        self.stored = 0
+        self.running = False
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(FLAGS.name, **self._profile.consumer_kwargs(self._group_id))
+        producer = AIOKafkaProducer(**self._profile.producer_kwargs())
+        await consumer.start()
+        await producer.start()
+        self.running = True
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=500)
+                for tp, records in batches.items():
+                    await self._handle(tp, records, consumer, producer)
+        finally:
+            self.running = False
+            await consumer.stop()
+            await producer.stop()
+
+    async def _handle(
+        self, tp: TopicPartition, records: list[ConsumerRecord], consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+    ) -> None:
+        flags, letters = split_batch(records)
+        for letter in letters:
+            log.warning("dead letter reason=%s partition=%s offset=%s", letter.reason, letter.partition, letter.offset)
+            await producer.send_and_wait(DLQ.name, encode(letter))
+        attempt = 0
+        while flags:
+            try:
+                inserted = await asyncio.to_thread(write_flags, self._factory, flags)
+                break
+            except (OperationalError, DBAPIError) as exc:
+                attempt += 1
+                delay = min(30.0, self._retry_delay * 2 ** min(attempt, 5))
+                log.error("database unavailable, retrying batch attempt=%d delay=%.1fs error=%s", attempt, delay,
+                          type(exc).__name__)
+                await asyncio.sleep(delay)
+        else:
+            inserted = 0
+        self.stored += inserted
+        await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "")})
+        log.info("flags stored partition=%d received=%d inserted=%d", tp.partition, len(records), inserted)

@@ -1,0 +1,1 @@
+"""Flags: comments the classifier says need a human."""

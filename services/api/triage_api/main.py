@@ -1,0 +1,122 @@
+"""The API service: REST API, dashboard and the flag consumer, composed in `create_app`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from triage_api.config import ApiSettings, get_settings
+from triage_api.consumer import FlagConsumer
+from triage_api.dashboard import views as dashboard_views
+from triage_api.db import make_engine, make_sessionmaker, migrate
+from triage_api.flags import views as flag_views
+from triage_api.staff import views as staff_views
+from triage_api.staff.service import ensure_bootstrap_admin
+from triage_bus.profile import BrokerProfile
+from triage_bus.settings import get_bus_settings
+
+log = logging.getLogger(__name__)
+DASHBOARD = Path(__file__).parent / "dashboard"
+
+
+def create_app(settings: ApiSettings | None = None, profile: BrokerProfile | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(migrate, engine)
+        with factory() as db:
+            generated = ensure_bootstrap_admin(
+                db,
+                settings.bootstrap_admin_username,
+                settings.bootstrap_admin_password.get_secret_value() if settings.bootstrap_admin_password else None,
+                settings.bootstrap_admin_token.get_secret_value() if settings.bootstrap_admin_token else None,
+            )
+        if generated:
+            # Shown once, on the operator's console, for the first sign-in.
+            log.warning("bootstrap admin created: username=%s password=%s", settings.bootstrap_admin_username,
+                        generated)
+        task = None
+        if settings.consumer_enabled:
+            consumer = FlagConsumer(profile or BrokerProfile.from_settings(get_bus_settings()), factory,
+                                    settings.consumer_group)
+            app.state.consumer = consumer
+            task = asyncio.create_task(consumer.run(), name="flag-consumer")
+            task.add_done_callback(_crash_on_consumer_failure)
+        try:
+            yield
+        finally:
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            engine.dispose()
+
+    app = FastAPI(title="Triage API", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = factory
+    app.state.consumer = None
+    app.state.templates = Jinja2Templates(directory=DASHBOARD / "templates")
+    app.mount("/static", StaticFiles(directory=DASHBOARD / "static"), name="static")
+    app.include_router(flag_views.router)
+    app.include_router(staff_views.router)
+    app.include_router(dashboard_views.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz(request: Request) -> Response:
+        """Readiness: the database answers and the flag consumer is running."""
+        problems = []
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure means not ready
+            problems.append(f"database: {type(exc).__name__}")
+        consumer = request.app.state.consumer
+        if settings.consumer_enabled and (consumer is None or not consumer.running):
+            problems.append("consumer: not running")
+        status = 200 if not problems else 503
+        return JSONResponse({"status": "ok" if not problems else "unavailable", "problems": problems}, status)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def _crash_on_consumer_failure(task: asyncio.Task[None]) -> None:
+    """An infrastructure failure in the consumer ends the process, so the supervisor restarts it."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        log.critical("flag consumer failed: %r; exiting", exc)
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def serve() -> None:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")

@@ -1,0 +1,7 @@
+"""All tables, imported in one place so Alembic sees the whole schema."""
+
+from triage_api.db import Base
+from triage_api.flags.models import Flag, FlagLabel
+from triage_api.staff.models import ApiToken, StaffSession, User
+
+__all__ = ["ApiToken", "Base", "Flag", "FlagLabel", "StaffSession", "User"]

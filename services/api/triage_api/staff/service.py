@@ -1,0 +1,124 @@
+"""Staff accounts, sessions and tokens: creation, lookup, bootstrap."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from triage_api.staff.models import ApiToken, Role, StaffSession, User
+from triage_api.staff.security import hash_password, hash_token, new_secret, verify_password
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request, as far as authorisation is concerned."""
+
+    user_id: int
+    username: str
+    role: Role
+    csrf_token: str | None = None  # set for browser sessions
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_user(db: Session, username: str, password: str | None, role: Role, display_name: str = "") -> User:
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=hash_password(password) if password else None,
+        role=role.value,
+        active=True,
+        created_at=now(),
+    )
+    db.add(user)
+    db.flush()
+    return user
+
+
+def authenticate(db: Session, username: str, password: str) -> User | None:
+    user = db.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if user is None or not verify_password(password, user.password_hash):
+        return None
+    return user
+
+
+def start_session(db: Session, user: User, hours: int) -> tuple[str, StaffSession]:
+    """A new browser session; returns the raw cookie value (stored only as a hash)."""
+    raw = new_secret()
+    session = StaffSession(
+        id_hash=hash_token(raw),
+        user_id=user.id,
+        csrf_token=new_secret(),
+        created_at=now(),
+        expires_at=now() + timedelta(hours=hours),
+    )
+    db.add(session)
+    return raw, session
+
+
+def end_session(db: Session, raw: str) -> None:
+    db.execute(delete(StaffSession).where(StaffSession.id_hash == hash_token(raw)))
+
+
+def principal_from_session(db: Session, raw: str) -> Principal | None:
+    row = db.execute(
+        select(StaffSession, User)
+        .join(User, User.id == StaffSession.user_id)
+        .where(StaffSession.id_hash == hash_token(raw), User.active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    session, user = row
+    if _aware(session.expires_at) <= now():
+        return None
+    return Principal(user.id, user.username, Role(user.role), session.csrf_token)
+
+
+def principal_from_token(db: Session, raw: str) -> Principal | None:
+    row = db.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(raw), User.active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    token, user = row
+    if token.expires_at is not None and _aware(token.expires_at) <= now():
+        return None
+    return Principal(user.id, user.username, Role(user.role))
+
+
+def issue_token(db: Session, user: User, name: str, raw: str | None = None) -> str:
+    raw = raw or new_secret()
+    if db.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw))) is None:
+        db.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(raw), created_at=now(), expires_at=None))
+    return raw
+
+
+def ensure_bootstrap_admin(db: Session, username: str, password: str | None, token: str | None) -> str | None:
+    """Create the first admin if there is none; register the bootstrap token. Returns a generated password."""
+    generated = None
+    admin = db.scalar(select(User).where(User.username == username))
+    if admin is None:
+        if password is None:
+            password = generated = new_secret()[:20]
+        admin = create_user(db, username, password, Role.ADMIN, display_name="Administrator")
+        log.info("bootstrap admin created username=%s", username)
+    elif password is not None and not verify_password(password, admin.password_hash):
+        admin.password_hash = hash_password(password)
+    if token:
+        issue_token(db, admin, "bootstrap")
+    db.commit()
+    return generated
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,39 @@
+"""The Faust application and its topics. Topics carry raw bytes; agents decode them explicitly."""
+
+from __future__ import annotations
+
+import faust
+
+from triage_bus.profile import BrokerProfile
+from triage_bus.settings import get_bus_settings
+from triage_classifier.config import get_settings
+from triage_events import ALERTS, COMMENTS, DLQ, FLAGS
+
+settings = get_settings()
+profile = BrokerProfile.from_settings(get_bus_settings())
+profile.apply_client_patches()
+
+app = faust.App(
+    settings.app_id,
+    **profile.faust_settings(),
+    autodiscover=False,
+    origin="triage_classifier",
+    store="memory://",
+    datadir=str(settings.data_dir),
+    key_serializer="raw",
+    value_serializer="raw",
+    topic_partitions=COMMENTS.partitions,
+    web_port=settings.web_port,
+    web_bind="127.0.0.1",
+    consumer_auto_offset_reset="earliest",
+)
+
+
+def _topic(name: str, partitions: int) -> faust.TopicT:
+    return app.topic(name, key_type=bytes, value_type=bytes, partitions=partitions, internal=False)
+
+
+comments_topic = _topic(COMMENTS.name, COMMENTS.partitions)
+flags_topic = _topic(FLAGS.name, FLAGS.partitions)
+alerts_topic = _topic(ALERTS.name, ALERTS.partitions)
+dlq_topic = _topic(DLQ.name, DLQ.partitions)

@@ -1,0 +1,33 @@
+"""Classifier settings, from `TRIAGE_CLASSIFIER_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ClassifierSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_CLASSIFIER_", extra="ignore")
+
+    app_id: str = "triage-classifier"
+    # "hybrid": transformer heads + guideline rules; "rules": guideline rules only (no model download
+    # or torch needed, for quick development runs).
+    mode: Literal["hybrid", "rules"] = "hybrid"
+    artefact: Path | None = None  # default: the artefact bundled with the package
+    batch_size: int = 32
+    batch_within_s: float = 0.05
+    data_dir: Path = Path(".triage/classifier")
+    web_port: int = 6066
+    # Faust tables: repeat hostility and surges.
+    hostility_window_s: int = 3600
+    hostility_repeat_threshold: int = 3
+    surge_window_s: int = 900
+    surge_threshold: int = 10
+
+
+@lru_cache
+def get_settings() -> ClassifierSettings:
+    return ClassifierSettings()

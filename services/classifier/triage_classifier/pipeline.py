@@ -1,0 +1,98 @@
+"""One micro-batch of raw comment records in; flags, alerts and dead letters out. No Faust, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from triage_bus.dlq import dead_letter
+from triage_classifier.judgement import Classifier, Judgement
+from triage_classifier.policy import suggested_templates
+from triage_events import (
+    COMMENTS,
+    AlertKind,
+    AlertRaised,
+    CommentReceived,
+    DeadLetter,
+    FlagRaised,
+    InvalidEvent,
+    Label,
+    decode,
+)
+
+SERVICE = "classifier"
+
+
+@dataclass(frozen=True)
+class Record:
+    key: bytes | None
+    value: bytes | None
+    partition: int | None = None
+    offset: int | None = None
+
+
+@dataclass
+class BatchResult:
+    flags: list[FlagRaised] = field(default_factory=list)
+    alerts: list[AlertRaised] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    judged: int = 0
+
+
+def judge_batch(classifier: Classifier, records: list[Record]) -> BatchResult:
+    """Decode, classify and turn verdicts into events. Bad records become dead letters; the rest go on."""
+    result = BatchResult()
+    comments: list[CommentReceived] = []
+    for record in records:
+        try:
+            comments.append(decode(CommentReceived, record.value))
+        except InvalidEvent as exc:
+            result.dead_letters.append(
+                dead_letter(SERVICE, COMMENTS.name, record.key, record.value, exc.reason, str(exc),
+                            record.partition, record.offset)
+            )
+    if not comments:
+        return result
+    judgements = classifier.classify_batch([c.comment.text for c in comments])
+    result.judged = len(comments)
+    for comment, judgement in zip(comments, judgements, strict=True):
+        if not judgement.needs_human:
+            continue
+        flag = make_flag(comment, judgement, classifier.version)
+        result.flags.append(flag)
+        result.alerts.extend(immediate_alerts(flag))
+    return result
+
+
+def make_flag(comment: CommentReceived, judgement: Judgement, model_version: str) -> FlagRaised:
+    return FlagRaised(
+        comment_key=comment.comment_key,
+        platform=comment.platform,
+        account=comment.account,
+        comment=comment.comment,
+        labels=judgement.labels,
+        scores={label: round(score, 4) for label, score in judgement.scores.items()},
+        severity=judgement.severity,
+        evidence=judgement.evidence,
+        model_version=model_version,
+        suggested_templates=suggested_templates(judgement.labels),
+        source_event_id=comment.event_id,
+    )
+
+
+def immediate_alerts(flag: FlagRaised) -> list[AlertRaised]:
+    """Every urgent flag pages at once; every privacy flag is a PHI exposure to hide fast."""
+    alerts = []
+    for label, kind in ((Label.URGENT, AlertKind.URGENT_COMMENT), (Label.PRIVACY, AlertKind.PHI_EXPOSURE)):
+        if label in flag.labels:
+            alerts.append(
+                AlertRaised(
+                    kind=kind,
+                    platform=flag.platform,
+                    account=flag.account,
+                    label=label,
+                    severity=flag.severity,
+                    comment_keys=[flag.comment_key],
+                    dedup_key=f"{kind.value}:{flag.comment_key}",
+                )
+            )
+    return alerts

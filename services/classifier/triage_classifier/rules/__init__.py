@@ -1,0 +1,35 @@
+"""Guideline rules: the explainable layer of the classifier. Each fired rule names its id and text span."""
+
+from __future__ import annotations
+
+from triage_classifier.rules import clinical_advice, hostile, misinformation, privacy, spam, urgent
+from triage_classifier.rules.base import Rule, RuleHit
+from triage_events import Label
+
+ALL_RULES: tuple[Rule, ...] = (
+    *urgent.RULES,
+    *privacy.RULES,
+    *clinical_advice.RULES,
+    *hostile.RULES,
+    *spam.RULES,
+    *misinformation.RULES,
+)
+
+
+def evaluate(text: str, rules: tuple[Rule, ...] = ALL_RULES) -> list[RuleHit]:
+    """Every rule that fires on `text`, with the span of its first match."""
+    hits: list[RuleHit] = []
+    for rule in rules:
+        match = rule.pattern.search(text)
+        if match is None or (rule.requires is not None and rule.requires.search(text) is None):
+            continue
+        hits.append(RuleHit(rule.id, rule.label, match.start(), match.end(), rule.strong, rule.polarity, rule.note))
+    return hits
+
+
+def decisive_labels(hits: list[RuleHit]) -> set[Label]:
+    """Labels that a strong rule settles on its own."""
+    return {hit.label for hit in hits if hit.strong and hit.polarity > 0}
+
+
+__all__ = ["ALL_RULES", "Rule", "RuleHit", "decisive_labels", "evaluate"]

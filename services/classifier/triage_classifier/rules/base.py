@@ -1,0 +1,45 @@
+"""What a guideline rule is and what it reports when it fires."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from triage_events import Label
+
+FLAGS = re.IGNORECASE | re.UNICODE
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A pattern tied to one label.
+
+    `strong` rules are decisive on their own (a medical record number is a privacy exposure whatever the
+    model thinks); weak rules are features the model's head weighs. `polarity=-1` marks counter-evidence
+    (a debunk marker, a figure of speech) that argues against the label. `requires` is a second pattern
+    that must also occur somewhere in the text (an identifier *and* a health detail).
+    """
+
+    id: str
+    label: Label
+    pattern: re.Pattern[str]
+    note: str
+    strong: bool = False
+    polarity: int = 1
+    requires: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    rule_id: str
+    label: Label
+    start: int
+    end: int
+    strong: bool
+    polarity: int
+    note: str
+
+
+def rx(*alternatives: str) -> re.Pattern[str]:
+    """Compile alternatives into one case-insensitive pattern."""
+    return re.compile("|".join(f"(?:{a})" for a in alternatives), FLAGS)

@@ -1,0 +1,64 @@
+"""Insults, harassment, dehumanising language and threats aimed at people. Civil complaints are not."""
+
+from triage_classifier.rules.base import Rule, rx
+from triage_events import Label
+
+H = Label.HOSTILE
+
+_INSULT = (
+    r"idiots?|morons?|stupid|dumb|clowns?|incompetent|pathetic|useless|scum|trash|garbage|losers?|butchers?|"
+    r"quacks?|imbeciles?|cretins?|hacks?|frauds?|liars?|crooks?|pigs?|rats?|snakes?|witch|bitch\w*|"
+    r"assholes?|a\$\$holes?|jerks?|dimwits?|halfwits?|braindead|brain-dead|clueless|worthless|"
+    r"idiotas?|est[uú]pid[oa]s?|pendej[oa]s?|imb[eé]ciles?|in[uú]tiles?|basura|rat[ae]s|ladr[oó]n(?:es)?|"
+    r"mentiros[oa]s?|payas[oa]s?|cerd[oa]s?|carniceros?|matasanos"
+)
+
+RULES = (
+    Rule(
+        "hostile.insult",
+        H,
+        rx(
+            r"\b(?:you(?:'re| are)?|ur|u r|your \w+ (?:is|are)|you (?:guys|people)(?: are)?|y'?all(?: are)?|"
+            r"ustedes son|eres|son un[oa]?s?)\s+(?:(?:such|a|an|total|complete|bunch of|\w+)\s+){0,3}(?:"
+            + _INSULT + r")\b",
+            r"\b(?:are|is|r|son|eres)\s+(?:(?:such|a|an|total|complete|bunch of|[\w-]+)\s+){0,2}(?:" + _INSULT
+            + r")\b",
+            r"\b(?:" + _INSULT + r")\b.{0,15}\b(?:working|running|in charge|at the desk|doctors?|nurses?|staff|"
+            r"admin\w*)\b",
+        ),
+        "an insult aimed at people",
+    ),
+    Rule(
+        "hostile.harassment",
+        H,
+        rx(
+            r"\bkys\b|\bkill yourself\b|\bgo die\b|\bdrop dead\b|\bm[aá]tate\b|\bmu[eé]rete\b",
+            r"\b(?:shut (?:the f\w* )?up|stfu|c[aá]llate)\b",
+            r"\b(?:nobody|no one) (?:wants|likes|cares about) you\b",
+            r"\bf+[u*@#]+c*k+\w* (?:you|u|off|this (?:place|hospital))\b|\bscrew you\b|\bvete a la mierda\b",
+        ),
+        "harassment or a personal attack",
+        strong=True,
+    ),
+    Rule(
+        "hostile.threat",
+        H,
+        rx(
+            r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|we(?:'ll| will)|voy a|vamos a)\s+"
+            r"(?:hurt|kill|shoot|stab|beat|punch|find|come for|get|matar|golpear|buscar)\s+"
+            r"(?:you|him|her|them|every|that|this|the|te|los|las|a ese|a esa)\b",
+            r"\b(?:somebody|someone|you all|y'?all|they|alguien)\s+(?:will|is going to|gonna|va a)\s+(?:pay|pagar)\b",
+            r"\bwith my (?:gun|rifle|knife|shotgun)\b|\bcon mi (?:pistola|arma|cuchillo)\b",
+            r"\b(?:watch your back|you(?:'ll| will) (?:pay|regret)|te vas a arrepentir|cu[ií]date la espalda)\b",
+            r"\b(?:deserves?|deber[ií]an?) (?:to )?(?:be )?(?:shot|hanged|beaten|die|morir|ser golpead\w+)\b",
+        ),
+        "a threat of violence",
+        strong=True,
+    ),
+    Rule(
+        "hostile.dehumanising",
+        H,
+        rx(r"\b(?:vermin|subhuman|animals|parasites|cockroaches|cucarachas|par[aá]sitos|animales)\b"),
+        "dehumanising language",
+    ),
+)

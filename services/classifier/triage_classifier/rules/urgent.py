@@ -1,0 +1,121 @@
+"""Someone in immediate danger: suicidal intent, self-harm or overdose now, an emergency in progress, a
+specific threat. English and Spanish. Figures of speech and awareness posts are counter-evidence."""
+
+from triage_classifier.rules.base import Rule, rx
+from triage_events import Label
+
+U = Label.URGENT
+
+RULES = (
+    Rule(
+        "urgent.suicidal_intent",
+        U,
+        rx(
+            r"\b(?:i(?:'m| am)?|im) (?:going to|gonna|about to|want to|wanna|will|plan(?:ning)? to|ready to|"
+            r"decided to)\s+(?:kill myself|end (?:it|it all|my life|things)|take my (?:own )?life|die tonight|"
+            r"jump|hang myself|overdose|not wake up)",
+            r"\bkill(?:ing)? myself\b",
+            r"\b(?:end|ending) (?:it all|my life)\b",
+            r"\bsuicid(?:e|al)\b.{0,40}\b(?:tonight|today|now|note|plan)\b",
+            r"\b(?:won'?t|will not) be (?:here|alive|around) (?:tomorrow|much longer|by morning)\b",
+            r"\b(?:goodbye|bye) (?:everyone|world|all)\b",
+            r"\b(?:don'?t|do not) want to (?:be here|be alive|live|wake up)\b.{0,30}\b(?:anymore|tonight|now)\b",
+            r"\btonight (?:is|'s) the night\b",
+            r"\b(?:me quiero|quiero) (?:morir|matar)\b|\bquitarme la vida\b|\bsuicidarme\b|\bmatarme\b",
+            r"\bya no (?:quiero|aguanto) (?:vivir|m[aá]s)\b|\bno quiero (?:seguir )?viviendo\b",
+        ),
+        "first-person suicidal intent",
+        strong=True,
+    ),
+    Rule(
+        "urgent.means_or_plan",
+        U,
+        rx(
+            r"\b(?:pills|pastillas|rope|cuerda|gun|pistola|razor|blade|navaja)\b.{0,30}\b(?:lined up|ready|"
+            r"in my hand|counted|listas?|en la mano)\b",
+            r"\b(?:on|at) the (?:bridge|roof|ledge|edge)\b",
+            r"\b(?:bottle|pills|pastillas)\b.{0,30}\b(?:in front of me|next to me|frente a m[ií])\b",
+            r"\b(?:cutting|cortando(?:me)?) (?:myself|me)?\s*(?:right now|now|ahora)\b",
+            r"\bi(?:'m| am) (?:cutting|bleeding)\b",
+        ),
+        "means, place or timing of self-harm",
+    ),
+    Rule(
+        "urgent.overdose_now",
+        U,
+        rx(
+            r"\b(?:i|he|she|they|my \w+) (?:just )?(?:took|swallowed|tom[oó]|se tom[oó]) (?:a |the )?"
+            r"(?:whole|entire|all|todas?)\b.{0,30}\b(?:bottle|pills|tablets|pastillas|meds|frasco)\b",
+            r"\b(?:overdos(?:ed|ing)|od'?(?:ed|ing)|sobredosis)\b.{0,40}\b(?:now|right now|just|ahora|"
+            r"not waking|won'?t wake|no despierta)\b",
+            r"\b(?:not waking up|won'?t wake up|no despierta|turning blue|se est[aá] poniendo (?:azul|morad[oa]))\b",
+        ),
+        "overdose in progress",
+        strong=True,
+    ),
+    Rule(
+        "urgent.emergency_now",
+        U,
+        rx(
+            r"\b(?:is not|isn'?t|not|stopped|no est[aá]|dej[oó] de) breath(?:ing)?\b|\bno (?:est[aá] )?respira\b",
+            r"\b(?:is|are|'s|am|i'm) having an? (?:seizure|stroke|heart attack|allergic reaction)\b",
+            r"\b(?:le est[aá] dando|tiene) (?:un )?(?:infarto|derrame|convulsi[oó]n|ataque)\b",
+            r"\bchest pain\b.{0,30}\b(?:right now|now|for the last|can'?t breathe|arm)\b",
+            r"\bdolor (?:en el|de) pecho\b.{0,30}\b(?:ahora|ya|no puede respirar)\b",
+            r"\b(?:can'?t|cannot|can not) breathe\b(?!.{0,20}\b(?:lol|lmao|haha|laughing)\b)",
+            r"\b(?:bleeding (?:heavily|a lot|everywhere|out)|won'?t stop bleeding|sangrando mucho)\b",
+            r"\b(?:unresponsive|passed out|collapsed|se desmay[oó]|inconsciente|se cay[oó] y no)\b",
+            r"\b(?:face|cara) (?:is )?droop\w*\b|\bslurr\w+ (?:his|her|their|my) (?:words|speech)\b",
+            r"\bthroat (?:is )?(?:closing|swelling)\b|\bse le (?:cierra|est[aá] cerrando) la garganta\b",
+        ),
+        "medical emergency in progress",
+        strong=True,
+    ),
+    Rule(
+        "urgent.fire_or_accident",
+        U,
+        rx(
+            r"\b(?:fire|smoke|incendio|humo|explosion|explosi[oó]n)\b.{0,40}\b(?:in|at|near|en) (?:the )?"
+            r"(?:building|lobby|floor|wing|ward|hospital|parking|garage|er|piso|edificio)\b",
+            r"\b(?:car|bus|ambulance|carro|auto)\b.{0,30}\b(?:crash(?:ed)?|hit|chocó|atropell\w+)\b.{0,40}\b(?:now|"
+            r"just|ahora|trapped|atrapad\w+)\b",
+            r"\bactive shooter\b|\bshots? fired\b|\bsomeone (?:has|with) a gun\b|\balguien (?:tiene|con) un arma\b",
+        ),
+        "fire, accident or attack with people at risk",
+        strong=True,
+    ),
+    Rule(
+        "urgent.specific_threat",
+        U,
+        rx(
+            r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|voy a)\s+(?:shoot|kill|stab|bomb|"
+            r"blow up|hurt|attack|matar|disparar|apu[ñn]alar)\b.{0,60}\b(?:tomorrow|tonight|today|monday|tuesday|"
+            r"wednesday|thursday|friday|saturday|sunday|at \d|o'?clock|lobby|entrance|parking|er|ward|floor|"
+            r"ma[ñn]ana|hoy|esta noche|entrada)\b",
+            r"\b(?:bring(?:ing)?|coming with|with my|llevo|traigo|con mi) (?:my |a |mi |un )?(?:gun|rifle|knife|"
+            r"pistola|cuchillo|arma)\b",
+        ),
+        "threat with a target, place or time",
+        strong=True,
+    ),
+    Rule(
+        "urgent.call_for_help_now",
+        U,
+        rx(r"\b(?:help|ayuda)\b.{0,20}\b(?:right now|now|please|ya|urgente|por favor)\b.*\b(?:911|ambulance|ambulancia)\b",
+           r"\b(?:someone|somebody|alguien) (?:call|llame|llamen) (?:911|an ambulance|una ambulancia)\b"),
+        "call for immediate help",
+    ),
+    Rule(
+        "urgent.figure_of_speech",
+        U,
+        rx(
+            r"\b(?:killing me|killed me|dying to|dying of laughter|i'?m dead\b|i'?m deceased|i'?m crying|"
+            r"me muero de (?:risa|ganas|hambre)|me mor[ií] de risa|muerto de risa)",
+            r"\b(?:lol|lmao|haha+|jaja+|😂|🤣|💀)",
+            r"\b(?:awareness|prevention month|vigil|fundraiser|campaign|campa[ñn]a|prevenci[oó]n|988)\b",
+            r"\b(?:last (?:year|month|week)|years? ago|back in \d{4}|el a[ñn]o pasado|hace \w+ a[ñn]os)\b",
+        ),
+        "figure of speech, awareness post or past event",
+        polarity=-1,
+    ),
+)

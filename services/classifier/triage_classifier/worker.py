@@ -1,0 +1,23 @@
+"""Entry point for the classifier worker process (`triage classifier`)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(log_level: str = "info") -> None:
+    """Run the Faust worker with the agents registered (Faust reads its own argv)."""
+    from triage_classifier import agents  # noqa: F401  (registers the agents on the app)
+    from triage_classifier.app import app, settings
+
+    sys.argv = [
+        "triage-classifier",
+        "worker",
+        "--loglevel",
+        log_level,
+        "--web-host",
+        "127.0.0.1",
+        "--web-port",
+        str(settings.web_port),
+    ]
+    app.main()

@@ -1,0 +1,70 @@
+"""Turn a replay line (a JSON object with at least `text`) into a `CommentReceived`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from triage_events import Account, Author, Comment, CommentKind, CommentReceived, InvalidEvent, Platform
+
+
+def from_replay_line(line: bytes, account: Account) -> CommentReceived:
+    """Parse one JSONL line. Raises `InvalidEvent` (with a reason, never the text) when it can't."""
+    try:
+        obj = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidEvent("not_json", str(exc)[:200]) from None
+    if not isinstance(obj, dict):
+        raise InvalidEvent("not_object", f"expected a JSON object, got {type(obj).__name__}")
+    return from_replay_object(obj, account, fallback_id=hashlib.sha256(line).hexdigest()[:20])
+
+
+def from_replay_object(obj: dict[str, Any], account: Account, fallback_id: str) -> CommentReceived:
+    text = obj.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidEvent("schema", "text: missing or empty")
+    author = obj.get("author") or {}
+    if isinstance(author, str):
+        author = {"id": author, "handle": author}
+    if not isinstance(author, dict):
+        raise InvalidEvent("schema", "author: must be a string or an object")
+    account_obj = obj.get("account")
+    try:
+        return CommentReceived(
+            platform=Platform(obj.get("platform") or Platform.DEMO),
+            account=Account.model_validate(account_obj) if isinstance(account_obj, dict) else account,
+            comment=Comment(
+                platform_comment_id=str(obj.get("id") or fallback_id),
+                kind=CommentKind(obj.get("kind") or CommentKind.COMMENT),
+                text=text,
+                author=Author(
+                    id=str(author.get("id") or author.get("handle") or "anonymous"),
+                    handle=str(author.get("handle") or ""),
+                    display_name=str(author.get("display_name") or author.get("name") or ""),
+                ),
+                permalink=obj.get("permalink"),
+                parent_id=obj.get("parent_id"),
+                thread_id=obj.get("thread_id"),
+                created_at=_timestamp(obj.get("created_at")),
+                language=obj.get("language") or obj.get("lang"),
+            ),
+        )
+    except (ValidationError, ValueError) as exc:
+        raise InvalidEvent("schema", _describe(exc)) from None
+
+
+def _timestamp(value: Any) -> datetime:
+    if value in (None, ""):
+        return datetime.now(UTC)
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in exc.errors()[:5])
+    return type(exc).__name__ + ": " + str(exc)[:200]
