@@ -96,6 +96,78 @@ def replay(file: Path, rate: float | None, bootstrap_servers: str | None, accoun
     asyncio.run(_replay())
 
 
+def _classifier(mode: str, artefact: Path | None):  # type: ignore[no-untyped-def]
+    from triage_classifier.config import ClassifierSettings
+    from triage_classifier.loader import load_classifier
+
+    return load_classifier(ClassifierSettings(mode=mode, artefact=artefact))
+
+
+@cli.command()
+@click.option("--input", "input_", type=click.File("r", encoding="utf-8"), default="-", help="JSONL (default stdin)")
+@click.option("--output", type=click.File("w", encoding="utf-8"), default="-", help="JSONL (default stdout)")
+@click.option("--mode", type=click.Choice(["hybrid", "rules"]), default="hybrid", show_default=True)
+@click.option("--artefact", type=click.Path(file_okay=False, path_type=Path), default=None)
+def classify(input_, output, mode: str, artefact: Path | None) -> None:  # type: ignore[no-untyped-def]
+    """Label comments: JSONL objects with `text` in, the same objects with labels, scores, severity and
+    evidence out."""
+    from triage_classifier.batch import InputError, classify_stream
+
+    try:
+        count = classify_stream(_classifier(mode, artefact), input_, output)
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"classified {count} comments", err=True)
+
+
+@cli.command(name="eval")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@click.option("--mode", type=click.Choice(["hybrid", "rules"]), default="hybrid", show_default=True)
+@click.option("--artefact", type=click.Path(file_okay=False, path_type=Path), default=None)
+def evaluate(file, as_json: bool, mode: str, artefact: Path | None) -> None:  # type: ignore[no-untyped-def]
+    """Score the classifier on JSONL with gold `labels`: per-label precision/recall/F1, macro-F1, benign flagged."""
+    from triage_classifier.batch import InputError, evaluate_stream
+    from triage_classifier.training.metrics import format_table
+
+    try:
+        report = evaluate_stream(_classifier(mode, artefact), file)
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(report, indent=2) if as_json else format_table(report))
+
+
+@cli.command()
+@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=Path("data/corpus"),
+              show_default=True)
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="default: the artefact bundled with the package")
+@click.option("--seed", type=int, default=13, show_default=True)
+@click.option("--encoder-delta", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="LoRA delta from `python -m triage_classifier.training.finetune` (default: the bundled one)")
+@click.option("--frozen", is_flag=True, help="heads on the base encoder, without the fine-tuned delta")
+@click.option("--public-data", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="add capped samples of the public data sets in this folder (e.g. ../shared/data)")
+def train(corpus: Path, output: Path | None, seed: int, encoder_delta: Path | None, frozen: bool,
+          public_data: Path | None) -> None:
+    """Rebuild the classifier artefact from the corpus (deterministic for a seed)."""
+    import shutil
+    import tempfile
+
+    from triage_classifier.artefact import DEFAULT_DIR
+    from triage_classifier.training.metrics import format_table
+    from triage_classifier.training.train import train as run_training
+
+    output = output or DEFAULT_DIR
+    with tempfile.TemporaryDirectory() as scratch:
+        if encoder_delta is None and not frozen and (DEFAULT_DIR / "encoder_delta.npz").exists():
+            # The bundled delta is read before the new artefact overwrites it.
+            encoder_delta = Path(shutil.copy(DEFAULT_DIR / "encoder_delta.npz", scratch))
+        artefact = run_training(corpus, output, seed, public_data, None if frozen else encoder_delta)
+    click.echo(f"artefact {artefact.version} written to {output}")
+    click.echo(format_table(artefact.metrics["test"]))
+
+
 @cli.command()
 def api() -> None:
     """Run the API service and dashboard (settings from TRIAGE_API_*)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import TypeVar
 
@@ -46,7 +47,31 @@ def decode(model: type[E], data: bytes | None) -> E:
         return model.model_validate(raw)
     except ValidationError as exc:
         # Field locations and error types only: input values may be PHI.
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['type']}" for err in exc.errors()[:5]
-        )
+        names = _field_names(model)
+        problems = "; ".join(f"{_location(err['loc'], names)}: {err['type']}" for err in exc.errors()[:5])
         raise InvalidEvent("schema", f"{model.__name__}: {problems}") from None
+
+
+@functools.cache
+def _field_names(model: type[BaseModel]) -> frozenset[str]:
+    """Every field name in `model` and the models it nests."""
+    names: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("properties"), dict):
+                names.update(node["properties"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(model.model_json_schema())
+    return frozenset(names)
+
+
+def _location(loc: tuple[int | str, ...], names: frozenset[str]) -> str:
+    """A dotted error location; dict keys come from the payload (they may be PHI), so they show as `*`."""
+    parts = (str(p) if isinstance(p, int) or p in names or p == "[key]" else "*" for p in loc)
+    return ".".join(parts) or "<root>"

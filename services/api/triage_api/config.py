@@ -10,7 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ApiSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRIAGE_API_", extra="ignore")
+    # populate_by_name: `ApiSettings(bootstrap_admin_token=...)` works too; without it the aliased fields
+    # silently ignore their own names (extra="ignore").
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_API_", extra="ignore", populate_by_name=True)
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -13,7 +13,7 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage_api.flags.service import store_flags
@@ -89,6 +89,11 @@ class FlagConsumer:
             try:
                 inserted = await asyncio.to_thread(write_flags, self._factory, flags)
                 break
+            except (IntegrityError, DataError):
+                # The data, not the database (e.g. a NUL character PostgreSQL refuses): retrying would stall
+                # the partition for good, so store the flags one by one and dead-letter those refused.
+                inserted = await self._store_one_by_one(records, producer)
+                break
             except (OperationalError, DBAPIError) as exc:
                 attempt += 1
                 delay = min(30.0, self._retry_delay * 2 ** min(attempt, 5))
@@ -100,3 +105,20 @@ class FlagConsumer:
         self.stored += inserted
         await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "")})
         log.info("flags stored partition=%d received=%d inserted=%d", tp.partition, len(records), inserted)
+
+    async def _store_one_by_one(self, records: list[ConsumerRecord], producer: AIOKafkaProducer) -> int:
+        inserted = 0
+        for record in records:
+            try:
+                flag = decode(FlagRaised, record.value)
+            except InvalidEvent:
+                continue  # already dead-lettered
+            try:
+                inserted += await asyncio.to_thread(write_flags, self._factory, [flag])
+            except (IntegrityError, DataError) as exc:
+                log.warning("flag refused by the database partition=%s offset=%s error=%s", record.partition,
+                            record.offset, type(exc).__name__)
+                letter = dead_letter(SERVICE, record.topic, record.key, record.value, "rejected_by_database",
+                                     type(exc).__name__, record.partition, record.offset)
+                await producer.send_and_wait(DLQ.name, encode(letter))
+        return inserted

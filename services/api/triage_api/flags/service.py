@@ -22,8 +22,10 @@ def store_flags(db: Session, events: list[FlagRaised]) -> int:
     insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     for event in events:
         row = _row(event)
-        result = db.execute(insert(Flag).values(**row).on_conflict_do_nothing(index_elements=["comment_key"]))
-        if result.rowcount:
+        # RETURNING, not rowcount: through the ORM session PostgreSQL reports rowcount -1 (truthy) for a
+        # conflicting row, which made duplicates count as inserted and their label rows break the foreign key.
+        statement = insert(Flag).values(**row).on_conflict_do_nothing(index_elements=["comment_key"])
+        if db.execute(statement.returning(Flag.id)).first() is not None:
             inserted += 1
             db.execute(
                 insert(FlagLabel)

@@ -115,7 +115,7 @@ def ensure_bootstrap_admin(db: Session, username: str, password: str | None, tok
     elif password is not None and not verify_password(password, admin.password_hash):
         admin.password_hash = hash_password(password)
     if token:
-        issue_token(db, admin, "bootstrap")
+        issue_token(db, admin, "bootstrap", token)
     db.commit()
     return generated
 

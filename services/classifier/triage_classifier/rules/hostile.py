@@ -9,8 +9,8 @@ _INSULT = (
     r"idiots?|morons?|stupid|dumb|clowns?|incompetent|pathetic|useless|scum|trash|garbage|losers?|butchers?|"
     r"quacks?|imbeciles?|cretins?|hacks?|frauds?|liars?|crooks?|pigs?|rats?|snakes?|witch|bitch\w*|"
     r"assholes?|a\$\$holes?|jerks?|dimwits?|halfwits?|braindead|brain-dead|clueless|worthless|"
-    r"idiotas?|est[uú]pid[oa]s?|pendej[oa]s?|imb[eé]ciles?|in[uú]tiles?|basura|rat[ae]s|ladr[oó]n(?:es)?|"
-    r"mentiros[oa]s?|payas[oa]s?|cerd[oa]s?|carniceros?|matasanos"
+    r"idiotas?|est[uú]pid[oa]s?|pendej[oa]s?|imb[eé]cil(?:es)?|in[uú]til(?:es)?|basura|rat[ae]s|"
+    r"ladr[oó]n(?:es)?|mentiros[oa]s?|payas[oa]s?|cerd[oa]s?|carniceros?|matasanos"
 )
 
 RULES = (
@@ -47,6 +47,9 @@ RULES = (
             r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|we(?:'ll| will)|voy a|vamos a)\s+"
             r"(?:hurt|kill|shoot|stab|beat|punch|find|come for|get|matar|golpear|buscar)\s+"
             r"(?:you|him|her|them|every|that|this|the|te|los|las|a ese|a esa)\b",
+            # Spanish puts the object pronoun before the verb or joins it to it: "te voy a matar", "matarte".
+            r"\b(?:te|lo|la|los|las)\s+(?:voy|vamos) a\s+(?:matar|golpear)\b",
+            r"\b(?:voy|vamos) a\s+(?:matar|golpear)(?:te|lo|la|los|las)\b",
             r"\b(?:somebody|someone|you all|y'?all|they|alguien)\s+(?:will|is going to|gonna|va a)\s+(?:pay|pagar)\b",
             r"\bwith my (?:gun|rifle|knife|shotgun)\b|\bcon mi (?:pistola|arma|cuchillo)\b",
             r"\b(?:watch your back|you(?:'ll| will) (?:pay|regret)|te vas a arrepentir|cu[ií]date la espalda)\b",

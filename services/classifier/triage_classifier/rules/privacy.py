@@ -72,7 +72,8 @@ RULES = (
         P,
         # Two capitalised words that are not an organisation ("Maplewood Health") or a title alone.
         re.compile(
-            r"\b(?!(?:The|This|That|My|Our|Your|Dr|Nurse|Saint|St|Happy|Thank|Thanks|God|Merry)\b)"
+            r"\b(?!(?:The|This|That|My|Our|Your|Dr|Nurse|Patient|Paciente|Saint|St|Happy|Thank|Thanks|God|"
+            r"Merry)\b)"
             r"[A-Z][a-záéíóúñ]+ (?!(?:Health|Hospital|Medical|Center|Centre|Clinic|Memorial|General|Regional|"
             r"University|Children'?s|Cancer|Heart|Institute|Care|System|Foundation|Street|Ave|Road|Team|"
             r"Department|Unit|Wing|Campus|Lifeline)\b)[A-Z][a-záéíóúñ]+(?:-[A-Z][a-z]+)?\b"

@@ -44,8 +44,9 @@ RULES = (
         "urgent.overdose_now",
         U,
         rx(
-            r"\b(?:i|he|she|they|my \w+) (?:just )?(?:took|swallowed|tom[oó]|se tom[oó]) (?:a |the )?"
-            r"(?:whole|entire|all|todas?)\b.{0,30}\b(?:bottle|pills|tablets|pastillas|meds|frasco)\b",
+            r"\b(?:i|he|she|they|my \w+|mi \w+|[eé]l|ella) (?:just )?(?:took|swallowed|tom[oó]|se tom[oó]) "
+            r"(?:a |the )?(?:whole|entire|all|tod[oa]s?)\b.{0,30}"
+            r"\b(?:bottle|pills|tablets|pastillas|meds|frasco)\b",
             r"\b(?:overdos(?:ed|ing)|od'?(?:ed|ing)|sobredosis)\b.{0,40}\b(?:now|right now|just|ahora|"
             r"not waking|won'?t wake|no despierta)\b",
             r"\b(?:not waking up|won'?t wake up|no despierta|turning blue|se est[aá] poniendo (?:azul|morad[oa]))\b",
@@ -75,8 +76,8 @@ RULES = (
         "urgent.fire_or_accident",
         U,
         rx(
-            r"\b(?:fire|smoke|incendio|humo|explosion|explosi[oó]n)\b.{0,40}\b(?:in|at|near|en) (?:the )?"
-            r"(?:building|lobby|floor|wing|ward|hospital|parking|garage|er|piso|edificio)\b",
+            r"\b(?:fire|smoke|incendio|humo|explosion|explosi[oó]n)\b.{0,40}\b(?:in|at|near|en) "
+            r"(?:the |el |la )?(?:building|lobby|floor|wing|ward|hospital|parking|garage|er|piso|edificio)\b",
             r"\b(?:car|bus|ambulance|carro|auto)\b.{0,30}\b(?:crash(?:ed)?|hit|chocó|atropell\w+)\b.{0,40}\b(?:now|"
             r"just|ahora|trapped|atrapad\w+)\b",
             r"\bactive shooter\b|\bshots? fired\b|\bsomeone (?:has|with) a gun\b|\balguien (?:tiene|con) un arma\b",

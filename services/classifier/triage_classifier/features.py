@@ -1,0 +1,32 @@
+"""Hand-built features the model's heads weigh beside the embedding: which guideline rules fired (+1 for
+evidence, -1 for counter-evidence) and the bundled profanity model's probability."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from triage_classifier.rules import ALL_RULES, RuleHit, evaluate
+
+RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in ALL_RULES)
+FEATURE_NAMES: tuple[str, ...] = (*RULE_IDS, "profanity")
+_INDEX = {rule_id: i for i, rule_id in enumerate(RULE_IDS)}
+
+
+def profanity(texts: list[str]) -> np.ndarray:
+    from profanity_check import predict_prob
+
+    return np.asarray(predict_prob(texts), dtype=np.float32) if texts else np.zeros(0, dtype=np.float32)
+
+
+def rule_vector(hits: list[RuleHit]) -> np.ndarray:
+    vector = np.zeros(len(RULE_IDS), dtype=np.float32)
+    for hit in hits:
+        vector[_INDEX[hit.rule_id]] = float(hit.polarity)
+    return vector
+
+
+def extract(texts: list[str]) -> tuple[np.ndarray, list[list[RuleHit]]]:
+    """The feature matrix (rules + profanity) and the rule hits behind it, one row per text."""
+    hits = [evaluate(text) for text in texts]
+    rules = np.stack([rule_vector(h) for h in hits]) if texts else np.zeros((0, len(RULE_IDS)), np.float32)
+    return np.hstack([rules, profanity(texts)[:, None]]).astype(np.float32), hits

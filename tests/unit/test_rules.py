@@ -1,0 +1,370 @@
+"""Guideline rules and the rule-only classifier: what fires, on which words, and what argues against it."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage_classifier.policy import LABELS
+from triage_classifier.rule_classifier import COUNTER_PENALTY, STRONG_SCORE, WEAK_SCORE, RuleClassifier, rule_scores
+from triage_classifier.rules import ALL_RULES, RuleHit, decisive_labels, evaluate
+from triage_events import Label, Severity
+
+U, P, C, H, S, M = (Label.URGENT, Label.PRIVACY, Label.CLINICAL_ADVICE, Label.HOSTILE, Label.SPAM,
+                    Label.MISINFORMATION)
+
+classifier = RuleClassifier()
+
+
+def labels_of(text: str) -> list[Label]:
+    return classifier.classify(text).labels
+
+
+def span_of(text: str, rule_id: str) -> str:
+    """The substring the named rule points at (the rule must have fired)."""
+    hits = [h for h in evaluate(text) if h.rule_id == rule_id]
+    assert hits, f"{rule_id} did not fire; fired: {[h.rule_id for h in evaluate(text)]}"
+    return text[hits[0].start:hits[0].end]
+
+
+# (text, label it must carry, rule that must fire, the exact words that rule points at)
+POSITIVES = [
+    # urgent
+    ("Tonight I'm going to end my life, I wrote letters to my kids", U, "urgent.suicidal_intent",
+     "I'm going to end my life"),
+    ("Goodbye everyone, thanks for nothing", U, "urgent.suicidal_intent", "Goodbye everyone"),
+    ("Ya no aguanto más, esta noche voy a quitarme la vida", U, "urgent.suicidal_intent", "Ya no aguanto más"),
+    ("I'm standing on the ledge of the parking garage and nobody answers", U, "urgent.means_or_plan",
+     "on the ledge"),
+    ("My roommate swallowed the whole bottle of her pills an hour ago", U, "urgent.overdose_now",
+     "My roommate swallowed the whole bottle of her pills"),
+    ("Mi hermano se tomó todas las pastillas de mi mamá", U, "urgent.overdose_now",
+     "Mi hermano se tomó todas las pastillas"),
+    ("My husband collapsed at the bus stop outside your clinic", U, "urgent.emergency_now", "collapsed"),
+    ("Mi abuela no respira, por favor", U, "urgent.emergency_now", "no respira"),
+    ("Her face is drooping and she can't lift her arm", U, "urgent.emergency_now", "face is drooping"),
+    ("There is smoke in the lobby of the east tower", U, "urgent.fire_or_accident", "smoke in the lobby"),
+    ("Hay humo en el piso 3 y la gente no puede salir", U, "urgent.fire_or_accident", "humo en el piso"),
+    ("I'm going to stab the surgeon at the entrance tomorrow", U, "urgent.specific_threat",
+     "I'm going to stab the surgeon at the entrance tomorrow"),
+    ("Help please, my friend fell and we need an ambulance", U, "urgent.call_for_help_now",
+     "Help please, my friend fell and we need an ambulance"),
+    # privacy
+    ("Can someone pull chart #88213407 for my father, he was discharged", P, "privacy.record_number",
+     "chart #88213407"),
+    ("Mi número de expediente es 70-44512, me operaron ayer", P, "privacy.record_number",
+     "número de expediente es 70-44512"),
+    ("Why was my claim denied? Policy number: BWH-7723301", P, "privacy.insurance_or_account_id",
+     "Policy number: BWH-7723301"),
+    ("Fecha de nacimiento: 14/02/1979, necesito mis resultados de la biopsia", P, "privacy.date_of_birth",
+     "Fecha de nacimiento: 14/02/1979"),
+    ("DOB is March 3 and I still have no answer about my dialysis slot", P, "privacy.date_of_birth",
+     "DOB is March 3"),
+    ("Text me at 312-555-0148 about my chemo appointment", P, "privacy.contact_in_health_context",
+     "Text me at 312-555-0148"),
+    ("Mi celular es 312 555 0148, estoy embarazada y nadie me llama", P, "privacy.contact_in_health_context",
+     "Mi celular es 312 555 0148"),
+    ("Visiting my uncle in bed 7B of the ICU, he had a stroke", P, "privacy.room_with_health", "bed 7B"),
+    ("Patient Walter Okafor has pancreatic cancer and nobody told his family", P,
+     "privacy.full_name_with_health", "Walter Okafor"),
+    ("Hoy internaron a Lucía Ferrer por una sobredosis", P, "privacy.full_name_with_health", "Lucía Ferrer"),
+    ("@dmitri_k got admitted again last night", P, "privacy.handle_with_admission", "@dmitri_k got admitted"),
+    # clinical advice
+    ("Can my wife keep taking her lisinopril while she is breastfeeding?", C, "clinical.should_i_medication",
+     "Can my wife keep taking"),
+    ("¿Le puedo dar jarabe para la tos a mi hija de dos años?", C, "clinical.should_i_medication",
+     "Le puedo dar"),
+    ("His potassium came back at 6.1", C, "clinical.personal_result", "His potassium came back at 6.1"),
+    ("Mi presión dio 160/100 hoy", C, "clinical.personal_result", "Mi presión dio 160/100"),
+    ("How much can I give my 18 month old for a fever?", C, "clinical.what_to_do_for_person",
+     "How much can I give"),
+    ("Do we take him to the ER for a 103 fever?", C, "clinical.what_to_do_for_person",
+     "Do we take him to the ER for a 103 fever?"),
+    ("My toddler has a rash on her belly since Sunday, what could it be?", C, "clinical.personal_symptom",
+     "My toddler has a rash on her belly since Sunday, what could it be?"),
+    ("Mi esposo tiene fiebre y tos desde el lunes, ¿debo preocuparme?", C, "clinical.what_to_do_for_person",
+     "debo preocuparme"),
+    # hostile
+    ("Your billing office staff are complete morons", H, "hostile.insult", "are complete morons"),
+    ("You people are a bunch of useless clowns", H, "hostile.insult", "You people are a bunch of useless clowns"),
+    ("Son unos mentirosos", H, "hostile.insult", "Son unos mentirosos"),
+    ("Eres una inútil, no sabes hacer nada", H, "hostile.insult", "Eres una inútil"),
+    ("Nobody cares about you, go die", H, "hostile.harassment", "Nobody cares about you"),
+    ("Cállate, nadie te preguntó", H, "hostile.harassment", "Cállate"),
+    ("I'll find you after your shift, watch your back", H, "hostile.threat", "I'll find you"),
+    ("Te voy a matar, doctor de quinta", H, "hostile.threat", "Te voy a matar"),
+    ("Voy a golpearte si te vuelvo a ver", H, "hostile.threat", "Voy a golpearte"),
+    ("Those protesters outside are parasites", H, "hostile.dehumanising", "parasites"),
+    # spam
+    ("Cheap meds shipped overnight at rx-deals.top/shop", S, "spam.suspicious_link", "rx-deals.top/shop"),
+    ("Details here: tinyurl.com/fr33-money", S, "spam.suspicious_link", "tinyurl.com/fr33-money"),
+    ("My aunt made $900 a day trading bitcoin with Mr. Harlan", S, "spam.money_scheme", "made $900 a day"),
+    ("Gana 300 dólares al día desde tu celular", S, "spam.money_scheme", "Gana 300 dólares al día"),
+    ("Contact her on WhatsApp, she fixed my credit in a week", S, "spam.contact_bait",
+     "Contact her on WhatsApp"),
+    ("Inbox me for details, limited spots", S, "spam.contact_bait", "Inbox me for details"),
+    ("Grow your followers fast, check my bio", S, "spam.engagement_bait", "Grow your followers"),
+    ("Congratulations, you won a free cruise! Claim your prize today", S, "spam.prize_or_phishing",
+     "Congratulations, you"),
+    ("Verify your account now or the page is deleted, click the link", S, "spam.prize_or_phishing",
+     "Verify your account now or the page is deleted, click the link"),
+    ("Slimming gummies melted 20 pounds off me", S, "spam.pharmacy_or_product", "Slimming"),
+    ("Pide tus pastillas sin receta aquí", S, "spam.pharmacy_or_product", "Pide tus pastillas sin receta"),
+    # misinformation
+    ("The mRNA shots alter your DNA permanently", M, "misinfo.vaccine_harm_claim", "mRNA shots alter your DNA"),
+    ("Las vacunas contienen mercurio y por eso enferman a los niños", M, "misinfo.vaccine_harm_claim",
+     "vacunas contienen mercurio"),
+    ("Apricot seeds shrank my neighbour's tumour in a month", M, "misinfo.miracle_cure", "Apricot seeds shrank"),
+    ("El bicarbonato cura el cáncer, los médicos lo esconden", M, "misinfo.miracle_cure", "bicarbonato cura"),
+    ("Insulin is a scam to keep diabetics paying", M, "misinfo.conspiracy", "Insulin is a scam"),
+    ("Big Pharma suppresses every natural remedy", M, "misinfo.conspiracy", "Big Pharma suppresses"),
+    ("Las mascarillas te hacen respirar dióxido de carbono", M, "misinfo.conspiracy",
+     "mascarillas te hacen respirar dióxido de carbono"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "rule_id", "span"), POSITIVES, ids=[p[0][:40] for p in POSITIVES])
+def test_positive_is_flagged_with_the_rule_pointing_at_the_right_words(
+    text: str, label: Label, rule_id: str, span: str
+) -> None:
+    judgement = classifier.classify(text)
+
+    assert label in judgement.labels
+    assert span_of(text, rule_id) == span
+    evidence = [e for e in judgement.evidence if e.rule_id == rule_id]
+    assert evidence and evidence[0].label is label and evidence[0].source == "rule"
+    assert text[evidence[0].start:evidence[0].end] == span
+
+
+def test_every_positive_rule_has_a_positive_example() -> None:
+    covered = {rule_id for _, _, rule_id, _ in POSITIVES}
+    positive_rules = {rule.id for rule in ALL_RULES if rule.polarity > 0}
+
+    assert positive_rules <= covered
+
+
+def test_rule_ids_are_unique_and_named_after_their_label() -> None:
+    ids = [rule.id for rule in ALL_RULES]
+    prefixes = {U: "urgent.", P: "privacy.", C: "clinical.", H: "hostile.", S: "spam.", M: "misinfo."}
+
+    assert len(ids) == len(set(ids))
+    for rule in ALL_RULES:
+        assert rule.id.startswith(prefixes[rule.label]), rule.id
+
+
+# (text, the label it must NOT get): service questions, praise, civil complaints, figures of speech,
+# awareness posts, debunks, past events, identifiers without health details, the system's own links.
+HARD_NEGATIVES = [
+    ("This insurance paperwork is killing me lol", U),
+    ("Me muero de risa con el video de las enfermeras bailando", U),
+    ("Join us Saturday for the suicide prevention walk around the lake", U),
+    ("Two years ago I had a heart attack in your parking lot and your team saved me", U),
+    ("I was on the roof of the old wing back in 2019 when the fire drill happened", U),
+    ("El año pasado mi papá tuvo un infarto y hoy está perfecto, gracias", U),
+    ("Can you kill the music in the waiting room? It's so loud", U),
+    ("I'm dying to try the new café in the atrium", U),
+    ("Room 214 is booked for the book club on Thursdays", P),
+    ("Call us at 312-555-0100 to book a flu shot", P),
+    ("Congratulations to Maplewood Health on the new cancer center!", P),
+    ("My account number for the parking garage is 4482", P),
+    ("Thank you Sister Agnes for the lovely chapel service", P),
+    ("What are the visiting hours in maternity?", C),
+    ("Does the Birch Avenue pharmacy take Medicaid?", C),
+    ("¿A qué hora abre el laboratorio los sábados?", C),
+    ("Great article on how to lower cholesterol with diet, thanks for sharing", C),
+    ("The wait in the ER was four hours and I am disappointed in how that was handled", H),
+    ("El servicio fue lento pero la enfermera fue muy amable", H),
+    ("The parking layout makes no sense, please fix it", H),
+    ("Your nurses are angels and your doctors listened", H),
+    ("The cafeteria's garbage bins are overflowing again", H),
+    ("Read our flu season guide at https://www.brightwaterhealth.org/flu", S),
+    ("Follow our page for updates on the new clinic hours", S),
+    ("Free flu shots this Saturday at the community center", S),
+    ("Escríbanos por mensaje privado y le ayudamos con su cita", S),
+    ("It's a myth that vaccines cause autism, the studies are clear", M),
+    ("Is it true that the flu shot contains mercury? My mom keeps saying so", M),
+    ("Es falso que las vacunas causan infertilidad", M),
+    ("Vaccines are safe and the shots are free at all our pharmacies", M),
+    ("Turmeric is a nice spice for soup", M),
+    ("People keep saying chemo is poison. It isn't: it saved my life.", M),
+]
+
+
+@pytest.mark.parametrize(("text", "label"), HARD_NEGATIVES, ids=[n[0][:40] for n in HARD_NEGATIVES])
+def test_hard_negative_is_not_flagged_for_the_label(text: str, label: Label) -> None:
+    assert label not in labels_of(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What time does the Elm Street lab open on Saturdays?",
+        "¡Gracias al equipo de pediatría por cuidar a mi hija con tanto cariño!",
+        "The new parking garage is so much better, thank you",
+        "",
+    ],
+)
+def test_benign_comments_get_no_label_and_no_evidence(text: str) -> None:
+    judgement = classifier.classify(text)
+
+    assert judgement.labels == []
+    assert judgement.evidence == []
+    assert judgement.needs_human is False
+    assert judgement.severity is Severity.LOW
+    assert set(judgement.scores) == set(LABELS)
+    assert all(score < classifier.threshold for score in judgement.scores.values())
+
+
+# --- strong vs weak, and counter-evidence ---------------------------------------------------------------
+
+
+def hit(rule_id: str, label: Label, *, strong: bool = False, polarity: int = 1) -> RuleHit:
+    return RuleHit(rule_id, label, 0, 1, strong, polarity, "note")
+
+
+@pytest.mark.parametrize(
+    ("hits", "expected"),
+    [
+        ([], 0.0),
+        ([hit("w1", M)], WEAK_SCORE),
+        ([hit("w1", M), hit("w2", M)], WEAK_SCORE + 0.1),
+        ([hit(f"w{i}", M) for i in range(6)], 0.9),
+        ([hit("w1", M), hit("c1", M, polarity=-1)], WEAK_SCORE - COUNTER_PENALTY),
+        ([hit("w1", M), hit("w2", M), hit("c1", M, polarity=-1)], WEAK_SCORE + 0.1 - COUNTER_PENALTY),
+        ([hit("c1", M, polarity=-1)], 0.0),
+        ([hit("s1", M, strong=True)], STRONG_SCORE),
+        ([hit("s1", M, strong=True), hit("c1", M, polarity=-1), hit("c2", M, polarity=-1)], STRONG_SCORE),
+    ],
+    ids=["none", "one-weak", "two-weak", "capped", "weak-countered", "two-weak-countered", "counter-only",
+         "strong", "strong-ignores-counters"],
+)
+def test_rule_scores(hits: list[RuleHit], expected: float) -> None:
+    scores = rule_scores(hits)
+
+    assert scores[M] == pytest.approx(expected)
+    assert all(scores[label] == 0.0 for label in LABELS if label is not M)
+
+
+def test_a_counter_hit_for_another_label_does_not_lower_a_score() -> None:
+    scores = rule_scores([hit("w1", M), hit("c1", U, polarity=-1)])
+
+    assert scores[M] == pytest.approx(WEAK_SCORE)
+
+
+def test_decisive_labels_are_those_with_a_strong_positive_hit() -> None:
+    hits = [hit("s1", U, strong=True), hit("w1", M), hit("c1", P, strong=True, polarity=-1)]
+
+    assert decisive_labels(hits) == {U}
+
+
+def test_a_weak_rule_alone_flags_with_the_weak_score() -> None:
+    judgement = classifier.classify("I'm standing on the roof of the parking garage")
+
+    assert judgement.labels == [U]
+    assert judgement.scores[U] == pytest.approx(WEAK_SCORE)
+    assert [e.rule_id for e in judgement.evidence] == ["urgent.means_or_plan"]
+
+
+def test_counter_evidence_cancels_a_weak_rule() -> None:
+    text = "I was on the bridge last year thinking about it; your counsellors got me through"
+    fired = {h.rule_id for h in evaluate(text)}
+
+    judgement = classifier.classify(text)
+
+    assert {"urgent.means_or_plan", "urgent.figure_of_speech"} <= fired
+    assert U not in judgement.labels
+    assert judgement.scores[U] == pytest.approx(WEAK_SCORE - COUNTER_PENALTY)
+    assert judgement.evidence == []
+
+
+def test_counter_evidence_does_not_cancel_a_strong_rule_and_is_shown_as_such() -> None:
+    text = "Last year I promised myself, but tonight I'm going to kill myself"
+
+    judgement = classifier.classify(text)
+
+    assert judgement.labels == [U]
+    assert judgement.scores[U] == STRONG_SCORE
+    assert judgement.severity is Severity.CRITICAL
+    counter = [e for e in judgement.evidence if e.rule_id == "urgent.figure_of_speech"]
+    assert len(counter) == 1
+    assert counter[0].note.startswith("counter-evidence: ")
+    assert text[counter[0].start:counter[0].end] == "Last year"
+
+
+@pytest.mark.parametrize(
+    ("claim", "debunk"),
+    [
+        ("Vaccines cause autism.", "It's a myth that vaccines cause autism."),
+        ("Chemo is poison.", "Fact check: chemo is poison? No, and it's dangerous to say so."),
+        ("Las vacunas causan autismo.", "No es verdad que las vacunas causan autismo."),
+    ],
+)
+def test_a_debunk_marker_turns_a_claim_into_a_refutation(claim: str, debunk: str) -> None:
+    assert M in labels_of(claim)
+
+    judgement = classifier.classify(debunk)
+
+    assert M not in judgement.labels
+    assert "misinfo.refutation" in {h.rule_id for h in evaluate(debunk)}
+
+
+# --- severity and the judgement as a whole --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "labels", "severity"),
+    [
+        ("My father just collapsed in your lobby", [U], Severity.CRITICAL),
+        ("My mother's MRN is 66120934 and her chemo was cancelled twice", [P], Severity.HIGH),
+        ("You are a bunch of clueless hacks", [H], Severity.MEDIUM),
+        ("I will hurt you and everyone at that front desk", [H], Severity.HIGH),
+        ("Check out my profile for free followers", [S], Severity.LOW),
+        ("Garlic cures diabetes in weeks, skip your insulin", [M], Severity.MEDIUM),
+        ("You are useless idiots, and the ivermectin cured my covid instead of your vaccine", [M, H],
+         Severity.MEDIUM),
+        ("Earn $400 a day with crypto. Also you are all morons", [H, S], Severity.MEDIUM),
+    ],
+)
+def test_labels_and_severity(text: str, labels: list[Label], severity: Severity) -> None:
+    judgement = classifier.classify(text)
+
+    assert judgement.labels == labels
+    assert judgement.severity is severity
+
+
+def test_labels_come_in_the_fixed_label_order() -> None:
+    judgement = classifier.classify("Buy cheap xanax at pills.top, and my dad is not breathing")
+
+    assert judgement.labels == [U, S]
+
+
+def test_evidence_is_only_for_labels_that_were_given() -> None:
+    text = "My aunt's chart number is 55120987. Also, is it true that vaccines cause autism?"
+    fired = {h.label for h in evaluate(text)}
+
+    judgement = classifier.classify(text)
+
+    assert {P, M} <= fired
+    assert judgement.labels == [P]
+    assert {e.label for e in judgement.evidence} == {P}
+
+
+def test_each_rule_reports_its_first_match() -> None:
+    text = "Scam link one: promo.xyz/a and scam link two: promo.xyz/b"
+
+    assert span_of(text, "spam.suspicious_link") == "promo.xyz/a"
+
+
+def test_classify_batch_keeps_order_and_length() -> None:
+    texts = ["thanks!", "You are all idiots", "Mi papá no respira", "thanks!"]
+
+    judgements = classifier.classify_batch(texts)
+
+    assert [j.labels for j in judgements] == [[], [H], [U], []]
+
+
+def test_a_higher_threshold_drops_weak_labels_but_keeps_strong_ones() -> None:
+    strict = RuleClassifier(threshold=0.9)
+    text = "You are useless clowns. Shut up."
+
+    assert strict.classify("You are useless clowns").labels == []
+    assert strict.classify(text).labels == [H]
