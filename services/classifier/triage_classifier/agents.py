@@ -1,16 +1,30 @@
-"""The stream processor: micro-batches of comments, judged off the event loop, flags and alerts out."""
+"""Stream processors. `classify_comments` judges micro-batches of comments off the event loop and tracks
+repeat hostility per author; `detect_surges` counts flags per account and label and raises surge alerts."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import time
 from functools import cache
 
-from triage_classifier.app import alerts_topic, app, comments_topic, dlq_topic, flags_topic, settings
+from triage_classifier.app import (
+    account_label_to_surge,
+    account_labels_topic,
+    alerts_topic,
+    app,
+    author_to_hostility,
+    comments_topic,
+    dlq_topic,
+    flags_topic,
+    settings,
+)
 from triage_classifier.judgement import Classifier
 from triage_classifier.loader import load_classifier
-from triage_classifier.pipeline import Record, judge_batch
-from triage_events import encode
+from triage_classifier.pipeline import Record, escalate_repeat_hostility, judge_batch, surge_alert
+from triage_classifier.windows import add_occurrence, surge_step
+from triage_events import FlagRaised, Label, encode
 
 log = logging.getLogger(__name__)
 
@@ -20,20 +34,64 @@ def classifier() -> Classifier:
     return load_classifier(settings)
 
 
+def _author_key(flag: FlagRaised) -> bytes:
+    return f"{flag.platform.value}:{flag.comment.author.id}".encode()
+
+
+def _account(flag: FlagRaised) -> str:
+    return f"{flag.platform.value}:{flag.account.id}"
+
+
+def track_hostility(flag: FlagRaised, now: float) -> FlagRaised:
+    """Count the author's hostile flags in the window; escalate once they repeat."""
+    if Label.HOSTILE not in flag.labels:
+        return flag
+    key = _author_key(flag)
+    state = author_to_hostility[key]
+    entries = add_occurrence(state.get("recent", []), now, settings.hostility_window_s,
+                             settings.hostility_repeat_threshold, flag.comment_key)
+    author_to_hostility[key] = {"recent": entries}
+    return escalate_repeat_hostility(flag, len(entries), settings.hostility_repeat_threshold,
+                                     settings.hostility_window_s)
+
+
 @app.agent(comments_topic)
 async def classify_comments(stream):  # type: ignore[no-untyped-def]
     model = await asyncio.to_thread(classifier)
     async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
         records = [Record(e.key, e.value, e.message.partition, e.message.offset) for e in events]
         result = await asyncio.to_thread(judge_batch, model, records)
+        now = time.time()
         for letter in result.dead_letters:
             log.warning("dead letter reason=%s partition=%s offset=%s", letter.reason, letter.partition,
                         letter.offset)
             await dlq_topic.send(key=None, value=encode(letter))
         for flag in result.flags:
+            flag = track_hostility(flag, now)
             await flags_topic.send(key=flag.comment_key.encode(), value=encode(flag))
+            for label in flag.labels:
+                await account_labels_topic.send(
+                    key=f"{_account(flag)}|{label.value}".encode(),
+                    value=json.dumps({"comment_key": flag.comment_key, "flag": encode(flag).decode()}).encode(),
+                )
         for alert in result.alerts:
             await alerts_topic.send(key=f"{alert.platform.value}:{alert.account.id}".encode(), value=encode(alert))
         # Everything produced for this batch is on the broker before take_events acknowledges it.
         await app.producer.flush()
         log.info("batch judged=%d flagged=%d dead=%d", result.judged, len(result.flags), len(result.dead_letters))
+
+
+@app.agent(account_labels_topic)
+async def detect_surges(stream):  # type: ignore[no-untyped-def]
+    async for event in stream.events():
+        payload = json.loads(event.value)
+        flag = FlagRaised.model_validate_json(payload["flag"])
+        key = event.key
+        label = Label(key.decode().rsplit("|", 1)[1])
+        decision = surge_step(account_label_to_surge[key], time.time(), settings.surge_window_s,
+                              settings.surge_threshold, payload["comment_key"])
+        account_label_to_surge[key] = decision.state
+        if decision.fire:
+            alert = surge_alert(flag, label, decision.count, settings.surge_window_s, decision.refs)
+            log.warning("surge account=%s label=%s count=%d", _account(flag), label.value, decision.count)
+            await alerts_topic.send(key=_account(flag).encode(), value=encode(alert))

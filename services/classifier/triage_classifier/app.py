@@ -37,3 +37,22 @@ comments_topic = _topic(COMMENTS.name, COMMENTS.partitions)
 flags_topic = _topic(FLAGS.name, FLAGS.partitions)
 alerts_topic = _topic(ALERTS.name, ALERTS.partitions)
 dlq_topic = _topic(DLQ.name, DLQ.partitions)
+
+# Flags re-keyed by account and label, so each surge window lives on exactly one partition.
+account_labels_topic = app.topic(
+    f"{settings.app_id}-account-labels", key_type=bytes, value_type=bytes, partitions=COMMENTS.partitions,
+    internal=True,
+)
+
+
+def _window_table(name: str, help_text: str) -> faust.Table:
+    # Keys are the raw Kafka keys of the source topic; `use_partitioner` puts each key's changelog record on
+    # the partition the key hashes to, which is the partition its events arrive on (co-partitioned).
+    return app.Table(
+        name, default=dict, key_type=bytes,  # bytes keys: raw serializer; dict values: JSON
+        partitions=COMMENTS.partitions, use_partitioner=True, help=help_text,
+    )
+
+
+author_to_hostility = _window_table("author_to_hostility", "recent hostile flags per author")
+account_label_to_surge = _window_table("account_label_to_surge", "recent flags per account and label")

@@ -13,9 +13,11 @@ from triage_events import (
     AlertRaised,
     CommentReceived,
     DeadLetter,
+    Evidence,
     FlagRaised,
     InvalidEvent,
     Label,
+    Severity,
     decode,
 )
 
@@ -96,3 +98,32 @@ def immediate_alerts(flag: FlagRaised) -> list[AlertRaised]:
                 )
             )
     return alerts
+
+
+def escalate_repeat_hostility(flag: FlagRaised, count: int, threshold: int, window_s: int) -> FlagRaised:
+    """A hostile author who keeps going is more serious: one severity step up, with the reason."""
+    if count < threshold:
+        return flag
+    note = f"repeat hostility: {count} hostile comments by this author within {window_s // 60} minutes"
+    return flag.model_copy(
+        update={
+            "severity": Severity(flag.severity).raised(),
+            "evidence": [*flag.evidence, Evidence(label=Label.HOSTILE, source="rule", rule_id="hostile.repeat",
+                                                  note=note)],
+        }
+    )
+
+
+def surge_alert(flag: FlagRaised, label: Label, count: int, window_s: int, comment_keys: list[str]) -> AlertRaised:
+    window_start = int(flag.occurred_at.timestamp()) // window_s * window_s
+    return AlertRaised(
+        kind=AlertKind.SURGE,
+        platform=flag.platform,
+        account=flag.account,
+        label=label,
+        severity=Severity.HIGH,
+        count=count,
+        window_seconds=window_s,
+        comment_keys=comment_keys,
+        dedup_key=f"surge:{flag.platform.value}:{flag.account.id}:{label.value}:{window_start}",
+    )
