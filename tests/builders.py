@@ -50,7 +50,9 @@ def make_comment_body(**overrides: Any) -> Comment:
     return Comment(**{**fields, **overrides})
 
 
-def make_comment(*, text: str | None = None, comment: Comment | None = None, **overrides: Any) -> CommentReceived:
+def make_comment(
+    *, text: str | None = None, comment: Comment | None = None, **overrides: Any
+) -> CommentReceived:
     """A `CommentReceived`; `text=` is a shortcut for the comment's text."""
     if comment is None:
         comment = make_comment_body(**({"text": text} if text is not None else {}))
@@ -83,7 +85,9 @@ def make_flag(
     return FlagRaised(**{**fields, **overrides})
 
 
-def make_record(event: CommentReceived | None = None, *, value: bytes | None = None, **overrides: Any) -> Record:
+def make_record(
+    event: CommentReceived | None = None, *, value: bytes | None = None, **overrides: Any
+) -> Record:
     """A raw classifier input record: the encoded event, or `value` verbatim (for malformed input)."""
     if value is None:
         event = event or make_comment()

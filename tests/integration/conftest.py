@@ -8,7 +8,6 @@ from uuid import uuid4
 
 import psycopg
 import pytest
-
 from triage_bus.embedded import EmbeddedBroker
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"

@@ -13,7 +13,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 T = TypeVar("T")
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float, what: str, every: float = 0.2) -> T:
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], timeout: float, what: str, every: float = 0.2
+) -> T:
     """Call `probe` until it returns something truthy, or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last: T | None = None
@@ -25,7 +27,9 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float, w
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last value: {last!r}")
 
 
-async def produce(bootstrap_servers: str, topic: str, messages: list[tuple[bytes | None, bytes | None]]) -> None:
+async def produce(
+    bootstrap_servers: str, topic: str, messages: list[tuple[bytes | None, bytes | None]]
+) -> None:
     """Send (key, value) pairs in order and wait for every acknowledgement."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=False)
     await producer.start()

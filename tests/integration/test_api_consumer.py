@@ -6,23 +6,34 @@ from __future__ import annotations
 import base64
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
-
-from tests.builders import make_comment, make_flag, unique
-from tests.integration.helpers import committed_total, eventually, produce, read_all
 from triage_api.config import ApiSettings
 from triage_api.flags.models import Flag, FlagLabel
 from triage_api.flags.service import store_flags
 from triage_api.main import create_app
 from triage_bus.embedded import EmbeddedBroker
 from triage_bus.profile import BrokerProfile
-from triage_events import DLQ, FLAGS, DeadLetter, Evidence, FlagRaised, Label, Platform, Severity, decode, encode
+from triage_events import (
+    DLQ,
+    FLAGS,
+    DeadLetter,
+    Evidence,
+    FlagRaised,
+    Label,
+    Platform,
+    Severity,
+    decode,
+    encode,
+)
+
+from tests.builders import make_comment, make_comment_body, make_flag, unique
+from tests.integration.helpers import committed_total, eventually, produce, read_all
 
 pytestmark = pytest.mark.integration
 
@@ -73,8 +84,11 @@ async def test_flags_are_stored_once_each_and_bad_messages_are_dead_lettered(
     spam = flag_at(3, [Label.SPAM], severity=Severity.LOW)
     misinfo = flag_at(4, [Label.MISINFORMATION])
     # The same comment judged again later (a replayed batch): a new event, the same comment_key.
-    urgent_again = make_flag(comment=make_comment(comment=urgent.comment, platform=urgent.platform),
-                             labels=[Label.URGENT, Label.HOSTILE], occurred_at=T0 + timedelta(minutes=9))
+    urgent_again = make_flag(
+        comment=make_comment(comment=urgent.comment, platform=urgent.platform),
+        labels=[Label.URGENT, Label.HOSTILE],
+        occurred_at=T0 + timedelta(minutes=9),
+    )
     assert urgent_again.comment_key == urgent.comment_key
     not_json = b'{"comment_key": "facebook:1:2", "text": "Rosa Delgado has HIV"'
     wrong_schema = b'{"comment_key": "facebook:1:3", "labels": ["urgent"]}'
@@ -94,16 +108,21 @@ async def test_flags_are_stored_once_each_and_bad_messages_are_dead_lettered(
         await produce(fresh_broker.bootstrap_servers, FLAGS.name, messages)
 
         async def all_committed() -> bool:
-            total = await committed_total(fresh_broker.bootstrap_servers, config.consumer_group, FLAGS.name,
-                                          FLAGS.partitions)
+            total = await committed_total(
+                fresh_broker.bootstrap_servers, config.consumer_group, FLAGS.name, FLAGS.partitions
+            )
             return total == len(messages)
 
         await eventually(all_committed, 45, "the API consumer to commit every message")
 
         with app.state.sessionmaker() as db:
-            per_key = dict(db.execute(select(Flag.comment_key, func.count()).group_by(Flag.comment_key)).all())
+            per_key = dict(
+                db.execute(select(Flag.comment_key, func.count()).group_by(Flag.comment_key)).all()
+            )
             stored_urgent = db.scalar(select(Flag).where(Flag.comment_key == urgent.comment_key))
-            urgent_labels = db.scalars(select(FlagLabel.label).where(FlagLabel.flag_id == stored_urgent.id)).all()
+            urgent_labels = db.scalars(
+                select(FlagLabel.label).where(FlagLabel.flag_id == stored_urgent.id)
+            ).all()
         assert per_key == {f.comment_key: 1 for f in (hostile, urgent, private_spam, spam, misinfo)}
         assert stored_urgent.id == str(urgent.event_id)  # the first verdict stands
         assert stored_urgent.labels == ["urgent"] and list(urgent_labels) == ["urgent"]
@@ -112,7 +131,9 @@ async def test_flags_are_stored_once_each_and_bad_messages_are_dead_lettered(
         assert ready.status_code == 200 and ready.json()["problems"] == []
 
         newest_first = (await client.get("/api/flags", headers=AUTH)).json()
-        assert keys_of(newest_first) == [f.comment_key for f in (misinfo, spam, private_spam, urgent, hostile)]
+        assert keys_of(newest_first) == [
+            f.comment_key for f in (misinfo, spam, private_spam, urgent, hostile)
+        ]
         assert (newest_first["total"], newest_first["next_offset"]) == (5, None)
         first = newest_first["items"][-1]
         assert first["id"] == str(hostile.event_id)
@@ -135,7 +156,7 @@ async def test_flags_are_stored_once_each_and_bad_messages_are_dead_lettered(
         assert keys_of(await listing(label="spam", severity="low")) == [spam.comment_key]
 
         pages = [await listing(limit=2, offset=offset) for offset in (0, 2, 4)]
-        assert [keys_of(p) for p in pages] == [keys_of(newest_first)[i:i + 2] for i in (0, 2, 4)]
+        assert [keys_of(p) for p in pages] == [keys_of(newest_first)[i : i + 2] for i in (0, 2, 4)]
         assert [p["next_offset"] for p in pages] == [2, 4, None]
         assert all(p["total"] == 5 and p["limit"] == 2 for p in pages)
         assert (await listing(offset=10))["items"] == []
@@ -146,7 +167,9 @@ async def test_flags_are_stored_once_each_and_bad_messages_are_dead_lettered(
         assert missing.status_code == 404
 
     letters = [decode(DeadLetter, r.value) for r in await read_all(fresh_broker.bootstrap_servers, DLQ.name)]
-    by_value = {base64.b64decode(letter.value_b64 or ""): letter for letter in letters if letter.service == "api"}
+    by_value = {
+        base64.b64decode(letter.value_b64 or ""): letter for letter in letters if letter.service == "api"
+    }
     assert set(by_value) == {not_json, wrong_schema}
     assert by_value[not_json].reason == "not_json"
     assert by_value[wrong_schema].reason == "schema"
@@ -172,8 +195,9 @@ async def test_a_flag_the_database_refuses_does_not_stop_the_stream(
         await produce(fresh_broker.bootstrap_servers, FLAGS.name, messages)
 
         async def all_committed() -> bool:
-            total = await committed_total(fresh_broker.bootstrap_servers, config.consumer_group, FLAGS.name,
-                                          FLAGS.partitions)
+            total = await committed_total(
+                fresh_broker.bootstrap_servers, config.consumer_group, FLAGS.name, FLAGS.partitions
+            )
             return total == len(messages)
 
         await eventually(all_committed, 45, "the API consumer to commit every message")
@@ -211,8 +235,16 @@ async def test_listing_requires_a_valid_token(database_url: str) -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"label": "banana"}, {"status": "archived"}, {"severity": "apocalyptic"}, {"platform": "myspace"},
-     {"limit": 0}, {"limit": 201}, {"limit": "ten"}, {"offset": -1}],
+    [
+        {"label": "banana"},
+        {"status": "archived"},
+        {"severity": "apocalyptic"},
+        {"platform": "myspace"},
+        {"limit": 0},
+        {"limit": 201},
+        {"limit": "ten"},
+        {"offset": -1},
+    ],
     ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()),
 )
 async def test_a_bad_filter_value_is_422(params: dict[str, Any], tmp_path: Any) -> None:
@@ -275,8 +307,9 @@ async def test_cookies_are_secure_when_configured(tmp_path: Any) -> None:
 
 async def test_the_flag_page_escapes_comment_text(database_url: str) -> None:
     text = "<script>alert('x')</script> you idiots"
-    span = Evidence(label=Label.HOSTILE, source="rule", rule_id="hostile.insult", start=text.index("you"),
-                    end=len(text))
+    span = Evidence(
+        label=Label.HOSTILE, source="rule", rule_id="hostile.insult", start=text.index("you"), end=len(text)
+    )
     flag = make_flag(comment=make_comment(text=text), labels=[Label.HOSTILE], evidence=[span])
     app = create_app(settings(database_url))
     async with running(app) as client:
@@ -292,6 +325,30 @@ async def test_the_flag_page_escapes_comment_text(database_url: str) -> None:
         assert "<script>alert" not in html
         assert "&lt;script&gt;alert(" in html
         assert "you idiots</mark>" in html
+
+
+async def test_times_with_offsets_are_stored_as_instants(database_url: str) -> None:
+    eastern = timezone(timedelta(hours=-5))
+    later_in_eastern = make_flag(
+        comment=make_comment(
+            comment=make_comment_body(created_at=datetime(2026, 3, 3, 9, 0, tzinfo=eastern))
+        ),
+        occurred_at=datetime(2026, 3, 3, 10, 0, tzinfo=eastern),  # 15:00 UTC
+    )
+    earlier_in_utc = make_flag(occurred_at=datetime(2026, 3, 3, 14, 0, tzinfo=UTC))
+    app = create_app(settings(database_url))
+    async with running(app) as client:
+        with app.state.sessionmaker() as db, db.begin():
+            store_flags(db, [earlier_in_utc, later_in_eastern])
+        items = (await client.get("/api/flags", headers=AUTH)).json()["items"]
+
+    def instant(value: str) -> datetime:
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    assert [i["comment_key"] for i in items] == [later_in_eastern.comment_key, earlier_in_utc.comment_key]
+    assert instant(items[0]["flagged_at"]) == datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
+    assert instant(items[0]["commented_at"]) == datetime(2026, 3, 3, 14, 0, tzinfo=UTC)
 
 
 async def test_restarting_keeps_data_and_the_bootstrap_admin(database_url: str) -> None:

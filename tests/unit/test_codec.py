@@ -10,8 +10,6 @@ from uuid import UUID
 
 import pytest
 from pydantic import BaseModel
-
-from tests.builders import make_comment, make_flag
 from triage_bus.dlq import dead_letter
 from triage_events import (
     ActionCompleted,
@@ -33,6 +31,8 @@ from triage_events import (
     encode,
 )
 from triage_events.codec import MAX_EVENT_BYTES
+
+from tests.builders import make_comment, make_flag
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 
@@ -105,8 +105,14 @@ def test_golden_flag_raised_written_before_later_fields_existed() -> None:
     assert event.scores == {Label.HOSTILE: 0.97, Label.SPAM: 0.0}
     assert event.severity is Severity.MEDIUM
     assert event.evidence == [
-        Evidence(label=Label.HOSTILE, source="rule", rule_id="hostile.insult", start=0, end=29,
-                 note="an insult aimed at people")
+        Evidence(
+            label=Label.HOSTILE,
+            source="rule",
+            rule_id="hostile.insult",
+            start=0,
+            end=29,
+            note="an insult aimed at people",
+        )
     ]
     # Fields added after this producer: defaults.
     assert event.suggested_templates == []
@@ -121,7 +127,7 @@ def test_golden_flag_raised_with_unknown_fields_ignores_them() -> None:
     assert event.occurred_at.utcoffset() == timedelta(hours=-5)
     assert event.occurred_at == datetime(2026, 3, 3, 14, 12, tzinfo=UTC)
     span = event.evidence[0]
-    assert event.comment.text[span.start:span.end] == "is not breathing"
+    assert event.comment.text[span.start : span.end] == "is not breathing"
     assert event.evidence[1] == Evidence(label=Label.URGENT, source="model", score=0.91)
     assert event.source_event_id == UUID("9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a")
     encoded = json.loads(encode(event))
@@ -184,12 +190,31 @@ def _round_trip_events() -> list[BaseModel]:
     return [
         comment,
         flag,
-        AlertRaised(kind=AlertKind.PHI_EXPOSURE, platform=flag.platform, account=flag.account, label=Label.PRIVACY,
-                    severity=Severity.HIGH, comment_keys=[flag.comment_key], dedup_key="phi:x"),
-        ActionRequested(action=ActionKind.REPLY, comment_key=flag.comment_key, platform=flag.platform,
-                        account=flag.account, platform_comment_id="c1", text="Please call us.", requested_by="u:1"),
-        ActionCompleted(request_id=flag.event_id, action=ActionKind.REPLY, comment_key=flag.comment_key,
-                        status=ActionStatus.FAILED, error="rate limited"),
+        AlertRaised(
+            kind=AlertKind.PHI_EXPOSURE,
+            platform=flag.platform,
+            account=flag.account,
+            label=Label.PRIVACY,
+            severity=Severity.HIGH,
+            comment_keys=[flag.comment_key],
+            dedup_key="phi:x",
+        ),
+        ActionRequested(
+            action=ActionKind.REPLY,
+            comment_key=flag.comment_key,
+            platform=flag.platform,
+            account=flag.account,
+            platform_comment_id="c1",
+            text="Please call us.",
+            requested_by="u:1",
+        ),
+        ActionCompleted(
+            request_id=flag.event_id,
+            action=ActionKind.REPLY,
+            comment_key=flag.comment_key,
+            status=ActionStatus.FAILED,
+            error="rate limited",
+        ),
         dead_letter("api", "triage.flags.v1", b"k", b"\xff\x00", "not_utf8", "bad", partition=2, offset=7),
     ]
 
@@ -250,8 +275,12 @@ def _flag_with_bad_score_key() -> bytes:
 
 BAD_PAYLOADS = [
     pytest.param(CommentReceived, None, "empty", id="empty-none"),
-    pytest.param(CommentReceived, b'{"text": "' + PHI.encode() + b" " * MAX_EVENT_BYTES + b'"}', "too_large",
-                 id="too_large"),
+    pytest.param(
+        CommentReceived,
+        b'{"text": "' + PHI.encode() + b" " * MAX_EVENT_BYTES + b'"}',
+        "too_large",
+        id="too_large",
+    ),
     pytest.param(CommentReceived, b'{"text": "' + PHI.encode() + b'\xff\xfe"}', "not_utf8", id="not_utf8"),
     pytest.param(CommentReceived, PHI.encode("utf-16"), "not_utf8", id="not_utf8-utf16"),
     pytest.param(CommentReceived, b'{"text": "' + PHI.encode() + b'"', "not_json", id="not_json-truncated"),
@@ -262,14 +291,30 @@ BAD_PAYLOADS = [
     pytest.param(CommentReceived, b"null", "not_object", id="not_object-null"),
     pytest.param(CommentReceived, b"42", "not_object", id="not_object-number"),
     pytest.param(CommentReceived, json.dumps({"text": PHI}).encode(), "schema", id="schema-missing-fields"),
-    pytest.param(CommentReceived, json.dumps({**_valid_comment_json(), "platform": PHI}).encode(), "schema",
-                 id="schema-bad-enum"),
-    pytest.param(CommentReceived, json.dumps(_valid_comment_json(created_at=PHI)).encode(), "schema",
-                 id="schema-bad-timestamp"),
-    pytest.param(CommentReceived, json.dumps(_valid_comment_json(text=PHI * 1000)).encode(), "schema",
-                 id="schema-text-too-long"),
-    pytest.param(CommentReceived, json.dumps(_valid_comment_json(author={"id": PHI * 10})).encode(), "schema",
-                 id="schema-id-too-long"),
+    pytest.param(
+        CommentReceived,
+        json.dumps({**_valid_comment_json(), "platform": PHI}).encode(),
+        "schema",
+        id="schema-bad-enum",
+    ),
+    pytest.param(
+        CommentReceived,
+        json.dumps(_valid_comment_json(created_at=PHI)).encode(),
+        "schema",
+        id="schema-bad-timestamp",
+    ),
+    pytest.param(
+        CommentReceived,
+        json.dumps(_valid_comment_json(text=PHI * 1000)).encode(),
+        "schema",
+        id="schema-text-too-long",
+    ),
+    pytest.param(
+        CommentReceived,
+        json.dumps(_valid_comment_json(author={"id": PHI * 10})).encode(),
+        "schema",
+        id="schema-id-too-long",
+    ),
     pytest.param(FlagRaised, _flag_with_bad_score_key(), "schema", id="schema-bad-dict-key"),
 ]
 
@@ -282,9 +327,9 @@ def test_bad_payload_raises_invalid_event_with_reason_and_no_payload_text(
         decode(model, data)
 
     error = caught.value
+    assert issubclass(type(error), ValueError)  # callers may catch ValueError
     assert error.reason == reason
     assert str(error).startswith(f"{reason}: ")
-    assert isinstance(error, ValueError)
     for fragment in ("Rosa", "Delgado", "HIV", "4471920"):
         assert fragment not in str(error)
         assert fragment not in error.detail

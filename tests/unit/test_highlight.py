@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from triage_api.dashboard.highlight import Segment, segments
 
 TEXT = "Call me at 312-555-0148 about my chemo"
 
 
-def ev(start: Any, end: Any, label: str = "privacy", rule_id: str | None = "privacy.contact") -> dict[str, Any]:
+def ev(
+    start: Any, end: Any, label: str = "privacy", rule_id: str | None = "privacy.contact"
+) -> dict[str, Any]:
     return {"label": label, "source": "rule", "rule_id": rule_id, "start": start, "end": end}
 
 
@@ -107,4 +108,7 @@ def test_markup_in_the_text_is_kept_verbatim_for_the_template_to_escape() -> Non
 
     result = segments(text, [ev(26, 36, "hostile", "hostile.insult")])
 
-    assert result == [Segment("<script>alert(1)</script> "), Segment("you idiots", "hostile", "hostile.insult")]
+    assert result == [
+        Segment("<script>alert(1)</script> "),
+        Segment("you idiots", "hostile", "hostile.insult"),
+    ]

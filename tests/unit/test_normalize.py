@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from tests.builders import make_account, replay_line
 from triage_events import CommentKind, CommentReceived, InvalidEvent, Platform, decode, encode
 from triage_ingest.normalize import from_replay_line
+
+from tests.builders import make_account, replay_line
 
 ACCOUNT = make_account(id="acct-replay", handle="@replay")
 SECRET = "Rosa Delgado has HIV"
@@ -57,7 +57,10 @@ def test_a_full_line_keeps_every_field() -> None:
     assert event.comment.kind is CommentKind.REPLY
     assert event.comment.text == "¿Y los sábados?"
     assert (event.comment.author.id, event.comment.author.handle, event.comment.author.display_name) == (
-        "UC42", "@lupe", "Lupe R.")
+        "UC42",
+        "@lupe",
+        "Lupe R.",
+    )
     assert event.comment.permalink == "https://youtube.com/watch?v=abc&lc=Ugx91"
     assert (event.comment.parent_id, event.comment.thread_id) == ("Ugx90", "Ugx90")
     assert event.comment.created_at == datetime(2026, 2, 1, 18, 30, tzinfo=UTC)
@@ -85,7 +88,11 @@ def test_the_result_is_a_valid_event_on_the_wire() -> None:
 def test_author_forms(author: object, expected: tuple[str, str, str]) -> None:
     event = from_replay_line(json.dumps({"text": "hi", "author": author}).encode(), ACCOUNT)
 
-    assert (event.comment.author.id, event.comment.author.handle, event.comment.author.display_name) == expected
+    assert (
+        event.comment.author.id,
+        event.comment.author.handle,
+        event.comment.author.display_name,
+    ) == expected
 
 
 def test_lang_is_accepted_for_language_and_numeric_ids_become_strings() -> None:
@@ -114,7 +121,9 @@ def test_timestamps_are_aware_and_naive_ones_are_utc(created_at: str, expected: 
 
 
 def test_an_offset_timestamp_keeps_its_offset() -> None:
-    event = from_replay_line(json.dumps({"text": "hi", "created_at": "2026-02-01T13:30:00-05:00"}).encode(), ACCOUNT)
+    event = from_replay_line(
+        json.dumps({"text": "hi", "created_at": "2026-02-01T13:30:00-05:00"}).encode(), ACCOUNT
+    )
 
     assert event.comment.created_at.utcoffset() == timedelta(hours=-5)
 
@@ -159,9 +168,26 @@ def test_an_explicit_id_wins_over_the_fallback() -> None:
         (json.dumps({"text": SECRET, "permalink": 5}).encode(), "schema"),
         (json.dumps({"text": SECRET * 2000}).encode(), "schema"),
     ],
-    ids=["truncated", "plain-text", "blank", "not-utf8", "list", "string", "null", "missing-text", "empty-text",
-         "blank-text", "text-not-string", "bad-platform", "bad-kind", "bad-author", "bad-timestamp",
-         "account-without-id", "bad-permalink", "text-too-long"],
+    ids=[
+        "truncated",
+        "plain-text",
+        "blank",
+        "not-utf8",
+        "list",
+        "string",
+        "null",
+        "missing-text",
+        "empty-text",
+        "blank-text",
+        "text-not-string",
+        "bad-platform",
+        "bad-kind",
+        "bad-author",
+        "bad-timestamp",
+        "account-without-id",
+        "bad-permalink",
+        "text-too-long",
+    ],
 )
 def test_bad_lines_are_rejected_with_a_reason_and_without_the_comment_text(line: bytes, reason: str) -> None:
     with pytest.raises(InvalidEvent) as caught:

@@ -5,10 +5,21 @@ from __future__ import annotations
 import base64
 import json
 
-from tests.builders import make_comment, make_record
 from triage_classifier.pipeline import Record, judge_batch
 from triage_classifier.rule_classifier import RuleClassifier
-from triage_events import COMMENTS, AlertKind, DeadLetter, FlagRaised, Label, Platform, Severity, decode, encode
+from triage_events import (
+    COMMENTS,
+    AlertKind,
+    DeadLetter,
+    FlagRaised,
+    Label,
+    Platform,
+    Severity,
+    decode,
+    encode,
+)
+
+from tests.builders import make_comment, make_record
 
 BENIGN = "What time does the Elm Street lab open on Saturdays?"
 URGENT = "My dad just collapsed in the parking lot and he is not breathing"
@@ -40,7 +51,7 @@ def test_urgent_comment_raises_a_critical_flag_and_an_urgent_alert() -> None:
     assert flag.comment == comment.comment
     assert flag.model_version == rules.version
     assert flag.suggested_templates == ["urgent.public"]
-    assert any(flag.comment.text[e.start:e.end] == "collapsed" for e in flag.evidence)
+    assert any(flag.comment.text[e.start : e.end] == "collapsed" for e in flag.evidence)
     [alert] = result.alerts
     assert alert.kind is AlertKind.URGENT_COMMENT
     assert alert.label is Label.URGENT

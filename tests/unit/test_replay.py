@@ -6,11 +6,12 @@ import base64
 import json
 from pathlib import Path
 
-from tests.builders import make_account, replay_line
 from triage_bus.profile import BrokerProfile
 from triage_events import COMMENTS, DLQ, CommentReceived, DeadLetter, decode
 from triage_ingest.publisher import Publisher, RecentKeys
 from triage_ingest.replay import replay_file
+
+from tests.builders import make_account, replay_line
 
 
 class InMemoryProducer:
@@ -34,7 +35,9 @@ async def test_replay_publishes_good_lines_once_and_dead_letters_bad_ones(tmp_pa
     good = replay_line(id="a1", text="Where do I park for radiology?")
     bad = b'{"text": "unterminated'
     path = tmp_path / "comments.jsonl"
-    path.write_bytes(b"\n".join([good, b"", bad, good, replay_line(id="a2", text="Thanks, 3 West!"), b"   "]) + b"\n")
+    path.write_bytes(
+        b"\n".join([good, b"", bad, good, replay_line(id="a2", text="Thanks, 3 West!"), b"   "]) + b"\n"
+    )
     publisher, producer = in_memory_publisher()
 
     report = await replay_file(path, publisher, make_account(id="acct-1"))
@@ -46,8 +49,12 @@ async def test_replay_publishes_good_lines_once_and_dead_letters_bad_ones(tmp_pa
     [(dlq_key, dlq_value)] = producer.sent[DLQ.name]
     letter = decode(DeadLetter, dlq_value)
     assert dlq_key is None
-    assert (letter.service, letter.topic, letter.reason, letter.offset) == ("ingest", "replay:comments.jsonl",
-                                                                              "not_json", 3)
+    assert (letter.service, letter.topic, letter.reason, letter.offset) == (
+        "ingest",
+        "replay:comments.jsonl",
+        "not_json",
+        3,
+    )
     assert base64.b64decode(letter.value_b64 or "").rstrip(b"\n") == bad
 
 

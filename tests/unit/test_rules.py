@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import pytest
-
 from triage_classifier.policy import LABELS
-from triage_classifier.rule_classifier import COUNTER_PENALTY, STRONG_SCORE, WEAK_SCORE, RuleClassifier, rule_scores
+from triage_classifier.rule_classifier import (
+    COUNTER_PENALTY,
+    STRONG_SCORE,
+    WEAK_SCORE,
+    RuleClassifier,
+    rule_scores,
+)
 from triage_classifier.rules import ALL_RULES, RuleHit, decisive_labels, evaluate
 from triage_events import Label, Severity
 
-U, P, C, H, S, M = (Label.URGENT, Label.PRIVACY, Label.CLINICAL_ADVICE, Label.HOSTILE, Label.SPAM,
-                    Label.MISINFORMATION)
+U, P, C, H, S, M = (
+    Label.URGENT,
+    Label.PRIVACY,
+    Label.CLINICAL_ADVICE,
+    Label.HOSTILE,
+    Label.SPAM,
+    Label.MISINFORMATION,
+)
 
 classifier = RuleClassifier()
 
@@ -23,69 +34,159 @@ def span_of(text: str, rule_id: str) -> str:
     """The substring the named rule points at (the rule must have fired)."""
     hits = [h for h in evaluate(text) if h.rule_id == rule_id]
     assert hits, f"{rule_id} did not fire; fired: {[h.rule_id for h in evaluate(text)]}"
-    return text[hits[0].start:hits[0].end]
+    return text[hits[0].start : hits[0].end]
 
 
 # (text, label it must carry, rule that must fire, the exact words that rule points at)
 POSITIVES = [
     # urgent
-    ("Tonight I'm going to end my life, I wrote letters to my kids", U, "urgent.suicidal_intent",
-     "I'm going to end my life"),
+    (
+        "Tonight I'm going to end my life, I wrote letters to my kids",
+        U,
+        "urgent.suicidal_intent",
+        "I'm going to end my life",
+    ),
     ("Goodbye everyone, thanks for nothing", U, "urgent.suicidal_intent", "Goodbye everyone"),
-    ("Ya no aguanto más, esta noche voy a quitarme la vida", U, "urgent.suicidal_intent", "Ya no aguanto más"),
-    ("I'm standing on the ledge of the parking garage and nobody answers", U, "urgent.means_or_plan",
-     "on the ledge"),
-    ("My roommate swallowed the whole bottle of her pills an hour ago", U, "urgent.overdose_now",
-     "My roommate swallowed the whole bottle of her pills"),
-    ("Mi hermano se tomó todas las pastillas de mi mamá", U, "urgent.overdose_now",
-     "Mi hermano se tomó todas las pastillas"),
+    (
+        "Ya no aguanto más, esta noche voy a quitarme la vida",
+        U,
+        "urgent.suicidal_intent",
+        "Ya no aguanto más",
+    ),
+    (
+        "I'm standing on the ledge of the parking garage and nobody answers",
+        U,
+        "urgent.means_or_plan",
+        "on the ledge",
+    ),
+    (
+        "My roommate swallowed the whole bottle of her pills an hour ago",
+        U,
+        "urgent.overdose_now",
+        "My roommate swallowed the whole bottle of her pills",
+    ),
+    (
+        "Mi hermano se tomó todas las pastillas de mi mamá",
+        U,
+        "urgent.overdose_now",
+        "Mi hermano se tomó todas las pastillas",
+    ),
     ("My husband collapsed at the bus stop outside your clinic", U, "urgent.emergency_now", "collapsed"),
     ("Mi abuela no respira, por favor", U, "urgent.emergency_now", "no respira"),
     ("Her face is drooping and she can't lift her arm", U, "urgent.emergency_now", "face is drooping"),
     ("There is smoke in the lobby of the east tower", U, "urgent.fire_or_accident", "smoke in the lobby"),
     ("Hay humo en el piso 3 y la gente no puede salir", U, "urgent.fire_or_accident", "humo en el piso"),
-    ("I'm going to stab the surgeon at the entrance tomorrow", U, "urgent.specific_threat",
-     "I'm going to stab the surgeon at the entrance tomorrow"),
-    ("Help please, my friend fell and we need an ambulance", U, "urgent.call_for_help_now",
-     "Help please, my friend fell and we need an ambulance"),
+    (
+        "I'm going to stab the surgeon at the entrance tomorrow",
+        U,
+        "urgent.specific_threat",
+        "I'm going to stab the surgeon at the entrance tomorrow",
+    ),
+    (
+        "Help please, my friend fell and we need an ambulance",
+        U,
+        "urgent.call_for_help_now",
+        "Help please, my friend fell and we need an ambulance",
+    ),
     # privacy
-    ("Can someone pull chart #88213407 for my father, he was discharged", P, "privacy.record_number",
-     "chart #88213407"),
-    ("Mi número de expediente es 70-44512, me operaron ayer", P, "privacy.record_number",
-     "número de expediente es 70-44512"),
-    ("Why was my claim denied? Policy number: BWH-7723301", P, "privacy.insurance_or_account_id",
-     "Policy number: BWH-7723301"),
-    ("Fecha de nacimiento: 14/02/1979, necesito mis resultados de la biopsia", P, "privacy.date_of_birth",
-     "Fecha de nacimiento: 14/02/1979"),
-    ("DOB is March 3 and I still have no answer about my dialysis slot", P, "privacy.date_of_birth",
-     "DOB is March 3"),
-    ("Text me at 312-555-0148 about my chemo appointment", P, "privacy.contact_in_health_context",
-     "Text me at 312-555-0148"),
-    ("Mi celular es 312 555 0148, estoy embarazada y nadie me llama", P, "privacy.contact_in_health_context",
-     "Mi celular es 312 555 0148"),
+    (
+        "Can someone pull chart #88213407 for my father, he was discharged",
+        P,
+        "privacy.record_number",
+        "chart #88213407",
+    ),
+    (
+        "Mi número de expediente es 70-44512, me operaron ayer",
+        P,
+        "privacy.record_number",
+        "número de expediente es 70-44512",
+    ),
+    (
+        "Why was my claim denied? Policy number: BWH-7723301",
+        P,
+        "privacy.insurance_or_account_id",
+        "Policy number: BWH-7723301",
+    ),
+    (
+        "Fecha de nacimiento: 14/02/1979, necesito mis resultados de la biopsia",
+        P,
+        "privacy.date_of_birth",
+        "Fecha de nacimiento: 14/02/1979",
+    ),
+    (
+        "DOB is March 3 and I still have no answer about my dialysis slot",
+        P,
+        "privacy.date_of_birth",
+        "DOB is March 3",
+    ),
+    (
+        "Text me at 312-555-0148 about my chemo appointment",
+        P,
+        "privacy.contact_in_health_context",
+        "Text me at 312-555-0148",
+    ),
+    (
+        "Mi celular es 312 555 0148, estoy embarazada y nadie me llama",
+        P,
+        "privacy.contact_in_health_context",
+        "Mi celular es 312 555 0148",
+    ),
     ("Visiting my uncle in bed 7B of the ICU, he had a stroke", P, "privacy.room_with_health", "bed 7B"),
-    ("Patient Walter Okafor has pancreatic cancer and nobody told his family", P,
-     "privacy.full_name_with_health", "Walter Okafor"),
+    (
+        "Patient Walter Okafor has pancreatic cancer and nobody told his family",
+        P,
+        "privacy.full_name_with_health",
+        "Walter Okafor",
+    ),
     ("Hoy internaron a Lucía Ferrer por una sobredosis", P, "privacy.full_name_with_health", "Lucía Ferrer"),
     ("@dmitri_k got admitted again last night", P, "privacy.handle_with_admission", "@dmitri_k got admitted"),
     # clinical advice
-    ("Can my wife keep taking her lisinopril while she is breastfeeding?", C, "clinical.should_i_medication",
-     "Can my wife keep taking"),
-    ("¿Le puedo dar jarabe para la tos a mi hija de dos años?", C, "clinical.should_i_medication",
-     "Le puedo dar"),
+    (
+        "Can my wife keep taking her lisinopril while she is breastfeeding?",
+        C,
+        "clinical.should_i_medication",
+        "Can my wife keep taking",
+    ),
+    (
+        "¿Le puedo dar jarabe para la tos a mi hija de dos años?",
+        C,
+        "clinical.should_i_medication",
+        "Le puedo dar",
+    ),
     ("His potassium came back at 6.1", C, "clinical.personal_result", "His potassium came back at 6.1"),
     ("Mi presión dio 160/100 hoy", C, "clinical.personal_result", "Mi presión dio 160/100"),
-    ("How much can I give my 18 month old for a fever?", C, "clinical.what_to_do_for_person",
-     "How much can I give"),
-    ("Do we take him to the ER for a 103 fever?", C, "clinical.what_to_do_for_person",
-     "Do we take him to the ER for a 103 fever?"),
-    ("My toddler has a rash on her belly since Sunday, what could it be?", C, "clinical.personal_symptom",
-     "My toddler has a rash on her belly since Sunday, what could it be?"),
-    ("Mi esposo tiene fiebre y tos desde el lunes, ¿debo preocuparme?", C, "clinical.what_to_do_for_person",
-     "debo preocuparme"),
+    (
+        "How much can I give my 18 month old for a fever?",
+        C,
+        "clinical.what_to_do_for_person",
+        "How much can I give",
+    ),
+    (
+        "Do we take him to the ER for a 103 fever?",
+        C,
+        "clinical.what_to_do_for_person",
+        "Do we take him to the ER for a 103 fever?",
+    ),
+    (
+        "My toddler has a rash on her belly since Sunday, what could it be?",
+        C,
+        "clinical.personal_symptom",
+        "My toddler has a rash on her belly since Sunday, what could it be?",
+    ),
+    (
+        "Mi esposo tiene fiebre y tos desde el lunes, ¿debo preocuparme?",
+        C,
+        "clinical.what_to_do_for_person",
+        "debo preocuparme",
+    ),
     # hostile
     ("Your billing office staff are complete morons", H, "hostile.insult", "are complete morons"),
-    ("You people are a bunch of useless clowns", H, "hostile.insult", "You people are a bunch of useless clowns"),
+    (
+        "You people are a bunch of useless clowns",
+        H,
+        "hostile.insult",
+        "You people are a bunch of useless clowns",
+    ),
     ("Son unos mentirosos", H, "hostile.insult", "Son unos mentirosos"),
     ("Eres una inútil, no sabes hacer nada", H, "hostile.insult", "Eres una inútil"),
     ("Nobody cares about you, go die", H, "hostile.harassment", "Nobody cares about you"),
@@ -99,26 +200,56 @@ POSITIVES = [
     ("Details here: tinyurl.com/fr33-money", S, "spam.suspicious_link", "tinyurl.com/fr33-money"),
     ("My aunt made $900 a day trading bitcoin with Mr. Harlan", S, "spam.money_scheme", "made $900 a day"),
     ("Gana 300 dólares al día desde tu celular", S, "spam.money_scheme", "Gana 300 dólares al día"),
-    ("Contact her on WhatsApp, she fixed my credit in a week", S, "spam.contact_bait",
-     "Contact her on WhatsApp"),
+    (
+        "Contact her on WhatsApp, she fixed my credit in a week",
+        S,
+        "spam.contact_bait",
+        "Contact her on WhatsApp",
+    ),
     ("Inbox me for details, limited spots", S, "spam.contact_bait", "Inbox me for details"),
     ("Grow your followers fast, check my bio", S, "spam.engagement_bait", "Grow your followers"),
-    ("Congratulations, you won a free cruise! Claim your prize today", S, "spam.prize_or_phishing",
-     "Congratulations, you"),
-    ("Verify your account now or the page is deleted, click the link", S, "spam.prize_or_phishing",
-     "Verify your account now or the page is deleted, click the link"),
+    (
+        "Congratulations, you won a free cruise! Claim your prize today",
+        S,
+        "spam.prize_or_phishing",
+        "Congratulations, you",
+    ),
+    (
+        "Verify your account now or the page is deleted, click the link",
+        S,
+        "spam.prize_or_phishing",
+        "Verify your account now or the page is deleted, click the link",
+    ),
     ("Slimming gummies melted 20 pounds off me", S, "spam.pharmacy_or_product", "Slimming"),
     ("Pide tus pastillas sin receta aquí", S, "spam.pharmacy_or_product", "Pide tus pastillas sin receta"),
     # misinformation
-    ("The mRNA shots alter your DNA permanently", M, "misinfo.vaccine_harm_claim", "mRNA shots alter your DNA"),
-    ("Las vacunas contienen mercurio y por eso enferman a los niños", M, "misinfo.vaccine_harm_claim",
-     "vacunas contienen mercurio"),
-    ("Apricot seeds shrank my neighbour's tumour in a month", M, "misinfo.miracle_cure", "Apricot seeds shrank"),
+    (
+        "The mRNA shots alter your DNA permanently",
+        M,
+        "misinfo.vaccine_harm_claim",
+        "mRNA shots alter your DNA",
+    ),
+    (
+        "Las vacunas contienen mercurio y por eso enferman a los niños",
+        M,
+        "misinfo.vaccine_harm_claim",
+        "vacunas contienen mercurio",
+    ),
+    (
+        "Apricot seeds shrank my neighbour's tumour in a month",
+        M,
+        "misinfo.miracle_cure",
+        "Apricot seeds shrank",
+    ),
     ("El bicarbonato cura el cáncer, los médicos lo esconden", M, "misinfo.miracle_cure", "bicarbonato cura"),
     ("Insulin is a scam to keep diabetics paying", M, "misinfo.conspiracy", "Insulin is a scam"),
     ("Big Pharma suppresses every natural remedy", M, "misinfo.conspiracy", "Big Pharma suppresses"),
-    ("Las mascarillas te hacen respirar dióxido de carbono", M, "misinfo.conspiracy",
-     "mascarillas te hacen respirar dióxido de carbono"),
+    (
+        "Las mascarillas te hacen respirar dióxido de carbono",
+        M,
+        "misinfo.conspiracy",
+        "mascarillas te hacen respirar dióxido de carbono",
+    ),
 ]
 
 
@@ -132,7 +263,7 @@ def test_positive_is_flagged_with_the_rule_pointing_at_the_right_words(
     assert span_of(text, rule_id) == span
     evidence = [e for e in judgement.evidence if e.rule_id == rule_id]
     assert evidence and evidence[0].label is label and evidence[0].source == "rule"
-    assert text[evidence[0].start:evidence[0].end] == span
+    assert text[evidence[0].start : evidence[0].end] == span
 
 
 def test_every_positive_rule_has_a_positive_example() -> None:
@@ -234,8 +365,17 @@ def hit(rule_id: str, label: Label, *, strong: bool = False, polarity: int = 1) 
         ([hit("s1", M, strong=True)], STRONG_SCORE),
         ([hit("s1", M, strong=True), hit("c1", M, polarity=-1), hit("c2", M, polarity=-1)], STRONG_SCORE),
     ],
-    ids=["none", "one-weak", "two-weak", "capped", "weak-countered", "two-weak-countered", "counter-only",
-         "strong", "strong-ignores-counters"],
+    ids=[
+        "none",
+        "one-weak",
+        "two-weak",
+        "capped",
+        "weak-countered",
+        "two-weak-countered",
+        "counter-only",
+        "strong",
+        "strong-ignores-counters",
+    ],
 )
 def test_rule_scores(hits: list[RuleHit], expected: float) -> None:
     scores = rule_scores(hits)
@@ -287,7 +427,7 @@ def test_counter_evidence_does_not_cancel_a_strong_rule_and_is_shown_as_such() -
     counter = [e for e in judgement.evidence if e.rule_id == "urgent.figure_of_speech"]
     assert len(counter) == 1
     assert counter[0].note.startswith("counter-evidence: ")
-    assert text[counter[0].start:counter[0].end] == "Last year"
+    assert text[counter[0].start : counter[0].end] == "Last year"
 
 
 @pytest.mark.parametrize(
@@ -319,8 +459,11 @@ def test_a_debunk_marker_turns_a_claim_into_a_refutation(claim: str, debunk: str
         ("I will hurt you and everyone at that front desk", [H], Severity.HIGH),
         ("Check out my profile for free followers", [S], Severity.LOW),
         ("Garlic cures diabetes in weeks, skip your insulin", [M], Severity.MEDIUM),
-        ("You are useless idiots, and the ivermectin cured my covid instead of your vaccine", [M, H],
-         Severity.MEDIUM),
+        (
+            "You are useless idiots, and the ivermectin cured my covid instead of your vaccine",
+            [M, H],
+            Severity.MEDIUM,
+        ),
         ("Earn $400 a day with crypto. Also you are all morons", [H, S], Severity.MEDIUM),
     ],
 )

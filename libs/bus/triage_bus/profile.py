@@ -115,7 +115,7 @@ async def _high_watermark(fetcher: Any, tp: Any, listed: int) -> int:
     if node_id is None or node_id < 0:
         return listed
     request = FetchRequest(
-        0,  # max wait ms: answer at once
+        10,  # max wait ms: the embedded broker answers a 0 ms fetch with no partitions at all
         1,  # min bytes
         1024,  # max bytes
         0,  # isolation level: read uncommitted

@@ -168,6 +168,25 @@ def train(corpus: Path, output: Path | None, seed: int, encoder_delta: Path | No
     click.echo(format_table(artefact.metrics["test"]))
 
 
+@cli.group()
+def bench() -> None:
+    """Benchmarks (numbers and ratios, measured side by side in one run)."""
+
+
+@bench.command(name="classifier")
+@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=Path("data/corpus"),
+              show_default=True)
+@click.option("--count", type=int, default=1500, show_default=True, help="comments per measurement")
+@click.option("--rate", type=float, default=50.0, show_default=True, help="steady-state rate for the latency run")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the Markdown report here (e.g. docs/benchmarks.md)")
+def bench_classifier(corpus: Path, count: int, rate: float, output: Path | None) -> None:
+    """Raw model vs classifier function vs Faust worker through the broker."""
+    from triage_classifier.bench import run as run_bench
+
+    click.echo(run_bench(corpus, count, rate, output))
+
+
 @cli.command()
 def api() -> None:
     """Run the API service and dashboard (settings from TRIAGE_API_*)."""

@@ -51,8 +51,9 @@ def _row(event: FlagRaised) -> dict[str, object]:
         "author_id": comment.author.id,
         "author_handle": comment.author.handle or comment.author.display_name,
         "permalink": comment.permalink,
-        "commented_at": comment.created_at,
-        "flagged_at": event.occurred_at,
+        # UTC: SQLite keeps the wall-clock time and drops the offset, which would shift and misorder times.
+        "commented_at": comment.created_at.astimezone(UTC),
+        "flagged_at": event.occurred_at.astimezone(UTC),
         "stored_at": datetime.now(UTC),
         "labels": labels,
         "primary_label": labels[0],
