@@ -78,7 +78,7 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
             "TRIAGE_LOG_LEVEL": "WARNING",
         }
         worker = subprocess.Popen([sys.executable, "-m", "triage_cli", "classifier"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdout=open(Path(data_dir) / "worker.log", "wb"), stderr=subprocess.STDOUT)
 
         def comment(i: int, text: str, prefix: str) -> CommentReceived:
             return CommentReceived(
@@ -100,11 +100,11 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
                 warm = comment(0, "I swallowed all my pills and I can't stay awake, help", "warmup")
                 await producer.send_and_wait(COMMENTS_TOPIC.name, encode(warm), key=warm.kafka_key)
                 deadline = time.time() + 240
-                while time.time() < deadline:
+                while time.time() < deadline and worker.poll() is None:
                     if any(recs for recs in (await consumer.getmany(timeout_ms=500)).values()):
                         break
                 else:
-                    raise RuntimeError("classifier worker did not answer within 240 s")
+                    raise RuntimeError("classifier worker did not answer:\n" + (Path(data_dir) / "worker.log").read_text()[-3000:])
                 sent_at: dict[str, float] = {}
                 latencies: list[float] = []
 
@@ -192,7 +192,8 @@ def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for m in rows:
-        lines.append(f"| {m.name} | {m.items} | {m.rate:.1f} | {m.rate / raw.rate:.0%} | {m.percentile(50):.0f} | "
+        ratio = "(rate-limited)" if m is steady else f"{m.rate / raw.rate:.0%}"
+        lines.append(f"| {m.name} | {m.items} | {m.rate:.1f} | {ratio} | {m.percentile(50):.0f} | "
                      f"{m.percentile(99):.0f} | {m.latency_kind} |")
     lines += [
         "",

@@ -17,7 +17,7 @@ class ClassifierSettings(BaseSettings):
     # or torch needed, for quick development runs).
     mode: Literal["hybrid", "rules"] = "hybrid"
     artefact: Path | None = None  # default: the artefact bundled with the package
-    batch_size: int = 32
+    batch_size: int = 64
     batch_within_s: float = 0.05
     data_dir: Path = Path(".triage/classifier")
     web_port: int = 6066

@@ -10,11 +10,12 @@ def main(log_level: str = "info") -> None:
     from triage_classifier import agents  # noqa: F401  (registers the agents on the app)
     from triage_classifier.app import app, settings
 
+    faust_level = {"warning": "warn", "critical": "crit"}.get(log_level.lower(), log_level.lower())
     sys.argv = [
         "triage-classifier",
         "worker",
         "--loglevel",
-        log_level,
+        faust_level,
         "--web-host",
         "127.0.0.1",
         "--web-port",

@@ -26,8 +26,12 @@ TARGET_MODULES = ["query", "key", "value", "attention.output.dense", "intermedia
 
 
 def read_split(corpus: Path, split: str) -> tuple[list[str], np.ndarray]:
+    return read_jsonl(corpus / f"{split}.jsonl")
+
+
+def read_jsonl(path: Path) -> tuple[list[str], np.ndarray]:
     texts, gold = [], []
-    for line in (corpus / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             obj = json.loads(line)
             texts.append(obj["text"])
@@ -65,6 +69,7 @@ def best_f1(gold: np.ndarray, probs: np.ndarray) -> float:
 
 
 def run(model_dir: Path, corpus: Path, features: Path, rank: int, epochs: int, lr: float, seed: int,
+        extra: Path | None = None, extra_weight: float = 0.5,
         batch_size: int = 32) -> tuple[float, dict[str, np.ndarray], dict[str, float]]:
     from peft import LoraConfig, get_peft_model
 
@@ -80,11 +85,18 @@ def run(model_dir: Path, corpus: Path, features: Path, rank: int, epochs: int, l
     train_texts, train_gold = read_split(corpus, "train")
     val_texts, val_gold = read_split(corpus, "validation")
     train_x, val_x = stored["train"], stored["validation"]
+    weights = np.ones(len(train_texts), dtype=np.float32)
+    if extra is not None:
+        extra_texts, extra_gold = read_jsonl(extra)
+        train_texts += extra_texts
+        train_gold = np.vstack([train_gold, extra_gold])
+        train_x = np.vstack([train_x, stored["extra"]])
+        weights = np.concatenate([weights, np.full(len(extra_texts), extra_weight, dtype=np.float32)])
     model = Model(encoder, train_x.shape[1]).to(device)
     positives = train_gold.sum(0)
     pos_weight = torch.tensor(np.clip((len(train_gold) - positives) / np.maximum(positives, 1), 1, 8),
                               device=device)
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")
     optimizer = torch.optim.AdamW(
         [{"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": lr},
          {"params": model.head.parameters(), "lr": 2e-3}],
@@ -115,7 +127,8 @@ def run(model_dir: Path, corpus: Path, features: Path, rank: int, epochs: int, l
         for i in range(0, len(order), batch_size):
             idx = order[i : i + batch_size]
             logits = model(tokens([train_texts[k] for k in idx]), torch.tensor(train_x[idx], device=device))
-            loss = loss_fn(logits, torch.tensor(train_gold[idx], device=device))
+            per_item = loss_fn(logits, torch.tensor(train_gold[idx], device=device)).mean(dim=1)
+            loss = (per_item * torch.tensor(weights[idx], device=device)).mean()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -148,6 +161,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--configs", default="16:8:3e-4", help="rank:epochs:lr, comma-separated; best on validation wins")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--extra", type=Path, default=None, help="extra training JSONL (features key 'extra')")
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
     report = {"device": "cuda" if torch.cuda.is_available() else "cpu", "runs": []}
@@ -156,7 +170,7 @@ def main() -> None:
         rank, epochs, lr = config.split(":")
         started = time.time()
         score, delta, history = run(args.model_dir, args.corpus, args.features, int(rank), int(epochs), float(lr),
-                                    args.seed)
+                                    args.seed, args.extra)
         report["runs"].append({"config": config, "validation_macro_f1_best_threshold": round(score, 4),
                                "history": history, "seconds": round(time.time() - started, 1)})
         print(json.dumps(report["runs"][-1]), flush=True)
