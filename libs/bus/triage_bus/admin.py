@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
-
 from triage_events.topics import Topic
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ async def wait_until_ready(bootstrap_servers: str, timeout: float = 1.0) -> bool
     try:  # a cheap check first, so a broker still starting doesn't fill the log with refused connections
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout)
         writer.close()
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         return False
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000))
     try:
@@ -29,10 +29,8 @@ async def wait_until_ready(bootstrap_servers: str, timeout: float = 1.0) -> bool
     except (KafkaError, OSError):
         return False
     finally:
-        try:
+        with contextlib.suppress(KafkaError, OSError):
             await admin.close()
-        except (KafkaError, OSError):
-            pass
 
 
 async def create_topics(bootstrap_servers: str, topics: tuple[Topic, ...]) -> None:
@@ -43,10 +41,8 @@ async def create_topics(bootstrap_servers: str, topics: tuple[Topic, ...]) -> No
         existing = set(await admin.list_topics())
         missing = [NewTopic(t.name, t.partitions, 1) for t in topics if t.name not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass
             log.info("created topics %s", ",".join(t.name for t in missing))
     except KafkaConnectionError:
         raise

@@ -13,8 +13,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from triage_bus.admin import create_topics, wait_until_ready
 from triage_events.topics import ALL_TOPICS, Topic
+
+from triage_bus.admin import create_topics, wait_until_ready
 
 log = logging.getLogger(__name__)
 

@@ -147,4 +147,4 @@ def patch_faust_fetch_wait(fetch_max_wait_ms: int) -> None:
         consumer._fetch_max_wait_ms = fetch_max_wait_ms
         return consumer
 
-    thread_cls._create_worker_consumer = create_worker_consumer
+    thread_cls._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]

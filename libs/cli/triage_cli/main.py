@@ -28,9 +28,12 @@ def cli(log_level: str | None) -> None:
 @click.option("--ingest-port", type=int, default=8001, show_default=True)
 @click.option("--broker-port", type=int, default=None, help="default: a free port")
 @click.option("--demo/--no-demo", default=True, show_default=True, help="replay the bundled demo comments")
-@click.option("--classifier-mode", type=click.Choice(["hybrid", "rules"]), default="hybrid", show_default=True)
-def run(data_dir: Path, api_port: int, ingest_port: int, broker_port: int | None, demo: bool,
-        classifier_mode: str) -> None:
+@click.option(
+    "--classifier-mode", type=click.Choice(["hybrid", "rules"]), default="hybrid", show_default=True
+)
+def run(
+    data_dir: Path, api_port: int, ingest_port: int, broker_port: int | None, demo: bool, classifier_mode: str
+) -> None:
     """Run the whole product: embedded broker, ingest, classifier, API and dashboard."""
     from triage_cli.supervisor import RunOptions
     from triage_cli.supervisor import run as run_all
@@ -63,10 +66,14 @@ def broker(port: int, storage: str) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--rate", type=float, default=None, help="comments per second (default: as fast as possible)")
-@click.option("--bootstrap-servers", default=None, help="default: the running `triage run`, else $TRIAGE_KAFKA_*")
+@click.option(
+    "--bootstrap-servers", default=None, help="default: the running `triage run`, else $TRIAGE_KAFKA_*"
+)
 @click.option("--account-id", default="demo-health", show_default=True)
 @click.option("--data-dir", type=click.Path(path_type=Path), default=DATA_DIR, show_default=True)
-def replay(file: Path, rate: float | None, bootstrap_servers: str | None, account_id: str, data_dir: Path) -> None:
+def replay(
+    file: Path, rate: float | None, bootstrap_servers: str | None, account_id: str, data_dir: Path
+) -> None:
     """Publish comments from a JSONL file (objects with at least `text`) into the running pipeline."""
     from triage_bus.profile import BrokerProfile
     from triage_bus.settings import BusSettings
@@ -104,7 +111,9 @@ def _classifier(mode: str, artefact: Path | None):  # type: ignore[no-untyped-de
 
 
 @cli.command()
-@click.option("--input", "input_", type=click.File("r", encoding="utf-8"), default="-", help="JSONL (default stdin)")
+@click.option(
+    "--input", "input_", type=click.File("r", encoding="utf-8"), default="-", help="JSONL (default stdin)"
+)
 @click.option("--output", type=click.File("w", encoding="utf-8"), default="-", help="JSONL (default stdout)")
 @click.option("--mode", type=click.Choice(["hybrid", "rules"]), default="hybrid", show_default=True)
 @click.option("--artefact", type=click.Path(file_okay=False, path_type=Path), default=None)
@@ -138,18 +147,40 @@ def evaluate(file, as_json: bool, mode: str, artefact: Path | None) -> None:  # 
 
 
 @cli.command()
-@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=Path("data/corpus"),
-              show_default=True)
-@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="default: the artefact bundled with the package")
+@click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/corpus"),
+    show_default=True,
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="default: the artefact bundled with the package",
+)
 @click.option("--seed", type=int, default=13, show_default=True)
-@click.option("--encoder-delta", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="LoRA delta from `python -m triage_classifier.training.finetune` (default: the bundled one)")
+@click.option(
+    "--encoder-delta",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="LoRA delta from `python -m triage_classifier.training.finetune` (default: the bundled one)",
+)
 @click.option("--frozen", is_flag=True, help="heads on the base encoder, without the fine-tuned delta")
-@click.option("--public-data", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="add capped samples of the public data sets in this folder (e.g. ../shared/data)")
-def train(corpus: Path, output: Path | None, seed: int, encoder_delta: Path | None, frozen: bool,
-          public_data: Path | None) -> None:
+@click.option(
+    "--public-data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="add capped samples of the public data sets in this folder (e.g. ../shared/data)",
+)
+def train(
+    corpus: Path,
+    output: Path | None,
+    seed: int,
+    encoder_delta: Path | None,
+    frozen: bool,
+    public_data: Path | None,
+) -> None:
     """Rebuild the classifier artefact from the corpus (deterministic for a seed)."""
     import shutil
     import tempfile
@@ -174,12 +205,22 @@ def bench() -> None:
 
 
 @bench.command(name="classifier")
-@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=Path("data/corpus"),
-              show_default=True)
+@click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/corpus"),
+    show_default=True,
+)
 @click.option("--count", type=int, default=1500, show_default=True, help="comments per measurement")
-@click.option("--rate", type=float, default=50.0, show_default=True, help="steady-state rate for the latency run")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="write the Markdown report here (e.g. docs/benchmarks.md)")
+@click.option(
+    "--rate", type=float, default=50.0, show_default=True, help="steady-state rate for the latency run"
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="write the Markdown report here (e.g. docs/benchmarks.md)",
+)
 def bench_classifier(corpus: Path, count: int, rate: float, output: Path | None) -> None:
     """Raw model vs classifier function vs Faust worker through the broker."""
     from triage_classifier.bench import run as run_bench

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import logging
@@ -24,10 +25,8 @@ _PR_SET_PDEATHSIG = 1
 
 def _die_with_parent() -> None:
     """Linux: the child gets SIGTERM if the supervisor dies, so no service outlives it."""
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 @dataclass
@@ -158,7 +157,12 @@ class Supervisor:
         return os.environ.get("TRIAGE_BOOTSTRAP_ADMIN_USERNAME", "admin")
 
     def _write_state(self, api: str, ingest: str) -> None:
-        state = {"bootstrap_servers": self.broker.bootstrap_servers, "api": api, "ingest": ingest, "pid": os.getpid()}
+        state = {
+            "bootstrap_servers": self.broker.bootstrap_servers,
+            "api": api,
+            "ingest": ingest,
+            "pid": os.getpid(),
+        }
         (self.data_dir / "run.json").write_text(json.dumps(state, indent=2) + "\n")
 
     def _wait_healthy(self) -> None:
@@ -181,8 +185,13 @@ class Supervisor:
                 if not self._stopping and not service.alive():
                     code = service.process.returncode if service.process else None
                     backoff = min(30.0, 2.0 ** min(service.restarts, 5))
-                    log.error("service exited name=%s code=%s; restarting in %.0fs (see %s)", service.name, code,
-                              backoff, service.log_path)
+                    log.error(
+                        "service exited name=%s code=%s; restarting in %.0fs (see %s)",
+                        service.name,
+                        code,
+                        backoff,
+                        service.log_path,
+                    )
                     time.sleep(backoff)
                     if not self._stopping:
                         service.restarts += 1

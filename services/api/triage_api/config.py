@@ -22,19 +22,26 @@ class ApiSettings(BaseSettings):
     session_hours: int = 12
     secure_cookies: bool = False  # true behind HTTPS in production
     bootstrap_admin_username: str = Field(
-        "admin", validation_alias=AliasChoices("TRIAGE_BOOTSTRAP_ADMIN_USERNAME", "TRIAGE_API_BOOTSTRAP_ADMIN_USERNAME")
+        "admin",
+        validation_alias=AliasChoices(
+            "TRIAGE_BOOTSTRAP_ADMIN_USERNAME", "TRIAGE_API_BOOTSTRAP_ADMIN_USERNAME"
+        ),
     )
     bootstrap_admin_password: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("TRIAGE_BOOTSTRAP_ADMIN_PASSWORD", "TRIAGE_API_BOOTSTRAP_ADMIN_PASSWORD")
+        None,
+        validation_alias=AliasChoices(
+            "TRIAGE_BOOTSTRAP_ADMIN_PASSWORD", "TRIAGE_API_BOOTSTRAP_ADMIN_PASSWORD"
+        ),
     )
     bootstrap_admin_token: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("TRIAGE_BOOTSTRAP_ADMIN_TOKEN", "TRIAGE_API_BOOTSTRAP_ADMIN_TOKEN")
+        None,
+        validation_alias=AliasChoices("TRIAGE_BOOTSTRAP_ADMIN_TOKEN", "TRIAGE_API_BOOTSTRAP_ADMIN_TOKEN"),
     )
 
     @property
     def sqlite_path(self) -> Path | None:
         prefix = "sqlite:///"
-        return Path(self.database_url[len(prefix):]) if self.database_url.startswith(prefix) else None
+        return Path(self.database_url[len(prefix) :]) if self.database_url.startswith(prefix) else None
 
 
 @lru_cache

@@ -15,11 +15,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-
-from triage_api.flags.service import store_flags
 from triage_bus.dlq import dead_letter
 from triage_bus.profile import BrokerProfile
 from triage_events import DLQ, FLAGS, DeadLetter, FlagRaised, InvalidEvent, decode, encode
+
+from triage_api.flags.service import store_flags
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,16 @@ def split_batch(records: list[ConsumerRecord]) -> tuple[list[FlagRaised], list[D
             flags.append(decode(FlagRaised, record.value))
         except InvalidEvent as exc:
             letters.append(
-                dead_letter(SERVICE, record.topic, record.key, record.value, exc.reason, str(exc),
-                            record.partition, record.offset)
+                dead_letter(
+                    SERVICE,
+                    record.topic,
+                    record.key,
+                    record.value,
+                    exc.reason,
+                    str(exc),
+                    record.partition,
+                    record.offset,
+                )
             )
     return flags, letters
 
@@ -77,12 +85,17 @@ class FlagConsumer:
             await producer.stop()
 
     async def _handle(
-        self, tp: TopicPartition, records: list[ConsumerRecord], consumer: AIOKafkaConsumer,
+        self,
+        tp: TopicPartition,
+        records: list[ConsumerRecord],
+        consumer: AIOKafkaConsumer,
         producer: AIOKafkaProducer,
     ) -> None:
         flags, letters = split_batch(records)
         for letter in letters:
-            log.warning("dead letter reason=%s partition=%s offset=%s", letter.reason, letter.partition, letter.offset)
+            log.warning(
+                "dead letter reason=%s partition=%s offset=%s", letter.reason, letter.partition, letter.offset
+            )
             await producer.send_and_wait(DLQ.name, encode(letter))
         attempt = 0
         while flags:
@@ -97,8 +110,12 @@ class FlagConsumer:
             except (OperationalError, DBAPIError) as exc:
                 attempt += 1
                 delay = min(30.0, self._retry_delay * 2 ** min(attempt, 5))
-                log.error("database unavailable, retrying batch attempt=%d delay=%.1fs error=%s", attempt, delay,
-                          type(exc).__name__)
+                log.error(
+                    "database unavailable, retrying batch attempt=%d delay=%.1fs error=%s",
+                    attempt,
+                    delay,
+                    type(exc).__name__,
+                )
                 await asyncio.sleep(delay)
         else:
             inserted = 0
@@ -116,9 +133,21 @@ class FlagConsumer:
             try:
                 inserted += await asyncio.to_thread(write_flags, self._factory, [flag])
             except (IntegrityError, DataError) as exc:
-                log.warning("flag refused by the database partition=%s offset=%s error=%s", record.partition,
-                            record.offset, type(exc).__name__)
-                letter = dead_letter(SERVICE, record.topic, record.key, record.value, "rejected_by_database",
-                                     type(exc).__name__, record.partition, record.offset)
+                log.warning(
+                    "flag refused by the database partition=%s offset=%s error=%s",
+                    record.partition,
+                    record.offset,
+                    type(exc).__name__,
+                )
+                letter = dead_letter(
+                    SERVICE,
+                    record.topic,
+                    record.key,
+                    record.value,
+                    "rejected_by_database",
+                    type(exc).__name__,
+                    record.partition,
+                    record.offset,
+                )
                 await producer.send_and_wait(DLQ.name, encode(letter))
         return inserted

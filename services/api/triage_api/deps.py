@@ -38,7 +38,9 @@ def require(role: Role) -> Callable[..., Principal]:
     def dependency(principal: Annotated[Principal | None, Depends(current_principal)]) -> Principal:
         if principal is None:
             raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, "authentication required", headers={"WWW-Authenticate": "Bearer"}
+                status.HTTP_401_UNAUTHORIZED,
+                "authentication required",
+                headers={"WWW-Authenticate": "Bearer"},
             )
         if not principal.role.allows(role):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires the {role.value} role")

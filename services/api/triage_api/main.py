@@ -14,6 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from triage_bus.profile import BrokerProfile
+from triage_bus.settings import get_bus_settings
 
 from triage_api.config import ApiSettings, get_settings
 from triage_api.consumer import FlagConsumer
@@ -22,8 +24,6 @@ from triage_api.db import make_engine, make_sessionmaker, migrate
 from triage_api.flags import views as flag_views
 from triage_api.staff import views as staff_views
 from triage_api.staff.service import ensure_bootstrap_admin
-from triage_bus.profile import BrokerProfile
-from triage_bus.settings import get_bus_settings
 
 log = logging.getLogger(__name__)
 DASHBOARD = Path(__file__).parent / "dashboard"
@@ -41,17 +41,23 @@ def create_app(settings: ApiSettings | None = None, profile: BrokerProfile | Non
             generated = ensure_bootstrap_admin(
                 db,
                 settings.bootstrap_admin_username,
-                settings.bootstrap_admin_password.get_secret_value() if settings.bootstrap_admin_password else None,
+                settings.bootstrap_admin_password.get_secret_value()
+                if settings.bootstrap_admin_password
+                else None,
                 settings.bootstrap_admin_token.get_secret_value() if settings.bootstrap_admin_token else None,
             )
         if generated:
             # Shown once, on the operator's console, for the first sign-in.
-            log.warning("bootstrap admin created: username=%s password=%s", settings.bootstrap_admin_username,
-                        generated)
+            log.warning(
+                "bootstrap admin created: username=%s password=%s",
+                settings.bootstrap_admin_username,
+                generated,
+            )
         task = None
         if settings.consumer_enabled:
-            consumer = FlagConsumer(profile or BrokerProfile.from_settings(get_bus_settings()), factory,
-                                    settings.consumer_group)
+            consumer = FlagConsumer(
+                profile or BrokerProfile.from_settings(get_bus_settings()), factory, settings.consumer_group
+            )
             app.state.consumer = consumer
             task = asyncio.create_task(consumer.run(), name="flag-consumer")
             task.add_done_callback(_crash_on_consumer_failure)

@@ -9,6 +9,8 @@ import logging
 import time
 from functools import cache
 
+from triage_events import FlagRaised, Label, encode
+
 from triage_classifier.app import (
     account_label_to_surge,
     account_labels_topic,
@@ -24,7 +26,6 @@ from triage_classifier.judgement import Classifier
 from triage_classifier.loader import load_classifier
 from triage_classifier.pipeline import Record, escalate_repeat_hostility, judge_batch, surge_alert
 from triage_classifier.windows import add_occurrence, surge_step
-from triage_events import FlagRaised, Label, encode
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,17 @@ def track_hostility(flag: FlagRaised, now: float) -> FlagRaised:
         return flag
     key = _author_key(flag)
     state = author_to_hostility[key]
-    entries = add_occurrence(state.get("recent", []), now, settings.hostility_window_s,
-                             settings.hostility_repeat_threshold, flag.comment_key)
+    entries = add_occurrence(
+        state.get("recent", []),
+        now,
+        settings.hostility_window_s,
+        settings.hostility_repeat_threshold,
+        flag.comment_key,
+    )
     author_to_hostility[key] = {"recent": entries}
-    return escalate_repeat_hostility(flag, len(entries), settings.hostility_repeat_threshold,
-                                     settings.hostility_window_s)
+    return escalate_repeat_hostility(
+        flag, len(entries), settings.hostility_repeat_threshold, settings.hostility_window_s
+    )
 
 
 @app.agent(comments_topic)
@@ -63,8 +70,9 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
         result = await asyncio.to_thread(judge_batch, model, records)
         now = time.time()
         for letter in result.dead_letters:
-            log.warning("dead letter reason=%s partition=%s offset=%s", letter.reason, letter.partition,
-                        letter.offset)
+            log.warning(
+                "dead letter reason=%s partition=%s offset=%s", letter.reason, letter.partition, letter.offset
+            )
             await dlq_topic.send(key=None, value=encode(letter))
         for flag in result.flags:
             flag = track_hostility(flag, now)
@@ -72,13 +80,19 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
             for label in flag.labels:
                 await account_labels_topic.send(
                     key=f"{_account(flag)}|{label.value}".encode(),
-                    value=json.dumps({"comment_key": flag.comment_key, "flag": encode(flag).decode()}).encode(),
+                    value=json.dumps(
+                        {"comment_key": flag.comment_key, "flag": encode(flag).decode()}
+                    ).encode(),
                 )
         for alert in result.alerts:
-            await alerts_topic.send(key=f"{alert.platform.value}:{alert.account.id}".encode(), value=encode(alert))
+            await alerts_topic.send(
+                key=f"{alert.platform.value}:{alert.account.id}".encode(), value=encode(alert)
+            )
         # Everything produced for this batch is on the broker before take_events acknowledges it.
         await app.producer.flush()
-        log.info("batch judged=%d flagged=%d dead=%d", result.judged, len(result.flags), len(result.dead_letters))
+        log.info(
+            "batch judged=%d flagged=%d dead=%d", result.judged, len(result.flags), len(result.dead_letters)
+        )
 
 
 @app.agent(account_labels_topic)
@@ -88,8 +102,13 @@ async def detect_surges(stream):  # type: ignore[no-untyped-def]
         flag = FlagRaised.model_validate_json(payload["flag"])
         key = event.key
         label = Label(key.decode().rsplit("|", 1)[1])
-        decision = surge_step(account_label_to_surge[key], time.time(), settings.surge_window_s,
-                              settings.surge_threshold, payload["comment_key"])
+        decision = surge_step(
+            account_label_to_surge[key],
+            time.time(),
+            settings.surge_window_s,
+            settings.surge_threshold,
+            payload["comment_key"],
+        )
         account_label_to_surge[key] = decision.state
         if decision.fire:
             alert = surge_alert(flag, label, decision.count, settings.surge_window_s, decision.refs)

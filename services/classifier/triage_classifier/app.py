@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import faust
-
 from triage_bus.profile import BrokerProfile
 from triage_bus.settings import get_bus_settings
-from triage_classifier.config import get_settings
 from triage_events import ALERTS, COMMENTS, DLQ, FLAGS
+
+from triage_classifier.config import get_settings
 
 settings = get_settings()
 profile = BrokerProfile.from_settings(get_bus_settings())
@@ -40,17 +40,24 @@ dlq_topic = _topic(DLQ.name, DLQ.partitions)
 
 # Flags re-keyed by account and label, so each surge window lives on exactly one partition.
 account_labels_topic = app.topic(
-    f"{settings.app_id}-account-labels", key_type=bytes, value_type=bytes, partitions=COMMENTS.partitions,
+    f"{settings.app_id}-account-labels",
+    key_type=bytes,
+    value_type=bytes,
+    partitions=COMMENTS.partitions,
     internal=True,
 )
 
 
-def _window_table(name: str, help_text: str) -> faust.Table:
+def _window_table(name: str, help_text: str) -> faust.types.TableT:
     # Keys are the raw Kafka keys of the source topic; `use_partitioner` puts each key's changelog record on
     # the partition the key hashes to, which is the partition its events arrive on (co-partitioned).
     return app.Table(
-        name, default=dict, key_type=bytes,  # bytes keys: raw serializer; dict values: JSON
-        partitions=COMMENTS.partitions, use_partitioner=True, help=help_text,
+        name,
+        default=dict,
+        key_type=bytes,  # bytes keys: raw serializer; dict values: JSON
+        partitions=COMMENTS.partitions,
+        use_partitioner=True,
+        help=help_text,
     )
 
 

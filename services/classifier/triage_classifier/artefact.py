@@ -32,10 +32,13 @@ class Artefact:
         directory.mkdir(parents=True, exist_ok=True)
         meta = {k: v for k, v in asdict(self).items() if not isinstance(v, np.ndarray) and k != "delta"}
         (directory / "artefact.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        if self.weights is None or self.bias is None:
+            raise ValueError("an artefact needs trained heads before it can be saved")
         np.savez_compressed(directory / "heads.npz", weights=self.weights, bias=self.bias)
         delta_path = directory / "encoder_delta.npz"
         if self.delta:
-            np.savez_compressed(delta_path, **{k: v.astype(np.float16) for k, v in self.delta.items()})
+            halves = {k: v.astype(np.float16) for k, v in self.delta.items()}
+            np.savez_compressed(delta_path, **halves)  # type: ignore[arg-type]
         else:
             delta_path.unlink(missing_ok=True)
 

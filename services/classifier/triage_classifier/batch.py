@@ -64,7 +64,8 @@ def classify_stream(classifier: Classifier, source: IO[str], sink: IO[str]) -> i
 
 def evaluate_stream(classifier: Classifier, source: IO[str]) -> dict[str, Any]:
     """Precision, recall and F1 per label, macro-F1 and the share of benign items flagged."""
-    texts, gold = [], []
+    texts: list[str] = []
+    gold: list[list[int]] = []
     names = [label.value for label in LABELS]
     for obj in _objects(source):
         labels = obj.get("labels")

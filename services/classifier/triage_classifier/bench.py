@@ -60,11 +60,19 @@ def time_batches(name: str, fn, texts: list[str]) -> Measure:  # type: ignore[no
 def worker_measure(texts: list[str], expected_flags: int, rate: float | None) -> Measure:
     """Start the broker and a classifier worker, publish `texts`, time the flags coming out."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-
     from triage_bus.embedded import EmbeddedBroker, free_port
-    from triage_events import FLAGS, Account, Author, Comment, CommentReceived, Platform, decode, encode
     from triage_events import COMMENTS as COMMENTS_TOPIC
-    from triage_events import FlagRaised
+    from triage_events import (
+        FLAGS,
+        Account,
+        Author,
+        Comment,
+        CommentReceived,
+        FlagRaised,
+        Platform,
+        decode,
+        encode,
+    )
 
     run_id = f"bench-{os.getpid()}-{int(time.time())}"
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as data_dir:
@@ -77,21 +85,35 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
             "TRIAGE_CLASSIFIER_WEB_PORT": str(free_port()),
             "TRIAGE_LOG_LEVEL": "WARNING",
         }
-        worker = subprocess.Popen([sys.executable, "-m", "triage_cli", "classifier"], env=env,
-                                  stdout=open(Path(data_dir) / "worker.log", "wb"), stderr=subprocess.STDOUT)
+        with (Path(data_dir) / "worker.log").open("wb") as worker_log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "triage_cli", "classifier"],
+                env=env,
+                stdout=worker_log,
+                stderr=subprocess.STDOUT,
+            )
 
         def comment(i: int, text: str, prefix: str) -> CommentReceived:
             return CommentReceived(
-                platform=Platform.DEMO, account=Account(id="bench", handle="@bench"),
-                comment=Comment(platform_comment_id=f"{prefix}-{i}", text=text, author=Author(id=f"author-{i}"),
-                                created_at=datetime.now(UTC)),
+                platform=Platform.DEMO,
+                account=Account(id="bench", handle="@bench"),
+                comment=Comment(
+                    platform_comment_id=f"{prefix}-{i}",
+                    text=text,
+                    author=Author(id=f"author-{i}"),
+                    created_at=datetime.now(UTC),
+                ),
             )
 
         async def main() -> Measure:
             producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, linger_ms=5)
             # A fresh broker per measurement: reading every flag partition from the start sees exactly ours.
-            consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap_servers, auto_offset_reset="earliest",
-                                        fetch_max_wait_ms=50, enable_auto_commit=False)
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=broker.bootstrap_servers,
+                auto_offset_reset="earliest",
+                fetch_max_wait_ms=50,
+                enable_auto_commit=False,
+            )
             await producer.start()
             await consumer.start()
             consumer.assign([TopicPartition(FLAGS.name, p) for p in range(FLAGS.partitions)])
@@ -104,7 +126,10 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
                     if any(recs for recs in (await consumer.getmany(timeout_ms=500)).values()):
                         break
                 else:
-                    raise RuntimeError("classifier worker did not answer:\n" + (Path(data_dir) / "worker.log").read_text()[-3000:])
+                    raise RuntimeError(
+                        "classifier worker did not answer:\n"
+                        + (Path(data_dir) / "worker.log").read_text()[-3000:]
+                    )
                 sent_at: dict[str, float] = {}
                 latencies: list[float] = []
 
@@ -134,8 +159,13 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
                                 received += 1
                                 last = time.perf_counter()
                 await producing
-                return Measure("faust worker via broker" + (f" at {rate:g}/s" if rate else ", burst"), len(texts),
-                               last - started, latencies, "comment published → flag consumed")
+                return Measure(
+                    "faust worker via broker" + (f" at {rate:g}/s" if rate else ", burst"),
+                    len(texts),
+                    last - started,
+                    latencies,
+                    "comment published → flag consumed",
+                )
             finally:
                 await consumer.stop()
                 await producer.stop()
@@ -165,20 +195,27 @@ def machine() -> str:
         memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    return (f"{cpu}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), {platform.system()} {platform.release()}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), {platform.system()} {platform.release()}"
+    )
 
 
 def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
     texts = bench_texts(corpus, count)
     classifier = HybridClassifier.load()
     classifier.classify_batch(texts[:BATCH])  # warm-up
-    raw = time_batches("raw model (encoder forward, batched)", lambda b: classifier.encoder.encode(b, BATCH), texts)
+    raw = time_batches(
+        "raw model (encoder forward, batched)", lambda b: classifier.encoder.encode(b, BATCH), texts
+    )
     full = time_batches("classifier function (model + rules + heads)", classifier.classify_batch, texts)
     expected = sum(1 for j in classifier.classify_batch(texts) if j.labels)
     burst = worker_measure(texts, expected, None)
-    steady = worker_measure(texts[: max(BATCH, int(rate * 20))], sum(
-        1 for j in classifier.classify_batch(texts[: max(BATCH, int(rate * 20))]) if j.labels), rate)
+    steady = worker_measure(
+        texts[: max(BATCH, int(rate * 20))],
+        sum(1 for j in classifier.classify_batch(texts[: max(BATCH, int(rate * 20))]) if j.labels),
+        rate,
+    )
     rows = [raw, full, burst, steady]
     lines = [
         "# Benchmarks",
@@ -193,8 +230,10 @@ def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
     ]
     for m in rows:
         ratio = "(rate-limited)" if m is steady else f"{m.rate / raw.rate:.0%}"
-        lines.append(f"| {m.name} | {m.items} | {m.rate:.1f} | {ratio} | {m.percentile(50):.0f} | "
-                     f"{m.percentile(99):.0f} | {m.latency_kind} |")
+        lines.append(
+            f"| {m.name} | {m.items} | {m.rate:.1f} | {ratio} | {m.percentile(50):.0f} | "
+            f"{m.percentile(99):.0f} | {m.latency_kind} |"
+        )
     lines += [
         "",
         "The worker rows run the real Faust worker as a subprocess against the embedded broker, with the "
@@ -203,8 +242,17 @@ def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
         "latencies are only for comments that were flagged (benign ones produce no event).",
         "",
         "```json",
-        json.dumps({m.name: {"rate": round(m.rate, 1), "p50_ms": round(m.percentile(50), 1),
-                             "p99_ms": round(m.percentile(99), 1)} for m in rows}, indent=2),
+        json.dumps(
+            {
+                m.name: {
+                    "rate": round(m.rate, 1),
+                    "p50_ms": round(m.percentile(50), 1),
+                    "p99_ms": round(m.percentile(99), 1),
+                }
+                for m in rows
+            },
+            indent=2,
+        ),
         "```",
     ]
     report = "\n".join(lines) + "\n"

@@ -51,7 +51,9 @@ class Encoder:
 
     def forward(self, texts: list[str]) -> torch.Tensor:
         """Pooled, normalised embeddings for one batch, with gradients if enabled."""
-        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+        batch = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+        )
         output = self.model(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(output.dtype)
         pooled = (output * mask).sum(1) / mask.sum(1).clamp(min=1e-9)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from triage_events import Evidence, Label
 
 from triage_classifier.artefact import Artefact
 from triage_classifier.encoder import Encoder
@@ -15,7 +16,6 @@ from triage_classifier.judgement import Judgement
 from triage_classifier.policy import severity_for
 from triage_classifier.rule_classifier import STRONG_SCORE, rule_evidence
 from triage_classifier.rules import RuleHit
-from triage_events import Evidence, Label
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -30,7 +30,9 @@ class HybridClassifier:
         self.encoder = encoder
         self.version = artefact.version
         self.labels = [Label(name) for name in artefact.labels]
-        self.thresholds = np.array([artefact.thresholds[label.value] for label in self.labels], dtype=np.float32)
+        self.thresholds = np.array(
+            [artefact.thresholds[label.value] for label in self.labels], dtype=np.float32
+        )
         self._override = np.array([label.value in artefact.rule_override for label in self.labels])
 
     @classmethod
@@ -64,8 +66,12 @@ class HybridClassifier:
         scores = {label: float(round(p, 4)) for label, p in zip(self.labels, probs, strict=True)}
         evidence = [e for e in rule_evidence(hits) if e.label in chosen]
         evidence += [
-            Evidence(label=label, source="model", score=scores[label],
-                     note=f"model score {scores[label]:.2f} ≥ threshold {self.artefact.thresholds[label.value]:.2f}")
+            Evidence(
+                label=label,
+                source="model",
+                score=scores[label],
+                note=f"model score {scores[label]:.2f} ≥ threshold {self.artefact.thresholds[label.value]:.2f}",
+            )
             for label in chosen
         ]
         return Judgement(chosen, scores, severity_for(chosen, [h.rule_id for h in hits]), evidence)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from triage_bus.dlq import dead_letter
-from triage_classifier.judgement import Classifier, Judgement
-from triage_classifier.policy import suggested_templates
 from triage_events import (
     COMMENTS,
     AlertKind,
@@ -20,6 +18,9 @@ from triage_events import (
     Severity,
     decode,
 )
+
+from triage_classifier.judgement import Classifier, Judgement
+from triage_classifier.policy import suggested_templates
 
 SERVICE = "classifier"
 
@@ -49,8 +50,16 @@ def judge_batch(classifier: Classifier, records: list[Record]) -> BatchResult:
             comments.append(decode(CommentReceived, record.value))
         except InvalidEvent as exc:
             result.dead_letters.append(
-                dead_letter(SERVICE, COMMENTS.name, record.key, record.value, exc.reason, str(exc),
-                            record.partition, record.offset)
+                dead_letter(
+                    SERVICE,
+                    COMMENTS.name,
+                    record.key,
+                    record.value,
+                    exc.reason,
+                    str(exc),
+                    record.partition,
+                    record.offset,
+                )
             )
     if not comments:
         return result
@@ -108,13 +117,17 @@ def escalate_repeat_hostility(flag: FlagRaised, count: int, threshold: int, wind
     return flag.model_copy(
         update={
             "severity": Severity(flag.severity).raised(),
-            "evidence": [*flag.evidence, Evidence(label=Label.HOSTILE, source="rule", rule_id="hostile.repeat",
-                                                  note=note)],
+            "evidence": [
+                *flag.evidence,
+                Evidence(label=Label.HOSTILE, source="rule", rule_id="hostile.repeat", note=note),
+            ],
         }
     )
 
 
-def surge_alert(flag: FlagRaised, label: Label, count: int, window_s: int, comment_keys: list[str]) -> AlertRaised:
+def surge_alert(
+    flag: FlagRaised, label: Label, count: int, window_s: int, comment_keys: list[str]
+) -> AlertRaised:
     window_start = int(flag.occurred_at.timestamp()) // window_s * window_s
     return AlertRaised(
         kind=AlertKind.SURGE,

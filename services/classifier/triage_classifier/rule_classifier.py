@@ -6,10 +6,11 @@ rule settles its label; weak rules flag only when no counter-evidence for the sa
 
 from __future__ import annotations
 
+from triage_events import Evidence, Label
+
 from triage_classifier.judgement import Judgement
 from triage_classifier.policy import LABELS, severity_for
 from triage_classifier.rules import ALL_RULES, RuleHit, evaluate
-from triage_events import Evidence, Label
 
 STRONG_SCORE = 0.97
 WEAK_SCORE = 0.6

@@ -13,7 +13,9 @@ def recent(entries: list[list[Any]], now: float, window_s: float, cap: int) -> l
     return kept[-cap:]
 
 
-def add_occurrence(entries: list[list[Any]], now: float, window_s: float, cap: int, ref: str) -> list[list[Any]]:
+def add_occurrence(
+    entries: list[list[Any]], now: float, window_s: float, cap: int, ref: str
+) -> list[list[Any]]:
     return recent([*entries, [now, ref]], now, window_s, cap)
 
 

@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
 from triage_bus.profile import BrokerProfile
 from triage_bus.settings import get_bus_settings
 from triage_events import Account
+
 from triage_ingest.config import IngestSettings, get_settings
 from triage_ingest.publisher import Publisher
-from triage_ingest.replay import replay_file
+from triage_ingest.replay import ReplayReport, replay_file
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +24,16 @@ def create_app(settings: IngestSettings | None = None, profile: BrokerProfile | 
     settings = settings or get_settings()
     profile = profile or BrokerProfile.from_settings(get_bus_settings())
     publisher = Publisher(profile)
-    tasks: set[asyncio.Task[object]] = set()
+    tasks: set[asyncio.Task[ReplayReport]] = set()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await publisher.start()
         if settings.replay_file:
             account = Account(id=settings.default_account_id, handle=settings.default_account_handle)
-            task = asyncio.create_task(replay_file(settings.replay_file, publisher, account, settings.replay_rate))
+            task = asyncio.create_task(
+                replay_file(settings.replay_file, publisher, account, settings.replay_rate)
+            )
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         try:

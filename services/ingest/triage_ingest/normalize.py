@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-
 from triage_events import Account, Author, Comment, CommentKind, CommentReceived, InvalidEvent, Platform
 
 

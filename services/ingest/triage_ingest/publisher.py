@@ -6,7 +6,6 @@ import logging
 from collections import OrderedDict
 
 from aiokafka import AIOKafkaProducer
-
 from triage_bus.profile import BrokerProfile
 from triage_events import COMMENTS, DLQ, CommentReceived, DeadLetter, encode
 

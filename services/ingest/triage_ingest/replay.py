@@ -10,6 +10,7 @@ from pathlib import Path
 
 from triage_bus.dlq import dead_letter
 from triage_events import Account, InvalidEvent
+
 from triage_ingest.normalize import from_replay_line
 from triage_ingest.publisher import Publisher
 
@@ -23,7 +24,9 @@ class ReplayReport:
     dead_letters: int = 0
 
 
-async def replay_file(path: Path, publisher: Publisher, account: Account, rate: float | None = None) -> ReplayReport:
+async def replay_file(
+    path: Path, publisher: Publisher, account: Account, rate: float | None = None
+) -> ReplayReport:
     """Publish every line of `path`, at most `rate` lines a second (None or 0: as fast as possible)."""
     report = ReplayReport()
     interval = 1.0 / rate if rate else 0.0
@@ -37,7 +40,9 @@ async def replay_file(path: Path, publisher: Publisher, account: Account, rate: 
             except InvalidEvent as exc:
                 log.warning("replay line rejected file=%s line=%d reason=%s", path.name, number, exc.reason)
                 await publisher.dead_letter(
-                    dead_letter("ingest", f"replay:{path.name}", None, line, exc.reason, str(exc), offset=number)
+                    dead_letter(
+                        "ingest", f"replay:{path.name}", None, line, exc.reason, str(exc), offset=number
+                    )
                 )
                 report.dead_letters += 1
                 continue
@@ -52,6 +57,9 @@ async def replay_file(path: Path, publisher: Publisher, account: Account, rate: 
                     await asyncio.sleep(delay)
     log.info(
         "replay done file=%s published=%d duplicates=%d dead_letters=%d",
-        path.name, report.published, report.duplicates, report.dead_letters,
+        path.name,
+        report.published,
+        report.duplicates,
+        report.dead_letters,
     )
     return report

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from triage_events import Label
 
 from triage_api.dashboard.highlight import segments
 from triage_api.deps import DbDep, current_principal
 from triage_api.flags.models import FlagStatus
 from triage_api.flags.service import FlagQuery, counts_by_status, get_flag, list_flags
 from triage_api.staff.service import Principal
-from triage_events import Label
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,8 +33,12 @@ def queue(
     per_page = 50
     rows, total = list_flags(
         db,
-        FlagQuery(label=label.value if label else None, status=status.value if status else None,
-                  limit=per_page, offset=(page - 1) * per_page),
+        FlagQuery(
+            label=label.value if label else None,
+            status=status.value if status else None,
+            limit=per_page,
+            offset=(page - 1) * per_page,
+        ),
     )
     return request.app.state.templates.TemplateResponse(
         request,
@@ -47,7 +51,7 @@ def queue(
             "pages": max(1, -(-total // per_page)),
             "label": label.value if label else "",
             "status": status.value if status else "",
-            "labels": [l.value for l in Label],
+            "labels": [label.value for label in Label],
             "statuses": [s.value for s in FlagStatus],
             "counts": counts_by_status(db),
         },
@@ -62,5 +66,7 @@ def flag_page(flag_id: str, request: Request, db: DbDep, principal: PrincipalDep
     if flag is None:
         raise HTTPException(404, "no such flag")
     return request.app.state.templates.TemplateResponse(
-        request, "flag.html", {"principal": principal, "flag": flag, "segments": segments(flag.text or "", flag.evidence)}
+        request,
+        "flag.html",
+        {"principal": principal, "flag": flag, "segments": segments(flag.text or "", flag.evidence)},
     )

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from triage_events import FlagRaised, Severity
 
 from triage_api.flags.models import Flag, FlagLabel
-from triage_events import FlagRaised, Severity
 
 
 def store_flags(db: Session, events: list[FlagRaised]) -> int:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
+from triage_events import Label, Platform, Severity
 
 from triage_api.deps import DbDep, ViewerDep
 from triage_api.flags.models import FlagStatus
 from triage_api.flags.schemas import FlagOut, FlagPage
 from triage_api.flags.service import FlagQuery, get_flag, list_flags
-from triage_events import Label, Platform, Severity
 
 router = APIRouter(prefix="/api/flags", tags=["flags"])
 
@@ -38,7 +38,11 @@ def list_flags_route(
     rows, total = list_flags(db, query)
     next_offset = offset + len(rows) if offset + len(rows) < total else None
     return FlagPage(
-        items=[FlagOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset, next_offset=next_offset
+        items=[FlagOut.model_validate(r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+        next_offset=next_offset,
     )
 
 

@@ -1,7 +1,6 @@
 """Alembic environment: migrations run on the connection the application hands over."""
 
 from alembic import context
-
 from triage_api.models import Base
 
 target_metadata = Base.metadata

@@ -99,7 +99,11 @@ def principal_from_token(db: Session, raw: str) -> Principal | None:
 def issue_token(db: Session, user: User, name: str, raw: str | None = None) -> str:
     raw = raw or new_secret()
     if db.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw))) is None:
-        db.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(raw), created_at=now(), expires_at=None))
+        db.add(
+            ApiToken(
+                user_id=user.id, name=name, token_hash=hash_token(raw), created_at=now(), expires_at=None
+            )
+        )
     return raw
 
 

@@ -32,7 +32,11 @@ def login(
     db.commit()
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, raw, httponly=True, samesite="strict", secure=settings.secure_cookies,
+        SESSION_COOKIE,
+        raw,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
         max_age=settings.session_hours * 3600,
     )
     return response

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from triage_events import Label
+
 from triage_classifier.rules import clinical_advice, hostile, misinformation, privacy, spam, urgent
 from triage_classifier.rules.base import Rule, RuleHit
-from triage_events import Label
 
 ALL_RULES: tuple[Rule, ...] = (
     *urgent.RULES,
@@ -23,7 +24,9 @@ def evaluate(text: str, rules: tuple[Rule, ...] = ALL_RULES) -> list[RuleHit]:
         match = rule.pattern.search(text)
         if match is None or (rule.requires is not None and rule.requires.search(text) is None):
             continue
-        hits.append(RuleHit(rule.id, rule.label, match.start(), match.end(), rule.strong, rule.polarity, rule.note))
+        hits.append(
+            RuleHit(rule.id, rule.label, match.start(), match.end(), rule.strong, rule.polarity, rule.note)
+        )
     return hits
 
 

@@ -1,8 +1,9 @@
 """Requests for individual medical advice: a question about what a specific person should do about their
 symptoms, medication, dose, result or treatment. Service questions and general education are not."""
 
-from triage_classifier.rules.base import Rule, rx
 from triage_events import Label
+
+from triage_classifier.rules.base import Rule, rx
 
 C = Label.CLINICAL_ADVICE
 
@@ -56,7 +57,9 @@ RULES = (
         "clinical.personal_symptom",
         C,
         rx(
-            r"\b(?:i(?:'ve| have)?|i'm|im|" + _FAMILY + r"(?:'s| has| is| had)?)\b.{0,40}\b(?:fever|temp(?:erature)?|"
+            r"\b(?:i(?:'ve| have)?|i'm|im|"
+            + _FAMILY
+            + r"(?:'s| has| is| had)?)\b.{0,40}\b(?:fever|temp(?:erature)?|"
             r"rash|pain|ache|cough|vomit\w*|diarrh\w+|swollen|swelling|dizzy|bleeding|spotting|lump|"
             r"fiebre|dolor|tos|v[oó]mito\w*|mareo\w*|sarpullido|hinchad\w+|sangrado)\b.{0,80}\?",
         ),

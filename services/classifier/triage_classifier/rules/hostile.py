@@ -1,7 +1,8 @@
 """Insults, harassment, dehumanising language and threats aimed at people. Civil complaints are not."""
 
-from triage_classifier.rules.base import Rule, rx
 from triage_events import Label
+
+from triage_classifier.rules.base import Rule, rx
 
 H = Label.HOSTILE
 
@@ -20,10 +21,14 @@ RULES = (
         rx(
             r"\b(?:you(?:'re| are)?|ur|u r|your \w+ (?:is|are)|you (?:guys|people)(?: are)?|y'?all(?: are)?|"
             r"ustedes son|eres|son un[oa]?s?)\s+(?:(?:such|a|an|total|complete|bunch of|\w+)\s+){0,3}(?:"
-            + _INSULT + r")\b",
-            r"\b(?:are|is|r|son|eres)\s+(?:(?:such|a|an|total|complete|bunch of|[\w-]+)\s+){0,2}(?:" + _INSULT
+            + _INSULT
             + r")\b",
-            r"\b(?:" + _INSULT + r")\b.{0,15}\b(?:working|running|in charge|at the desk|doctors?|nurses?|staff|"
+            r"\b(?:are|is|r|son|eres)\s+(?:(?:such|a|an|total|complete|bunch of|[\w-]+)\s+){0,2}(?:"
+            + _INSULT
+            + r")\b",
+            r"\b(?:"
+            + _INSULT
+            + r")\b.{0,15}\b(?:working|running|in charge|at the desk|doctors?|nurses?|staff|"
             r"admin\w*)\b",
         ),
         "an insult aimed at people",

@@ -1,8 +1,9 @@
 """False health claims asserted or pushed. Debunks, quotes refuted and good-faith questions argue against."""
 
+from triage_events import Label
+
 from triage_classifier.rules.base import Rule, rx
 from triage_classifier.rules.lexicon import DEBUNK_MARKERS
-from triage_events import Label
 
 M = Label.MISINFORMATION
 

@@ -3,9 +3,10 @@ birth, phone numbers, rooms, full names) together with health details."""
 
 import re
 
+from triage_events import Label
+
 from triage_classifier.rules.base import Rule, rx
 from triage_classifier.rules.lexicon import HEALTH_TERMS
-from triage_events import Label
 
 P = Label.PRIVACY
 HEALTH = rx(r"\b(?:" + HEALTH_TERMS + r")\b")
@@ -84,8 +85,10 @@ RULES = (
     Rule(
         "privacy.handle_with_admission",
         P,
-        rx(r"@\w{3,}.{0,60}\b(?:admitted|in the (?:er|icu|nicu|psych ward)|internad[oa]|diagnosed|"
-           r"overdosed|in rehab|en rehabilitaci[oó]n)\b"),
+        rx(
+            r"@\w{3,}.{0,60}\b(?:admitted|in the (?:er|icu|nicu|psych ward)|internad[oa]|diagnosed|"
+            r"overdosed|in rehab|en rehabilitaci[oó]n)\b"
+        ),
         "a social handle tied to an admission or diagnosis",
     ),
 )

@@ -1,7 +1,8 @@
 """Off-topic promotion, scams, phishing and engagement bait. Links to the health system's own pages are not."""
 
-from triage_classifier.rules.base import Rule, rx
 from triage_events import Label
+
+from triage_classifier.rules.base import Rule, rx
 
 S = Label.SPAM
 

@@ -1,8 +1,9 @@
 """Someone in immediate danger: suicidal intent, self-harm or overdose now, an emergency in progress, a
 specific threat. English and Spanish. Figures of speech and awareness posts are counter-evidence."""
 
-from triage_classifier.rules.base import Rule, rx
 from triage_events import Label
+
+from triage_classifier.rules.base import Rule, rx
 
 U = Label.URGENT
 
@@ -102,8 +103,10 @@ RULES = (
     Rule(
         "urgent.call_for_help_now",
         U,
-        rx(r"\b(?:help|ayuda)\b.{0,20}\b(?:right now|now|please|ya|urgente|por favor)\b.*\b(?:911|ambulance|ambulancia)\b",
-           r"\b(?:someone|somebody|alguien) (?:call|llame|llamen) (?:911|an ambulance|una ambulancia)\b"),
+        rx(
+            r"\b(?:help|ayuda)\b.{0,20}\b(?:right now|now|please|ya|urgente|por favor)\b.*\b(?:911|ambulance|ambulancia)\b",
+            r"\b(?:someone|somebody|alguien) (?:call|llame|llamen) (?:911|an ambulance|una ambulancia)\b",
+        ),
         "call for immediate help",
     ),
     Rule(

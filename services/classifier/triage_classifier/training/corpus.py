@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from triage_events import Label
 
 from triage_classifier.policy import LABELS
-from triage_events import Label
 
 SPLITS = ("train", "validation", "test")
 
@@ -67,7 +67,10 @@ def write_items(path: Path, items: list[Item]) -> None:
     with path.open("w", encoding="utf-8") as out:
         for item in items:
             labels = sorted(label.value for label in item.labels)
-            out.write(json.dumps({"text": item.text, "labels": labels, "lang": item.lang}, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps({"text": item.text, "labels": labels, "lang": item.lang}, ensure_ascii=False)
+                + "\n"
+            )
 
 
 def split_items(items: list[Item], fractions: tuple[float, float] = (0.7, 0.15)) -> dict[str, list[Item]]:

@@ -21,13 +21,15 @@ def export(corpus: Path, output: Path, public_data: Path | None = None) -> None:
         write_items(output.parent / "extra.jsonl", extra)
         arrays["extra"] = extract([item.text for item in extra])[0]
     output.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(output, **arrays)
+    np.savez_compressed(output, **arrays)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=Path("data/corpus"))
     parser.add_argument("--output", type=Path, required=True)
-    parser.add_argument("--public-data", type=Path, default=None, help="also write extra.jsonl from public sets")
+    parser.add_argument(
+        "--public-data", type=Path, default=None, help="also write extra.jsonl from public sets"
+    )
     args = parser.parse_args()
     export(args.corpus, args.output, args.public_data)

@@ -47,7 +47,9 @@ class Model(torch.nn.Module):
         self.dropout = torch.nn.Dropout(0.1)
 
     def forward(self, batch: dict[str, torch.Tensor], features: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        hidden = self.encoder(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        ).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
@@ -68,9 +70,18 @@ def best_f1(gold: np.ndarray, probs: np.ndarray) -> float:
     return float(np.mean(scores))
 
 
-def run(model_dir: Path, corpus: Path, features: Path, rank: int, epochs: int, lr: float, seed: int,
-        extra: Path | None = None, extra_weight: float = 0.5,
-        batch_size: int = 32) -> tuple[float, dict[str, np.ndarray], dict[str, float]]:
+def run(
+    model_dir: Path,
+    corpus: Path,
+    features: Path,
+    rank: int,
+    epochs: int,
+    lr: float,
+    seed: int,
+    extra: Path | None = None,
+    extra_weight: float = 0.5,
+    batch_size: int = 32,
+) -> tuple[float, dict[str, np.ndarray], dict[str, float]]:
     from peft import LoraConfig, get_peft_model
 
     random.seed(seed)
@@ -79,8 +90,9 @@ def run(model_dir: Path, corpus: Path, features: Path, rank: int, epochs: int, l
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
     base = AutoModel.from_pretrained(str(model_dir), local_files_only=True, torch_dtype=torch.float32)
-    encoder = get_peft_model(base, LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.1,
-                                              target_modules=TARGET_MODULES))
+    encoder = get_peft_model(
+        base, LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.1, target_modules=TARGET_MODULES)
+    )
     stored = np.load(features)
     train_texts, train_gold = read_split(corpus, "train")
     val_texts, val_gold = read_split(corpus, "validation")
@@ -94,17 +106,21 @@ def run(model_dir: Path, corpus: Path, features: Path, rank: int, epochs: int, l
         weights = np.concatenate([weights, np.full(len(extra_texts), extra_weight, dtype=np.float32)])
     model = Model(encoder, train_x.shape[1]).to(device)
     positives = train_gold.sum(0)
-    pos_weight = torch.tensor(np.clip((len(train_gold) - positives) / np.maximum(positives, 1), 1, 8),
-                              device=device)
+    pos_weight = torch.tensor(
+        np.clip((len(train_gold) - positives) / np.maximum(positives, 1), 1, 8), device=device
+    )
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")
     optimizer = torch.optim.AdamW(
-        [{"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": lr},
-         {"params": model.head.parameters(), "lr": 2e-3}],
+        [
+            {"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": lr},
+            {"params": model.head.parameters(), "lr": 2e-3},
+        ],
         weight_decay=0.01,
     )
     steps = epochs * ((len(train_texts) + batch_size - 1) // batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=[lr, 2e-3], total_steps=steps,
-                                                    pct_start=0.1)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=[lr, 2e-3], total_steps=steps, pct_start=0.1
+    )
 
     def tokens(texts: list[str]) -> dict[str, torch.Tensor]:
         batch = tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
@@ -119,8 +135,8 @@ def run(model_dir: Path, corpus: Path, features: Path, rank: int, epochs: int, l
                 out.append(torch.sigmoid(logits).cpu().numpy())
         return np.vstack(out)
 
-    history = {}
-    best = (-1.0, None)
+    history: dict[str, float] = {}
+    best_score, best_delta = -1.0, {}
     for epoch in range(epochs):
         model.train()
         order = np.random.permutation(len(train_texts))
@@ -135,9 +151,9 @@ def run(model_dir: Path, corpus: Path, features: Path, rank: int, epochs: int, l
             scheduler.step()
         score = best_f1(val_gold, predict(val_texts, val_x))
         history[f"epoch_{epoch + 1}"] = round(score, 4)
-        if score > best[0]:
-            best = (score, extract_delta(model.encoder))
-    return best[0], best[1], history
+        if score > best_score:
+            best_score, best_delta = score, extract_delta(model.encoder)
+    return best_score, best_delta, history
 
 
 def extract_delta(encoder: torch.nn.Module) -> dict[str, np.ndarray]:
@@ -159,25 +175,43 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, required=True)
     parser.add_argument("--features", type=Path, required=True)
     parser.add_argument("--output", type=Path, required=True)
-    parser.add_argument("--configs", default="16:8:3e-4", help="rank:epochs:lr, comma-separated; best on validation wins")
+    parser.add_argument(
+        "--configs", default="16:8:3e-4", help="rank:epochs:lr, comma-separated; best on validation wins"
+    )
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--extra", type=Path, default=None, help="extra training JSONL (features key 'extra')")
+    parser.add_argument(
+        "--extra", type=Path, default=None, help="extra training JSONL (features key 'extra')"
+    )
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
-    report = {"device": "cuda" if torch.cuda.is_available() else "cpu", "runs": []}
-    best = (-1.0, None, None)
+    runs: list[dict[str, object]] = []
+    best_score, best_delta, chosen = -1.0, {}, ""
     for config in args.configs.split(","):
         rank, epochs, lr = config.split(":")
         started = time.time()
-        score, delta, history = run(args.model_dir, args.corpus, args.features, int(rank), int(epochs), float(lr),
-                                    args.seed, args.extra)
-        report["runs"].append({"config": config, "validation_macro_f1_best_threshold": round(score, 4),
-                               "history": history, "seconds": round(time.time() - started, 1)})
-        print(json.dumps(report["runs"][-1]), flush=True)
-        if score > best[0]:
-            best = (score, delta, config)
-    report["chosen"] = best[2]
-    np.savez_compressed(args.output / "encoder_delta.npz", **best[1])
+        score, delta, history = run(
+            args.model_dir,
+            args.corpus,
+            args.features,
+            int(rank),
+            int(epochs),
+            float(lr),
+            args.seed,
+            args.extra,
+        )
+        runs.append(
+            {
+                "config": config,
+                "validation_macro_f1_best_threshold": round(score, 4),
+                "history": history,
+                "seconds": round(time.time() - started, 1),
+            }
+        )
+        print(json.dumps(runs[-1]), flush=True)
+        if score > best_score:
+            best_score, best_delta, chosen = score, delta, config
+    report = {"device": "cuda" if torch.cuda.is_available() else "cpu", "runs": runs, "chosen": chosen}
+    np.savez_compressed(args.output / "encoder_delta.npz", **best_delta)  # type: ignore[arg-type]
     (args.output / "finetune.json").write_text(json.dumps(report, indent=2) + "\n")
 
 

@@ -21,14 +21,20 @@ def label_metrics(gold: np.ndarray, pred: np.ndarray, labels: list[str]) -> dict
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_label[label] = {
-            "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-            "support": tp + fn, "tp": tp, "fp": fp, "fn": fn, "tn": tn,
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": tp + fn,
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "tn": tn,
         }
     benign = ~gold.any(axis=1)
     flagged_benign = float(np.mean(pred[benign].any(axis=1))) if benign.any() else 0.0
     exact = float(np.mean((gold == pred).all(axis=1))) if len(gold) else 0.0
     return {
-        "items": int(len(gold)),
+        "items": len(gold),
         "per_label": per_label,
         "macro_f1": round(float(np.mean([m["f1"] for m in per_label.values()])), 4),
         "benign_items": int(benign.sum()),
@@ -44,6 +50,8 @@ def format_table(report: dict[str, Any]) -> str:
             f"{label:<16}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>8.3f}{m['support']:>9}"
             f"{m['fp']:>6}{m['fn']:>6}"
         )
-    lines.append(f"macro-F1 {report['macro_f1']:.3f} · benign items flagged {report['benign_flagged']:.1%} "
-                 f"of {report['benign_items']} · exact match {report['exact_match']:.1%} · items {report['items']}")
+    lines.append(
+        f"macro-F1 {report['macro_f1']:.3f} · benign items flagged {report['benign_flagged']:.1%} "
+        f"of {report['benign_items']} · exact match {report['exact_match']:.1%} · items {report['items']}"
+    )
     return "\n".join(lines)

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
-from triage_classifier.training.corpus import Item
 from triage_events import Label
+
+from triage_classifier.training.corpus import Item
 
 TRAIN_CAP = 250
 HELD_OUT_CAP = 100
@@ -107,7 +108,9 @@ def _samples(root: Path, seed: int) -> tuple[list[Item], list[Item], list[Path]]
         except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError):
             continue
         for labels, texts in sorted(by_labels.items(), key=lambda kv: sorted(kv[0])):
-            ordered = sorted(set(texts), key=lambda t: hashlib.sha256(f"{seed}:{name}:{t}".encode()).hexdigest())
+            ordered = sorted(
+                set(texts), key=lambda t: hashlib.sha256(f"{seed}:{name}:{t}".encode()).hexdigest()
+            )
             train += [Item(t, labels, "en") for t in ordered[:TRAIN_CAP]]
             held_out += [Item(t, labels, "en") for t in ordered[TRAIN_CAP : TRAIN_CAP + HELD_OUT_CAP]]
     files = sorted(p for p in root.rglob("*") if p.suffix in {".csv", ".xlsx"})

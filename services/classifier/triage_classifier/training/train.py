@@ -61,7 +61,9 @@ def encode_items(items: list[Item], encoder: Encoder, desc: str) -> Encoded:
     return Encoded(items, np.hstack([embeddings, features]), strong, matrix(items))
 
 
-def fit_heads(train: Encoded, c: float, seed: int, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def fit_heads(
+    train: Encoded, c: float, seed: int, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     coef = np.zeros((train.inputs.shape[1], len(LABELS)), dtype=np.float32)
     bias = np.zeros(len(LABELS), dtype=np.float32)
     for j in range(len(LABELS)):
@@ -93,12 +95,16 @@ def calibrate(validation: Encoded, coef: np.ndarray, bias: np.ndarray) -> tuple[
         if scores[1] > scores[0]:
             override.add(label)
     probs = probabilities(validation, coef, bias, override)
-    thresholds = {label: choose_threshold(label, validation.gold[:, j], probs[:, j]) for j, label in enumerate(LABEL_NAMES)}
+    thresholds = {
+        label: choose_threshold(label, validation.gold[:, j], probs[:, j])
+        for j, label in enumerate(LABEL_NAMES)
+    }
     return thresholds, override
 
 
-def evaluate_split(data: Encoded, coef: np.ndarray, bias: np.ndarray, thresholds: dict[str, float],
-                   override: set[str]) -> dict[str, Any]:
+def evaluate_split(
+    data: Encoded, coef: np.ndarray, bias: np.ndarray, thresholds: dict[str, float], override: set[str]
+) -> dict[str, Any]:
     probs = probabilities(data, coef, bias, override)
     pred = probs >= np.array([thresholds[label] for label in LABEL_NAMES])
     return label_metrics(data.gold, pred, LABEL_NAMES)
