@@ -63,6 +63,36 @@ def broker(port: int, storage: str) -> None:
         embedded.stop()
 
 
+@cli.group()
+def topics() -> None:
+    """Kafka topics of the product."""
+
+
+@topics.command(name="create")
+@click.option("--bootstrap-servers", default=None, help="default: $TRIAGE_KAFKA_BOOTSTRAP_SERVERS")
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="seconds to wait for the broker")
+def topics_create(bootstrap_servers: str | None, timeout: float) -> None:
+    """Create the versioned topics with their partition counts (existing ones are left as they are)."""
+    import time
+
+    from triage_bus.admin import create_topics, wait_until_ready
+    from triage_bus.settings import BusSettings
+    from triage_events import ALL_TOPICS
+
+    servers = bootstrap_servers or BusSettings().bootstrap_servers
+
+    async def _create() -> None:
+        deadline = time.monotonic() + timeout
+        while not await wait_until_ready(servers, timeout=2.0):
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"no broker answered at {servers} within {timeout:.0f} s")
+            await asyncio.sleep(1.0)
+        await create_topics(servers, ALL_TOPICS)
+
+    asyncio.run(_create())
+    click.echo(", ".join(f"{t.name} ({t.partitions} partitions)" for t in ALL_TOPICS))
+
+
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--rate", type=float, default=None, help="comments per second (default: as fast as possible)")
