@@ -70,7 +70,9 @@ def topics() -> None:
 
 @topics.command(name="create")
 @click.option("--bootstrap-servers", default=None, help="default: $TRIAGE_KAFKA_BOOTSTRAP_SERVERS")
-@click.option("--timeout", type=float, default=120.0, show_default=True, help="seconds to wait for the broker")
+@click.option(
+    "--timeout", type=float, default=120.0, show_default=True, help="seconds to wait for the broker"
+)
 def topics_create(bootstrap_servers: str | None, timeout: float) -> None:
     """Create the versioned topics with their partition counts (existing ones are left as they are)."""
     import time
@@ -198,12 +200,19 @@ def evaluate(file, as_json: bool, mode: str, artefact: Path | None) -> None:  # 
 )
 @click.option("--frozen", is_flag=True, help="heads on the base encoder, without the fine-tuned delta")
 @click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="also write the model report (e.g. docs/model.md)",
+)
+@click.option(
     "--public-data",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="add capped samples of the public data sets in this folder (e.g. ../shared/data)",
 )
 def train(
+    report: Path | None,
     corpus: Path,
     output: Path | None,
     seed: int,
@@ -226,6 +235,11 @@ def train(
             encoder_delta = Path(shutil.copy(DEFAULT_DIR / "encoder_delta.npz", scratch))
         artefact = run_training(corpus, output, seed, public_data, None if frozen else encoder_delta)
     click.echo(f"artefact {artefact.version} written to {output}")
+    if report is not None:
+        from triage_classifier.training.report import write_model_report
+
+        write_model_report(artefact, corpus, report)
+        click.echo(f"model report written to {report}")
     click.echo(format_table(artefact.metrics["test"]))
 
 

@@ -162,6 +162,11 @@ def train(
         "train_items": len(train_items),
         "regularisation_C": c,
     }
+    if public_data is not None and public_data.exists():
+        from triage_classifier.training.public import load_public_held_out
+
+        held_out = encode_items(load_public_held_out(public_data, seed), encoder, "public held-out")
+        metrics["public_held_out"] = evaluate_split(held_out, coef, bias, thresholds, override)
     kind = "lora" if delta else "heads"
     artefact = Artefact(
         version=f"minilm-l6-{kind}-{dt.date.today():%Y%m%d}-{data_hash[:8]}",
