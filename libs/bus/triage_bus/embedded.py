@@ -6,7 +6,6 @@ import asyncio
 import importlib.resources
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -128,10 +127,3 @@ class EmbeddedBroker:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def tansu_available() -> bool:
-    try:
-        return broker_binary().exists() or shutil.which("tansu") is not None
-    except BrokerError:
-        return False

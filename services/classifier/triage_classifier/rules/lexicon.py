@@ -13,15 +13,6 @@ HEALTH_TERMS = (
     r"sclerosis|esclerosis|autism|autismo|anorexia|bulimia|covid-19|chlamydia|gonorrhea|syphilis|herpes"
 )
 
-# People a commenter asks about when seeking individual advice.
-PERSONAL_SUBJECT = (
-    r"\bi\b|\bi'm\b|\bim\b|\bmy\b|\bme\b|\bmine\b|\bwe\b|\bour\b|"
-    r"\bmi\b|\bmis\b|\byo\b|\bme\b|\bnuestr[oa]\b|"
-    r"\b(?:my|mi) (?:son|daughter|kid|child|baby|toddler|newborn|mom|mother|dad|father|husband|wife|"
-    r"partner|wife|grandma|grandpa|grandmother|grandfather|hijo|hija|beb[eé]|mam[aá]|pap[aá]|esposo|"
-    r"esposa|abuel[oa]|ni[ñn][oa])\b"
-)
-
 # Words that turn a claim into a refutation or a question about it.
 DEBUNK_MARKERS = (
     r"\bmyths?\b|\bmito\b|\bdebunk\w*|\bfalse\b|\bfalso\b|\bnot true\b|\bno es verdad\b|\bno evidence\b|"
@@ -29,5 +20,3 @@ DEBUNK_MARKERS = (
     r"\bdo(?:n'?t| not) (?:cause|contain)\b|\bno causan?\b|\bdisproven\b|\bmisinformation\b|\bfact[- ]check\w*|"
     r"\bstop spreading\b|\bpeople (?:keep )?say(?:ing)?\b|\bhoax\b.{0,20}\bnot\b"
 )
-
-TRUSTED_LINK_HINTS = r"\.(?:org|gov|edu)\b|\bhealth\.|\bhospital\w*\.|\bclinic\w*\.|\bmedical\w*\."

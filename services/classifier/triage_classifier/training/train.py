@@ -22,7 +22,7 @@ from tqdm import tqdm
 from triage_classifier.artefact import DEFAULT_DIR, Artefact
 from triage_classifier.encoder import Encoder
 from triage_classifier.features import FEATURE_NAMES, extract
-from triage_classifier.hybrid import HybridClassifier, sigmoid
+from triage_classifier.hybrid import sigmoid
 from triage_classifier.policy import LABELS
 from triage_classifier.rule_classifier import STRONG_SCORE
 from triage_classifier.training.corpus import Item, load_split, matrix, sha256_of
@@ -214,12 +214,3 @@ def train(
     )
     artefact.save(output)
     return artefact
-
-
-def check_artefact(directory: Path, corpus_dir: Path) -> dict[str, Any]:
-    """Re-evaluate a saved artefact on the test split through the production classifier."""
-    classifier = HybridClassifier.load(directory)
-    items = load_split(corpus_dir, "test")
-    probs, _ = classifier.probabilities([i.text for i in items])
-    pred = probs >= classifier.thresholds
-    return label_metrics(matrix(items), pred, LABEL_NAMES)
