@@ -81,6 +81,14 @@ class Event(_Model):
     schema_version: int = 1
 
 
+class CommentChange(enum.StrEnum):
+    """What happened to the comment on the platform: new, edited in place, or deleted."""
+
+    CREATED = "created"
+    EDITED = "edited"
+    DELETED = "deleted"
+
+
 class Account(_Model):
     id: ShortStr
     handle: str = ""
@@ -111,6 +119,11 @@ class CommentReceived(Event):
     platform: Platform
     account: Account
     comment: Comment
+    # Added later (defaults keep older payloads decoding): edits and deletions arrive as further events
+    # with the same comment_key; `changed_at` is when the platform says the change happened, so a
+    # consumer can ignore an edit older than one it already has.
+    change: CommentChange = CommentChange.CREATED
+    changed_at: AwareDatetime | None = None
 
     @property
     def comment_key(self) -> str:

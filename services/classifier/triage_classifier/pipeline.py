@@ -9,6 +9,7 @@ from triage_events import (
     COMMENTS,
     AlertKind,
     AlertRaised,
+    CommentChange,
     CommentReceived,
     DeadLetter,
     Evidence,
@@ -61,6 +62,8 @@ def judge_batch(classifier: Classifier, records: list[Record]) -> BatchResult:
                     record.offset,
                 )
             )
+    # A deletion has nothing left to judge; the API learns of it through its own path, not through a flag.
+    comments = [c for c in comments if c.change is not CommentChange.DELETED]
     if not comments:
         return result
     judgements = classifier.classify_batch([c.comment.text for c in comments])

@@ -1,15 +1,31 @@
-"""Ingest settings, from `TRIAGE_INGEST_*` environment variables."""
+"""Ingest settings, from `TRIAGE_INGEST_*` environment variables, plus the platform secrets.
+
+Platform secrets have fixed names (`TRIAGE_META_APP_SECRET`, `TRIAGE_META_VERIFY_TOKEN`,
+`TRIAGE_LINKEDIN_CLIENT_SECRET`); each is read from the environment first, then from the secrets file
+(`TRIAGE_INGEST_SECRETS_FILE`, a YAML or JSON mapping of those names to values, kept out of the repo).
+"""
 
 from __future__ import annotations
 
+import json
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+import yaml
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_NAMES = {
+    "meta_app_secret": "TRIAGE_META_APP_SECRET",
+    "meta_verify_token": "TRIAGE_META_VERIFY_TOKEN",
+    "linkedin_client_secret": "TRIAGE_LINKEDIN_CLIENT_SECRET",
+}
 
 
 class IngestSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TRIAGE_INGEST_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_INGEST_", extra="ignore", populate_by_name=True)
 
     host: str = "127.0.0.1"
     port: int = 8001
@@ -19,6 +35,60 @@ class IngestSettings(BaseSettings):
     # The account replayed comments are attributed to when a line names none.
     default_account_id: str = "demo-health"
     default_account_handle: str = "@demohealth"
+
+    # Accounts (platform, id, handle, credential names, reply variables): a YAML or JSON file.
+    accounts_file: Path | None = None
+    # Secrets not set in the environment are looked up here (a YAML/JSON mapping NAME -> value).
+    secrets_file: Path | None = None
+
+    # Webhook bodies above this are refused (413) before anything is parsed.
+    max_body_bytes: int = 1_000_000
+
+    # Outbound actions: consume triage.actions.v1; dry-run (log and report, call nothing) unless turned off.
+    actions_enabled: bool = True
+    actions_dry_run: bool = True
+    actions_group_id: str = "triage-ingest-actions"
+    actions_max_attempts: int = 5
+    graph_api_url: str = "https://graph.facebook.com/v23.0"
+
+    meta_app_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TRIAGE_META_APP_SECRET", "meta_app_secret")
+    )
+    meta_verify_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TRIAGE_META_VERIFY_TOKEN", "meta_verify_token")
+    )
+    linkedin_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TRIAGE_LINKEDIN_CLIENT_SECRET", "linkedin_client_secret"),
+    )
+
+    @model_validator(mode="after")
+    def _secrets_from_file(self) -> IngestSettings:
+        """Fill any platform secret the environment did not set from the secrets file."""
+        if self.secrets_file is None:
+            return self
+        stored = read_secrets_file(self.secrets_file)
+        for field, name in SECRET_NAMES.items():
+            if getattr(self, field) is None and stored.get(name):
+                object.__setattr__(self, field, SecretStr(stored[name]))
+        return self
+
+    def secret(self, name: str) -> str | None:
+        """A named secret (an account credential): the environment first, then the secrets file."""
+        if os.environ.get(name):
+            return os.environ[name]
+        if self.secrets_file is not None:
+            return read_secrets_file(self.secrets_file).get(name)
+        return None
+
+
+def read_secrets_file(path: Path) -> dict[str, str]:
+    """The NAME -> value mapping in a YAML or JSON secrets file."""
+    text = path.read_text(encoding="utf-8")
+    data: Any = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"secrets file {path} must hold a mapping of names to values")
+    return {str(k): str(v) for k, v in data.items() if v is not None}
 
 
 @lru_cache

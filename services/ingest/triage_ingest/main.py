@@ -1,50 +1,78 @@
-"""The ingest service: an HTTP server for platform webhooks and health, plus replay sources."""
+"""The ingest service (composition root): webhook receivers, replay, the outbound actions worker, health
+and metrics. Everything is built here from settings; tests pass their own settings, profile and clients."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
+import httpx
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from triage_bus.profile import BrokerProfile
 from triage_bus.settings import get_bus_settings
-from triage_events import Account
+from triage_events import Account, Platform
 
+from triage_ingest.accounts import Accounts, load_accounts
+from triage_ingest.actions.base import PlatformClient
+from triage_ingest.actions.meta import MetaGraph
+from triage_ingest.actions.worker import ActionWorker, Executor
 from triage_ingest.config import IngestSettings, get_settings
 from triage_ingest.publisher import Publisher
-from triage_ingest.replay import ReplayReport, replay_file
+from triage_ingest.replay import replay_file
+from triage_ingest.webhooks import router as webhook_router
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: IngestSettings | None = None, profile: BrokerProfile | None = None) -> FastAPI:
+def create_app(
+    settings: IngestSettings | None = None,
+    profile: BrokerProfile | None = None,
+    accounts: Accounts | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
     profile = profile or BrokerProfile.from_settings(get_bus_settings())
-    publisher = Publisher(profile)
-    tasks: set[asyncio.Task[ReplayReport]] = set()
+    accounts = accounts if accounts is not None else load_accounts(settings.accounts_file, settings.secret)
+    publisher = Publisher(profile, accounts)
+    tasks: set[asyncio.Task[Any]] = set()
+
+    def background(coro: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        tasks.add(task)
+        task.add_done_callback(_report_crash)
+        task.add_done_callback(tasks.discard)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await publisher.start()
         if settings.replay_file:
             account = Account(id=settings.default_account_id, handle=settings.default_account_handle)
-            task = asyncio.create_task(
-                replay_file(settings.replay_file, publisher, account, settings.replay_rate)
+            background(replay_file(settings.replay_file, publisher, account, settings.replay_rate), "replay")
+        http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+        if settings.actions_enabled:
+            executor = Executor(
+                _action_clients(settings, accounts, http),
+                accounts,
+                dry_run=settings.actions_dry_run,
+                max_attempts=settings.actions_max_attempts,
             )
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+            background(ActionWorker(profile, settings.actions_group_id, executor).run(), "actions")
         try:
             yield
         finally:
-            for task in tasks:
+            for task in list(tasks):
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await http.aclose()
             await publisher.stop()
 
     app = FastAPI(title="Triage ingest", lifespan=lifespan)
     app.state.publisher = publisher
+    app.state.accounts = accounts
+    app.include_router(webhook_router(settings, accounts, publisher))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -55,6 +83,21 @@ def create_app(settings: IngestSettings | None = None, profile: BrokerProfile | 
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _action_clients(
+    settings: IngestSettings, accounts: Accounts, http: httpx.AsyncClient
+) -> dict[Platform, PlatformClient]:
+    def token(platform: Platform, account_id: str) -> str | None:
+        return accounts.credential(platform, account_id, "access_token")
+
+    graph = MetaGraph(http, settings.graph_api_url, token, accounts.metric_label)
+    return {Platform.FACEBOOK: graph, Platform.INSTAGRAM: graph}
+
+
+def _report_crash(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("ingest background task crashed task=%s", task.get_name(), exc_info=task.exception())
 
 
 def serve() -> None:

@@ -1,0 +1,1 @@
+"""Outbound actions: executing `ActionRequested` against the platform APIs."""

@@ -1,0 +1,125 @@
+"""Meta Graph API actions for Facebook Page and Instagram comments.
+
+Facebook: reply `POST /{comment-id}/comments`, hide/unhide `POST /{comment-id}` `is_hidden`, delete
+`DELETE /{comment-id}`, private reply `POST /{page-id}/messages` with `recipient.comment_id` (one message,
+within 7 days). Instagram: reply `POST /{comment-id}/replies`, hide/unhide `POST /{comment-id}` `hide`,
+delete `DELETE /{comment-id}`, private reply `POST /{ig-user-id}/messages`. The page token travels in the
+Authorization header, never in a URL that could be logged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from triage_events import ActionKind, ActionRequested, Platform
+
+from triage_ingest import metrics
+from triage_ingest.actions.base import ActionFailed
+
+# Graph error codes that mean "slow down" (application, user, page and custom rate limits).
+_THROTTLED = {4, 17, 32, 613, 80001, 80002, 80004, 80005, 80006}
+
+
+class MetaGraph:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        token: Callable[[Platform, str], str | None],
+        account_label: Callable[[Platform, str], str],
+    ) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._token = token
+        self._label = account_label
+
+    async def execute(self, request: ActionRequested) -> str | None:
+        token = self._token(request.platform, request.account.id)
+        if not token:
+            raise ActionFailed("no_credentials", transient=False)
+        method, path, kwargs = self._call(request)
+        try:
+            response = await self._http.request(
+                method, f"{self._base}/{path}", headers={"Authorization": f"Bearer {token}"}, **kwargs
+            )
+        except httpx.TransportError:
+            raise ActionFailed("network", transient=True) from None
+        self._record_usage(request, response)
+        if response.is_success:
+            result = _json(response)
+            return str(result["id"]) if isinstance(result.get("id"), str | int) else None
+        raise _failure(response)
+
+    def _call(self, request: ActionRequested) -> tuple[str, str, dict[str, Any]]:
+        cid = request.platform_comment_id
+        instagram = request.platform is Platform.INSTAGRAM
+        match request.action:
+            case ActionKind.REPLY:
+                return "POST", f"{cid}/replies" if instagram else f"{cid}/comments", {"data": _text(request)}
+            case ActionKind.HIDE | ActionKind.UNHIDE:
+                hidden = "true" if request.action is ActionKind.HIDE else "false"
+                return "POST", cid, {"data": {"hide" if instagram else "is_hidden": hidden}}
+            case ActionKind.DELETE:
+                return "DELETE", cid, {}
+            case ActionKind.PRIVATE_REPLY:
+                body = {"recipient": {"comment_id": cid}, "message": {"text": _text(request)["message"]}}
+                return "POST", f"{request.account.id}/messages", {"json": body}
+        raise ActionFailed("unsupported_action", transient=False)
+
+    def _record_usage(self, request: ActionRequested, response: httpx.Response) -> None:
+        """Graph reports usage as percentages in X-App-Usage / X-Business-Use-Case-Usage."""
+        percents: list[float] = []
+        for header in ("x-app-usage", "x-business-use-case-usage"):
+            raw = response.headers.get(header)
+            if raw:
+                try:
+                    percents += _percentages(json.loads(raw))
+                except ValueError:
+                    continue
+        if percents:
+            label = self._label(request.platform, request.account.id)
+            metrics.QUOTA_REMAINING.labels(request.platform.value, label).set(max(0.0, 100 - max(percents)))
+
+
+def _text(request: ActionRequested) -> dict[str, str]:
+    if not request.text:
+        raise ActionFailed("no_text", transient=False)
+    return {"message": request.text}
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        value = response.json()
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _failure(response: httpx.Response) -> ActionFailed:
+    error = _json(response).get("error")
+    error = error if isinstance(error, dict) else {}
+    code = error.get("code")
+    retry_after = response.headers.get("retry-after")
+    delay = float(retry_after) if retry_after and retry_after.isdigit() else None
+    if response.status_code == 429 or code in _THROTTLED:
+        return ActionFailed("rate_limited", transient=True, retry_after=delay)
+    if response.status_code >= 500 or error.get("is_transient") is True or code in (1, 2):
+        return ActionFailed(f"http_{response.status_code}", transient=True, retry_after=delay)
+    if code == 190 or response.status_code == 401:
+        return ActionFailed("invalid_token", transient=False)
+    return ActionFailed(f"graph_{code}" if isinstance(code, int) else f"http_{response.status_code}", False)
+
+
+def _percentages(value: Any) -> list[float]:
+    """Every `*_count` / `*_time` percentage in a usage header, however nested."""
+    if isinstance(value, dict):
+        found = [
+            float(v) for k, v in value.items() if k.endswith(("count", "time")) and isinstance(v, int | float)
+        ]
+        return found + [p for v in value.values() if isinstance(v, dict | list) for p in _percentages(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in _percentages(v)]
+    return []

@@ -1,0 +1,48 @@
+"""Ingest metrics (one registry, the default). Labels: platform, account (configured ids only), reason,
+action: never comment ids, author ids or text."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+RECEIVED = Counter(
+    "triage_ingest_comments_received_total",
+    "Comments, edits and deletions normalised from a platform",
+    ["platform", "account"],
+)
+PUBLISHED = Counter(
+    "triage_ingest_comments_published_total",
+    "Comment events acknowledged by the broker",
+    ["platform", "account"],
+)
+DUPLICATES = Counter(
+    "triage_ingest_duplicates_dropped_total",
+    "Comment events dropped as redeliveries, replays or stale edits",
+    ["platform", "account", "reason"],
+)
+ERRORS = Counter(
+    "triage_ingest_errors_total",
+    "Requests or payload parts refused or dead-lettered, by reason",
+    ["platform", "account", "reason"],
+)
+IGNORED = Counter(
+    "triage_ingest_changes_ignored_total",
+    "Platform notifications that are not comments (reactions, posts, our own replies)",
+    ["platform", "account", "reason"],
+)
+QUOTA_REMAINING = Gauge(
+    "triage_ingest_api_quota_remaining_requests",
+    "Requests left in the platform's current rate-limit window, as last reported by the platform",
+    ["platform", "account"],
+)
+WEBHOOK_LATENCY = Histogram(
+    "triage_ingest_webhook_latency_seconds",
+    "Time from receiving a webhook request to answering it (published before the answer)",
+    ["platform"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+ACTIONS = Counter(
+    "triage_ingest_actions_total",
+    "Outbound actions executed, by result (done, dry_run, failed reason)",
+    ["platform", "account", "action", "reason"],
+)

@@ -1,0 +1,1 @@
+"""Inbound connectors: one module per platform, each normalising to `CommentReceived`."""

@@ -1,0 +1,114 @@
+"""LinkedIn organization social action webhooks (`ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS`).
+
+Validation: `GET ?challengeCode=<uuid>` answered with `hex(HMAC-SHA256(challengeCode, clientSecret))`.
+Events: `X-LI-Signature: hex(HMAC-SHA256("hmacsha256=" + raw body, clientSecret))`, up to 10 notifications
+per POST; COMMENT / COMMENT_EDIT / COMMENT_DELETE / SHARE_MENTION become events, the rest is ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from triage_events import Author, Comment, CommentChange, CommentKind, CommentReceived, Platform
+
+from triage_ingest.accounts import Accounts
+from triage_ingest.sources.base import (
+    Batch,
+    Problem,
+    Unusable,
+    describe,
+    epoch_or_iso,
+    hmac_sha256_hex,
+    obj,
+    same_digest,
+    text_id,
+)
+
+SIGNATURE_HEADER = "X-LI-Signature"
+EVENT_TYPE = "ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS"
+ORGANIZATION_PREFIX = "urn:li:organization:"
+_ACTIONS = {
+    "COMMENT": (CommentChange.CREATED, CommentKind.COMMENT),
+    "COMMENT_EDIT": (CommentChange.EDITED, CommentKind.COMMENT),
+    "COMMENT_DELETE": (CommentChange.DELETED, CommentKind.COMMENT),
+    "SHARE_MENTION": (CommentChange.CREATED, CommentKind.MENTION),
+}
+
+
+def challenge_response(challenge_code: str, client_secret: str) -> dict[str, str]:
+    return {
+        "challengeCode": challenge_code,
+        "challengeResponse": hmac_sha256_hex(client_secret, challenge_code.encode("utf-8")),
+    }
+
+
+def signature_valid(body: bytes, header: str | None, client_secret: str) -> bool:
+    if not header:
+        return False
+    return same_digest(hmac_sha256_hex(client_secret, b"hmacsha256=" + body), header)
+
+
+def account_id(organizational_entity: str) -> str:
+    """`urn:li:organization:2414183` -> `2414183` (the id accounts are configured by)."""
+    return organizational_entity.removeprefix(ORGANIZATION_PREFIX)
+
+
+def normalise(payload: Any, accounts: Accounts) -> Batch:
+    batch = Batch()
+    notifications = payload.get("notifications") if isinstance(payload, dict) else None
+    if not isinstance(notifications, list):
+        batch.problems.append(Problem("", "schema", "<root>", "expected notifications[]"))
+        return batch
+    for i, notification in enumerate(notifications):
+        where = f"notifications[{i}]"
+        org = ""
+        try:
+            notification = obj(notification, where)
+            org = account_id(text_id(notification.get("organizationalEntity"), "organizationalEntity"))
+            event = _notification(org, notification, accounts)
+        except Unusable as exc:
+            batch.problems.append(Problem(org, exc.reason, where, exc.detail))
+            continue
+        except ValidationError as exc:
+            batch.problems.append(Problem(org, "schema", where, describe(exc)))
+            continue
+        if isinstance(event, str):
+            batch.ignored.append((org, event))
+        else:
+            batch.events.append(event)
+    return batch
+
+
+def _notification(org: str, notification: dict[str, Any], accounts: Accounts) -> CommentReceived | str:
+    action = notification.get("action")
+    if action == "ADMIN_COMMENT":
+        return "own_comment"
+    if action not in _ACTIONS:
+        return "not_a_comment"  # LIKE, SHARE
+    change, kind = _ACTIONS[str(action)]
+    comment_id = text_id(notification.get("generatedActivity"), "generatedActivity")
+    decorated = notification.get("decoratedGeneratedActivity")
+    decorated = decorated if isinstance(decorated, dict) else {}
+    activity = decorated.get("comment") or decorated.get("share") or {}
+    activity = activity if isinstance(activity, dict) else {}
+    text = activity.get("text")
+    if change is not CommentChange.DELETED and not isinstance(text, str):
+        raise Unusable("schema", "decoratedGeneratedActivity: no text")
+    modified = epoch_or_iso(notification.get("lastModifiedAt"))
+    source_post = notification.get("sourcePost")
+    return CommentReceived(
+        platform=Platform.LINKEDIN,
+        account=accounts.account(Platform.LINKEDIN, org),
+        comment=Comment(
+            platform_comment_id=comment_id,
+            kind=kind,
+            text=text if isinstance(text, str) else "",
+            author=Author(id=str(activity.get("owner") or "unknown")),
+            thread_id=source_post if isinstance(source_post, str) else None,
+            parent_id=source_post if isinstance(source_post, str) else None,
+            created_at=modified,
+        ),
+        change=change,
+        changed_at=modified,
+    )

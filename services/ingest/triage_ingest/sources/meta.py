@@ -1,0 +1,183 @@
+"""Meta webhooks: Facebook Page `feed` comment changes and Instagram `comments` / `mentions`.
+
+The signature (`X-Hub-Signature-256: sha256=<hex HMAC-SHA256(raw body, app secret)>`) is checked on the raw
+bytes before anything is parsed. A delivery is batched (`entry[].changes[]`) and may mix accounts; each
+change becomes an event, is ignored on purpose (reactions, posts, our own replies), or is a problem.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from pydantic import ValidationError
+from triage_events import (
+    Author,
+    Comment,
+    CommentChange,
+    CommentKind,
+    CommentReceived,
+    Platform,
+)
+
+from triage_ingest.accounts import Accounts
+from triage_ingest.sources.base import (
+    Batch,
+    Problem,
+    Unusable,
+    describe,
+    epoch_or_iso,
+    hmac_sha256_hex,
+    obj,
+    same_digest,
+    text_id,
+)
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+_VERBS = {"add": CommentChange.CREATED, "edited": CommentChange.EDITED, "remove": CommentChange.DELETED}
+_IG_COMMENT_FIELDS = {"comments", "live_comments"}
+
+
+def signature_valid(body: bytes, header: str | None, app_secret: str) -> bool:
+    """True when `header` is `sha256=` + the HMAC-SHA256 of `body` under the app secret."""
+    if not header or not header.startswith("sha256="):
+        return False
+    return same_digest(hmac_sha256_hex(app_secret, body), header.removeprefix("sha256="))
+
+
+def handshake(mode: str | None, token: str | None, challenge: str | None, verify_token: str) -> str | None:
+    """The challenge to echo when Meta's subscription check is genuine, else None (answer 403)."""
+    if mode != "subscribe" or token is None or challenge is None:
+        return None
+    if not hmac.compare_digest(verify_token.encode("utf-8"), token.encode("utf-8")):
+        return None
+    return challenge
+
+
+def normalise(payload: Any, accounts: Accounts) -> Batch:
+    """Every comment change in one (already verified and parsed) delivery."""
+    batch = Batch()
+    body = payload if isinstance(payload, dict) else {}
+    kind = body.get("object")
+    entries = body.get("entry")
+    if kind not in ("page", "instagram") or not isinstance(entries, list):
+        batch.problems.append(Problem("", "schema", "<root>", "expected object page|instagram and entry[]"))
+        return batch
+    platform = Platform.FACEBOOK if kind == "page" else Platform.INSTAGRAM
+    for i, entry in enumerate(entries):
+        account_id = ""
+        try:
+            entry = obj(entry, f"entry[{i}]")
+            account_id = text_id(entry.get("id"), f"entry[{i}].id")
+            changes = entry.get("changes", [])
+            if not isinstance(changes, list):
+                raise Unusable("schema", f"entry[{i}].changes: expected a list")
+        except Unusable as exc:
+            batch.problems.append(Problem(account_id, exc.reason, f"entry[{i}]", exc.detail))
+            continue
+        if not changes:
+            batch.ignored.append((account_id, "no_changes"))  # e.g. Messenger `messaging` entries
+        for j, change in enumerate(changes):
+            where = f"entry[{i}].changes[{j}]"
+            try:
+                event = _change(platform, account_id, entry.get("time"), obj(change, where), accounts)
+            except Unusable as exc:
+                batch.problems.append(Problem(account_id, exc.reason, where, exc.detail))
+                continue
+            except ValidationError as exc:
+                batch.problems.append(Problem(account_id, "schema", where, describe(exc)))
+                continue
+            if isinstance(event, str):
+                batch.ignored.append((account_id, event))
+            else:
+                batch.events.append(event)
+    return batch
+
+
+def _change(
+    platform: Platform, account_id: str, entry_time: Any, change: dict[str, Any], accounts: Accounts
+) -> CommentReceived | str:
+    """One change as an event, or the reason it is ignored."""
+    field = change.get("field")
+    value = obj(change.get("value"), "value")
+    if platform is Platform.FACEBOOK:
+        return _facebook(account_id, entry_time, value, accounts) if field == "feed" else "other_field"
+    if field in _IG_COMMENT_FIELDS:
+        return _instagram_comment(account_id, entry_time, value, accounts)
+    if field == "mentions":
+        # The notification carries ids only (no text); the text must be fetched with the account's token.
+        raise Unusable("needs_fetch", "mention without text: fetch mentioned_comment / mentioned_media")
+    return "other_field"
+
+
+def _facebook(
+    page_id: str, entry_time: Any, value: dict[str, Any], accounts: Accounts
+) -> CommentReceived | str:
+    if value.get("item") != "comment":
+        return "not_a_comment"  # reactions, posts, shares, likes
+    change = _VERBS.get(str(value.get("verb")))
+    if change is None:
+        return "other_verb"
+    author = _mapping(value.get("from"))
+    author_id = str(author.get("id") or "")
+    if author_id == page_id:
+        return "own_comment"  # the Page's own replies
+    text = value.get("message")
+    if change is not CommentChange.DELETED and not isinstance(text, str):
+        return "no_text"  # photo- or sticker-only comments
+    comment_id = text_id(value.get("comment_id"), "value.comment_id")
+    post_id = str(value.get("post_id") or "") or None
+    parent_id = str(value.get("parent_id") or "") or None
+    post = _mapping(value.get("post"))
+    created = value.get("created_time") or entry_time
+    return CommentReceived(
+        platform=Platform.FACEBOOK,
+        account=accounts.account(Platform.FACEBOOK, page_id),
+        comment=Comment(
+            platform_comment_id=comment_id,
+            kind=CommentKind.REPLY if parent_id and parent_id != post_id else CommentKind.COMMENT,
+            text=text if isinstance(text, str) else "",
+            author=Author(id=author_id or "unknown", display_name=str(author.get("name") or "")),
+            permalink=post.get("permalink_url") if isinstance(post.get("permalink_url"), str) else None,
+            parent_id=parent_id,
+            thread_id=post_id,
+            created_at=epoch_or_iso(created),
+        ),
+        change=change,
+        changed_at=epoch_or_iso(entry_time) if entry_time else None,
+    )
+
+
+def _instagram_comment(
+    ig_user_id: str, entry_time: Any, value: dict[str, Any], accounts: Accounts
+) -> CommentReceived | str:
+    author = obj(value.get("from"), "value.from")
+    author_id = text_id(author.get("id"), "value.from.id")
+    if author_id == ig_user_id:
+        return "own_comment"
+    text = value.get("text")
+    if not isinstance(text, str):
+        raise Unusable("schema", "value.text: missing")
+    media = _mapping(value.get("media"))
+    parent_id = str(value.get("parent_id") or "") or None
+    created = epoch_or_iso(entry_time)
+    username = str(author.get("username") or "")
+    return CommentReceived(
+        platform=Platform.INSTAGRAM,
+        account=accounts.account(Platform.INSTAGRAM, ig_user_id),
+        comment=Comment(
+            platform_comment_id=text_id(value.get("id"), "value.id"),
+            kind=CommentKind.REPLY if parent_id else CommentKind.COMMENT,
+            text=text,
+            author=Author(id=author_id, handle=username),
+            parent_id=parent_id,
+            thread_id=str(media.get("id") or "") or None,
+            created_at=created,
+        ),
+        changed_at=created,
+    )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """An optional nested object; anything else counts as absent."""
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,73 @@
+"""Ingest settings: platform secrets from the environment or the secrets file; the accounts file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from triage_events import Platform
+from triage_ingest.accounts import load_accounts
+from triage_ingest.config import IngestSettings
+
+
+def test_secrets_come_from_their_fixed_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIAGE_META_APP_SECRET", "from-env")
+    monkeypatch.setenv("TRIAGE_META_VERIFY_TOKEN", "token")
+    monkeypatch.setenv("TRIAGE_LINKEDIN_CLIENT_SECRET", "li")
+    settings = IngestSettings()
+    assert settings.meta_app_secret is not None and settings.meta_app_secret.get_secret_value() == "from-env"
+    assert settings.linkedin_client_secret is not None
+    assert "from-env" not in repr(settings)  # secrets never print
+
+
+def test_secrets_file_fills_what_the_environment_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text(
+        "TRIAGE_META_APP_SECRET: from-file\nTRIAGE_LINKEDIN_CLIENT_SECRET: li-file\nFB_TOKEN: tok\n"
+    )
+    monkeypatch.setenv("TRIAGE_INGEST_SECRETS_FILE", str(secrets))
+    monkeypatch.setenv("TRIAGE_LINKEDIN_CLIENT_SECRET", "li-env")
+    settings = IngestSettings()
+    assert settings.meta_app_secret is not None and settings.meta_app_secret.get_secret_value() == "from-file"
+    assert settings.linkedin_client_secret is not None
+    assert settings.linkedin_client_secret.get_secret_value() == "li-env"
+    assert settings.meta_verify_token is None
+    assert settings.secret("FB_TOKEN") == "tok"
+
+
+def test_accounts_file_with_credentials_and_reply_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "accounts.json"
+    path.write_text(
+        json.dumps(
+            {
+                "accounts": [
+                    {
+                        "platform": "facebook",
+                        "id": "1045",
+                        "handle": "@brightwater",
+                        "credentials": {"access_token": "TRIAGE_FB_TOKEN"},
+                        "reply_vars": {"appointment_url": "https://b.example/appt", "nurse_line": "555 0100"},
+                    }
+                ]
+            }
+        )
+    )
+    monkeypatch.setenv("TRIAGE_FB_TOKEN", "page-token")
+    accounts = load_accounts(path, IngestSettings().secret)
+    config = accounts.get(Platform.FACEBOOK, "1045")
+    assert config is not None and config.reply_vars["nurse_line"] == "555 0100"
+    assert accounts.credential(Platform.FACEBOOK, "1045", "access_token") == "page-token"
+    assert accounts.account(Platform.FACEBOOK, "1045").handle == "@brightwater"
+    assert accounts.metric_label(Platform.FACEBOOK, "9999") == "unknown"
+
+
+def test_malformed_accounts_file_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.yaml"
+    path.write_text("accounts:\n  - platform: myspace\n    id: x\n")
+    with pytest.raises(ValueError):
+        load_accounts(path)
