@@ -19,6 +19,7 @@ from triage_bus.dlq import dead_letter
 from triage_bus.profile import BrokerProfile
 from triage_events import DLQ, FLAGS, DeadLetter, FlagRaised, InvalidEvent, decode, encode
 
+from triage_api import metrics
 from triage_api.flags.service import store_flags
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,12 @@ def split_batch(records: list[ConsumerRecord]) -> tuple[list[FlagRaised], list[D
 
 def write_flags(factory: sessionmaker[Session], flags: list[FlagRaised]) -> int:
     with factory() as db, db.begin():
-        return store_flags(db, flags)
+        stored: list[FlagRaised] = []
+        count = store_flags(db, flags, stored)
+    for flag in stored:  # counted after the commit, so a rolled-back batch counts nothing
+        for label in flag.labels:
+            metrics.FLAGS_STORED.labels(label.value, flag.severity.value).inc()
+    return count
 
 
 class FlagConsumer:
@@ -79,10 +85,21 @@ class FlagConsumer:
                 batches = await consumer.getmany(timeout_ms=500, max_records=500)
                 for tp, records in batches.items():
                     await self._handle(tp, records, consumer, producer)
+                await self._measure_lag(consumer)
         finally:
             self.running = False
             await consumer.stop()
             await producer.stop()
+
+    @staticmethod
+    async def _measure_lag(consumer: AIOKafkaConsumer) -> None:
+        """Messages behind the high watermark, summed over this replica's partitions."""
+        lag = 0
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                lag += max(0, highwater - await consumer.position(tp))
+        metrics.CONSUMER_LAG.labels(FLAGS.name).set(lag)
 
     async def _handle(
         self,
@@ -96,6 +113,7 @@ class FlagConsumer:
             log.warning(
                 "dead letter reason=%s partition=%s offset=%s", letter.reason, letter.partition, letter.offset
             )
+            metrics.DEAD_LETTERS.labels(FLAGS.name, letter.reason).inc()
             await producer.send_and_wait(DLQ.name, encode(letter))
         attempt = 0
         while flags:
@@ -149,5 +167,6 @@ class FlagConsumer:
                     record.partition,
                     record.offset,
                 )
+                metrics.DEAD_LETTERS.labels(FLAGS.name, "rejected_by_database").inc()
                 await producer.send_and_wait(DLQ.name, encode(letter))
         return inserted

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -22,6 +23,11 @@ from triage_api.consumer import FlagConsumer
 from triage_api.dashboard import views as dashboard_views
 from triage_api.db import make_engine, make_sessionmaker, migrate
 from triage_api.flags import views as flag_views
+from triage_api.oncall import views as alert_views
+from triage_api.oncall.channels import build_channels
+from triage_api.oncall.config import OncallSettings, get_oncall_settings
+from triage_api.oncall.consumer import AlertConsumer
+from triage_api.oncall.notifier import Notifier
 from triage_api.staff import views as staff_views
 from triage_api.staff.service import ensure_bootstrap_admin
 
@@ -29,10 +35,18 @@ log = logging.getLogger(__name__)
 DASHBOARD = Path(__file__).parent / "dashboard"
 
 
-def create_app(settings: ApiSettings | None = None, profile: BrokerProfile | None = None) -> FastAPI:
+def create_app(
+    settings: ApiSettings | None = None,
+    profile: BrokerProfile | None = None,
+    oncall: OncallSettings | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
+    oncall = oncall or get_oncall_settings()
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
+    http = httpx.AsyncClient(transport=http_transport, headers={"User-Agent": "triage-oncall/1"})
+    notifier = Notifier(oncall, factory, build_channels(oncall.channels, http))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,21 +67,26 @@ def create_app(settings: ApiSettings | None = None, profile: BrokerProfile | Non
                 settings.bootstrap_admin_username,
                 generated,
             )
-        task = None
+        tasks = [asyncio.create_task(notifier.run(), name="oncall-notifier")]
         if settings.consumer_enabled:
-            consumer = FlagConsumer(
-                profile or BrokerProfile.from_settings(get_bus_settings()), factory, settings.consumer_group
-            )
+            bus = profile or BrokerProfile.from_settings(get_bus_settings())
+            consumer = FlagConsumer(bus, factory, settings.consumer_group)
+            alerts = AlertConsumer(bus, factory, f"{settings.consumer_group}-alerts", notifier.wake)
             app.state.consumer = consumer
-            task = asyncio.create_task(consumer.run(), name="flag-consumer")
+            app.state.alert_consumer = alerts
+            tasks.append(asyncio.create_task(consumer.run(), name="flag-consumer"))
+            tasks.append(asyncio.create_task(alerts.run(), name="alert-consumer"))
+        for task in tasks:
             task.add_done_callback(_crash_on_consumer_failure)
         try:
             yield
         finally:
-            if task:
+            for task in tasks:
                 task.cancel()
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            await http.aclose()
             engine.dispose()
 
     app = FastAPI(title="Triage API", version="0.1.0", lifespan=lifespan)
@@ -75,10 +94,13 @@ def create_app(settings: ApiSettings | None = None, profile: BrokerProfile | Non
     app.state.engine = engine
     app.state.sessionmaker = factory
     app.state.consumer = None
+    app.state.alert_consumer = None
+    app.state.notifier = notifier
     app.state.templates = Jinja2Templates(directory=DASHBOARD / "templates")
     app.mount("/static", StaticFiles(directory=DASHBOARD / "static"), name="static")
     app.include_router(flag_views.router)
     app.include_router(staff_views.router)
+    app.include_router(alert_views.router)
     app.include_router(dashboard_views.router)
 
     @app.get("/healthz", tags=["health"])
@@ -98,6 +120,9 @@ def create_app(settings: ApiSettings | None = None, profile: BrokerProfile | Non
         consumer = request.app.state.consumer
         if settings.consumer_enabled and (consumer is None or not consumer.running):
             problems.append("consumer: not running")
+        alerts = request.app.state.alert_consumer
+        if settings.consumer_enabled and (alerts is None or not alerts.running):
+            problems.append("alert consumer: not running")
         status = 200 if not problems else 503
         return JSONResponse({"status": "ok" if not problems else "unavailable", "problems": problems}, status)
 
@@ -114,7 +139,7 @@ def _crash_on_consumer_failure(task: asyncio.Task[None]) -> None:
         return
     exc = task.exception()
     if exc is not None:
-        log.critical("flag consumer failed: %r; exiting", exc)
+        log.critical("%s failed: %r; exiting", task.get_name(), exc)
         import os
         import signal
 

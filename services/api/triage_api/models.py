@@ -2,6 +2,7 @@
 
 from triage_api.db import Base
 from triage_api.flags.models import Flag, FlagLabel
+from triage_api.oncall.models import Alert, AlertEvent
 from triage_api.staff.models import ApiToken, StaffSession, User
 
-__all__ = ["ApiToken", "Base", "Flag", "FlagLabel", "StaffSession", "User"]
+__all__ = ["Alert", "AlertEvent", "ApiToken", "Base", "Flag", "FlagLabel", "StaffSession", "User"]

@@ -12,6 +12,13 @@ from functools import cache
 from triage_events import FlagRaised, Label, encode
 
 from triage_classifier.app import (
+    ALERTS_RAISED,
+    BATCH_LATENCY,
+    BATCH_SIZE,
+    COMMENTS_CONSUMED,
+    COMMENTS_JUDGED,
+    DEAD_LETTERS,
+    FLAGS_RAISED,
     account_label_to_surge,
     account_labels_topic,
     alerts_topic,
@@ -67,15 +74,23 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
     model = await asyncio.to_thread(classifier)
     async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
         records = [Record(e.key, e.value, e.message.partition, e.message.offset) for e in events]
+        started = time.perf_counter()
         result = await asyncio.to_thread(judge_batch, model, records)
+        BATCH_LATENCY.observe(time.perf_counter() - started)
+        BATCH_SIZE.observe(len(records))
+        COMMENTS_CONSUMED.inc(len(records))
+        COMMENTS_JUDGED.inc(result.judged)
         now = time.time()
         for letter in result.dead_letters:
             log.warning(
                 "dead letter reason=%s partition=%s offset=%s", letter.reason, letter.partition, letter.offset
             )
             await dlq_topic.send(key=None, value=encode(letter))
+            DEAD_LETTERS.labels(letter.reason).inc()
         for flag in result.flags:
             flag = track_hostility(flag, now)
+            for label in flag.labels:
+                FLAGS_RAISED.labels(label.value, flag.severity.value).inc()
             await flags_topic.send(key=flag.comment_key.encode(), value=encode(flag))
             for label in flag.labels:
                 await account_labels_topic.send(
@@ -88,6 +103,7 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
             await alerts_topic.send(
                 key=f"{alert.platform.value}:{alert.account.id}".encode(), value=encode(alert)
             )
+            ALERTS_RAISED.labels(alert.kind.value).inc()
         # Everything produced for this batch is on the broker before take_events acknowledges it.
         await app.producer.flush()
         log.info(
@@ -114,3 +130,4 @@ async def detect_surges(stream):  # type: ignore[no-untyped-def]
             alert = surge_alert(flag, label, decision.count, settings.surge_window_s, decision.refs)
             log.warning("surge account=%s label=%s count=%d", _account(flag), label.value, decision.count)
             await alerts_topic.send(key=_account(flag).encode(), value=encode(alert))
+            ALERTS_RAISED.labels(alert.kind.value).inc()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faust
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from triage_bus.profile import BrokerProfile
 from triage_bus.settings import get_bus_settings
 from triage_events import ALERTS, COMMENTS, DLQ, FLAGS
@@ -24,7 +25,7 @@ app = faust.App(
     value_serializer="raw",
     topic_partitions=COMMENTS.partitions,
     web_port=settings.web_port,
-    web_bind="127.0.0.1",
+    web_bind=settings.web_host,
     consumer_auto_offset_reset="earliest",
 )
 
@@ -63,3 +64,33 @@ def _window_table(name: str, help_text: str) -> faust.types.TableT:
 
 author_to_hostility = _window_table("author_to_hostility", "recent hostile flags per author")
 account_label_to_surge = _window_table("account_label_to_surge", "recent flags per account and label")
+
+
+# Metrics (the default registry), served by Faust's web server at /metrics. Labels: label, severity, kind,
+# reason; never comment keys or authors.
+COMMENTS_CONSUMED = Counter(
+    "triage_classifier_comments_total", "Comment records taken off the comments topic"
+)
+COMMENTS_JUDGED = Counter("triage_classifier_comments_judged_total", "Comments decoded and judged")
+FLAGS_RAISED = Counter(
+    "triage_classifier_flags_total", "Flags published, one count per label", ["label", "severity"]
+)
+ALERTS_RAISED = Counter("triage_classifier_alerts_total", "Alerts published", ["kind"])
+DEAD_LETTERS = Counter("triage_classifier_dead_letters_total", "Records sent to the DLQ", ["reason"])
+BATCH_SIZE = Histogram(
+    "triage_classifier_batch_size",
+    "Comments per micro-batch",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+BATCH_LATENCY = Histogram(
+    "triage_classifier_batch_latency_seconds",
+    "Time to decode and judge one micro-batch (model and rules, off the event loop)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+
+@app.page("/metrics")
+async def metrics_page(web, request):  # type: ignore[no-untyped-def]
+    """Prometheus exposition of this worker's metrics."""
+    # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 either way.
+    return web.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split("; charset")[0])

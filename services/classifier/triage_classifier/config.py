@@ -20,6 +20,7 @@ class ClassifierSettings(BaseSettings):
     batch_size: int = 64
     batch_within_s: float = 0.05
     data_dir: Path = Path(".triage/classifier")
+    web_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus can scrape /metrics
     web_port: int = 6066
     # Faust tables: repeat hostility and surges.
     hostility_window_s: int = 3600

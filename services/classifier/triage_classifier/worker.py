@@ -17,7 +17,7 @@ def main(log_level: str = "info") -> None:
         "--loglevel",
         faust_level,
         "--web-host",
-        "127.0.0.1",
+        settings.web_host,
         "--web-port",
         str(settings.web_port),
     ]

@@ -13,10 +13,13 @@ from triage_events import FlagRaised, Severity
 from triage_api.flags.models import Flag, FlagLabel
 
 
-def store_flags(db: Session, events: list[FlagRaised]) -> int:
+def store_flags(
+    db: Session, events: list[FlagRaised], inserted_events: list[FlagRaised] | None = None
+) -> int:
     """Insert new flags in the caller's transaction; a comment already flagged is left as it is.
 
-    Returns how many rows were inserted. Duplicate deliveries (at-least-once) insert nothing.
+    Returns how many rows were inserted (and appends those events to `inserted_events`, if given).
+    Duplicate deliveries (at-least-once) insert nothing.
     """
     inserted = 0
     insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -27,6 +30,8 @@ def store_flags(db: Session, events: list[FlagRaised]) -> int:
         statement = insert(Flag).values(**row).on_conflict_do_nothing(index_elements=["comment_key"])
         if db.execute(statement.returning(Flag.id)).first() is not None:
             inserted += 1
+            if inserted_events is not None:
+                inserted_events.append(event)
             db.execute(
                 insert(FlagLabel)
                 .values([{"flag_id": row["id"], "label": label.value} for label in event.labels])

@@ -1,0 +1,69 @@
+"""API metrics (one registry, the default). Labels are low-cardinality: label, severity, status, kind,
+channel, outcome, reason, topic; never flag ids, comment keys or people."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+FLAGS_STORED = Counter(
+    "triage_api_flags_stored_total",
+    "Flags stored for the first time (duplicate deliveries excluded), one count per label",
+    ["label", "severity"],
+)
+DEAD_LETTERS = Counter(
+    "triage_api_dead_letters_total",
+    "Messages the API could not handle and sent to the dead-letter topic, by reason",
+    ["topic", "reason"],
+)
+CONSUMER_LAG = Gauge(
+    "triage_api_consumer_lag_messages",
+    "Messages on a topic not yet consumed by this replica (high watermark minus position)",
+    ["topic"],
+)
+QUEUE_SIZE = Gauge("triage_api_queue_flags", "Flags in the moderation queue, by status", ["status"])
+SLA_BREACHES = Gauge(
+    "triage_api_queue_sla_breaches",
+    "Flags still new past the response target for their severity",
+    ["severity"],
+)
+OLDEST_NEW = Gauge(
+    "triage_api_queue_oldest_new_seconds",
+    "Age of the oldest flag nobody has acted on yet (0 when there is none)",
+    ["severity"],
+)
+TIME_TO_ACK = Histogram(
+    "triage_api_alert_time_to_ack_seconds",
+    "Time from an alert being stored to a person acknowledging it",
+    ["kind"],
+    buckets=(15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200),
+)
+ALERTS_RECEIVED = Counter(
+    "triage_api_alerts_received_total",
+    "Alerts stored for the first time (duplicates by dedup key excluded)",
+    ["kind", "severity"],
+)
+ALERTS_DUPLICATE = Counter(
+    "triage_api_alerts_duplicate_total", "Alert deliveries dropped as duplicates of a dedup key", ["kind"]
+)
+ALERTS_OPEN = Gauge("triage_api_alerts_open", "Alerts raised and not yet acknowledged", ["kind"])
+OLDEST_UNACKED = Gauge(
+    "triage_api_alert_oldest_unacknowledged_seconds",
+    "Age of the oldest alert nobody has acknowledged (0 when there is none)",
+    ["kind"],
+)
+NOTIFICATIONS = Counter(
+    "triage_api_notifications_total",
+    "On-call notifications by channel type and outcome (sent, failed after retries, retried)",
+    ["channel", "outcome"],
+)
+ESCALATIONS = Counter(
+    "triage_api_alert_escalations_total",
+    "Alerts re-paged to the next person after no acknowledgement",
+    ["kind"],
+)
+NOTIFICATION_LATENCY = Histogram(
+    "triage_api_notification_latency_seconds",
+    "Time from an alert being stored to its first page being delivered",
+    ["kind"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)

@@ -1,0 +1,177 @@
+"""Alert rows: stored once per dedup key, claimed for paging, acknowledged; plus the gauges they feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from triage_events import AlertRaised
+
+from triage_api.flags.models import Flag, FlagStatus
+from triage_api.oncall.models import Alert, AlertEvent, AlertStatus
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything here is stored in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def store_alerts(db: Session, events: list[AlertRaised], now: datetime) -> list[AlertRaised]:
+    """Insert new alerts in the caller's transaction, due for paging at once; returns those inserted.
+
+    A dedup key already stored (a redelivery, or the same flag judged twice) inserts nothing.
+    """
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    inserted = []
+    for event in events:
+        statement = (
+            insert(Alert)
+            .values(
+                id=str(event.event_id),
+                dedup_key=event.dedup_key,
+                kind=event.kind.value,
+                platform=event.platform.value,
+                account_id=event.account.id,
+                account_handle=event.account.handle,
+                label=event.label.value,
+                severity=event.severity.value,
+                count=event.count,
+                window_seconds=event.window_seconds,
+                comment_keys=event.comment_keys[:100],
+                raised_at=event.occurred_at.astimezone(UTC),
+                stored_at=now,
+                status=AlertStatus.OPEN.value,
+                level=-1,
+                next_action_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+        )
+        if db.execute(statement.returning(Alert.id)).first() is not None:
+            db.add(AlertEvent(alert_id=str(event.event_id), at=now, event="raised", detail=event.kind.value))
+            inserted.append(event)
+    return inserted
+
+
+def due_alerts(db: Session, now: datetime, limit: int = 50) -> list[Alert]:
+    """Open alerts whose next page or escalation is due, oldest first."""
+    return list(
+        db.scalars(
+            select(Alert)
+            .where(Alert.status == AlertStatus.OPEN.value, Alert.next_action_at <= now)
+            .order_by(Alert.next_action_at)
+            .limit(limit)
+        )
+    )
+
+
+def claim(db: Session, alert_id: str, level: int, now: datetime, lease_until: datetime) -> bool:
+    """Take an alert for paging, so another replica leaves it alone until `lease_until`."""
+    result = db.execute(
+        update(Alert)
+        .where(
+            Alert.id == alert_id,
+            Alert.level == level,
+            Alert.status == AlertStatus.OPEN.value,
+            Alert.next_action_at <= now,
+        )
+        .values(next_action_at=lease_until)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def record_attempt(
+    db: Session, alert_id: str, level: int, next_action_at: datetime | None, events: list[AlertEvent]
+) -> None:
+    """After paging: the level reached and when to look again (unless someone acknowledged meanwhile)."""
+    db.execute(
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.status == AlertStatus.OPEN.value)
+        .values(level=level, next_action_at=next_action_at)
+    )
+    db.add_all(events)
+
+
+def acknowledge(db: Session, alert_id: str, username: str, now: datetime) -> tuple[Alert | None, bool]:
+    """Mark an alert acknowledged; returns the alert and whether this call changed it (idempotent)."""
+    alert = db.get(Alert, alert_id)
+    if alert is None:
+        return None, False
+    if alert.status == AlertStatus.ACKNOWLEDGED.value:
+        return alert, False
+    alert.status = AlertStatus.ACKNOWLEDGED.value
+    alert.acknowledged_at = now
+    alert.acknowledged_by = username
+    alert.next_action_at = None
+    db.add(AlertEvent(alert_id=alert_id, at=now, event="acknowledged", level=alert.level, person=username))
+    return alert, True
+
+
+def list_alerts(db: Session, status: str | None, limit: int) -> list[Alert]:
+    statement = select(Alert).order_by(Alert.stored_at.desc(), Alert.id.desc()).limit(limit)
+    if status:
+        statement = statement.where(Alert.status == status)
+    return list(db.scalars(statement))
+
+
+def history(db: Session, alert_ids: list[str]) -> dict[str, list[AlertEvent]]:
+    rows = db.scalars(
+        select(AlertEvent).where(AlertEvent.alert_id.in_(alert_ids)).order_by(AlertEvent.at, AlertEvent.id)
+    )
+    found: dict[str, list[AlertEvent]] = {alert_id: [] for alert_id in alert_ids}
+    for row in rows:
+        found[row.alert_id].append(row)
+    return found
+
+
+def flag_ids(db: Session, comment_keys: list[str]) -> dict[str, str]:
+    """Stored flag ids for these comments (a flag may arrive after its alert: then it is missing)."""
+    if not comment_keys:
+        return {}
+    rows = db.execute(select(Flag.comment_key, Flag.id).where(Flag.comment_key.in_(comment_keys)))
+    return {key: flag_id for key, flag_id in rows.all()}
+
+
+def queue_snapshot(
+    db: Session, now: datetime, sla: dict[str, float]
+) -> tuple[dict[str, int], dict[str, int], dict[str, float]]:
+    """Flags by status; new flags past their severity's response target; the oldest new flag's age."""
+    by_status: dict[str, int] = {
+        status: count
+        for status, count in db.execute(select(Flag.status, func.count()).group_by(Flag.status)).all()
+    }
+    breaches: dict[str, int] = {}
+    oldest: dict[str, float] = {}
+    for severity, seconds in sla.items():
+        breaches[severity] = (
+            db.scalar(
+                select(func.count())
+                .select_from(Flag)
+                .where(
+                    Flag.status == FlagStatus.NEW.value,
+                    Flag.severity == severity,
+                    Flag.flagged_at < now - timedelta(seconds=seconds),
+                )
+            )
+            or 0
+        )
+        first = db.scalar(
+            select(func.min(Flag.flagged_at)).where(
+                Flag.status == FlagStatus.NEW.value, Flag.severity == severity
+            )
+        )
+        oldest[severity] = max(0.0, (now - aware(first)).total_seconds()) if first else 0.0
+    return by_status, breaches, oldest
+
+
+def alerts_snapshot(db: Session, now: datetime) -> tuple[dict[str, int], dict[str, float]]:
+    """Open alerts by kind and the age of the oldest one of each kind."""
+    rows = db.execute(
+        select(Alert.kind, func.count(), func.min(Alert.stored_at))
+        .where(Alert.status == AlertStatus.OPEN.value)
+        .group_by(Alert.kind)
+    ).all()
+    counts = {kind: count for kind, count, _ in rows}
+    oldest = {kind: max(0.0, (now - aware(first)).total_seconds()) for kind, _, first in rows if first}
+    return counts, oldest

@@ -1,0 +1,118 @@
+"""REST routes for on-call alerts: the list with each alert's history, one alert, and acknowledging."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel
+
+from triage_api.deps import DbDep, ViewerDep, require
+from triage_api.oncall import service
+from triage_api.oncall.models import Alert, AlertEvent, AlertStatus
+from triage_api.staff.models import Role
+from triage_api.staff.service import Principal
+
+router = APIRouter(prefix="/api/alerts", tags=["alerts"])
+ModeratorDep = Annotated[Principal, Depends(require(Role.MODERATOR))]
+
+
+class AlertEventOut(BaseModel):
+    at: datetime
+    event: str
+    level: int | None
+    person: str | None
+    channel: str | None
+    detail: str
+
+
+class AlertOut(BaseModel):
+    id: str
+    dedup_key: str
+    kind: str
+    platform: str
+    account_id: str
+    account_handle: str
+    label: str
+    severity: str
+    count: int
+    window_seconds: int
+    comment_keys: list[str]
+    raised_at: datetime
+    status: str
+    level: int
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    history: list[AlertEventOut]
+
+
+def _out(alert: Alert, events: list[AlertEvent]) -> AlertOut:
+    return AlertOut(
+        id=alert.id,
+        dedup_key=alert.dedup_key,
+        kind=alert.kind,
+        platform=alert.platform,
+        account_id=alert.account_id,
+        account_handle=alert.account_handle,
+        label=alert.label,
+        severity=alert.severity,
+        count=alert.count,
+        window_seconds=alert.window_seconds,
+        comment_keys=alert.comment_keys,
+        raised_at=service.aware(alert.raised_at),
+        status=alert.status,
+        level=alert.level,
+        acknowledged_at=service.aware(alert.acknowledged_at) if alert.acknowledged_at else None,
+        acknowledged_by=alert.acknowledged_by,
+        history=[
+            AlertEventOut(
+                at=service.aware(e.at),
+                event=e.event,
+                level=e.level,
+                person=e.person,
+                channel=e.channel,
+                detail=e.detail,
+            )
+            for e in events
+        ],
+    )
+
+
+@router.get("", response_model=list[AlertOut])
+def list_alerts_route(
+    db: DbDep,
+    _: ViewerDep,
+    status: AlertStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[AlertOut]:
+    """Alerts, newest first, each with what on-call did about it."""
+    alerts = service.list_alerts(db, status.value if status else None, limit)
+    events = service.history(db, [a.id for a in alerts])
+    return [_out(a, events[a.id]) for a in alerts]
+
+
+@router.get("/{alert_id}", response_model=AlertOut)
+def get_alert_route(alert_id: str, db: DbDep, _: ViewerDep) -> AlertOut:
+    alert = db.get(Alert, alert_id)
+    if alert is None:
+        raise HTTPException(404, f"no alert with id {alert_id}")
+    return _out(alert, service.history(db, [alert_id])[alert_id])
+
+
+@router.post("/{alert_id}/ack", response_model=AlertOut)
+async def acknowledge_route(alert_id: str, request: Request, principal: ModeratorDep) -> AlertOut:
+    """Acknowledge an alert: escalation stops and the channels hear who has it. Idempotent."""
+    if principal.csrf_token is not None and not hmac.compare_digest(
+        request.headers.get("x-csrf-token", ""), principal.csrf_token
+    ):
+        raise HTTPException(403, "missing or wrong X-CSRF-Token for a browser session")
+    notifier = request.app.state.notifier
+    alert = await notifier.acknowledge(alert_id, principal.username)
+    if alert is None:
+        raise HTTPException(404, f"no alert with id {alert_id}")
+    with request.app.state.sessionmaker() as db:
+        fresh = db.get(Alert, alert_id)
+        assert fresh is not None
+        return _out(fresh, service.history(db, [alert_id])[alert_id])
