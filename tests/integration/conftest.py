@@ -1,14 +1,19 @@
-"""Integration fixtures: the embedded broker and a fresh database (SQLite or PostgreSQL) per test."""
+"""Integration fixtures: the embedded broker, a fresh database (SQLite or PostgreSQL) per test, and the real
+classifier loaded once."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import uuid4
 
 import psycopg
 import pytest
 from triage_bus.embedded import EmbeddedBroker
+
+if TYPE_CHECKING:
+    from triage_classifier.hybrid import HybridClassifier
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -32,6 +37,14 @@ def fresh_broker() -> Iterator[EmbeddedBroker]:
         yield embedded
     finally:
         embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def hybrid_classifier() -> HybridClassifier:
+    """The production classifier from the bundled artefact (MiniLM loaded offline), loaded once a session."""
+    from triage_classifier.hybrid import HybridClassifier  # torch is imported only by the tests that need it
+
+    return HybridClassifier.load()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -18,11 +18,11 @@ from tests.builders import make_comment
 ACCOUNT = Account(id="acct-props", handle="@props")
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
+MARK = "PHI\u2063"  # every generated string carries it: an error message must never contain it
+marked_text = st.text(max_size=30).map(lambda t: MARK + t)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
-    lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
-    ),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | marked_text,
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(marked_text, children, max_size=5),
     max_leaves=30,
 )
 
@@ -40,14 +40,12 @@ def test_codec_turns_any_bytes_into_an_event_or_invalid_event(data: bytes) -> No
 @FAST
 @given(json_values)
 def test_codec_reports_wrong_shapes_as_schema_errors_without_their_values(value: object) -> None:
-    data = json.dumps(value).encode()
+    data = json.dumps(value, ensure_ascii=False).encode()
     try:
         decode(CommentReceived, data)
     except InvalidEvent as exc:
         assert exc.reason in {"not_object", "schema"}
-        for text in _strings_in(value):
-            if len(text) >= 8:
-                assert text not in str(exc)
+        assert MARK not in str(exc)
 
 
 def test_codec_survives_deeply_nested_json() -> None:
@@ -91,13 +89,3 @@ def test_rules_handle_huge_texts_with_control_characters() -> None:
     text = ("\x00\x1b[31m call me at 555-010-9999 \u202e my MRN is 12345678 " * 2000)[:200_000]
     hits = evaluate(text)
     assert any(hit.rule_id == "privacy.record_number" for hit in hits)
-
-
-def _strings_in(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [s for item in value for s in _strings_in(item)]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*_strings_in(k), *_strings_in(v))]
-    return []

@@ -511,3 +511,29 @@ def test_a_higher_threshold_drops_weak_labels_but_keeps_strong_ones() -> None:
 
     assert strict.classify("You are useless clowns").labels == []
     assert strict.classify(text).labels == [H]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I will get the forms from the front desk tomorrow.",
+        "Don't worry, we'll get you a wheelchair at the front entrance.",
+        "I'll find the parking office myself, thanks.",
+        "I'm going to get the flu shot at the Elm Street clinic on Friday.",
+    ],
+)
+def test_everyday_get_and_find_are_not_threats(text: str) -> None:
+    assert not any(hit.rule_id in {"hostile.threat", "urgent.specific_threat"} for hit in evaluate(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mi papá tiene un dolor fuerte en el pecho ahora mismo y no puede hablar, ayuda.",
+        "Mi esposo está sangrando muchísimo de la cabeza en el estacionamiento, vengan rápido",
+        "Mi abuela está convulsionando en la sala de espera ahora mismo",
+        "Mi hermano se desplomó en la entrada de urgencias y no reacciona",
+    ],
+)
+def test_spanish_emergencies_in_progress_fire_the_emergency_rule(text: str) -> None:
+    assert "urgent.emergency_now" in {hit.rule_id for hit in evaluate(text)}

@@ -50,6 +50,10 @@ def _account(flag: FlagRaised) -> str:
     return f"{flag.platform.value}:{flag.account.id}"
 
 
+# How many of an author's recent hostile flags are remembered: enough for the note to give the real count.
+HOSTILITY_MEMORY = 20
+
+
 def track_hostility(flag: FlagRaised, now: float) -> FlagRaised:
     """Count the author's hostile flags in the window; escalate once they repeat."""
     if Label.HOSTILE not in flag.labels:
@@ -60,7 +64,7 @@ def track_hostility(flag: FlagRaised, now: float) -> FlagRaised:
         state.get("recent", []),
         now,
         settings.hostility_window_s,
-        settings.hostility_repeat_threshold,
+        max(settings.hostility_repeat_threshold, HOSTILITY_MEMORY),
         flag.comment_key,
     )
     author_to_hostility[key] = {"recent": entries}

@@ -40,14 +40,14 @@ class Encoder:
     def apply_delta(self, delta: dict[str, np.ndarray]) -> None:
         """Add fine-tuned low-rank updates to the base weights: W += B @ A for each named matrix."""
         params = dict(self.model.named_parameters())
+        unknown = [k for k in delta if not k.endswith((".lora_a", ".lora_b"))]
+        if unknown:
+            raise ValueError(f"unexpected keys in the encoder delta: {', '.join(sorted(unknown)[:3])}")
         with torch.no_grad():
-            for name in {k.rsplit(".", 1)[0] for k in delta}:
+            for name in sorted({k.rsplit(".", 1)[0] for k in delta}):
                 a, b = delta[f"{name}.lora_a"], delta[f"{name}.lora_b"]
                 update = torch.from_numpy(b.astype(np.float32) @ a.astype(np.float32))
                 params[f"{name}.weight"].add_(update)
-            for key, value in delta.items():
-                if key.endswith(".full"):
-                    params[key[: -len(".full")]].copy_(torch.from_numpy(value.astype(np.float32)))
 
     def forward(self, texts: list[str]) -> torch.Tensor:
         """Pooled, normalised embeddings for one batch, with gradients if enabled."""

@@ -16,10 +16,10 @@ DEFAULT_SEVERITY: dict[Label, Severity] = {
     Label.SPAM: Severity.LOW,
 }
 
-# Rules whose firing makes a label more serious than its default.
-ESCALATING_RULES: dict[str, Severity] = {
-    "hostile.threat": Severity.HIGH,
-    "urgent.specific_threat": Severity.CRITICAL,
+# Rules whose firing makes a label more serious than its default, when that label is given.
+ESCALATING_RULES: dict[str, tuple[Label, Severity]] = {
+    "hostile.threat": (Label.HOSTILE, Severity.HIGH),
+    "urgent.specific_threat": (Label.URGENT, Severity.CRITICAL),
 }
 
 # Labels in a fixed order, the order of model heads and of label lists on the wire.
@@ -34,9 +34,15 @@ LABELS: tuple[Label, ...] = (
 
 
 def severity_for(labels: list[Label], fired_rules: list[str]) -> Severity:
-    """The highest severity among the labels' defaults and any escalating rule that fired."""
+    """The highest severity among the labels' defaults and the escalating rules that fired for them."""
     candidates = [DEFAULT_SEVERITY[label] for label in labels]
-    candidates += [ESCALATING_RULES[r] for r in fired_rules if r in ESCALATING_RULES]
+    candidates += [
+        severity
+        for rule_id in fired_rules
+        if rule_id in ESCALATING_RULES
+        for label, severity in [ESCALATING_RULES[rule_id]]
+        if label in labels
+    ]
     return Severity.highest(candidates)
 
 

@@ -50,8 +50,13 @@ RULES = (
         H,
         rx(
             r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|we(?:'ll| will)|voy a|vamos a)\s+"
-            r"(?:hurt|kill|shoot|stab|beat|punch|find|come for|get|matar|golpear|buscar)\s+"
+            # Only verbs of violence: "I'll get the forms" and "we'll find you a wheelchair" are not threats.
+            r"(?:hurt|kill|shoot|stab|beat|punch|strangle|come for|matar|golpear)\s+"
             r"(?:you|him|her|them|every|that|this|the|te|los|las|a ese|a esa)\b",
+            # "I'll find you after your shift" is a threat; "I'll get you an appointment" is service.
+            r"\bi(?:'ll| will|'m going to| am going to|'m gonna| am gonna)\s+(?:find|get)\s+you\b(?!\s+(?:a|an|the|"
+            r"some|one|two|your|more|in|on|at|to|there|here|set|booked|scheduled|sorted|covered|back|home|"
+            r"through|started|connected|seen)\b)",
             # Spanish puts the object pronoun before the verb or joins it to it: "te voy a matar", "matarte".
             r"\b(?:te|lo|la|los|las)\s+(?:voy|vamos) a\s+(?:matar|golpear)\b",
             r"\b(?:voy|vamos) a\s+(?:matar|golpear)(?:te|lo|la|los|las)\b",

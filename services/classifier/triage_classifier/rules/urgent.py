@@ -63,7 +63,10 @@ RULES = (
             r"\b(?:is|are|'s|am|i'm) having an? (?:seizure|stroke|heart attack|allergic reaction)\b",
             r"\b(?:le est[aá] dando|tiene) (?:un )?(?:infarto|derrame|convulsi[oó]n|ataque)\b",
             r"\bchest pain\b.{0,30}\b(?:right now|now|for the last|can'?t breathe|arm)\b",
-            r"\bdolor (?:en el|de) pecho\b.{0,30}\b(?:ahora|ya|no puede respirar)\b",
+            r"\bdolor (?:\w+ )?(?:en el|de|del) pecho\b.{0,40}\b(?:ahora|ya|no puede (?:respirar|hablar))\b",
+            r"\b(?:est[aá]|estoy) (?:sangrando|convulsionando|inconsciente)\b.{0,40}\b(?:mucho|much[ií]simo|"
+            r"ahora|ya|no para|r[aá]pido)\b",
+            r"\b(?:est[aá] convulsionando|se (?:desplom[oó]|desvaneci[oó])|no (?:reacciona|responde|despierta))\b",
             r"\b(?:can'?t|cannot|can not) breathe\b(?!.{0,20}\b(?:lol|lmao|haha|laughing)\b)",
             r"\b(?:bleeding (?:heavily|a lot|everywhere|out)|won'?t stop bleeding|sangrando mucho)\b",
             r"\b(?:unresponsive|passed out|collapsed|se desmay[oó]|inconsciente|se cay[oó] y no)\b",

@@ -27,7 +27,7 @@ from triage_classifier.policy import LABELS
 from triage_classifier.rule_classifier import STRONG_SCORE
 from triage_classifier.training.corpus import Item, load_split, matrix, sha256_of
 from triage_classifier.training.metrics import label_metrics
-from triage_classifier.training.thresholds import choose_threshold
+from triage_classifier.training.thresholds import RECALL_FIRST, choose_threshold
 
 log = logging.getLogger(__name__)
 LABEL_NAMES = [label.value for label in LABELS]
@@ -83,15 +83,19 @@ def probabilities(data: Encoded, coef: np.ndarray, bias: np.ndarray, override: s
 
 
 def calibrate(validation: Encoded, coef: np.ndarray, bias: np.ndarray) -> tuple[dict[str, float], set[str]]:
-    """Thresholds per label, and the labels where a strong rule as a floor helps on validation."""
-    override: set[str] = set()
+    """Thresholds per label, and the labels where a strong rule is a floor on the score: always for the
+    recall-first labels (an MRN or an overdose pattern must never be outvoted), elsewhere where it helps
+    on validation."""
+    override: set[str] = set(RECALL_FIRST)
     for j, label in enumerate(LABEL_NAMES):
+        if label in override:
+            continue
         scores = []
         for use in (False, True):
             probs = probabilities(validation, coef, bias, {label} if use else set())[:, j]
             t = choose_threshold(label, validation.gold[:, j], probs)
             m = label_metrics(validation.gold[:, [j]], (probs >= t)[:, None], [label])["per_label"][label]
-            scores.append(m["f1"] + (m["recall"] if label in ("urgent", "privacy") else 0.0))
+            scores.append(m["f1"])
         if scores[1] > scores[0]:
             override.add(label)
     probs = probabilities(validation, coef, bias, override)
