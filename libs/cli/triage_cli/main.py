@@ -272,6 +272,76 @@ def bench_classifier(corpus: Path, count: int, rate: float, output: Path | None)
     click.echo(run_bench(corpus, count, rate, output))
 
 
+@bench.command(name="pipeline")
+@click.option("--count", type=int, default=20_000, show_default=True, help="comments in the burst")
+@click.option(
+    "--database",
+    "db_kind",
+    type=click.Choice(["postgresql", "sqlite"]),
+    default="postgresql",
+    show_default=True,
+)
+@click.option("--mode", type=click.Choice(["hybrid", "rules"]), default="hybrid", show_default=True)
+@click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/corpus"),
+    show_default=True,
+)
+@click.option(
+    "--reference-count", type=int, default=1000, show_default=True, help="texts for the raw-model reference"
+)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Markdown section"
+)
+def bench_pipeline(
+    count: int, db_kind: str, mode: str, corpus: Path, reference_count: int, output: Path | None
+) -> None:
+    """A burst through broker → classifier worker → API: throughput, latency, memory, lag recovery."""
+    from triage_cli.bench_pipeline import run_pipeline
+
+    report = run_pipeline(count, db_kind, mode, corpus, reference_count)
+    _write(report, output)
+
+
+@bench.command(name="api")
+@click.option("--flags", "count", type=int, default=100_000, show_default=True, help="flags in the database")
+@click.option("--concurrency", type=int, default=20, show_default=True)
+@click.option("--seconds", type=float, default=15.0, show_default=True, help="per request kind")
+@click.option(
+    "--database",
+    "db_kind",
+    type=click.Choice(["postgresql", "sqlite"]),
+    default="postgresql",
+    show_default=True,
+)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Markdown section"
+)
+def bench_api(count: int, concurrency: int, seconds: float, db_kind: str, output: Path | None) -> None:
+    """The queue listing under concurrent requests, with many flags in the database."""
+    from triage_cli.bench_pipeline import run_api
+
+    _write(run_api(count, concurrency, seconds, db_kind), output)
+
+
+@bench.command(name="report")
+@click.argument("sections", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def bench_report(sections: tuple[Path, ...], output: Path) -> None:
+    """Combine the sections written by the bench commands into one document (docs/benchmarks.md)."""
+    from triage_cli.bench_pipeline import combine
+
+    _write(combine(list(sections)), output)
+
+
+def _write(report: str, output: Path | None) -> None:
+    click.echo(report)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(report, encoding="utf-8")
+
+
 @cli.command()
 def api() -> None:
     """Run the API service and dashboard (settings from TRIAGE_API_*)."""

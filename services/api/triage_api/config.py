@@ -21,6 +21,10 @@ class ApiSettings(BaseSettings):
     consumer_group: str = "triage-api"
     session_hours: int = 12
     secure_cookies: bool = False  # true behind HTTPS in production
+    accounts_file: Path | None = None  # per-account reply settings; the bundled example when unset
+    routing_file: Path | None = None  # routing rules and teams; the bundled example when unset
+    retention_days: int = 90  # comment text is purged this long after the flag; 0 keeps it forever
+    claim_minutes: int = 15  # how long a moderator's claim on a flag holds without renewal
     bootstrap_admin_username: str = Field(
         "admin",
         validation_alias=AliasChoices(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
@@ -49,10 +50,15 @@ def split_batch(records: list[ConsumerRecord]) -> tuple[list[FlagRaised], list[D
     return flags, letters
 
 
-def write_flags(factory: sessionmaker[Session], flags: list[FlagRaised]) -> int:
+Router = Callable[[Session, list[FlagRaised]], None]
+
+
+def write_flags(factory: sessionmaker[Session], flags: list[FlagRaised], router: Router | None = None) -> int:
     with factory() as db, db.begin():
         stored: list[FlagRaised] = []
         count = store_flags(db, flags, stored)
+        if router is not None and stored:
+            router(db, stored)  # routed in the same transaction as the insert
     for flag in stored:  # counted after the commit, so a rolled-back batch counts nothing
         for label in flag.labels:
             metrics.FLAGS_STORED.labels(label.value, flag.severity.value).inc()
@@ -66,7 +72,9 @@ class FlagConsumer:
         factory: sessionmaker[Session],
         group_id: str,
         retry_delay: float = 1.0,
+        router: Router | None = None,
     ) -> None:
+        self._router = router
         self._profile = profile
         self._factory = factory
         self._group_id = group_id
@@ -118,7 +126,7 @@ class FlagConsumer:
         attempt = 0
         while flags:
             try:
-                inserted = await asyncio.to_thread(write_flags, self._factory, flags)
+                inserted = await asyncio.to_thread(write_flags, self._factory, flags, self._router)
                 break
             except (IntegrityError, DataError):
                 # The data, not the database (e.g. a NUL character PostgreSQL refuses): retrying would stall
@@ -149,7 +157,7 @@ class FlagConsumer:
             except InvalidEvent:
                 continue  # already dead-lettered
             try:
-                inserted += await asyncio.to_thread(write_flags, self._factory, [flag])
+                inserted += await asyncio.to_thread(write_flags, self._factory, [flag], self._router)
             except (IntegrityError, DataError) as exc:
                 log.warning(
                     "flag refused by the database partition=%s offset=%s error=%s",

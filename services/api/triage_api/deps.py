@@ -50,3 +50,6 @@ def require(role: Role) -> Callable[..., Principal]:
 
 
 ViewerDep = Annotated[Principal, Depends(require(Role.VIEWER))]
+ModeratorDep = Annotated[Principal, Depends(require(Role.MODERATOR))]
+LeadDep = Annotated[Principal, Depends(require(Role.LEAD))]
+AdminDep = Annotated[Principal, Depends(require(Role.ADMIN))]

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote, unquote_plus
 
 import httpx
 from fastapi import FastAPI, Request, Response
@@ -15,19 +17,32 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from triage_bus.profile import BrokerProfile
 from triage_bus.settings import get_bus_settings
+from triage_events import FlagRaised
 
+from triage_api.actions import ActionPublisher, ActionResultConsumer, KafkaActionPublisher, NoPublisher
+from triage_api.audit import views as audit_views
 from triage_api.config import ApiSettings, get_settings
 from triage_api.consumer import FlagConsumer
+from triage_api.dashboard import stream as stream_views
 from triage_api.dashboard import views as dashboard_views
 from triage_api.db import make_engine, make_sessionmaker, migrate
+from triage_api.errors import install as install_errors
+from triage_api.flags import desk_views
 from triage_api.flags import views as flag_views
+from triage_api.flags.retention import run_retention
 from triage_api.oncall import views as alert_views
 from triage_api.oncall.channels import build_channels
 from triage_api.oncall.config import OncallSettings, get_oncall_settings
 from triage_api.oncall.consumer import AlertConsumer
 from triage_api.oncall.notifier import Notifier
+from triage_api.replies.accounts import AccountBook
+from triage_api.replies.catalogue import load_catalogue
+from triage_api.routing import views as routing_views
+from triage_api.routing.service import RoutingConfig, route
+from triage_api.staff import admin_views
 from triage_api.staff import views as staff_views
 from triage_api.staff.service import ensure_bootstrap_admin
 
@@ -40,6 +55,7 @@ def create_app(
     profile: BrokerProfile | None = None,
     oncall: OncallSettings | None = None,
     http_transport: httpx.AsyncBaseTransport | None = None,
+    action_publisher: ActionPublisher | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
     oncall = oncall or get_oncall_settings()
@@ -47,6 +63,13 @@ def create_app(
     factory = make_sessionmaker(engine)
     http = httpx.AsyncClient(transport=http_transport, headers={"User-Agent": "triage-oncall/1"})
     notifier = Notifier(oncall, factory, build_channels(oncall.channels, http))
+    accounts = AccountBook.load(settings.accounts_file)
+    routing = RoutingConfig.load(settings.routing_file)
+
+    def router(db: Session, events: list[FlagRaised]) -> None:
+        route(db, routing, events, datetime.now(UTC))
+
+    load_catalogue()  # a malformed catalogue fails at start-up, not at the first reply
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,14 +91,25 @@ def create_app(
                 generated,
             )
         tasks = [asyncio.create_task(notifier.run(), name="oncall-notifier")]
+        if settings.retention_days > 0:
+            tasks.append(
+                asyncio.create_task(run_retention(factory, settings.retention_days), name="retention")
+            )
+        kafka_publisher: KafkaActionPublisher | None = None
         if settings.consumer_enabled:
             bus = profile or BrokerProfile.from_settings(get_bus_settings())
-            consumer = FlagConsumer(bus, factory, settings.consumer_group)
+            consumer = FlagConsumer(bus, factory, settings.consumer_group, router=router)
             alerts = AlertConsumer(bus, factory, f"{settings.consumer_group}-alerts", notifier.wake)
+            results = ActionResultConsumer(bus, factory, f"{settings.consumer_group}-actions")
             app.state.consumer = consumer
             app.state.alert_consumer = alerts
+            app.state.action_consumer = results
+            if action_publisher is None:
+                kafka_publisher = KafkaActionPublisher(bus)
+                app.state.action_publisher = kafka_publisher
             tasks.append(asyncio.create_task(consumer.run(), name="flag-consumer"))
             tasks.append(asyncio.create_task(alerts.run(), name="alert-consumer"))
+            tasks.append(asyncio.create_task(results.run(), name="action-result-consumer"))
         for task in tasks:
             task.add_done_callback(_crash_on_consumer_failure)
         try:
@@ -86,19 +120,39 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            if kafka_publisher is not None:
+                await kafka_publisher.stop()
             await http.aclose()
             engine.dispose()
 
     app = FastAPI(title="Triage API", version="0.1.0", lifespan=lifespan)
+
+    @app.middleware("http")
+    async def refuse_nul_characters(request: Request, call_next):  # type: ignore[no-untyped-def]
+        """No id, filter or path legitimately holds a NUL, and PostgreSQL refuses them in text: answer 400."""
+        if "\x00" in unquote(request.url.path) or "\x00" in unquote_plus(request.url.query):
+            return JSONResponse({"detail": "NUL characters are not allowed in the URL"}, status_code=400)
+        return await call_next(request)
+
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = factory
     app.state.consumer = None
     app.state.alert_consumer = None
+    app.state.action_consumer = None
+    app.state.action_publisher = action_publisher or NoPublisher()
+    app.state.accounts = accounts
+    app.state.routing = routing
     app.state.notifier = notifier
     app.state.templates = Jinja2Templates(directory=DASHBOARD / "templates")
     app.mount("/static", StaticFiles(directory=DASHBOARD / "static"), name="static")
+    install_errors(app)
+    app.include_router(desk_views.router)
     app.include_router(flag_views.router)
+    app.include_router(audit_views.router)
+    app.include_router(routing_views.router)
+    app.include_router(admin_views.router)
+    app.include_router(stream_views.router)
     app.include_router(staff_views.router)
     app.include_router(alert_views.router)
     app.include_router(dashboard_views.router)
@@ -123,6 +177,9 @@ def create_app(
         alerts = request.app.state.alert_consumer
         if settings.consumer_enabled and (alerts is None or not alerts.running):
             problems.append("alert consumer: not running")
+        results = request.app.state.action_consumer
+        if settings.consumer_enabled and (results is None or not results.running):
+            problems.append("action result consumer: not running")
         status = 200 if not problems else 503
         return JSONResponse({"status": "ok" if not problems else "unavailable", "problems": problems}, status)
 
@@ -150,4 +207,11 @@ def serve() -> None:
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    # Bounded graceful shutdown: open event streams (/api/stream) would otherwise hold Ctrl-C indefinitely.
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )

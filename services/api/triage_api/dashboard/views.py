@@ -1,22 +1,54 @@
-"""Dashboard pages. Anonymous visitors are sent to the sign-in page."""
+"""Dashboard pages. Anonymous visitors are sent to the sign-in page; forms carry the session's CSRF token,
+checked here on every POST."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import hmac
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from triage_events import Label
+from sqlalchemy.orm import Session
+from triage_events import ActionKind, Label
 
+from triage_api.audit.service import AuditQuery, list_events
 from triage_api.dashboard.highlight import segments
 from triage_api.deps import DbDep, current_principal
-from triage_api.flags.models import FlagStatus
+from triage_api.errors import DeskError, Forbidden
+from triage_api.flags import sla, workflow
+from triage_api.flags.desk_views import in_transaction, send, suggestions
+from triage_api.flags.models import ActionState, FlagStatus
 from triage_api.flags.service import FlagQuery, counts_by_status, get_flag, list_flags
+from triage_api.staff.models import Role
 from triage_api.staff.service import Principal
 
 router = APIRouter(include_in_schema=False)
 
 PrincipalDep = Annotated[Principal | None, Depends(current_principal)]
+
+# What each form operation needs: the least role, and the platform action it becomes (if any).
+OPS: dict[str, tuple[Role, ActionKind | None]] = {
+    "claim": (Role.MODERATOR, None),
+    "release": (Role.MODERATOR, None),
+    "hide": (Role.MODERATOR, ActionKind.HIDE),
+    "unhide": (Role.MODERATOR, ActionKind.UNHIDE),
+    "delete": (Role.LEAD, ActionKind.DELETE),
+    "reply": (Role.MODERATOR, ActionKind.REPLY),
+    "dismiss": (Role.MODERATOR, None),
+    "escalate": (Role.MODERATOR, None),
+    "resolve": (Role.MODERATOR, None),
+    "note": (Role.MODERATOR, None),
+    "feedback": (Role.MODERATOR, None),
+    "approve": (Role.LEAD, None),
+    "reject": (Role.LEAD, None),
+}
+STATUS_OPS = {
+    "dismiss": FlagStatus.DISMISSED,
+    "escalate": FlagStatus.ESCALATED,
+    "resolve": FlagStatus.RESOLVED,
+}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -40,12 +72,23 @@ def queue(
             offset=(page - 1) * per_page,
         ),
     )
+    now = datetime.now(UTC)
     return request.app.state.templates.TemplateResponse(
         request,
         "queue.html",
         {
             "principal": principal,
-            "flags": [(f, segments(f.text or "", f.evidence)) for f in rows],
+            "flags": [
+                (
+                    f,
+                    segments(f.text or "", f.evidence),
+                    sla.due_at(f.flagged_at, f.severity),
+                    sla.breached(f.flagged_at, f.severity, f.status, now),
+                )
+                for f in rows
+            ],
+            "open_statuses": sorted(sla.OPEN_STATUSES),
+            "now": now,
             "total": total,
             "page": page,
             "pages": max(1, -(-total // per_page)),
@@ -58,15 +101,162 @@ def queue(
     )
 
 
-@router.get("/flags/{flag_id}", response_class=HTMLResponse)
-def flag_page(flag_id: str, request: Request, db: DbDep, principal: PrincipalDep) -> Response:
-    if principal is None:
-        return RedirectResponse("/login", status_code=303)
+def _flag_context(
+    request: Request, db: Session, principal: Principal, flag_id: str, language: str | None = None
+) -> dict[str, Any]:
     flag = get_flag(db, flag_id)
     if flag is None:
         raise HTTPException(404, "no such flag")
-    return request.app.state.templates.TemplateResponse(
-        request,
-        "flag.html",
-        {"principal": principal, "flag": flag, "segments": segments(flag.text or "", flag.evidence)},
-    )
+    accounts = request.app.state.accounts
+    audit, _ = list_events(db, AuditQuery(flag_id=flag_id, limit=200))
+    return {
+        "principal": principal,
+        "can_act": principal.role.allows(Role.MODERATOR),
+        "is_lead": principal.role.allows(Role.LEAD),
+        "flag": flag,
+        "segments": segments(flag.text or "", flag.evidence),
+        "due": sla.due_at(flag.flagged_at, flag.severity),
+        "breached": sla.breached(flag.flagged_at, flag.severity, flag.status),
+        "claim": workflow.claim_holder(flag),
+        "language": language or accounts.get(flag.account_id).language,
+        "suggestions": suggestions(flag, accounts, language),
+        "pending": [a for a in workflow.actions(db, flag_id) if a.status == ActionState.PENDING_APPROVAL],
+        "verdicts": {
+            f.label: f.verdict for f in workflow.feedback(db, flag_id) if f.username == principal.username
+        },
+        "notes": workflow.notes(db, flag_id),
+        "audit": audit,
+        "error": None,
+        "reasons": [],
+        "done": None,
+        "draft": None,
+    }
+
+
+@router.get("/flags/{flag_id}", response_class=HTMLResponse)
+def flag_page(
+    flag_id: str,
+    request: Request,
+    db: DbDep,
+    principal: PrincipalDep,
+    done: str | None = None,
+    language: str | None = None,
+) -> Response:
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    context = _flag_context(request, db, principal, flag_id, language)
+    context["done"] = done
+    return request.app.state.templates.TemplateResponse(request, "flag.html", context)
+
+
+@router.post("/flags/{flag_id}/act")
+async def flag_action(
+    flag_id: str,
+    request: Request,
+    principal: PrincipalDep,
+    csrf_token: Annotated[str, Form()],
+    op: Annotated[str, Form()],
+    template_id: Annotated[str | None, Form()] = None,
+    text: Annotated[str | None, Form()] = None,
+    language: Annotated[str | None, Form()] = None,
+    private: Annotated[bool, Form()] = False,
+    body: Annotated[str | None, Form()] = None,
+    label: Annotated[Label | None, Form()] = None,
+    verdict: Annotated[str | None, Form()] = None,
+    action_id: Annotated[str | None, Form()] = None,
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    """One form endpoint for the flag page's buttons; the same workflow functions as the REST API."""
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    # Only browser sessions carry a CSRF token; a bearer token never authorises a form post.
+    if not principal.csrf_token or not hmac.compare_digest(principal.csrf_token, csrf_token):
+        raise HTTPException(403, "invalid or missing CSRF token")
+    if op not in OPS:
+        raise HTTPException(400, f"unknown operation {op}")
+    role, kind = OPS[op]
+    try:
+        if not principal.role.allows(role):
+            raise Forbidden(f"{op} requires the {role.value} role")
+        await _perform(
+            request,
+            flag_id,
+            principal,
+            op,
+            kind,
+            template_id,
+            text,
+            language,
+            private,
+            body,
+            label,
+            verdict,
+            action_id,
+        )
+    except DeskError as exc:
+
+        def page(db: Session) -> dict[str, Any]:
+            return _flag_context(request, db, principal, flag_id, language)
+
+        context = await run_in_threadpool(in_transaction, request, page)
+        context.update(error=exc.message, reasons=exc.reasons, draft=text if op == "reply" else None)
+        return request.app.state.templates.TemplateResponse(
+            request, "flag.html", context, status_code=exc.status_code
+        )
+    # Only the queue is accepted as a destination besides the flag itself (no open redirect).
+    target = "/" if next == "/" else f"/flags/{flag_id}?done={op}"
+    return RedirectResponse(target, status_code=303)
+
+
+async def _perform(
+    request: Request,
+    flag_id: str,
+    principal: Principal,
+    op: str,
+    kind: ActionKind | None,
+    template_id: str | None,
+    text: str | None,
+    language: str | None,
+    private: bool,
+    body: str | None,
+    label: Label | None,
+    verdict: str | None,
+    action_id: str | None,
+) -> None:
+    accounts = request.app.state.accounts
+    minutes = request.app.state.settings.claim_minutes
+    if kind is not None:
+        reply = None
+        if kind is ActionKind.REPLY:
+            reply = workflow.ReplyRequest(template_id or None, text, language, None, private)
+            kind = ActionKind.PRIVATE_REPLY if private else ActionKind.REPLY
+        action_kind = kind
+        row, event = await run_in_threadpool(
+            in_transaction,
+            request,
+            lambda db: workflow.request_action(db, flag_id, action_kind, principal, accounts, reply),
+        )
+        await send(request, row, event)
+        return
+    if op in ("approve", "reject"):
+        row, event = await run_in_threadpool(
+            in_transaction,
+            request,
+            lambda db: workflow.decide(db, action_id or "", op == "approve", principal),
+        )
+        await send(request, row, event)
+        return
+
+    def work(db: Session) -> None:
+        if op == "claim":
+            workflow.claim(db, flag_id, principal, minutes)
+        elif op == "release":
+            workflow.release(db, flag_id, principal)
+        elif op in STATUS_OPS:
+            workflow.set_status(db, flag_id, STATUS_OPS[op], principal)
+        elif op == "note":
+            workflow.add_note(db, flag_id, body or "", principal)
+        elif op == "feedback" and label is not None:
+            workflow.set_feedback(db, flag_id, label, verdict == "correct", principal)
+
+    await run_in_threadpool(in_transaction, request, work)

@@ -49,6 +49,12 @@ class Flag(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     suggested_templates: Mapped[list[str]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=FlagStatus.NEW.value)
+    team: Mapped[str | None] = mapped_column(String(64), default=None)
+    assignee: Mapped[str | None] = mapped_column(String(64), default=None)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_action: Mapped[str | None] = mapped_column(String(200), default=None)
+    last_action_error: Mapped[str | None] = mapped_column(String(500), default=None)
     label_rows: Mapped[list[FlagLabel]] = relationship(cascade="all, delete-orphan", lazy="raise")
 
     __table_args__ = (
@@ -64,3 +70,55 @@ class FlagLabel(Base):
 
     flag_id: Mapped[str] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), primary_key=True)
     label: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+
+class FlagNote(Base):
+    """A moderator's note on a flag (internal; never sent to the platform)."""
+
+    __tablename__ = "flag_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    flag_id: Mapped[str] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class ActionState(enum.StrEnum):
+    PENDING_APPROVAL = "pending_approval"
+    REQUESTED = "requested"
+    DONE = "done"
+    DRY_RUN = "dry_run"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+class FlagAction(Base):
+    """A platform action asked for on a flag: its `ActionRequested` id, and the result when it comes back."""
+
+    __tablename__ = "flag_actions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    flag_id: Mapped[str] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    template_id: Mapped[str | None] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(24))
+    approved_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    platform_result_id: Mapped[str | None] = mapped_column(String(256), default=None)
+    error: Mapped[str | None] = mapped_column(String(500), default=None)
+
+
+class LabelFeedback(Base):
+    """A moderator's verdict on one label of a flag, kept for retraining (one row per flag, label, person)."""
+
+    __tablename__ = "label_feedback"
+
+    flag_id: Mapped[str] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
+
+from triage_api.flags import sla
 
 
 class FlagOut(BaseModel):
@@ -30,6 +32,18 @@ class FlagOut(BaseModel):
     model_version: str
     suggested_templates: list[str]
     status: str
+    team: str | None = None
+    assignee: str | None = None
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    last_action: str | None = None
+    last_action_error: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def due_at(self) -> datetime:
+        """The SLA due time for this flag's severity."""
+        return sla.due_at(self.flagged_at, self.severity)
 
 
 class FlagPage(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from triage_events import FlagRaised, Severity
@@ -78,6 +78,12 @@ class FlagQuery:
     status: str | None = None
     severity: str | None = None
     platform: str | None = None
+    account: str | None = None
+    assignee: str | None = None
+    team: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None
     limit: int = 50
     offset: int = 0
 
@@ -93,6 +99,22 @@ def _filtered(query: FlagQuery, statement: Select) -> Select:  # type: ignore[ty
         statement = statement.where(Flag.severity == query.severity)
     if query.platform:
         statement = statement.where(Flag.platform == query.platform)
+    if query.account:
+        statement = statement.where(
+            or_(Flag.account_id == query.account, Flag.account_handle == query.account)
+        )
+    if query.assignee:
+        statement = statement.where(Flag.assignee == query.assignee)
+    if query.team:
+        statement = statement.where(Flag.team == query.team)
+    if query.since:
+        statement = statement.where(Flag.flagged_at >= query.since.astimezone(UTC))
+    if query.until:
+        statement = statement.where(Flag.flagged_at < query.until.astimezone(UTC))
+    if query.text:
+        # A literal substring, case-insensitive: LIKE wildcards in the search are escaped.
+        needle = query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(Flag.text.ilike(f"%{needle}%", escape="\\"))
     return statement
 
 

@@ -1,20 +1,87 @@
-// Polls the flag count and offers a refresh when new flags have arrived.
+// The queue: new flags arrive over Server-Sent Events (/api/stream) and are inserted at the top; SLA timers
+// count down; keyboard shortcuts move and act. Every value from the server is set with textContent.
 (function () {
+  const rows = document.getElementById("queue-rows");
+  const live = document.getElementById("live");
   const total = document.getElementById("total");
-  const fresh = document.getElementById("fresh");
-  if (!total || !fresh) return;
-  const known = Number(total.dataset.total);
-  const params = new URLSearchParams(window.location.search);
-  params.set("limit", "1");
-  params.delete("page");
-  async function check() {
-    try {
-      const r = await fetch("/api/flags?" + params.toString(), { credentials: "same-origin" });
-      if (r.ok && (await r.json()).total !== known) {
-        if (known === 0) { window.location.reload(); return; }
-        fresh.hidden = false;
-      }
-    } catch (e) { /* offline: try again later */ }
+  if (!rows) return;
+
+  function cell(tr, className) { const td = document.createElement("td"); if (className) td.className = className; tr.appendChild(td); return td; }
+  function span(parent, className, text) { const s = document.createElement("span"); s.className = className; s.textContent = text; parent.appendChild(s); return s; }
+
+  function row(flag) {
+    const tr = document.createElement("tr");
+    tr.className = "sev-" + flag.severity + " fresh";
+    tr.dataset.flagId = flag.id;
+    span(cell(tr), "sev sev-" + flag.severity, flag.severity);
+    const labels = cell(tr);
+    flag.labels.forEach(function (l) { span(labels, "label label-" + l, l.replace("_", " ")); labels.append(" "); });
+    const text = cell(tr, "text");
+    const a = document.createElement("a"); a.href = "/flags/" + encodeURIComponent(flag.id); a.textContent = flag.text; text.appendChild(a);
+    const author = document.createElement("div"); author.className = "author"; author.textContent = flag.author_handle; text.appendChild(author);
+    const where = cell(tr); where.append(flag.platform); where.appendChild(document.createElement("br")); span(where, "muted", flag.account_handle);
+    const flagged = document.createElement("time"); flagged.dateTime = flag.flagged_at; flagged.textContent = flag.flagged_at.slice(0, 16).replace("T", " "); cell(tr).appendChild(flagged);
+    const due = document.createElement("time"); due.className = "sla"; due.dateTime = flag.due_at; cell(tr).appendChild(due);
+    cell(tr, "status").textContent = flag.status.replace("_", " ");
+    return tr;
   }
-  setInterval(check, 5000);
+
+  function tick() {
+    const now = Date.now();
+    rows.querySelectorAll("time.sla").forEach(function (t) {
+      const left = Math.round((Date.parse(t.dateTime) - now) / 1000);
+      const abs = Math.abs(left);
+      const text = abs >= 3600 ? Math.floor(abs / 3600) + "h " + Math.floor((abs % 3600) / 60) + "m" : Math.floor(abs / 60) + "m " + (abs % 60) + "s";
+      t.textContent = left >= 0 ? "in " + text : text + " overdue";
+      t.classList.toggle("overdue", left < 0);
+    });
+  }
+  tick();
+  setInterval(tick, 1000);
+
+  if (window.EventSource) {
+    const source = new EventSource("/api/stream");
+    source.onopen = function () { if (live) live.textContent = "live"; };
+    source.onerror = function () { if (live) live.textContent = "live updates: reconnecting…"; };
+    source.addEventListener("flag", function (message) {
+      const flag = JSON.parse(message.data);
+      if (rows.querySelector('tr[data-flag-id="' + CSS.escape(flag.id) + '"]')) return;
+      const empty = rows.querySelector("tr.empty-row");
+      if (empty) empty.remove();
+      rows.insertBefore(row(flag), rows.firstChild);
+      if (total) { const n = Number(total.dataset.total) + 1; total.dataset.total = String(n); total.textContent = n + " flag" + (n === 1 ? "" : "s"); }
+      tick();
+    });
+  }
+
+  // Keyboard: j/k move, o opens, r opens with the reply box focused, h/d hide or dismiss the current flag.
+  let current = -1;
+  function all() { return Array.from(rows.querySelectorAll("tr[data-flag-id]")); }
+  function select(i) {
+    const list = all(); if (!list.length) return;
+    current = Math.max(0, Math.min(list.length - 1, i));
+    list.forEach(function (tr, j) { tr.classList.toggle("current", j === current); });
+    list[current].scrollIntoView({ block: "nearest" });
+  }
+  function post(op) {
+    const tr = all()[current]; if (!tr || rows.dataset.canAct !== "true") return;
+    const form = document.createElement("form");
+    form.method = "post"; form.action = "/flags/" + encodeURIComponent(tr.dataset.flagId) + "/act";
+    [["csrf_token", rows.dataset.csrf], ["op", op], ["next", "/"]].forEach(function (kv) {
+      const input = document.createElement("input"); input.type = "hidden"; input.name = kv[0]; input.value = kv[1]; form.appendChild(input);
+    });
+    document.body.appendChild(form); form.submit();
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const tag = (event.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select") return;
+    const tr = all()[current];
+    if (event.key === "j") select(current + 1);
+    else if (event.key === "k") select(current - 1);
+    else if (event.key === "o" && tr) window.location.href = "/flags/" + encodeURIComponent(tr.dataset.flagId);
+    else if (event.key === "r" && tr) window.location.href = "/flags/" + encodeURIComponent(tr.dataset.flagId) + "#reply-form";
+    else if (event.key === "h") post("hide");
+    else if (event.key === "d") post("dismiss");
+  });
 })();

@@ -1,0 +1,50 @@
+"""Writing and reading the audit log. Details never carry comment text (it may be PHI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from triage_api.audit.models import AuditEvent
+
+SYSTEM = "system"
+
+
+def record(
+    db: Session, actor: str, role: str, action: str, flag_id: str | None = None, **detail: Any
+) -> AuditEvent:
+    """Append one event in the caller's transaction, so the audit entry commits with the change it records."""
+    event = AuditEvent(
+        at=datetime.now(UTC), actor=actor, role=role, action=action, flag_id=flag_id, detail=detail
+    )
+    db.add(event)
+    return event
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    flag_id: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+def list_events(db: Session, query: AuditQuery) -> tuple[list[AuditEvent], int]:
+    """Newest first, with the total count."""
+    statement = select(AuditEvent)
+    counting = select(func.count()).select_from(AuditEvent)
+    for column, value in (
+        (AuditEvent.flag_id, query.flag_id),
+        (AuditEvent.actor, query.actor),
+        (AuditEvent.action, query.action),
+    ):
+        if value:
+            statement = statement.where(column == value)
+            counting = counting.where(column == value)
+    rows = db.scalars(statement.order_by(AuditEvent.id.desc()).limit(query.limit).offset(query.offset)).all()
+    return list(rows), db.scalar(counting) or 0

@@ -1,0 +1,46 @@
+"""REST route for the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from triage_api.audit.service import AuditQuery, list_events
+from triage_api.deps import DbDep, ViewerDep
+
+router = APIRouter(prefix="/api/audit", tags=["audit"])
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    flag_id: str | None
+    detail: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    total: int
+
+
+@router.get("", response_model=AuditPage)
+def list_audit(
+    db: DbDep,
+    _: ViewerDep,
+    flag_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AuditPage:
+    """Audit events, newest first."""
+    rows, total = list_events(db, AuditQuery(flag_id, actor, action, limit, offset))
+    return AuditPage(items=[AuditOut.model_validate(r) for r in rows], total=total)

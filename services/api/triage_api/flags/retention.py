@@ -1,0 +1,50 @@
+"""Data retention: comment text is purged after a configurable number of days; the flag's metadata (labels,
+scores, evidence offsets, status, actions, audit) is kept for reporting and retraining feedback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from triage_api.audit import service as audit
+from triage_api.flags.models import Flag
+
+log = logging.getLogger(__name__)
+
+
+def purge_text(db: Session, days: int, at: datetime | None = None) -> int:
+    """Blank the text of comments flagged more than `days` ago; returns how many were purged."""
+    cutoff = (at or datetime.now(UTC)) - timedelta(days=days)
+    purged = len(
+        db.execute(
+            update(Flag)
+            .where(Flag.flagged_at < cutoff, Flag.text.is_not(None))
+            .values(text=None)
+            .returning(Flag.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )
+    if purged:
+        audit.record(db, "system:retention", "system", "retention.purged", None, count=purged, days=days)
+    return purged
+
+
+async def run_retention(factory: sessionmaker[Session], days: int, every_s: float = 3600.0) -> None:
+    """Purge once an hour (idempotent, so every replica may run it)."""
+    while True:
+
+        def once() -> int:
+            with factory() as db, db.begin():
+                return purge_text(db, days)
+
+        try:
+            purged = await asyncio.to_thread(once)
+            if purged:
+                log.info("retention purged comment text count=%d days=%d", purged, days)
+        except Exception as exc:  # a database hiccup must not end the API; try again next round
+            log.warning("retention run failed error=%s", type(exc).__name__)
+        await asyncio.sleep(every_s)

@@ -1,0 +1,1 @@
+"""Replies: the template catalogue, sandboxed rendering, per-account variables and the PHI guard."""

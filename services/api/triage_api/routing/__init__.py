@@ -1,0 +1,1 @@
+"""Routing: which team and which person a new flag goes to."""

@@ -1,0 +1,83 @@
+"""Shared set-up for the moderation-desk tests: an app with staff of every role, and a fake publisher."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from triage_api.config import ApiSettings
+from triage_api.flags.service import store_flags
+from triage_api.main import create_app
+from triage_api.staff.models import Role
+from triage_api.staff.service import create_user, issue_token
+from triage_events import ActionRequested, FlagRaised
+
+from tests.builders import unique
+
+PASSWORD = "correct horse battery staple"
+ROLES = ("viewer", "moderator", "moderator2", "lead", "admin")
+
+
+class FakePublisher:
+    """Keeps published requests in memory; `fail` makes the next publish raise like a broker outage."""
+
+    def __init__(self) -> None:
+        self.sent: list[ActionRequested] = []
+        self.fail = False
+
+    async def publish(self, event: ActionRequested) -> None:
+        if self.fail:
+            raise ConnectionError("broker down")
+        self.sent.append(event)
+
+
+@dataclass
+class Desk:
+    app: FastAPI
+    client: httpx.AsyncClient
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def add_flags(self, *flags: FlagRaised) -> None:
+        with self.app.state.sessionmaker() as db, db.begin():
+            store_flags(db, list(flags))
+
+
+def desk_settings(database_url: str, **overrides: Any) -> ApiSettings:
+    fields: dict[str, Any] = {
+        "database_url": database_url,
+        "consumer_group": unique("desk-test"),
+        "bootstrap_admin_password": PASSWORD,
+        "consumer_enabled": False,
+    }
+    return ApiSettings(**{**fields, **overrides})
+
+
+@contextlib.asynccontextmanager
+async def running_desk(app: FastAPI) -> AsyncIterator[Desk]:
+    """The app started (migrations, bootstrap admin), with a user and a token for each role."""
+    async with app.router.lifespan_context(app):
+        desk = Desk(
+            app, httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://triage.test")
+        )
+        with app.state.sessionmaker() as db:
+            for name in ROLES:
+                role = Role(name.rstrip("2"))
+                user = create_user(db, f"{name}-user", PASSWORD, role)
+                desk.tokens[name] = issue_token(db, user, "test")
+            db.commit()
+        async with desk.client:
+            yield desk
+
+
+def make_app(database_url: str, publisher: FakePublisher | None = None, **overrides: Any) -> FastAPI:
+    return create_app(desk_settings(database_url, **overrides), action_publisher=publisher)
+
+
+__all__ = ["PASSWORD", "Desk", "FakePublisher", "FlagRaised", "make_app", "running_desk"]
