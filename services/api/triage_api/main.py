@@ -129,9 +129,12 @@ def create_app(
 
     @app.middleware("http")
     async def refuse_nul_characters(request: Request, call_next):  # type: ignore[no-untyped-def]
-        """No id, filter or path legitimately holds a NUL, and PostgreSQL refuses them in text: answer 400."""
-        if "\x00" in unquote(request.url.path) or "\x00" in unquote_plus(request.url.query):
-            return JSONResponse({"detail": "NUL characters are not allowed in the URL"}, status_code=400)
+        """No id or filter legitimately holds a NUL, and PostgreSQL refuses them in text: a path with one
+        names nothing (404), a query parameter with one is invalid (422)."""
+        if "\x00" in unquote(request.url.path):
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        if "\x00" in unquote_plus(request.url.query):
+            return JSONResponse({"detail": "NUL characters are not allowed in parameters"}, status_code=422)
         return await call_next(request)
 
     app.state.settings = settings
