@@ -93,21 +93,11 @@ class FlagConsumer:
                 batches = await consumer.getmany(timeout_ms=500, max_records=500)
                 for tp, records in batches.items():
                     await self._handle(tp, records, consumer, producer)
-                await self._measure_lag(consumer)
+                await metrics.record_consumer_lag(consumer, FLAGS.name)
         finally:
             self.running = False
             await consumer.stop()
             await producer.stop()
-
-    @staticmethod
-    async def _measure_lag(consumer: AIOKafkaConsumer) -> None:
-        """Messages behind the high watermark, summed over this replica's partitions."""
-        lag = 0
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            if highwater is not None:
-                lag += max(0, highwater - await consumer.position(tp))
-        metrics.CONSUMER_LAG.labels(FLAGS.name).set(lag)
 
     async def _handle(
         self,

@@ -3,6 +3,7 @@ channel, outcome, reason, topic; never flag ids, comment keys or people."""
 
 from __future__ import annotations
 
+from aiokafka import AIOKafkaConsumer
 from prometheus_client import Counter, Gauge, Histogram
 
 FLAGS_STORED = Counter(
@@ -67,3 +68,13 @@ NOTIFICATION_LATENCY = Histogram(
     ["kind"],
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
 )
+
+
+async def record_consumer_lag(consumer: AIOKafkaConsumer, topic: str) -> None:
+    """Messages behind the high watermark, summed over this replica's partitions of `topic`."""
+    lag = 0
+    for tp in consumer.assignment():
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            lag += max(0, highwater - await consumer.position(tp))
+    CONSUMER_LAG.labels(topic).set(lag)

@@ -84,12 +84,7 @@ class AlertConsumer:
                 batches = await consumer.getmany(timeout_ms=500, max_records=200)
                 for tp, records in batches.items():
                     await self._handle(tp, records, consumer, producer)
-                lag = 0
-                for tp in consumer.assignment():
-                    highwater = consumer.highwater(tp)
-                    if highwater is not None:
-                        lag += max(0, highwater - await consumer.position(tp))
-                metrics.CONSUMER_LAG.labels(ALERTS.name).set(lag)
+                await metrics.record_consumer_lag(consumer, ALERTS.name)
         finally:
             self.running = False
             await consumer.stop()
