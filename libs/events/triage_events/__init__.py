@@ -1,6 +1,6 @@
 """The contract between Triage services: event schemas, topic names and the wire codec."""
 
-from triage_events.codec import InvalidEvent, decode, encode
+from triage_events.codec import InvalidEvent, decode, describe_validation_error, encode
 from triage_events.schemas import (
     Account,
     ActionCompleted,
@@ -51,5 +51,6 @@ __all__ = [
     "Severity",
     "Topic",
     "decode",
+    "describe_validation_error",
     "encode",
 ]

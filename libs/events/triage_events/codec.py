@@ -46,10 +46,13 @@ def decode(model: type[E], data: bytes | None) -> E:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        # Field locations and error types only: input values may be PHI.
-        names = _field_names(model)
-        problems = "; ".join(f"{_location(err['loc'], names)}: {err['type']}" for err in exc.errors()[:5])
-        raise InvalidEvent("schema", f"{model.__name__}: {problems}") from None
+        raise InvalidEvent("schema", f"{model.__name__}: {describe_validation_error(exc, model)}") from None
+
+
+def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> str:
+    """Field locations and error types only, never values: input values (and dict keys) may be PHI."""
+    names = _field_names(model)
+    return "; ".join(f"{_location(err['loc'], names)}: {err['type']}" for err in exc.errors()[:5])
 
 
 @functools.cache

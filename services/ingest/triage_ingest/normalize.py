@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from triage_events import Account, Author, Comment, CommentKind, CommentReceived, InvalidEvent, Platform
+from triage_events import (
+    Account,
+    Author,
+    Comment,
+    CommentKind,
+    CommentReceived,
+    InvalidEvent,
+    Platform,
+    describe_validation_error,
+)
 
 
 def from_replay_line(line: bytes, account: Account) -> CommentReceived:
@@ -65,5 +74,5 @@ def _timestamp(value: Any) -> datetime:
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in exc.errors()[:5])
+        return describe_validation_error(exc, CommentReceived)
     return type(exc).__name__ + ": " + str(exc)[:200]

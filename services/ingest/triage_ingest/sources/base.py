@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from triage_events import CommentReceived
+from triage_events import CommentReceived, describe_validation_error
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,22 @@ class Batch:
     events: list[CommentReceived] = field(default_factory=list)
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (account id, reason)
     problems: list[Problem] = field(default_factory=list)
+
+    def collect(self, account_id: str, where: str, build: Callable[[], CommentReceived | str]) -> None:
+        """Normalise one part of a delivery and file the outcome: an event, the reason it is skipped on
+        purpose, or what was wrong with it."""
+        try:
+            result = build()
+        except Unusable as exc:
+            self.problems.append(Problem(account_id, exc.reason, where, exc.detail))
+            return
+        except ValidationError as exc:
+            self.problems.append(Problem(account_id, "schema", where, describe(exc)))
+            return
+        if isinstance(result, str):
+            self.ignored.append((account_id, result))
+        else:
+            self.events.append(result)
 
 
 class Unusable(ValueError):
@@ -77,5 +94,5 @@ def text_id(value: Any, where: str) -> str:
 
 
 def describe(exc: ValidationError) -> str:
-    """Field locations and error types only: the values may be PHI."""
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in exc.errors()[:5])
+    """Field locations and error types only (the codec's PHI-safe wording for comment events)."""
+    return describe_validation_error(exc, CommentReceived)

@@ -7,9 +7,9 @@ per POST; COMMENT / COMMENT_EDIT / COMMENT_DELETE / SHARE_MENTION become events,
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from pydantic import ValidationError
 from triage_events import Author, Comment, CommentChange, CommentKind, CommentReceived, Platform
 
 from triage_ingest.accounts import Accounts
@@ -17,7 +17,6 @@ from triage_ingest.sources.base import (
     Batch,
     Problem,
     Unusable,
-    describe,
     epoch_or_iso,
     hmac_sha256_hex,
     obj,
@@ -62,21 +61,13 @@ def normalise(payload: Any, accounts: Accounts) -> Batch:
         return batch
     for i, notification in enumerate(notifications):
         where = f"notifications[{i}]"
-        org = ""
         try:
             notification = obj(notification, where)
             org = account_id(text_id(notification.get("organizationalEntity"), "organizationalEntity"))
-            event = _notification(org, notification, accounts)
         except Unusable as exc:
-            batch.problems.append(Problem(org, exc.reason, where, exc.detail))
+            batch.problems.append(Problem("", exc.reason, where, exc.detail))
             continue
-        except ValidationError as exc:
-            batch.problems.append(Problem(org, "schema", where, describe(exc)))
-            continue
-        if isinstance(event, str):
-            batch.ignored.append((org, event))
-        else:
-            batch.events.append(event)
+        batch.collect(org, where, partial(_notification, org, notification, accounts))
     return batch
 
 

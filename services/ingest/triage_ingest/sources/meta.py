@@ -8,9 +8,9 @@ change becomes an event, is ignored on purpose (reactions, posts, our own replie
 from __future__ import annotations
 
 import hmac
+from functools import partial
 from typing import Any
 
-from pydantic import ValidationError
 from triage_events import (
     Author,
     Comment,
@@ -25,7 +25,6 @@ from triage_ingest.sources.base import (
     Batch,
     Problem,
     Unusable,
-    describe,
     epoch_or_iso,
     hmac_sha256_hex,
     obj,
@@ -79,25 +78,19 @@ def normalise(payload: Any, accounts: Accounts) -> Batch:
             batch.ignored.append((account_id, "no_changes"))  # e.g. Messenger `messaging` entries
         for j, change in enumerate(changes):
             where = f"entry[{i}].changes[{j}]"
-            try:
-                event = _change(platform, account_id, entry.get("time"), obj(change, where), accounts)
-            except Unusable as exc:
-                batch.problems.append(Problem(account_id, exc.reason, where, exc.detail))
-                continue
-            except ValidationError as exc:
-                batch.problems.append(Problem(account_id, "schema", where, describe(exc)))
-                continue
-            if isinstance(event, str):
-                batch.ignored.append((account_id, event))
-            else:
-                batch.events.append(event)
+            batch.collect(
+                account_id,
+                where,
+                partial(_change, platform, account_id, entry.get("time"), change, where, accounts),
+            )
     return batch
 
 
 def _change(
-    platform: Platform, account_id: str, entry_time: Any, change: dict[str, Any], accounts: Accounts
+    platform: Platform, account_id: str, entry_time: Any, change: Any, where: str, accounts: Accounts
 ) -> CommentReceived | str:
     """One change as an event, or the reason it is ignored."""
+    change = obj(change, where)
     field = change.get("field")
     value = obj(change.get("value"), "value")
     if platform is Platform.FACEBOOK:
