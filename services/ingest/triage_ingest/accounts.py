@@ -37,6 +37,9 @@ class AccountConfig(BaseModel):
     handle: str = ""
     credentials: dict[str, str] = Field(default_factory=dict)
     reply_vars: dict[str, str] = Field(default_factory=dict)
+    # What a poller reads for this account, where the id alone does not say: Reddit `r/<subreddit>` or
+    # `user/<name>` (default `r/<id>`). Unused by X (mentions of the id) and YouTube (the channel's threads).
+    target: str = ""
 
     def account(self) -> Account:
         return Account(id=self.id, handle=self.handle)
@@ -53,6 +56,10 @@ class Accounts:
 
     def __len__(self) -> int:
         return len(self._by_key)
+
+    def configs(self, *platforms: Platform) -> list[AccountConfig]:
+        """The configured accounts of these platforms (all when none is named), in file order."""
+        return [c for c in self._by_key.values() if not platforms or c.platform in platforms]
 
     def get(self, platform: Platform, account_id: str) -> AccountConfig | None:
         return self._by_key.get((platform, account_id))

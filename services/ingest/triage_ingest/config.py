@@ -51,6 +51,33 @@ class IngestSettings(BaseSettings):
     actions_max_attempts: int = 5
     graph_api_url: str = "https://graph.facebook.com/v23.0"
 
+    # Platform API base URLs (overridden in tests to point at local fakes); shared by pollers and actions.
+    x_api_url: str = "https://api.x.com"
+    youtube_api_url: str = "https://www.googleapis.com/youtube/v3"
+    reddit_api_url: str = "https://oauth.reddit.com"
+    reddit_auth_url: str = "https://www.reddit.com/api/v1/access_token"
+    # Reddit refuses generic agents: `<platform>:<app id>:<version> (by /u/<user>)`.
+    reddit_user_agent: str = "server:triage-ingest:0.1.0 (by /u/triage-moderation)"
+    # Google's OAuth token endpoint: YouTube accounts with a refresh token exchange it here for an access token.
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+
+    # Pollers (X mentions, YouTube comment threads, Reddit listings): one task per configured account of
+    # those platforms; none run when no such account is configured.
+    poll_enabled: bool = True
+    poll_interval_s: float = 120.0
+    poll_backoff_initial_s: float = 5.0
+    poll_backoff_max_s: float = 900.0
+    poll_page_size: int = Field(default=100, ge=5, le=100)
+    # Pages read in one run before the rest is left to the next (the cursor remembers where it stopped).
+    poll_max_pages: int = Field(default=10, ge=1)
+    # Pages read on an account's very first poll (no cursor yet): how far back to start.
+    poll_backfill_pages: int = Field(default=1, ge=1)
+    # Cursors and the YouTube quota used today (SQLite), so a restart neither misses nor re-reads.
+    poll_state_file: Path = Path(".triage/ingest-poll.sqlite3")
+    # YouTube Data API units per day for all channels of this project (1 per commentThreads.list call);
+    # the platform resets them at midnight Pacific time.
+    poll_youtube_daily_quota: int = Field(default=10_000, ge=1)
+
     meta_app_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("TRIAGE_META_APP_SECRET", "meta_app_secret")
     )

@@ -1,5 +1,5 @@
-"""The ingest service (composition root): webhook receivers, replay, the outbound actions worker, health
-and metrics. Everything is built here from settings; tests pass their own settings, profile and clients."""
+"""The ingest service (composition root): webhook receivers, pollers, replay, the outbound actions worker,
+health and metrics. Everything is built here from settings; tests pass their own settings, profile and clients."""
 
 from __future__ import annotations
 
@@ -19,10 +19,17 @@ from triage_events import Account, Platform
 from triage_ingest.accounts import Accounts, load_accounts
 from triage_ingest.actions.base import PlatformClient
 from triage_ingest.actions.meta import MetaGraph
+from triage_ingest.actions.oauth import TokenSource
+from triage_ingest.actions.quota import DailyQuota, QuotaStore
+from triage_ingest.actions.reddit import RedditClient
 from triage_ingest.actions.worker import ActionWorker, Executor
+from triage_ingest.actions.x import XClient
+from triage_ingest.actions.youtube import YouTubeClient
 from triage_ingest.config import IngestSettings, get_settings
+from triage_ingest.polling.runner import Polling
 from triage_ingest.publisher import Publisher
 from triage_ingest.replay import replay_file
+from triage_ingest.sources.meta_mentions import MentionFetcher
 from triage_ingest.webhooks import router as webhook_router
 
 log = logging.getLogger(__name__)
@@ -37,6 +44,10 @@ def create_app(
     profile = profile or BrokerProfile.from_settings(get_bus_settings())
     accounts = accounts if accounts is not None else load_accounts(settings.accounts_file, settings.secret)
     publisher = Publisher(profile, accounts)
+    mentions = MentionFetcher(
+        settings.graph_api_url,
+        lambda ig_user: accounts.credential(Platform.INSTAGRAM, ig_user, "access_token"),
+    )
     tasks: set[asyncio.Task[Any]] = set()
 
     def background(coro: Coroutine[Any, Any, Any], name: str) -> None:
@@ -60,19 +71,25 @@ def create_app(
                 max_attempts=settings.actions_max_attempts,
             )
             background(ActionWorker(profile, settings.actions_group_id, executor).run(), "actions")
+        polling = Polling.from_settings(settings, accounts, publisher, http)
+        for name, loop in polling.loops():
+            background(loop, name)
         try:
             yield
         finally:
             for task in list(tasks):
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            polling.close()
             await http.aclose()
+            await mentions.aclose()
             await publisher.stop()
 
     app = FastAPI(title="Triage ingest", lifespan=lifespan)
     app.state.publisher = publisher
     app.state.accounts = accounts
-    app.include_router(webhook_router(settings, accounts, publisher))
+    app.state.mentions = mentions
+    app.include_router(webhook_router(settings, accounts, publisher, mentions))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -86,13 +103,36 @@ def create_app(
 
 
 def _action_clients(
-    settings: IngestSettings, accounts: Accounts, http: httpx.AsyncClient
+    settings: IngestSettings,
+    accounts: Accounts,
+    http: httpx.AsyncClient,
+    quota_store: QuotaStore | None = None,
 ) -> dict[Platform, PlatformClient]:
+    """One client per platform. `quota_store`: where YouTube units are counted (pass the pollers' store so
+    both spend one daily budget; in memory otherwise)."""
+
     def token(platform: Platform, account_id: str) -> str | None:
         return accounts.credential(platform, account_id, "access_token")
 
     graph = MetaGraph(http, settings.graph_api_url, token, accounts.metric_label)
-    return {Platform.FACEBOOK: graph, Platform.INSTAGRAM: graph}
+    google = TokenSource(http, settings.google_token_url, accounts.credential, basic_auth=False)
+    reddit_tokens = TokenSource(
+        http,
+        settings.reddit_auth_url,
+        accounts.credential,
+        basic_auth=True,
+        headers={"User-Agent": settings.reddit_user_agent},
+    )
+    quota = DailyQuota(settings.poll_youtube_daily_quota, "youtube", quota_store)
+    return {
+        Platform.FACEBOOK: graph,
+        Platform.INSTAGRAM: graph,
+        Platform.X: XClient(http, settings.x_api_url, token, accounts.metric_label),
+        Platform.YOUTUBE: YouTubeClient(http, settings.youtube_api_url, google, accounts.metric_label, quota),
+        Platform.REDDIT: RedditClient(
+            http, settings.reddit_api_url, reddit_tokens, accounts.metric_label, settings.reddit_user_agent
+        ),
+    }
 
 
 def _report_crash(task: asyncio.Task[Any]) -> None:

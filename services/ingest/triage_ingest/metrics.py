@@ -32,7 +32,8 @@ IGNORED = Counter(
 )
 QUOTA_REMAINING = Gauge(
     "triage_ingest_api_quota_remaining_requests",
-    "Requests left in the platform's current rate-limit window, as last reported by the platform",
+    "What is left of the platform's limit as last reported: requests in the rate-limit window (X, Reddit),"
+    " 100 minus the usage percentage (Meta), quota units left today (YouTube, counted by ingest)",
     ["platform", "account"],
 )
 WEBHOOK_LATENCY = Histogram(
@@ -45,4 +46,15 @@ ACTIONS = Counter(
     "triage_ingest_actions_total",
     "Outbound actions executed, by result (done, dry_run, failed reason)",
     ["platform", "account", "action", "reason"],
+)
+POLL_DURATION = Histogram(
+    "triage_ingest_poll_duration_seconds",
+    "Time one poll run took (fetch, normalise, publish every page, save the cursor), by outcome",
+    ["platform", "outcome"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+POLL_LAST_SUCCESS = Gauge(
+    "triage_ingest_poll_last_success_timestamp_seconds",
+    "When the account's poller last finished a run (unix time): alert when it stops moving",
+    ["platform", "account"],
 )

@@ -1,10 +1,10 @@
 """Webhook receivers (`/webhooks/meta`, `/webhooks/linkedin`): verify, normalise, publish, then answer.
 
 Order per delivery: size limit (413) -> signature over the raw bytes (401 missing, 403 wrong) -> UTF-8 and
-JSON (400) -> normalise -> publish every event and dead-letter every unusable part, each acknowledged by
-the broker -> 200. If the broker fails the answer is 503, so the platform delivers again (and the
-publisher's dedup absorbs whatever did get through). A receiver without its secret answers 503: unsigned
-input is never accepted.
+JSON (400) -> normalise -> fetch what a notification only names (Instagram mentions) -> publish every event
+and dead-letter every unusable part, each acknowledged by the broker -> 200. If the broker fails the answer
+is 503, so the platform delivers again (and the publisher's dedup absorbs whatever did get through). A
+receiver without its secret answers 503: unsigned input is never accepted.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from triage_ingest.config import IngestSettings
 from triage_ingest.publisher import Publisher
 from triage_ingest.sources import linkedin, meta
 from triage_ingest.sources.base import Batch
+from triage_ingest.sources.meta_mentions import MentionFetcher
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,9 @@ class Receiver:
         settings: IngestSettings,
         accounts: Accounts,
         publisher: Publisher,
+        enrich: Callable[[Any, Batch, Accounts], Awaitable[None]] | None = None,
     ) -> None:
+        """`enrich` completes a batch before it is delivered (Meta: fetching the text of IG mentions)."""
         self.name = name
         self._secret = secret
         self._header = signature_header
@@ -74,6 +77,7 @@ class Receiver:
         self._settings = settings
         self._accounts = accounts
         self._publisher = publisher
+        self._enrich = enrich
 
     async def __call__(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -103,6 +107,8 @@ class Receiver:
             return _refuse(self.name, 400, "not_json")
         batch = self._normalise(payload, self._accounts)
         try:
+            if self._enrich is not None:
+                await self._enrich(payload, batch, self._accounts)
             await self._deliver(body, batch)
         except Exception:
             log.exception("webhook publish failed platform=%s", self.name)
@@ -139,8 +145,14 @@ class Receiver:
         return account_id if self._accounts.configured(account_id) else UNKNOWN_ACCOUNT
 
 
-def router(settings: IngestSettings, accounts: Accounts, publisher: Publisher) -> APIRouter:
-    """The webhook routes, bound to this service's settings, accounts and publisher."""
+def router(
+    settings: IngestSettings,
+    accounts: Accounts,
+    publisher: Publisher,
+    mentions: MentionFetcher | None = None,
+) -> APIRouter:
+    """The webhook routes, bound to this service's settings, accounts and publisher; `mentions` fetches
+    the text of Instagram mentions (without it they are dead-lettered as `needs_fetch`)."""
     routes = APIRouter(prefix="/webhooks")
 
     def secret(field: str) -> Callable[[], str | None]:
@@ -159,6 +171,7 @@ def router(settings: IngestSettings, accounts: Accounts, publisher: Publisher) -
         settings,
         accounts,
         publisher,
+        mentions.resolve if mentions is not None else None,
     )
     linkedin_receiver = Receiver(
         "linkedin",

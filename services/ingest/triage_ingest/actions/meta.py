@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 from triage_events import ActionKind, ActionRequested, Platform
 
-from triage_ingest import metrics
 from triage_ingest.actions.base import ActionFailed
+from triage_ingest.actions.http import failure, json_object, record_remaining, require_text, retry_after, send
 
 # Graph error codes that mean "slow down" (application, user, page and custom rate limits).
 _THROTTLED = {4, 17, 32, 613, 80001, 80002, 80004, 80005, 80006}
@@ -41,17 +41,14 @@ class MetaGraph:
         if not token:
             raise ActionFailed("no_credentials", transient=False)
         method, path, kwargs = self._call(request)
-        try:
-            response = await self._http.request(
-                method, f"{self._base}/{path}", headers={"Authorization": f"Bearer {token}"}, **kwargs
-            )
-        except httpx.TransportError:
-            raise ActionFailed("network", transient=True) from None
+        response = await send(
+            self._http, method, f"{self._base}/{path}", headers={"Authorization": f"Bearer {token}"}, **kwargs
+        )
         self._record_usage(request, response)
         if response.is_success:
-            result = _json(response)
+            result = json_object(response)
             return str(result["id"]) if isinstance(result.get("id"), str | int) else None
-        raise _failure(response)
+        raise graph_failure(response)
 
     def _call(self, request: ActionRequested) -> tuple[str, str, dict[str, Any]]:
         cid = request.platform_comment_id
@@ -65,7 +62,7 @@ class MetaGraph:
             case ActionKind.DELETE:
                 return "DELETE", cid, {}
             case ActionKind.PRIVATE_REPLY:
-                body = {"recipient": {"comment_id": cid}, "message": {"text": _text(request)["message"]}}
+                body = {"recipient": {"comment_id": cid}, "message": {"text": require_text(request)}}
                 return "POST", f"{request.account.id}/messages", {"json": body}
         raise ActionFailed("unsupported_action", transient=False)
 
@@ -81,36 +78,26 @@ class MetaGraph:
                     continue
         if percents:
             label = self._label(request.platform, request.account.id)
-            metrics.QUOTA_REMAINING.labels(request.platform.value, label).set(max(0.0, 100 - max(percents)))
+            record_remaining(request.platform, label, 100 - max(percents))
 
 
 def _text(request: ActionRequested) -> dict[str, str]:
-    if not request.text:
-        raise ActionFailed("no_text", transient=False)
-    return {"message": request.text}
+    return {"message": require_text(request)}
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        value = response.json()
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _failure(response: httpx.Response) -> ActionFailed:
-    error = _json(response).get("error")
+def graph_failure(response: httpx.Response) -> ActionFailed:
+    """Graph's error codes first (throttling, transient, expired token), then the shared HTTP mapping."""
+    error = json_object(response).get("error")
     error = error if isinstance(error, dict) else {}
     code = error.get("code")
-    retry_after = response.headers.get("retry-after")
-    delay = float(retry_after) if retry_after and retry_after.isdigit() else None
-    if response.status_code == 429 or code in _THROTTLED:
+    delay = retry_after(response)
+    if code in _THROTTLED:
         return ActionFailed("rate_limited", transient=True, retry_after=delay)
-    if response.status_code >= 500 or error.get("is_transient") is True or code in (1, 2):
+    if error.get("is_transient") is True or code in (1, 2):
         return ActionFailed(f"http_{response.status_code}", transient=True, retry_after=delay)
-    if code == 190 or response.status_code == 401:
+    if code == 190:
         return ActionFailed("invalid_token", transient=False)
-    return ActionFailed(f"graph_{code}" if isinstance(code, int) else f"http_{response.status_code}", False)
+    return failure(response, f"graph_{code}" if isinstance(code, int) else None, delay)
 
 
 def _percentages(value: Any) -> list[float]:

@@ -8,6 +8,7 @@ change becomes an event, is ignored on purpose (reactions, posts, our own replie
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -98,9 +99,80 @@ def _change(
     if field in _IG_COMMENT_FIELDS:
         return _instagram_comment(account_id, entry_time, value, accounts)
     if field == "mentions":
-        # The notification carries ids only (no text); the text must be fetched with the account's token.
+        # The notification carries ids only (no text): the webhook receiver fetches the text with the
+        # account's token (`meta_mentions`) and replaces this problem with the event, or a clearer reason.
         raise Unusable("needs_fetch", "mention without text: fetch mentioned_comment / mentioned_media")
     return "other_field"
+
+
+@dataclass(frozen=True)
+class MentionRef:
+    """An Instagram @mention notification: a comment (`comment_id`) or a caption (media only) that mentions
+    the account, at `where` in the delivery (the same path its `needs_fetch` problem carries)."""
+
+    ig_user_id: str
+    media_id: str
+    comment_id: str | None
+    where: str
+
+
+def mention_refs(payload: Any) -> list[MentionRef]:
+    """Every Instagram mention in a delivery that names the ids needed to fetch it."""
+    body = _mapping(payload)
+    entries = body.get("entry")
+    if body.get("object") != "instagram" or not isinstance(entries, list):
+        return []
+    refs: list[MentionRef] = []
+    for i, entry in enumerate(entries):
+        entry = _mapping(entry)
+        changes = entry.get("changes")
+        for j, change in enumerate(changes if isinstance(changes, list) else []):
+            change = _mapping(change)
+            value = _mapping(change.get("value"))
+            media, comment = value.get("media_id"), value.get("comment_id")
+            if change.get("field") != "mentions" or not _id(entry.get("id")) or not _id(media):
+                continue
+            refs.append(
+                MentionRef(
+                    ig_user_id=str(entry["id"]),
+                    media_id=str(media),
+                    comment_id=str(comment) if _id(comment) else None,
+                    where=f"entry[{i}].changes[{j}]",
+                )
+            )
+    return refs
+
+
+def mentioned(ref: MentionRef, found: dict[str, Any], accounts: Accounts) -> CommentReceived:
+    """The event for a mention, from the Graph API's `mentioned_comment` (a comment) or `mentioned_media`
+    (a caption) object. Graph gives the author's username but not their IG-scoped id, so the username is
+    the author id (mentions of one person still share a partition)."""
+    text = found.get("text") if ref.comment_id else found.get("caption")
+    if not isinstance(text, str):
+        raise Unusable("schema", "mention: no text or caption in the Graph answer")
+    username = found.get("username")
+    username = username if isinstance(username, str) else ""
+    media = _mapping(found.get("media"))
+    permalink = found.get("permalink")
+    created = epoch_or_iso(found.get("timestamp"))
+    return CommentReceived(
+        platform=Platform.INSTAGRAM,
+        account=accounts.account(Platform.INSTAGRAM, ref.ig_user_id),
+        comment=Comment(
+            platform_comment_id=text_id(found.get("id"), "mention.id"),
+            kind=CommentKind.MENTION,
+            text=text,
+            author=Author(id=username or "unknown", handle=username),
+            permalink=permalink if isinstance(permalink, str) else None,
+            thread_id=str(media.get("id") or ref.media_id),
+            created_at=created,
+        ),
+        changed_at=created,
+    )
+
+
+def _id(value: Any) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
 
 
 def _facebook(

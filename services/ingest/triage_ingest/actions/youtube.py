@@ -1,0 +1,138 @@
+"""YouTube Data API v3 actions on comments on the channel's videos.
+
+Reply `comments.insert` (`part=snippet`, `snippet.parentId` + `snippet.textOriginal`; a reply's id is
+`<top-level id>.<suffix>` and YouTube threads only one level deep, so a reply to a reply goes under its
+top-level comment). Hide is `comments.setModerationStatus` `heldForReview` and unhide `published`: held is
+reversible, whereas YouTube can never publish a `rejected` comment again, so rejecting is kept for delete.
+Delete: `comments.delete` works for the comment's own author only, so the author is looked up first
+(`comments.list`, 1 unit) and someone else's comment is set to `rejected`, which is how a channel removes
+it (and its replies). There is no private reply on YouTube (`private_reply_unsupported`).
+
+Quota: insert, setModerationStatus and delete cost 50 units, list 1, from a per-project daily budget (10,000
+by default) that resets at midnight Pacific. With a known budget the remaining units are the quota gauge.
+`quotaExceeded` is a permanent failure (`quota_exceeded`), not a transient one: retrying within minutes
+cannot succeed and would hold the actions worker until the day turns; the desk shows the reason and a
+moderator can ask again tomorrow. `rateLimitExceeded` (too fast, not too much) is transient.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from triage_events import ActionKind, ActionRequested, Platform
+
+from triage_ingest.actions.base import ActionFailed
+from triage_ingest.actions.http import failure, json_object, record_remaining, require_text, retry_after, send
+from triage_ingest.actions.oauth import TokenSource, unauthorized
+from triage_ingest.actions.quota import DailyQuota
+
+COST = {"insert": 50, "setModerationStatus": 50, "delete": 50, "list": 1}
+_TRANSIENT = {"rateLimitExceeded", "userRateLimitExceeded", "backendError"}
+
+
+class YouTubeClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        base_url: str,
+        tokens: TokenSource,
+        account_label: Callable[[Platform, str], str],
+        quota: DailyQuota | None = None,
+    ) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._tokens = tokens
+        self._label = account_label
+        self._quota = quota
+
+    async def execute(self, request: ActionRequested) -> str | None:
+        comment = request.platform_comment_id
+        match request.action:
+            case ActionKind.REPLY:
+                snippet = {"parentId": comment.split(".", 1)[0], "textOriginal": require_text(request)}
+                created = await self._call(
+                    request,
+                    "insert",
+                    "POST",
+                    "/comments",
+                    params={"part": "snippet"},
+                    json={"snippet": snippet},
+                )
+                return created.get("id") if isinstance(created.get("id"), str) else None
+            case ActionKind.HIDE:
+                await self._moderate(request, "heldForReview")
+                return None
+            case ActionKind.UNHIDE:
+                await self._moderate(request, "published")
+                return None
+            case ActionKind.DELETE:
+                if await self._author(request) == request.account.id:
+                    await self._call(request, "delete", "DELETE", "/comments", params={"id": comment})
+                else:
+                    await self._moderate(request, "rejected")
+                return None
+            case ActionKind.PRIVATE_REPLY:
+                raise ActionFailed("private_reply_unsupported", transient=False)
+        raise ActionFailed("unsupported_action", transient=False)
+
+    async def _moderate(self, request: ActionRequested, status: str) -> None:
+        params = {"id": request.platform_comment_id, "moderationStatus": status}
+        await self._call(
+            request, "setModerationStatus", "POST", "/comments/setModerationStatus", params=params
+        )
+
+    async def _author(self, request: ActionRequested) -> str | None:
+        """The channel id of the comment's author (None when YouTube does not say)."""
+        params = {"part": "snippet", "id": request.platform_comment_id}
+        found = await self._call(request, "list", "GET", "/comments", params=params)
+        items = found.get("items")
+        if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+            raise ActionFailed("not_found", transient=False)
+        snippet = items[0].get("snippet")
+        channel = snippet.get("authorChannelId") if isinstance(snippet, dict) else None
+        value = channel.get("value") if isinstance(channel, dict) else None
+        return value if isinstance(value, str) else None
+
+    async def _call(
+        self, request: ActionRequested, operation: str, method: str, path: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        platform, account = request.platform, request.account.id
+        token = await self._tokens.token(platform, account)
+        response = await send(
+            self._http, method, self._base + path, headers={"Authorization": f"Bearer {token}"}, **kwargs
+        )
+        reason = _error_reason(response)
+        if reason == "quotaExceeded" and self._quota is not None:
+            self._quota.exhaust()
+        elif self._quota is not None and response.status_code != 429 and reason not in _TRANSIENT:
+            self._quota.spend(COST[operation])  # answered requests are charged, failed ones included
+        if self._quota is not None:
+            record_remaining(platform, self._label(platform, account), self._quota.remaining())
+        if response.is_success:
+            return json_object(response)
+        if response.status_code == 401:
+            raise unauthorized(self._tokens, platform, account)
+        if reason == "quotaExceeded":
+            raise ActionFailed("quota_exceeded", transient=False)
+        if reason in _TRANSIENT:
+            raise ActionFailed("rate_limited", transient=True, retry_after=retry_after(response))
+        raise failure(response, _snake(reason) if reason else None, retry_after(response))
+
+
+def _error_reason(response: httpx.Response) -> str | None:
+    """The first `error.errors[].reason` of a Google API error body."""
+    if response.is_success:
+        return None
+    error = json_object(response).get("error")
+    errors = error.get("errors") if isinstance(error, dict) else None
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    reason = first.get("reason")
+    return reason if isinstance(reason, str) and reason else None
+
+
+def _snake(reason: str) -> str:
+    """`commentNotFound` -> `comment_not_found`: the same style as every other reason code."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", reason).lower()[:64]
