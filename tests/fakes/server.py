@@ -20,7 +20,7 @@ def serve(app: Starlette) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="fake-poll-platform", daemon=True
+        target=server.run, kwargs={"sockets": [sock]}, name="fake-platform", daemon=True
     )
     thread.start()
     deadline = time.monotonic() + 20

@@ -138,12 +138,19 @@ def _published(item: dict[str, Any]) -> str:
         return ""
 
 
-def _error(code: int, reason: str, message: str, domain: str) -> JSONResponse:
-    body = {
+def google_error(
+    code: int, reason: str, domain: str = "youtube.quota", message: str | None = None
+) -> dict[str, Any]:
+    """A Google API error body, as YouTube sends it (`error.errors[].reason`)."""
+    message = message or f"The request cannot be completed: {reason}."
+    return {
         "error": {
             "code": code,
             "message": message,
             "errors": [{"message": message, "domain": domain, "reason": reason}],
         }
     }
-    return JSONResponse(body, code)
+
+
+def _error(code: int, reason: str, message: str, domain: str) -> JSONResponse:
+    return JSONResponse(google_error(code, reason, domain, message), code)

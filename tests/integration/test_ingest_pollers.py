@@ -24,12 +24,12 @@ from triage_ingest.main import create_app
 from triage_ingest.polling.base import PollOptions
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.errors import PollFailed, QuotaExhausted, RateLimited
-from triage_ingest.polling.quota import DailyQuota
 from triage_ingest.polling.reddit import RedditComments, RedditToken
 from triage_ingest.polling.sink import Sink
 from triage_ingest.polling.x import XMentions
 from triage_ingest.polling.youtube import YouTubeThreads
 from triage_ingest.publisher import Publisher
+from triage_ingest.quota import DailyQuota
 
 from tests.fakes import reddit as fake_reddit
 from tests.fakes import x as fake_x
@@ -190,7 +190,7 @@ def yt_poller(
     daily: int = 100,
 ) -> YouTubeThreads:
     options = PollOptions(page_size=3, max_pages=10, backfill_pages=1)
-    quota = DailyQuota(store, "youtube", daily)
+    quota = DailyQuota(daily, "youtube", store)
     return YouTubeThreads(
         channel,
         ("api_key", fake_yt.API_KEY),
@@ -242,7 +242,7 @@ async def test_youtube_pages_until_seen_threads_and_publishes_edits_and_bad_item
     }
     # 1 + 4 (the third page still reaches the seen instant, so the fourth is read too) + 1
     assert len(fake.requests) == 6
-    assert DailyQuota(store, "youtube", 100).remaining() == 100 - 6
+    assert DailyQuota(100, "youtube", store).remaining() == 100 - 6
 
 
 async def test_youtube_quota_spent_here_or_there_stops_requests_until_midnight(
@@ -271,7 +271,7 @@ async def test_youtube_quota_spent_here_or_there_stops_requests_until_midnight(
             fake.quota = 0
             with pytest.raises(QuotaExhausted):
                 await yt_poller(channel, url, http, other, sink, accounts, daily=50).run_once()
-            assert DailyQuota(other, "youtube", 50).remaining() == 0
+            assert DailyQuota(50, "youtube", other).remaining() == 0
             fake.rate_limited = 1
             fake.quota = 10
             with pytest.raises(RateLimited):

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from triage_cli.supervisor import RunOptions, Supervisor
 from triage_events import Platform
 from triage_ingest.accounts import load_accounts
 from triage_ingest.config import IngestSettings
@@ -71,3 +72,18 @@ def test_malformed_accounts_file_is_an_error(tmp_path: Path) -> None:
     path.write_text("accounts:\n  - platform: myspace\n    id: x\n")
     with pytest.raises(ValueError):
         load_accounts(path)
+
+
+def test_triage_run_keeps_the_poll_state_in_its_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRIAGE_INGEST_POLL_STATE_FILE", raising=False)
+    env = Supervisor(RunOptions(data_dir=tmp_path))._env("admin-pw")
+    expected = tmp_path.resolve() / "ingest-poll.sqlite3"
+    assert env["TRIAGE_INGEST_POLL_STATE_FILE"] == str(expected)
+    monkeypatch.setenv("TRIAGE_INGEST_POLL_STATE_FILE", env["TRIAGE_INGEST_POLL_STATE_FILE"])
+    assert IngestSettings().poll_state_file == expected  # what the ingest child reads
+    # An operator's own path is kept, as for the API's database URL.
+    monkeypatch.setenv("TRIAGE_INGEST_POLL_STATE_FILE", str(tmp_path / "elsewhere.sqlite3"))
+    override = Supervisor(RunOptions(data_dir=tmp_path))._env("admin-pw")
+    assert override["TRIAGE_INGEST_POLL_STATE_FILE"] == str(tmp_path / "elsewhere.sqlite3")

@@ -7,23 +7,29 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
+from triage_bus.profile import BrokerProfile
 from triage_events import Account, ActionKind, ActionRequested, ActionStatus, Platform
 from triage_ingest.accounts import Accounts
 from triage_ingest.actions.base import PlatformClient
-from triage_ingest.actions.http import retry_after
 from triage_ingest.actions.oauth import TokenSource
-from triage_ingest.actions.quota import DailyQuota
 from triage_ingest.actions.reddit import RedditClient
 from triage_ingest.actions.worker import Executor
 from triage_ingest.actions.x import XClient
 from triage_ingest.actions.youtube import YouTubeClient
-from triage_ingest.main import _action_clients
+from triage_ingest.main import _action_clients, _youtube_quota_store
+from triage_ingest.platform_http import REDDIT_RATE_HEADERS, X_RATE_HEADERS, retry_after
+from triage_ingest.polling.cursors import CursorStore
+from triage_ingest.polling.runner import Polling
+from triage_ingest.publisher import Publisher
+from triage_ingest.quota import DailyQuota, QuotaExhausted
 
+from tests.fakes.youtube import google_error
 from tests.unit.ingest_fakes import metric, settings
 from tests.unit.ingest_platform_fakes import (
     REDDIT_USER,
@@ -34,7 +40,6 @@ from tests.unit.ingest_platform_fakes import (
     FakeReddit,
     FakeX,
     FakeYouTube,
-    google_error,
     platform_accounts,
     serve,
 )
@@ -314,6 +319,59 @@ async def test_youtube_refused_refresh_token_is_a_reason(fake_youtube: FakeYouTu
     assert [c.path for c in fake_youtube.calls] == ["/token"]
 
 
+def polling(config: Any, accounts: Accounts, http: httpx.AsyncClient) -> Polling:
+    """The pollers as the service builds them (nothing is polled: no loop is started)."""
+    return Polling.from_settings(
+        config, accounts, Publisher(BrokerProfile("127.0.0.1:1", embedded=True), accounts), http
+    )
+
+
+async def test_pollers_and_actions_spend_one_youtube_budget(
+    fake_youtube: FakeYouTube, tmp_path: Path
+) -> None:
+    accounts = platform_accounts()
+    config = settings(
+        youtube_api_url=f"{fake_youtube.base_url}/youtube/v3",
+        google_token_url=f"{fake_youtube.base_url}/token",
+        poll_state_file=tmp_path / "poll.sqlite3",
+        poll_youtube_daily_quota=120,
+    )
+    async with httpx.AsyncClient(timeout=5) as http:
+        pollers = polling(config, accounts, http)
+        store = _youtube_quota_store(config, pollers)
+        assert store is not None and store is pollers.store
+        client = _action_clients(config, accounts, http, store)[Platform.YOUTUBE]
+        harness = Harness(Platform.YOUTUBE, client, http)
+        polled = DailyQuota(120, "youtube", store)  # as the YouTube pollers count
+        hidden = await harness.run(request(Platform.YOUTUBE, ActionKind.HIDE, "UgzAbc123"))
+        assert hidden.status is ActionStatus.DONE and polled.remaining() == 120 - 50
+        polled.spend(30)  # the pollers' list calls leave 40, less than a moderation change costs
+        refused = await harness.run(request(Platform.YOUTUBE, ActionKind.UNHIDE, "UgzAbc123"))
+        pollers.close()
+    assert (refused.status, refused.error) == (ActionStatus.FAILED, "quota_exceeded")
+    assert harness.sleeps == []  # not retried: the budget is back only tomorrow
+    sent = [path for path in fake_youtube.paths("POST") if path != "/token"]
+    assert sent == ["/youtube/v3/comments/setModerationStatus"]  # the refused change was never sent
+    assert metric("triage_ingest_api_quota_remaining_requests", platform="youtube", account=YT_CHANNEL) == 40
+
+
+async def test_without_pollers_youtube_units_are_kept_in_the_configured_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "poll.sqlite3"
+    configured = settings(poll_enabled=False, poll_state_file=state)
+    async with httpx.AsyncClient() as http:
+        pollers = polling(configured, platform_accounts(), http)
+    assert pollers.store is None
+    store = _youtube_quota_store(configured, pollers)
+    assert isinstance(store, CursorStore) and store.path == state
+    DailyQuota(100, "youtube", store).spend(50)
+    store.close()
+    reopened = CursorStore(state)  # a restart does not hand the day back
+    assert DailyQuota(100, "youtube", reopened).remaining() == 50
+    reopened.close()
+    # No state file configured: counted in memory, nothing written.
+    assert _youtube_quota_store(settings(poll_enabled=False), pollers) is None
+
+
 # --- Reddit ----------------------------------------------------------------------------------------------
 
 
@@ -403,22 +461,21 @@ def test_retry_after_reads_every_platform_signal() -> None:
     http_date = "Thu, 01 Jan 2026 00:00:30 GMT"  # 30 s after NOW
     assert retry_after(answer(**{"retry-after": http_date}), clock=lambda: NOW) == 30.0
     x = answer(**{"x-rate-limit-reset": str(int(NOW) + 90)})
-    assert retry_after(x, "x-rate-limit-reset", reset_is_epoch=True, clock=lambda: NOW) == 90.0
-    assert retry_after(answer(**{"x-ratelimit-reset": "12"}), "x-ratelimit-reset") == 12.0
+    assert retry_after(x, X_RATE_HEADERS, clock=lambda: NOW) == 90.0
+    assert retry_after(answer(**{"x-ratelimit-reset": "12"}), REDDIT_RATE_HEADERS) == 12.0
+    assert retry_after(answer(**{"x-ratelimit-reset": "soon"}), REDDIT_RATE_HEADERS) is None
     assert retry_after(answer()) is None
 
 
-def test_daily_quota_starts_again_at_midnight_pacific() -> None:
-    moments = iter(
-        [
-            datetime(2026, 1, 6, 7, 59, tzinfo=UTC),  # 23:59 Pacific on the 5th
-            datetime(2026, 1, 6, 7, 59, tzinfo=UTC),
-            datetime(2026, 1, 6, 8, 1, tzinfo=UTC),  # 00:01 Pacific on the 6th
-        ]
-    )
-    quota = DailyQuota(100, now=lambda: next(moments))
+def test_daily_quota_in_memory_refuses_what_it_cannot_cover_and_starts_again_at_midnight_pacific() -> None:
+    now = [datetime(2026, 1, 6, 7, 59, tzinfo=UTC).timestamp()]  # 23:59 Pacific on the 5th
+    quota = DailyQuota(100, clock=lambda: now[0])
     assert quota.spend(60) == 40
-    assert quota.spend(50) == 0
+    with pytest.raises(QuotaExhausted) as refused:
+        quota.spend(50)
+    assert refused.value.retry_after == pytest.approx(60.0)
+    assert quota.remaining() == 40  # a refused spend takes nothing
+    now[0] += 120  # 00:01 Pacific on the 6th
     assert quota.remaining() == 100
 
 

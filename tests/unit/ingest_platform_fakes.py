@@ -1,16 +1,14 @@
-"""Fake platform servers over real HTTP on 127.0.0.1 (Starlette under uvicorn in a thread), answering with
-the shapes, errors and rate-limit headers the platforms document: X API v2, YouTube Data API v3 (and
-Google's token endpoint), Reddit's OAuth API (and its token endpoint), and the Graph API's Instagram
-mention lookups. Each records every call; `script` queues answers that take precedence over the defaults
-(a 429, a permanent error) for the next calls matching a path fragment."""
+"""Fake platform servers over real HTTP on 127.0.0.1 (Starlette under uvicorn in a thread, started by
+`tests.fakes.server`), answering with the shapes, errors and rate-limit headers the platforms document:
+X API v2, YouTube Data API v3 (and Google's token endpoint), Reddit's OAuth API (and its token endpoint),
+and the Graph API's Instagram mention lookups. Each records every call; `script` queues answers that
+take precedence over the defaults (a 429, a permanent error) for the next calls matching a path fragment."""
 
 from __future__ import annotations
 
 import base64
 import json
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,12 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from triage_ingest.accounts import AccountConfig, Accounts
+
+from tests.fakes.server import serve as serve_app
+from tests.fakes.youtube import google_error
 
 Answer = tuple[int, Any, dict[str, str]]  # status, JSON body (None: empty), headers
 
@@ -192,7 +192,7 @@ class FakeYouTube(FakePlatform):
                 {},
             )
         if not call.headers.get("authorization", "").startswith("Bearer ya29.fake-"):
-            return 401, _google_error(401, "authError", "Invalid Credentials"), {}
+            return 401, google_error(401, "authError", "global", "Invalid Credentials"), {}
         if call.method == "POST" and call.path == "/youtube/v3/comments":
             snippet = (call.json or {}).get("snippet", {})
             created = {
@@ -217,7 +217,7 @@ class FakeYouTube(FakePlatform):
             return 200, {"kind": "youtube#commentListResponse", "items": [item]}, {}
         if call.method == "DELETE" and call.path == "/youtube/v3/comments":
             return 204, None, {}
-        return 404, _google_error(404, "notFound", "Not Found"), {}
+        return 404, google_error(404, "notFound", "global", "Not Found"), {}
 
 
 @dataclass
@@ -346,49 +346,10 @@ def platform_accounts(secrets: dict[str, str] | None = None) -> Accounts:
     )
 
 
-def _google_error(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": code,
-            "message": message,
-            "errors": [{"message": message, "domain": "global", "reason": reason}],
-        }
-    }
-
-
-def google_error(code: int, reason: str, domain: str = "youtube.quota") -> dict[str, Any]:
-    """A Google API error body, as YouTube sends it (`error.errors[].reason`)."""
-    message = f"The request cannot be completed: {reason}."
-    return {
-        "error": {
-            "code": code,
-            "message": message,
-            "errors": [{"message": message, "domain": domain, "reason": reason}],
-        }
-    }
-
-
 @contextmanager
 def serve(fake: FakePlatform) -> Iterator[str]:
-    """Run the fake on a free port of 127.0.0.1 for the duration; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(fake.app(), log_level="warning", lifespan="off"))
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="fake-platform", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the fake platform server did not start")
-        time.sleep(0.02)
-    fake.base_url = f"http://127.0.0.1:{port}"
-    try:
-        yield fake.base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    """Run the fake on a free port of 127.0.0.1 for the duration (`tests.fakes.server`); yields its base
+    URL, also kept as `fake.base_url`."""
+    with serve_app(fake.app()) as url:
+        fake.base_url = url
+        yield url

@@ -15,13 +15,13 @@ from triage_ingest.accounts import AccountConfig, Accounts
 from triage_ingest.polling.base import PollOptions
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.errors import PollFailed, RateLimited
-from triage_ingest.polling.quota import DailyQuota
 from triage_ingest.polling.reddit import RedditComments, RedditToken
 from triage_ingest.polling.runner import Schedule, poll_forever
 from triage_ingest.polling.sink import Sink
 from triage_ingest.polling.x import XMentions
 from triage_ingest.polling.youtube import YouTubeThreads
 from triage_ingest.publisher import Publisher
+from triage_ingest.quota import DailyQuota
 
 from tests.fakes import reddit as fake_reddit
 from tests.fakes import x as fake_x
@@ -87,7 +87,7 @@ async def test_youtube_invalid_page_token_restarts_the_run_and_oauth_token_works
                 out,
                 ACCOUNTS,
                 OPTIONS,
-                DailyQuota(store, "youtube", 10),
+                DailyQuota(10, "youtube", store),
             )
             with pytest.raises(PollFailed, match="stale_page_token"):
                 await poller.run_once()

@@ -10,11 +10,11 @@ import pytest
 from triage_events import Account, Author, Comment, CommentChange, CommentReceived, Platform
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.errors import PollFailed, QuotaExhausted, RateLimited
-from triage_ingest.polling.quota import DailyQuota
 from triage_ingest.polling.reddit import RedditCursor
 from triage_ingest.polling.runner import Schedule
 from triage_ingest.polling.x import XCursor
 from triage_ingest.polling.youtube import Mark, YouTubeCursor
+from triage_ingest.quota import DailyQuota
 
 from tests.fakes.reddit import comment as reddit_comment
 
@@ -39,13 +39,13 @@ def test_youtube_quota_is_spent_per_pacific_day_and_survives_restarts(tmp_path: 
     # 2026-01-06 07:59:59 UTC is 23:59:59 on the 5th in Los Angeles: one second before the reset.
     now = [datetime(2026, 1, 6, 7, 59, 59, tzinfo=UTC).timestamp()]
     store = CursorStore(tmp_path / "q.sqlite3")
-    quota = DailyQuota(store, "youtube", 3, clock=lambda: now[0])
+    quota = DailyQuota(3, "youtube", store, clock=lambda: now[0])
     assert quota.day() == "2026-01-05"
     assert quota.spend(1) == 2 and quota.spend(2) == 0
     with pytest.raises(QuotaExhausted) as refused:
         quota.spend(1)
     assert refused.value.retry_after == pytest.approx(1.0)
-    assert DailyQuota(store, "youtube", 3, clock=lambda: now[0]).remaining() == 0  # a restart does not refill
+    assert DailyQuota(3, "youtube", store, clock=lambda: now[0]).remaining() == 0  # a restart does not refill
     now[0] += 2
     assert quota.day() == "2026-01-06" and quota.remaining() == 3
     quota.spend(1)

@@ -116,6 +116,10 @@ class Supervisor:
             ),
             "TRIAGE_BOOTSTRAP_ADMIN_PASSWORD": password,
             "TRIAGE_INGEST_PORT": str(self.options.ingest_port),
+            # Poll cursors and the YouTube units spent today, kept with the rest of this run's data.
+            "TRIAGE_INGEST_POLL_STATE_FILE": os.environ.get(
+                "TRIAGE_INGEST_POLL_STATE_FILE", str(self.data_dir / "ingest-poll.sqlite3")
+            ),
             "TRIAGE_CLASSIFIER_MODE": self.options.classifier_mode,
             "TRIAGE_CLASSIFIER_DATA_DIR": str(self.data_dir / "classifier"),
             "TRIAGE_CLASSIFIER_WEB_PORT": str(free_port()),

@@ -20,14 +20,15 @@ from triage_ingest.accounts import Accounts, load_accounts
 from triage_ingest.actions.base import PlatformClient
 from triage_ingest.actions.meta import MetaGraph
 from triage_ingest.actions.oauth import TokenSource
-from triage_ingest.actions.quota import DailyQuota, QuotaStore
 from triage_ingest.actions.reddit import RedditClient
 from triage_ingest.actions.worker import ActionWorker, Executor
 from triage_ingest.actions.x import XClient
 from triage_ingest.actions.youtube import YouTubeClient
 from triage_ingest.config import IngestSettings, get_settings
+from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.runner import Polling
 from triage_ingest.publisher import Publisher
+from triage_ingest.quota import DailyQuota, QuotaStore
 from triage_ingest.replay import replay_file
 from triage_ingest.sources.meta_mentions import MentionFetcher
 from triage_ingest.webhooks import router as webhook_router
@@ -63,15 +64,18 @@ def create_app(
             account = Account(id=settings.default_account_id, handle=settings.default_account_handle)
             background(replay_file(settings.replay_file, publisher, account, settings.replay_rate), "replay")
         http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+        # The pollers first: their state file also counts the YouTube units the actions spend.
+        polling = Polling.from_settings(settings, accounts, publisher, http)
+        quota_store: CursorStore | None = None
         if settings.actions_enabled:
+            quota_store = _youtube_quota_store(settings, polling)
             executor = Executor(
-                _action_clients(settings, accounts, http),
+                _action_clients(settings, accounts, http, quota_store),
                 accounts,
                 dry_run=settings.actions_dry_run,
                 max_attempts=settings.actions_max_attempts,
             )
             background(ActionWorker(profile, settings.actions_group_id, executor).run(), "actions")
-        polling = Polling.from_settings(settings, accounts, publisher, http)
         for name, loop in polling.loops():
             background(loop, name)
         try:
@@ -81,6 +85,8 @@ def create_app(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             polling.close()
+            if quota_store is not None and quota_store is not polling.store:
+                quota_store.close()
             await http.aclose()
             await mentions.aclose()
             await publisher.stop()
@@ -108,8 +114,8 @@ def _action_clients(
     http: httpx.AsyncClient,
     quota_store: QuotaStore | None = None,
 ) -> dict[Platform, PlatformClient]:
-    """One client per platform. `quota_store`: where YouTube units are counted (pass the pollers' store so
-    both spend one daily budget; in memory otherwise)."""
+    """One client per platform. `quota_store`: where YouTube units are counted (the pollers' store, so both
+    spend one daily budget; in memory when none is given)."""
 
     def token(platform: Platform, account_id: str) -> str | None:
         return accounts.credential(platform, account_id, "access_token")
@@ -133,6 +139,18 @@ def _action_clients(
             http, settings.reddit_api_url, reddit_tokens, accounts.metric_label, settings.reddit_user_agent
         ),
     }
+
+
+def _youtube_quota_store(settings: IngestSettings, polling: Polling) -> CursorStore | None:
+    """Where the actions count YouTube units: the pollers' state store, so both spend one daily budget;
+    when no poller runs, the state file if one was configured (`TRIAGE_INGEST_POLL_STATE_FILE`, which
+    `triage run` sets), so a restart does not hand the day back; else None (in memory), so nothing is
+    written where nobody asked."""
+    if polling.store is not None:
+        return polling.store
+    if "poll_state_file" in settings.model_fields_set:
+        return CursorStore(settings.poll_state_file)
+    return None
 
 
 def _report_crash(task: asyncio.Task[Any]) -> None:

@@ -21,16 +21,9 @@ import httpx
 from triage_events import ActionKind, ActionRequested, Platform
 
 from triage_ingest.actions.base import ActionFailed
-from triage_ingest.actions.http import (
-    failure,
-    header_number,
-    json_object,
-    record_remaining,
-    require_text,
-    retry_after,
-    send,
-)
+from triage_ingest.actions.http import failure, json_object, require_text, send
 from triage_ingest.actions.oauth import TokenSource, unauthorized
+from triage_ingest.platform_http import REDDIT_RATE_HEADERS, header_number, record_remaining, retry_after
 
 DM_SUBJECT = "About your comment"
 _FULLNAME_PREFIXES = ("t1_", "t3_")
@@ -104,11 +97,11 @@ class RedditClient:
         headers = {"Authorization": f"bearer {token}", "User-Agent": self._agent}
         response = await send(self._http, method, self._base + path, headers=headers, data=form, **kwargs)
         label = self._label(platform, account)
-        record_remaining(platform, label, header_number(response, "x-ratelimit-remaining"))
+        record_remaining(platform, label, header_number(response, REDDIT_RATE_HEADERS.remaining))
         if response.status_code == 401:
             raise unauthorized(self._tokens, platform, account)
         if not response.is_success:
-            delay = retry_after(response, "x-ratelimit-reset")
+            delay = retry_after(response, REDDIT_RATE_HEADERS)
             moderating = path in ("/api/remove", "/api/approve")
             reasons = {403: "not_moderator" if moderating else "forbidden", 404: "not_found"}
             raise failure(response, reasons.get(response.status_code), delay)

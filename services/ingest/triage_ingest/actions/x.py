@@ -22,16 +22,8 @@ import httpx
 from triage_events import ActionKind, ActionRequested, Platform
 
 from triage_ingest.actions.base import ActionFailed
-from triage_ingest.actions.http import (
-    Clock,
-    failure,
-    header_number,
-    json_object,
-    record_remaining,
-    require_text,
-    retry_after,
-    send,
-)
+from triage_ingest.actions.http import failure, json_object, require_text, send
+from triage_ingest.platform_http import X_RATE_HEADERS, Clock, header_number, record_remaining, retry_after
 
 _REASONS = {400: "invalid_request", 403: "not_allowed", 404: "not_found"}
 
@@ -99,9 +91,9 @@ class XClient:
             self._http, method, self._base + path, headers={"Authorization": f"Bearer {token}"}, **kwargs
         )
         label = self._label(request.platform, request.account.id)
-        record_remaining(request.platform, label, header_number(response, "x-rate-limit-remaining"))
+        record_remaining(request.platform, label, header_number(response, X_RATE_HEADERS.remaining))
         if not response.is_success:
-            delay = retry_after(response, "x-rate-limit-reset", reset_is_epoch=True, clock=self._clock)
+            delay = retry_after(response, X_RATE_HEADERS, self._clock)
             raise failure(response, _REASONS.get(response.status_code), delay)
         data = json_object(response).get("data")
         return data if isinstance(data, dict) else {}

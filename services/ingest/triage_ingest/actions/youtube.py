@@ -8,9 +8,11 @@ Delete: `comments.delete` works for the comment's own author only, so the author
 (`comments.list`, 1 unit) and someone else's comment is set to `rejected`, which is how a channel removes
 it (and its replies). There is no private reply on YouTube (`private_reply_unsupported`).
 
-Quota: insert, setModerationStatus and delete cost 50 units, list 1, from a per-project daily budget (10,000
-by default) that resets at midnight Pacific. With a known budget the remaining units are the quota gauge.
-`quotaExceeded` is a permanent failure (`quota_exceeded`), not a transient one: retrying within minutes
+Quota: insert, setModerationStatus and delete cost 50 units, list 1, from the per-project daily budget
+(10,000 by default, reset at midnight Pacific) that the pollers spend too: one `triage_ingest.quota.DailyQuota`
+over one store. Units are taken before each call (YouTube charges failed calls too); with a budget the
+remaining units are the quota gauge. A call the budget cannot cover is not made, and it and YouTube's own
+`quotaExceeded` are a permanent failure (`quota_exceeded`), not a transient one: retrying within minutes
 cannot succeed and would hold the actions worker until the day turns; the desk shows the reason and a
 moderator can ask again tomorrow. `rateLimitExceeded` (too fast, not too much) is transient.
 """
@@ -25,9 +27,10 @@ import httpx
 from triage_events import ActionKind, ActionRequested, Platform
 
 from triage_ingest.actions.base import ActionFailed
-from triage_ingest.actions.http import failure, json_object, record_remaining, require_text, retry_after, send
+from triage_ingest.actions.http import failure, json_object, require_text, send
 from triage_ingest.actions.oauth import TokenSource, unauthorized
-from triage_ingest.actions.quota import DailyQuota
+from triage_ingest.platform_http import google_error_reason, record_remaining, retry_after
+from triage_ingest.quota import DailyQuota, QuotaExhausted
 
 COST = {"insert": 50, "setModerationStatus": 50, "delete": 50, "list": 1}
 _TRANSIENT = {"rateLimitExceeded", "userRateLimitExceeded", "backendError"}
@@ -101,36 +104,39 @@ class YouTubeClient:
     ) -> dict[str, Any]:
         platform, account = request.platform, request.account.id
         token = await self._tokens.token(platform, account)
+        self._spend(request, COST[operation])
         response = await send(
             self._http, method, self._base + path, headers={"Authorization": f"Bearer {token}"}, **kwargs
         )
-        reason = _error_reason(response)
-        if reason == "quotaExceeded" and self._quota is not None:
-            self._quota.exhaust()
-        elif self._quota is not None and response.status_code != 429 and reason not in _TRANSIENT:
-            self._quota.spend(COST[operation])  # answered requests are charged, failed ones included
-        if self._quota is not None:
-            record_remaining(platform, self._label(platform, account), self._quota.remaining())
         if response.is_success:
             return json_object(response)
         if response.status_code == 401:
             raise unauthorized(self._tokens, platform, account)
+        reason = google_error_reason(response)
         if reason == "quotaExceeded":
+            if self._quota is not None:
+                self._quota.exhaust()  # YouTube's count over ours until the day turns
+                self._gauge(request)
             raise ActionFailed("quota_exceeded", transient=False)
         if reason in _TRANSIENT:
             raise ActionFailed("rate_limited", transient=True, retry_after=retry_after(response))
         raise failure(response, _snake(reason) if reason else None, retry_after(response))
 
+    def _spend(self, request: ActionRequested, units: int) -> None:
+        """Take the call's units from the day's budget, or fail `quota_exceeded` without calling."""
+        if self._quota is None:
+            return
+        try:
+            self._quota.spend(units)
+        except QuotaExhausted:
+            raise ActionFailed("quota_exceeded", transient=False) from None
+        finally:
+            self._gauge(request)
 
-def _error_reason(response: httpx.Response) -> str | None:
-    """The first `error.errors[].reason` of a Google API error body."""
-    if response.is_success:
-        return None
-    error = json_object(response).get("error")
-    errors = error.get("errors") if isinstance(error, dict) else None
-    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-    reason = first.get("reason")
-    return reason if isinstance(reason, str) and reason else None
+    def _gauge(self, request: ActionRequested) -> None:
+        if self._quota is not None:
+            label = self._label(request.platform, request.account.id)
+            record_remaining(request.platform, label, self._quota.remaining())
 
 
 def _snake(reason: str) -> str:

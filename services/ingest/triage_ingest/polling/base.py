@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import httpx
 from triage_events import Platform
 
+from triage_ingest.platform_http import Clock, RateHeaders, header_number, record_remaining, reset_in
 from triage_ingest.polling.errors import RateLimited
-
-Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -32,10 +31,16 @@ class Poller(Protocol):
 
 
 class RateGate:
-    """Remembers that the platform's window is used up (a remaining count of 0) until it resets, so the
-    next request is not sent only to be refused."""
+    """Reads a platform's rate-limit headers on every answer (the remaining count becomes the quota gauge)
+    and remembers that the window is used up (a remaining count of 0) until it resets, so the next request
+    is not sent only to be refused."""
 
-    def __init__(self, clock: Clock = time.time) -> None:
+    def __init__(
+        self, headers: RateHeaders, platform: Platform, account_label: str, clock: Clock = time.time
+    ) -> None:
+        self._headers = headers
+        self._platform = platform
+        self._label = account_label
         self._clock = clock
         self._until = 0.0
 
@@ -44,15 +49,12 @@ class RateGate:
         if wait > 0:
             raise RateLimited(wait)
 
-    def close_until(self, when: float) -> None:
-        self._until = max(self._until, when)
-
-
-def number(value: str | None) -> float | None:
-    """A numeric header (`x-rate-limit-remaining: 12`, `X-Ratelimit-Remaining: 99.0`), None if absent/bad."""
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
+    def read(self, response: httpx.Response) -> float | None:
+        """Seconds until the window resets (None when the platform does not say); closes the gate until
+        then when nothing is left of the window."""
+        remaining = header_number(response, self._headers.remaining)
+        wait = reset_in(response, self._headers, self._clock)
+        record_remaining(self._platform, self._label, remaining)
+        if remaining is not None and remaining < 1 and wait is not None:
+            self._until = max(self._until, self._clock() + wait)
+        return wait

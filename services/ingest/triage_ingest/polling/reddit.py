@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 from triage_events import Platform
 
-from triage_ingest import metrics
 from triage_ingest.accounts import Accounts
-from triage_ingest.polling.base import Clock, PollOptions, RateGate, number
+from triage_ingest.platform_http import REDDIT_RATE_HEADERS, reset_in
+from triage_ingest.polling.base import Clock, PollOptions, RateGate
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.errors import PollFailed, RateLimited
 from triage_ingest.polling.http import get, json_body, raise_for_server_error
@@ -110,7 +110,7 @@ class RedditToken:
         except httpx.HTTPError as exc:
             raise PollFailed("network") from exc
         if response.status_code == 429:
-            raise RateLimited(number(response.headers.get("x-ratelimit-reset")))
+            raise RateLimited(reset_in(response, REDDIT_RATE_HEADERS, self._clock))
         raise_for_server_error(response)
         body = json_body(response) if response.status_code == 200 else {}
         token = body.get("access_token") if isinstance(body, dict) else None
@@ -148,9 +148,8 @@ class RedditComments:
         self._sink = sink
         self._accounts = accounts
         self._options = options
-        self._clock = clock
-        self._gate = RateGate(clock)
-        self._label = accounts.metric_label(Platform.REDDIT, account_id)
+        label = accounts.metric_label(Platform.REDDIT, account_id)
+        self._gate = RateGate(REDDIT_RATE_HEADERS, Platform.REDDIT, label, clock)
 
     def cursor(self) -> RedditCursor:
         return RedditCursor.load(self._store.get(self.platform.value, self.account_id))
@@ -232,9 +231,9 @@ class RedditComments:
         token = await self._token.get()
         headers = {"Authorization": f"Bearer {token}", "User-Agent": self._user_agent}
         response = await get(self._http, self._url, params, headers)
-        reset = self._read_rate_headers(response)
+        wait = self._gate.read(response)
         if response.status_code == 429:
-            raise RateLimited(reset)
+            raise RateLimited(wait)
         raise_for_server_error(response)
         if response.status_code == 401:
             self._token.invalidate()
@@ -245,15 +244,6 @@ class RedditComments:
         if items is None:
             raise PollFailed("bad_response")
         return items
-
-    def _read_rate_headers(self, response: httpx.Response) -> float | None:
-        remaining = number(response.headers.get("x-ratelimit-remaining"))
-        reset = number(response.headers.get("x-ratelimit-reset"))
-        if remaining is not None:
-            metrics.QUOTA_REMAINING.labels(Platform.REDDIT.value, self._label).set(remaining)
-            if remaining < 1 and reset is not None:
-                self._gate.close_until(self._clock() + reset)
-        return reset
 
 
 _REFUSED = {400: "bad_request", 403: "forbidden", 404: "not_found"}

@@ -30,12 +30,12 @@ from triage_ingest.config import IngestSettings
 from triage_ingest.polling.base import Poller, PollOptions
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.errors import PollFailed
-from triage_ingest.polling.quota import DailyQuota
 from triage_ingest.polling.reddit import RedditComments, RedditToken
 from triage_ingest.polling.sink import Sink
 from triage_ingest.polling.x import XMentions
 from triage_ingest.polling.youtube import YouTubeThreads
 from triage_ingest.publisher import Publisher
+from triage_ingest.quota import DailyQuota
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class _Builder:
             settings.poll_page_size, settings.poll_max_pages, settings.poll_backfill_pages
         )
         # One YouTube project (API key) serves every channel: one budget for all of them.
-        self.youtube_quota = DailyQuota(store, "youtube", settings.poll_youtube_daily_quota)
+        self.youtube_quota = DailyQuota(settings.poll_youtube_daily_quota, "youtube", store)
 
     def build(self, config: AccountConfig) -> Poller | None:
         def credential(name: str) -> str | None:

@@ -20,9 +20,9 @@ from typing import Any
 import httpx
 from triage_events import Platform
 
-from triage_ingest import metrics
 from triage_ingest.accounts import Accounts
-from triage_ingest.polling.base import Clock, PollOptions, RateGate, number
+from triage_ingest.platform_http import X_RATE_HEADERS
+from triage_ingest.polling.base import Clock, PollOptions, RateGate
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.errors import PollFailed, RateLimited
 from triage_ingest.polling.http import get, json_body, raise_for_server_error
@@ -64,9 +64,9 @@ class XMentions:
         self._sink = sink
         self._accounts = accounts
         self._options = options
-        self._clock = clock
-        self._gate = RateGate(clock)
-        self._label = accounts.metric_label(Platform.X, account_id)
+        self._gate = RateGate(
+            X_RATE_HEADERS, Platform.X, accounts.metric_label(Platform.X, account_id), clock
+        )
 
     def cursor(self) -> XCursor:
         return XCursor.load(self._store.get(self.platform.value, self.account_id))
@@ -110,9 +110,9 @@ class XMentions:
             params["pagination_token"] = cursor.next_token
         self._gate.check()
         response = await get(self._http, self._url, params, {"Authorization": f"Bearer {self._token}"})
-        reset = self._read_rate_headers(response)
+        wait = self._gate.read(response)
         if response.status_code == 429:
-            raise RateLimited(max(1.0, reset - self._clock()) if reset else None)
+            raise RateLimited(max(1.0, wait) if wait is not None else None)
         raise_for_server_error(response)
         if response.status_code == 400 and cursor.next_token:
             self._save(XCursor(since_id=cursor.since_id))
@@ -123,15 +123,6 @@ class XMentions:
         if not isinstance(body, dict) or ("data" not in body and "meta" not in body):
             raise PollFailed("api_error")  # e.g. 200 with only `errors` (the user does not exist)
         return body
-
-    def _read_rate_headers(self, response: httpx.Response) -> float | None:
-        remaining = number(response.headers.get("x-rate-limit-remaining"))
-        reset = number(response.headers.get("x-rate-limit-reset"))
-        if remaining is not None:
-            metrics.QUOTA_REMAINING.labels(Platform.X.value, self._label).set(remaining)
-            if remaining <= 0 and reset:
-                self._gate.close_until(reset)
-        return reset
 
 
 _REFUSED = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}

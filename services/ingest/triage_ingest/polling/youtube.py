@@ -6,8 +6,9 @@ that instant. A run reads pages until one reaches threads published before that 
 newer (new comments, and edits of comments on those pages), and only then moves the instant. Until then the
 cursor keeps the run in progress (its newest instant and the next `pageToken`), so a restart resumes there.
 
-Quota: every list call costs 1 unit of the project's daily budget (`DailyQuota`, counted before the call);
-when it is spent (or YouTube answers 403 `quotaExceeded`) nothing is requested until midnight Pacific.
+Quota: every list call costs 1 unit of the project's daily budget (`triage_ingest.quota.DailyQuota`, which
+the YouTube actions client spends too), counted before the call; when it is spent (or YouTube answers 403
+`quotaExceeded`) nothing is requested until midnight Pacific.
 `rateLimitExceeded` is retried with backoff. The key is an API key (`key=`) or an OAuth access token.
 """
 
@@ -22,12 +23,13 @@ from triage_events import CommentKind, CommentReceived, Platform
 
 from triage_ingest import metrics
 from triage_ingest.accounts import Accounts
+from triage_ingest.platform_http import google_error_reason
 from triage_ingest.polling.base import PollOptions
 from triage_ingest.polling.cursors import CursorStore
-from triage_ingest.polling.errors import PollFailed, QuotaExhausted, RateLimited
+from triage_ingest.polling.errors import PollFailed, RateLimited
 from triage_ingest.polling.http import get, json_body, raise_for_server_error
-from triage_ingest.polling.quota import DailyQuota
 from triage_ingest.polling.sink import Sink
+from triage_ingest.quota import DailyQuota, QuotaExhausted
 from triage_ingest.sources import youtube
 from triage_ingest.sources.base import Batch
 
@@ -169,7 +171,7 @@ class YouTubeThreads:
                 raise PollFailed("bad_response")
             return body
         raise_for_server_error(response)
-        reason = _error_reason(response)
+        reason = google_error_reason(response)
         if reason == "quotaExceeded":
             self._quota.exhaust()
             self._gauge(0)
@@ -187,20 +189,6 @@ class YouTubeThreads:
 
 
 _REFUSED = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
-
-
-def _error_reason(response: httpx.Response) -> str | None:
-    """`error.errors[0].reason` of a Google API error body (`quotaExceeded`, `invalidPageToken`, …)."""
-    try:
-        body = json_body(response)
-    except PollFailed:
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
-    errors = error.get("errors") if isinstance(error, dict) else None
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        reason = errors[0].get("reason")
-        return reason if isinstance(reason, str) else None
-    return None
 
 
 def _parts(items: list[Any]) -> dict[str, Any]:
