@@ -91,6 +91,23 @@ def test_every_panel_queries_exported_metrics_through_the_pinned_datasource(path
                     assert not missing, f"{panel['title']}: {metric} has no label(s) {sorted(missing)}"
 
 
+def queries(name: str) -> list[str]:
+    board = json.loads((GRAFANA / "dashboards" / f"{name}.json").read_text())
+    return [target["expr"] for panel in board["panels"] for target in panel["targets"]]
+
+
+def test_the_new_service_metrics_are_exported_with_small_labels_and_on_the_dashboards() -> None:
+    names = exported()
+    assert names["triage_classifier_consumer_lag"] == {"topic", "partition"}
+    assert names["triage_api_time_to_first_action_seconds_bucket"] == {"severity", "label"}
+    assert names["triage_api_sla_breaches_total"] == {"severity"}
+    assert names["triage_api_flags_relabelled_total"] == {"severity", "reason"}
+    assert any("triage_classifier_consumer_lag" in expr for expr in queries("pipeline"))
+    queue = " ".join(queries("queue"))
+    for metric in ("triage_api_time_to_first_action_seconds_bucket", "triage_api_sla_breaches_total"):
+        assert metric in queue, metric
+
+
 def test_the_validator_catches_a_misspelt_metric() -> None:
     assert "triage_api_flags_stored_totl" not in exported()
     assert "triage_api_flags_stored_total" in exported()

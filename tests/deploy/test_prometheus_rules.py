@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -28,9 +29,21 @@ def run(*args: str) -> str:
 
 
 def test_alert_rules_are_valid() -> None:
-    assert "SUCCESS: 7 rules found" in run(
+    assert "SUCCESS: 8 rules found" in run(
         tool("promtool"), "check", "rules", "prometheus/rules/triage.rules.yml"
     )
+
+
+def test_both_consumers_have_a_growing_lag_rule_and_it_is_unit_tested() -> None:
+    rules = yaml.safe_load((DEPLOY / "prometheus/rules/triage.rules.yml").read_text())
+    exprs = {r["alert"]: r["expr"] for group in rules["groups"] for r in group["rules"]}
+    assert "triage_api_consumer_lag_messages" in exprs["TriageConsumerLagGrowing"]
+    classifier = exprs["TriageClassifierLagGrowing"]
+    assert "triage_classifier_consumer_lag" in classifier and "deriv(" in classifier
+    assert "by (topic, partition)" in classifier
+    tests = yaml.safe_load((DEPLOY / "prometheus/tests/triage.rules.test.yml").read_text())
+    tested = {case["alertname"] for test in tests["tests"] for case in test.get("alert_rule_test", [])}
+    assert set(exprs) <= tested, f"rules without a promtool test: {sorted(set(exprs) - tested)}"
 
 
 def test_alert_rules_pass_their_unit_tests() -> None:

@@ -8,6 +8,7 @@ from triage_bus.profile import BrokerProfile
 from triage_bus.settings import get_bus_settings
 from triage_events import ALERTS, COMMENTS, DLQ, FLAGS
 
+from triage_classifier import lag as consumer_lag
 from triage_classifier.config import get_settings
 
 settings = get_settings()
@@ -87,6 +88,21 @@ BATCH_LATENCY = Histogram(
     "Time to decode and judge one micro-batch (model and rules, off the event loop)",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+
+# triage_classifier_consumer_lag{topic, partition}, refreshed by a timer on every worker (see lag.py).
+CONSUMER_LAG = consumer_lag.CONSUMER_LAG
+_lag_exporter = consumer_lag.LagExporter()
+
+
+@app.timer(interval=consumer_lag.INTERVAL_S)
+async def export_consumer_lag() -> None:
+    """Lag of this worker's partitions of the topics its agents read."""
+    consumer = app.consumer
+    _lag_exporter.record(
+        consumer,
+        consumer_lag.committed_offsets(consumer, app.monitor),
+        (COMMENTS.name, account_labels_topic.get_topic_name()),
+    )
 
 
 @app.page("/metrics")
