@@ -12,6 +12,7 @@ from triage_events import ActionKind, Label, Severity
 
 from tests.builders import make_comment, make_flag
 from tests.integration.desk_support import Desk, FakePublisher, make_app, running_desk
+from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -103,7 +104,8 @@ async def test_status_moves_follow_the_allowed_transitions(database_url: str) ->
         ] == "escalated"
         r = await desk.client.post(f"/api/flags/{fid}/status", json={"status": "resolved"}, headers=mod)
         assert r.json()["status"] == "resolved"
-        assert await audit_actions(desk, fid) == ["flag.status", "flag.status"]
+        # escalating routes the flag again (the bundled rules' escalation team)
+        assert await audit_actions(desk, fid) == ["flag.status", "flag.rerouted", "flag.status"]
 
 
 async def test_assignment_and_bulk_status(database_url: str) -> None:
@@ -248,19 +250,33 @@ async def test_misinformation_replies_wait_for_a_lead(database_url: str) -> None
         assert await audit_actions(desk, fid) == ["action.pending_approval", "action.approved"]
 
 
-async def test_a_bus_outage_is_shown_on_the_flag_and_answered_503(database_url: str) -> None:
+async def test_a_bus_outage_queues_the_action_shows_it_and_sends_it_later(database_url: str) -> None:
+    """With the transactional outbox a bus outage is not a failure: 202, the flag says the action is queued,
+    and the relay sends it once the bus is back (the user must not retry and send it twice)."""
     publisher = FakePublisher()
     publisher.fail = True
-    async with running_desk(make_app(database_url, publisher)) as desk:
+    app = make_app(database_url, publisher, outbox_retry_base_seconds=0.05, outbox_retry_max_seconds=0.2)
+    async with running_desk(app) as desk:
         flag = hostile_flag(severity=Severity.HIGH)
         desk.add_flags(flag)
         fid = str(flag.event_id)
         r = await desk.client.post(f"/api/flags/{fid}/hide", headers=desk.auth("moderator"))
-        assert r.status_code == 503
+        assert r.status_code == 202 and r.json()["status"] == "requested"
         detail = (await desk.client.get(f"/api/flags/{fid}", headers=desk.auth("viewer"))).json()
-        assert detail["last_action_error"] == "not sent: ConnectionError"
+        assert detail["last_action"] == "hide: queued" and "retrying" in detail["last_action_error"]
+        assert publisher.sent == []
+        publisher.fail = False
+        await eventually(lambda: _sent(publisher), 10, "the queued action published")
+        [event] = publisher.sent
+        assert str(event.event_id) == r.json()["id"]
+        detail = (await desk.client.get(f"/api/flags/{fid}", headers=desk.auth("viewer"))).json()
+        assert detail["last_action"] == "hide: requested" and detail["last_action_error"] is None
         actions = (await desk.client.get(f"/api/flags/{fid}/actions", headers=desk.auth("viewer"))).json()
-        assert [a["status"] for a in actions] == ["failed"]
+        assert [a["status"] for a in actions] == ["requested"]
+
+
+async def _sent(publisher: FakePublisher) -> bool:
+    return bool(publisher.sent)
 
 
 async def test_the_audit_log_is_append_only(database_url: str) -> None:
@@ -272,7 +288,7 @@ async def test_the_audit_log_is_append_only(database_url: str) -> None:
             with desk.app.state.sessionmaker() as db, pytest.raises(DBAPIError, match="append-only"):
                 db.execute(text(statement))
                 db.commit()
-        assert await audit_actions(desk, str(flag.event_id)) == ["flag.status"]
+        assert await audit_actions(desk, str(flag.event_id)) == ["flag.status", "flag.rerouted"]
 
 
 async def test_list_filters_account_assignee_time_range_and_text(database_url: str) -> None:

@@ -1,5 +1,5 @@
-"""`triage bench pipeline` and `triage bench api`: the whole pipeline under a burst, and the API's queue listing
-under concurrent load, each figure beside a reference measured in the same run. Benchmarks report numbers;
+"""`triage bench pipeline`: the whole pipeline under a burst, each figure beside a reference measured in the
+same run (`triage bench api` is in `bench_api`, and uses the helpers here). Benchmarks report numbers;
 they assert nothing (tests do). Machines are noisy: compare within a run, not across runs."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -456,209 +456,11 @@ def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str) -> s
     return "\n".join(lines)
 
 
-# --- triage bench api -----------------------------------------------------------------------------------
-
-
-def seed_flags(database_url: str, count: int) -> None:
-    """`count` flags straight into the database (through the API's own schema and row builder)."""
-    from sqlalchemy import insert
-    from triage_api.db import make_engine, migrate
-    from triage_api.flags.models import Flag, FlagLabel
-    from triage_api.flags.service import _row
-    from triage_events import (
-        Account,
-        Author,
-        Comment,
-        CommentReceived,
-        Evidence,
-        FlagRaised,
-        Label,
-        Platform,
-        Severity,
-    )
-
-    engine = make_engine(database_url)
-    try:
-        migrate(engine)
-        labels = list(Label)
-        severities = list(Severity)
-        platforms = [Platform.FACEBOOK, Platform.INSTAGRAM, Platform.X, Platform.DEMO]
-        t0 = datetime(2026, 1, 1, tzinfo=UTC)
-        comment = CommentReceived(
-            platform=Platform.DEMO,
-            account=Account(id="bench", handle="@bench"),
-            comment=Comment(
-                platform_comment_id="seed",
-                text="You are all useless clowns and the wait was four hours",
-                author=Author(id="seed-author", handle="seed"),
-                created_at=t0,
-            ),
-        )
-        template = _row(
-            FlagRaised(
-                comment_key=comment.comment_key,
-                platform=comment.platform,
-                account=comment.account,
-                comment=comment.comment,
-                labels=[Label.HOSTILE],
-                scores={Label.HOSTILE: 0.9},
-                severity=Severity.MEDIUM,
-                evidence=[
-                    Evidence(label=Label.HOSTILE, source="rule", rule_id="hostile.insult", start=12, end=26)
-                ],
-                model_version="bench",
-                suggested_templates=[],
-                source_event_id=comment.event_id,
-            )
-        )
-        rng = random.Random(11)
-        chunk = 5000
-        with engine.begin() as connection:
-            for start in range(0, count, chunk):
-                rows, label_rows = [], []
-                for i in range(start, min(count, start + chunk)):
-                    label = rng.choice(labels)
-                    flag_id = str(uuid4())
-                    row = dict(template)
-                    row.update(
-                        id=flag_id,
-                        comment_key=f"demo:bench:{i}",
-                        platform_comment_id=str(i),
-                        platform=rng.choice(platforms).value,
-                        flagged_at=t0 + timedelta(seconds=i * 30),
-                        labels=[label.value],
-                        primary_label=label.value,
-                        severity=rng.choice(severities).value,
-                    )
-                    rows.append(row)
-                    label_rows.append({"flag_id": flag_id, "label": label.value})
-                connection.execute(insert(Flag), rows)
-                connection.execute(insert(FlagLabel), label_rows)
-    finally:
-        engine.dispose()
-
-
 def _quiet_clients() -> None:
     import logging
 
     for name in ("httpx", "httpcore", "aiokafka"):
         logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def run_api(count: int, concurrency: int, seconds: float, db_kind: str) -> str:
-    _quiet_clients()
-    with tempfile.TemporaryDirectory() as tmp, database(db_kind, Path(tmp)) as database_url:
-        t0 = time.perf_counter()
-        seed_flags(database_url, count)
-        seeded = time.perf_counter() - t0
-        result = asyncio.run(_api_load(database_url, concurrency, seconds, Path(tmp)))
-    return api_report(result, count, concurrency, seconds, db_kind, seeded)
-
-
-async def _api_load(database_url: str, concurrency: int, seconds: float, work: Path) -> dict[str, Any]:
-    from triage_bus.embedded import free_port
-
-    port = free_port()
-    env = service_env(
-        TRIAGE_API_DATABASE_URL=database_url,
-        TRIAGE_API_PORT=str(port),
-        TRIAGE_API_CONSUMER_ENABLED="false",
-        TRIAGE_BOOTSTRAP_ADMIN_TOKEN="bench-token",
-        TRIAGE_LOG_LEVEL="WARNING",
-    )
-    api = start_service("api", env, work / "api.log")
-    try:
-        base = f"http://127.0.0.1:{port}"
-        await wait_ready(f"{base}/healthz", [api])
-        scenarios: dict[str, list[dict[str, Any]]] = {
-            "GET /healthz (reference: the framework alone)": [],
-            "GET /api/flags (first page of 50, newest first)": [{}],
-            "GET /api/flags filtered (label / status / severity, one of them at random)": [
-                {"label": "urgent"},
-                {"status": "new"},
-                {"severity": "high"},
-                {"label": "hostile", "status": "new"},
-            ],
-            "GET /api/flags deep page (offset 50,000)": [{"offset": 50_000}],
-        }
-        results: dict[str, Any] = {}
-        for name, params in scenarios.items():
-            path = "/healthz" if not params else "/api/flags"
-            results[name] = await _load(base, path, params or [{}], concurrency, seconds)
-        results["rss_mb"] = rss_mb(api.pid)
-        return results
-    finally:
-        stop_services([api])
-
-
-async def _load(
-    base: str, path: str, params: list[dict[str, Any]], concurrency: int, seconds: float
-) -> dict[str, float]:
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=base, headers={"Authorization": "Bearer bench-token"}, timeout=20, limits=limits
-    ) as client:
-        t0 = time.perf_counter()
-        await client.get(path, params=params[0])  # warm the connection and the database's caches
-        single = (time.perf_counter() - t0) * 1000
-        stop_at = time.perf_counter() + seconds
-        rng = random.Random(5)
-
-        async def user() -> None:
-            nonlocal errors
-            while time.perf_counter() < stop_at:
-                t0 = time.perf_counter()
-                try:
-                    response = await client.get(path, params=rng.choice(params))
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                latencies.append((time.perf_counter() - t0) * 1000)
-                errors += not ok
-
-        started = time.perf_counter()
-        await asyncio.gather(*(user() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return {
-        "requests": len(latencies),
-        "rps": len(latencies) / elapsed,
-        "p50": percentile(latencies, 50),
-        "p99": percentile(latencies, 99),
-        "errors": errors,
-        "single": single,
-    }
-
-
-def api_report(
-    results: dict[str, Any], count: int, concurrency: int, seconds: float, db_kind: str, seeded: float
-) -> str:
-    lines = [
-        "## API queue listing under load (`triage bench api`)",
-        "",
-        f"Generated on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.",
-        f"{count} flags in {db_kind} (seeded in {seeded:.0f} s); the API as its own process (uvicorn, one "
-        f"worker); {concurrency} concurrent clients (httpx, async, keep-alive) for {seconds:g} s per row, "
-        "on the same machine as the server.",
-        "",
-        "| request | one request alone (ms) | requests | requests/s | p50 (ms) | p99 (ms) | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for name, r in results.items():
-        if name == "rss_mb":
-            continue
-        lines.append(
-            f"| {name} | {r['single']:.1f} | {r['requests']} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
-            f"| {r['errors']} |"
-        )
-    lines += [
-        "",
-        f"API process RSS at the end: {results['rss_mb']:.0f} MiB. With {concurrency} requests in flight, "
-        "p99 includes queueing in the client and the server's single event loop.",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 # --- make bench: one docs/benchmarks.md -----------------------------------------------------------------

@@ -306,8 +306,8 @@ def bench_pipeline(
 
 @bench.command(name="api")
 @click.option("--flags", "count", type=int, default=100_000, show_default=True, help="flags in the database")
-@click.option("--concurrency", type=int, default=20, show_default=True)
-@click.option("--seconds", type=float, default=15.0, show_default=True, help="per request kind")
+@click.option("--concurrency", type=int, default=16, show_default=True)
+@click.option("--seconds", type=float, default=8.0, show_default=True, help="per request kind")
 @click.option(
     "--database",
     "db_kind",
@@ -316,13 +316,21 @@ def bench_pipeline(
     show_default=True,
 )
 @click.option(
+    "--reference/--no-reference",
+    default=True,
+    show_default=True,
+    help="measure every request again with the indexes before migration 0005",
+)
+@click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Markdown section"
 )
-def bench_api(count: int, concurrency: int, seconds: float, db_kind: str, output: Path | None) -> None:
+def bench_api(
+    count: int, concurrency: int, seconds: float, db_kind: str, reference: bool, output: Path | None
+) -> None:
     """The queue listing under concurrent requests, with many flags in the database."""
-    from triage_cli.bench_pipeline import run_api
+    from triage_cli.bench_api import run_api
 
-    _write(run_api(count, concurrency, seconds, db_kind), output)
+    _write(run_api(count, concurrency, seconds, db_kind, reference), output)
 
 
 @bench.command(name="report")

@@ -1,9 +1,10 @@
 """Platform actions over the bus: publishing `ActionRequested` and consuming `ActionCompleted`.
 
 Both travel on `triage.actions.v1`, keyed by comment_key; ingest executes requests and publishes results on
-the same topic. The result consumer follows the flag consumer's pattern: a batch is applied in one
-transaction and the offsets are committed only after that commit. Re-delivered results are recognised by
-their request id and change nothing.
+the same topic. Requests are not published from the request handler's transaction: they go through the
+transactional outbox (`triage_api.outbox`), whose relay calls a publisher from here. The result consumer
+follows the flag consumer's pattern: a batch is applied in one transaction and the offsets are committed only
+after that commit. Re-delivered results are recognised by their request id and change nothing.
 """
 
 from __future__ import annotations
@@ -43,12 +44,20 @@ class KafkaActionPublisher:
         self._lock = asyncio.Lock()
 
     async def publish(self, event: ActionRequested) -> None:
+        await self.send_record(ACTIONS.name, event.comment_key.encode(), encode(event))
+
+    async def send_record(self, topic: str, key: bytes | None, value: bytes) -> None:
+        """Send stored bytes as they are (the outbox relay) and wait for the broker's acknowledgement."""
         async with self._lock:
             if self._producer is None:
                 producer = AIOKafkaProducer(**self._profile.producer_kwargs())
-                await producer.start()
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()  # a failed start leaves connections and tasks behind
+                    raise
                 self._producer = producer
-        await self._producer.send_and_wait(ACTIONS.name, encode(event), key=event.comment_key.encode())
+        await self._producer.send_and_wait(topic, value, key=key)
 
     async def stop(self) -> None:
         if self._producer is not None:

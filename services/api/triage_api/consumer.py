@@ -2,7 +2,9 @@
 
 At-least-once and idempotent: a batch is written in one transaction, and only after that commit are the
 Kafka offsets committed. A crash in between replays the batch, and the unique `comment_key` makes the
-replay insert nothing. Malformed records go to the dead-letter topic; a database outage stalls the
+replay insert nothing. A later verdict on a stored comment (an edit judged again) updates that flag when
+it is newer than the one the flag shows and differs from it (`flags.relabel`); a redelivery changes
+nothing. Malformed records go to the dead-letter topic; a database outage stalls the
 consumer (it retries the same batch) rather than skipping anything.
 """
 
@@ -21,6 +23,7 @@ from triage_bus.profile import BrokerProfile
 from triage_events import DLQ, FLAGS, DeadLetter, FlagRaised, InvalidEvent, decode, encode
 
 from triage_api import metrics
+from triage_api.flags import relabel
 from triage_api.flags.service import store_flags
 
 log = logging.getLogger(__name__)
@@ -54,14 +57,30 @@ Router = Callable[[Session, list[FlagRaised]], None]
 
 
 def write_flags(factory: sessionmaker[Session], flags: list[FlagRaised], router: Router | None = None) -> int:
+    """Store a batch in one transaction: new comments are inserted (and routed); a verdict on a comment
+    already stored updates its flag when it is newer and says something new (`relabel`). Returns how many
+    flags were inserted."""
     with factory() as db, db.begin():
         stored: list[FlagRaised] = []
         count = store_flags(db, flags, stored)
         if router is not None and stored:
             router(db, stored)  # routed in the same transaction as the insert
+        inserted = {id(flag) for flag in stored}
+        results = relabel.apply_all(db, [flag for flag in flags if id(flag) not in inserted])
     for flag in stored:  # counted after the commit, so a rolled-back batch counts nothing
         for label in flag.labels:
             metrics.FLAGS_STORED.labels(label.value, flag.severity.value).inc()
+    for result in results:
+        if result.outcome is relabel.Outcome.RELABELLED:
+            metrics.FLAGS_RELABELLED.labels(result.event.severity.value, result.reason).inc()
+            log.info(
+                "flag relabelled comment_event=%s reason=%s severity=%s",
+                result.event.event_id,
+                result.reason,
+                result.event.severity.value,
+            )
+        else:
+            metrics.FLAG_UPDATES_IGNORED.labels(result.outcome.value).inc()
     return count
 
 

@@ -23,6 +23,7 @@ from triage_bus.settings import get_bus_settings
 from triage_events import FlagRaised
 
 from triage_api.actions import ActionPublisher, ActionResultConsumer, KafkaActionPublisher, NoPublisher
+from triage_api.analytics import views as analytics_views
 from triage_api.audit import views as audit_views
 from triage_api.config import ApiSettings, get_settings
 from triage_api.consumer import FlagConsumer
@@ -38,12 +39,14 @@ from triage_api.oncall.channels import build_channels
 from triage_api.oncall.config import OncallSettings, get_oncall_settings
 from triage_api.oncall.consumer import AlertConsumer
 from triage_api.oncall.notifier import Notifier
+from triage_api.outbox import OutboxRelay
 from triage_api.replies.accounts import AccountBook
 from triage_api.replies.catalogue import load_catalogue
 from triage_api.routing import views as routing_views
-from triage_api.routing.service import RoutingConfig, route
+from triage_api.routing.service import RoutingConfig, bind, route
 from triage_api.staff import admin_views
 from triage_api.staff import views as staff_views
+from triage_api.staff.oidc import OidcClient
 from triage_api.staff.service import ensure_bootstrap_admin
 
 log = logging.getLogger(__name__)
@@ -65,11 +68,20 @@ def create_app(
     notifier = Notifier(oncall, factory, build_channels(oncall.channels, http))
     accounts = AccountBook.load(settings.accounts_file)
     routing = RoutingConfig.load(settings.routing_file)
+    bind(factory, routing)  # escalations in any session are routed again with these rules
 
     def router(db: Session, events: list[FlagRaised]) -> None:
         route(db, routing, events, datetime.now(UTC))
 
     load_catalogue()  # a malformed catalogue fails at start-up, not at the first reply
+    relay = OutboxRelay(
+        engine,
+        factory,
+        action_publisher or NoPublisher(),
+        poll_interval=settings.outbox_poll_seconds,
+        retry_base=settings.outbox_retry_base_seconds,
+        retry_max=settings.outbox_retry_max_seconds,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -110,6 +122,9 @@ def create_app(
             tasks.append(asyncio.create_task(consumer.run(), name="flag-consumer"))
             tasks.append(asyncio.create_task(alerts.run(), name="alert-consumer"))
             tasks.append(asyncio.create_task(results.run(), name="action-result-consumer"))
+        relay.publisher = app.state.action_publisher
+        if not isinstance(relay.publisher, NoPublisher):  # without a bus, entries wait for a replica with one
+            tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         for task in tasks:
             task.add_done_callback(_crash_on_consumer_failure)
         try:
@@ -123,6 +138,8 @@ def create_app(
             if kafka_publisher is not None:
                 await kafka_publisher.stop()
             await http.aclose()
+            if app.state.oidc is not None:
+                await app.state.oidc.aclose()
             engine.dispose()
 
     app = FastAPI(title="Triage API", version="0.1.0", lifespan=lifespan)
@@ -144,6 +161,8 @@ def create_app(
     app.state.alert_consumer = None
     app.state.action_consumer = None
     app.state.action_publisher = action_publisher or NoPublisher()
+    app.state.outbox_relay = relay
+    app.state.oidc = OidcClient(settings) if settings.oidc_enabled else None
     app.state.accounts = accounts
     app.state.routing = routing
     app.state.notifier = notifier
@@ -158,6 +177,7 @@ def create_app(
     app.include_router(stream_views.router)
     app.include_router(staff_views.router)
     app.include_router(alert_views.router)
+    app.include_router(analytics_views.router)
     app.include_router(dashboard_views.router)
 
     @app.get("/healthz", tags=["health"])

@@ -68,6 +68,46 @@ NOTIFICATION_LATENCY = Histogram(
     ["kind"],
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
 )
+OUTBOX_PENDING = Gauge(
+    "triage_api_action_outbox_pending",
+    "ActionRequested events committed with their action but not yet acknowledged by the broker",
+)
+OUTBOX_OLDEST_PENDING = Gauge(
+    "triage_api_action_outbox_oldest_pending_seconds",
+    "Age of the oldest ActionRequested still waiting in the outbox (0 when there is none)",
+)
+OUTBOX_PUBLISHED = Counter(
+    "triage_api_action_outbox_published_total", "Outbox entries published and acknowledged by the broker"
+)
+OUTBOX_PUBLISH_FAILURES = Counter(
+    "triage_api_action_outbox_publish_failures_total",
+    "Failed attempts to publish an outbox entry (it stays pending and is retried), by error type",
+    ["reason"],
+)
+
+TIME_TO_FIRST_ACTION = Histogram(
+    "triage_api_time_to_first_action_seconds",
+    "Time from a flag being raised to the first thing a person did about it (claim, status change, "
+    "assignment or platform action); observed once per flag",
+    ["severity", "label"],
+    buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800),
+)
+SLA_BREACHES_TOTAL = Counter(
+    "triage_api_sla_breaches_total",
+    "Flags whose first staff action came after the response target for their severity (counted once, at "
+    "that action; flags still waiting are triage_api_queue_sla_breaches)",
+    ["severity"],
+)
+FLAGS_RELABELLED = Counter(
+    "triage_api_flags_relabelled_total",
+    "Stored flags updated by a newer verdict on the same comment (an edit judged again), by new severity",
+    ["severity", "reason"],
+)
+FLAG_UPDATES_IGNORED = Counter(
+    "triage_api_flag_updates_ignored_total",
+    "Later verdicts on an already stored comment that changed nothing (duplicate, stale or unchanged)",
+    ["reason"],
+)
 
 
 async def record_consumer_lag(consumer: AIOKafkaConsumer, topic: str) -> None:

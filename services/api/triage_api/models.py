@@ -4,6 +4,7 @@ from triage_api.audit.models import AuditEvent
 from triage_api.db import Base
 from triage_api.flags.models import Flag, FlagAction, FlagLabel, FlagNote, LabelFeedback
 from triage_api.oncall.models import Alert, AlertEvent
+from triage_api.outbox import OutboxEntry
 from triage_api.staff.models import ApiToken, StaffSession, User
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "FlagLabel",
     "FlagNote",
     "LabelFeedback",
+    "OutboxEntry",
     "StaffSession",
     "User",
 ]

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from triage_api.audit.models import AuditEvent
+from triage_api.flags import first_action
 
 SYSTEM = "system"
 
@@ -22,6 +23,7 @@ def record(
         at=datetime.now(UTC), actor=actor, role=role, action=action, flag_id=flag_id, detail=detail
     )
     db.add(event)
+    first_action.note(db, event)  # the first staff action on a flag feeds the time-to-first-action metric
     return event
 
 

@@ -1,25 +1,38 @@
-"""Server-Sent Events: new flags pushed to the dashboard as they are stored.
+"""Server-Sent Events: new flags pushed to the dashboard as they are stored, and the changes of one flag
+pushed to its open flag page.
 
-Each connection polls the database for flags stored after its cursor, so any replica can serve any
-browser (nothing lives in process memory that another replica would need). The browser inserts the
-fields with `textContent`, so comment text is never interpreted as HTML.
+Each connection polls the database (for flags stored after its cursor, or for the state of its flag), so any
+replica can serve any browser (nothing lives in process memory that another replica would need). The
+browser inserts the fields with `textContent`, so comment text is never interpreted as HTML.
+
+A flag page's stream (`/api/stream/flags/{id}`) sends the flag's whole moderation state (status, severity,
+team, assignee, claim, last action and its error, SLA due time, notes, audit trail, pending approvals) as
+`event: flag-update` whenever it differs from the version the page has: every change to a flag writes an
+audit entry, so a status change, an assignment, an action result arriving as `ActionCompleted`, a note or
+any new audit entry is seen within a poll. State rather than deltas: a transaction that commits late is
+never skipped. The comment text is not part of it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage_api.audit.service import AuditQuery, list_events
 from triage_api.deps import ViewerDep
-from triage_api.flags import sla
-from triage_api.flags.models import Flag
+from triage_api.flags import sla, workflow
+from triage_api.flags.models import ActionState, Flag
+from triage_api.routing.service import due_at
 
 router = APIRouter(prefix="/api", tags=["stream"])
 HEARTBEAT_SECONDS = 15.0
@@ -102,6 +115,132 @@ async def stream(request: Request, _: ViewerDep, since: datetime | None = None) 
             start, seen = _aware(previous.stored_at), {previous.id}
     return StreamingResponse(
         flag_events(factory, start, request.is_disconnected, seen=seen),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+# --- one flag's changes, for its open page -----------------------------------------------------------------
+
+AUDIT_SHOWN = 200  # the flag page shows this many audit entries, newest first
+
+
+@dataclass(frozen=True)
+class FlagState:
+    version: str
+    data: dict[str, Any]
+
+
+def audit_detail(detail: dict[str, Any]) -> str:
+    """An audit entry's detail as the flag page shows it (key=value, set values only)."""
+    return " ".join(f"{k}={v}" for k, v in sorted(detail.items()) if v is not None)
+
+
+def _stamp(value: datetime) -> str:
+    return _aware(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def flag_state(db: Session, flag_id: str) -> FlagState | None:
+    """A flag's moderation state as its page shows it, and a version that changes whenever the state does.
+    None when there is no such flag."""
+    flag = None if "\x00" in flag_id else db.get(Flag, flag_id)
+    if flag is None:
+        return None
+    events, _ = list_events(db, AuditQuery(flag_id=flag_id, limit=AUDIT_SHOWN))
+    due = due_at(db, flag)
+    claimed_until = _aware(flag.claimed_until) if flag.claimed_until else None
+    data: dict[str, Any] = {
+        "id": flag.id,
+        "status": flag.status,
+        "open": flag.status in sla.OPEN_STATUSES,
+        "severity": flag.severity,
+        "team": flag.team,
+        "assignee": flag.assignee,
+        "claim": workflow.claim_holder(flag),
+        "claimed_until": claimed_until.isoformat() if claimed_until else None,
+        "last_action": flag.last_action,
+        "last_action_error": flag.last_action_error,
+        "due_at": due.isoformat(),
+        "notes": [
+            {
+                "author": n.author,
+                "at": _aware(n.at).astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+                "body": n.body,
+            }
+            for n in workflow.notes(db, flag_id)
+        ],
+        "audit": [
+            {
+                "id": e.id,
+                "at": _stamp(e.at),
+                "actor": e.actor,
+                "action": e.action,
+                "detail": audit_detail(e.detail),
+            }
+            for e in events
+        ],
+        "pending": sorted(
+            a.id for a in workflow.actions(db, flag_id) if a.status == ActionState.PENDING_APPROVAL
+        ),
+    }
+    # The claim expiring is a change too, so the version covers who holds it now (not only the columns).
+    version = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return FlagState(
+        version, {**data, "version": version, "breached": data["open"] and due < datetime.now(UTC)}
+    )
+
+
+def _state(factory: sessionmaker[Session], flag_id: str) -> FlagState | None:
+    with factory() as db:
+        return flag_state(db, flag_id)
+
+
+async def flag_updates(
+    factory: sessionmaker[Session],
+    flag_id: str,
+    disconnected: Callable[[], object],
+    version: str | None = None,
+    interval: float = 1.0,
+    heartbeat: float = HEARTBEAT_SECONDS,
+) -> AsyncIterator[str]:
+    """`event: flag-update` with the flag's state whenever it differs from `version` (the page's), a comment
+    line as a heartbeat, and `event: gone` (then the end) if the flag disappears."""
+    quiet = 0.0
+    yield "retry: 3000\n\n"
+    while True:
+        result = disconnected()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        state = await asyncio.to_thread(_state, factory, flag_id)
+        if state is None:
+            yield "event: gone\ndata: {}\n\n"
+            return
+        if state.version != version:
+            version, quiet = state.version, 0.0
+            yield f"id: {state.version}\nevent: flag-update\ndata: {json.dumps(state.data)}\n\n"
+        else:
+            quiet += interval
+        if quiet >= heartbeat:
+            quiet = 0.0
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(interval)
+
+
+@router.get("/stream/flags/{flag_id}")
+async def flag_stream(
+    flag_id: str, request: Request, _: ViewerDep, version: str | None = None
+) -> StreamingResponse:
+    """One flag's changes as Server-Sent Events (`event: flag-update`, JSON data with its whole moderation
+    state, never the comment text), sent when the state differs from `version` or from the version named
+    by the `Last-Event-ID` header of a reconnecting browser."""
+    factory = request.app.state.sessionmaker
+    if await asyncio.to_thread(_state, factory, flag_id) is None:
+        raise HTTPException(404, f"no flag with id {flag_id}")
+    last = request.headers.get("last-event-id", "")[:64] or version
+    return StreamingResponse(
+        flag_updates(factory, flag_id, request.is_disconnected, version=last),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -4,23 +4,35 @@ checked here on every POST."""
 from __future__ import annotations
 
 import hmac
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
-from triage_events import ActionKind, Label
+from triage_events import ActionKind, Label, Severity
 
 from triage_api.audit.service import AuditQuery, list_events
 from triage_api.dashboard.highlight import segments
+from triage_api.dashboard.stream import flag_state
 from triage_api.deps import DbDep, current_principal
 from triage_api.errors import DeskError, Forbidden
 from triage_api.flags import sla, workflow
 from triage_api.flags.desk_views import in_transaction, send, suggestions
 from triage_api.flags.models import ActionState, FlagStatus
-from triage_api.flags.service import FlagQuery, counts_by_status, get_flag, list_flags
+from triage_api.flags.service import (
+    CURSOR_MAX_LENGTH,
+    FlagQuery,
+    InvalidCursor,
+    counts_by_status,
+    decode_cursor,
+    encode_cursor,
+    get_flag,
+    list_flags,
+)
 from triage_api.staff.models import Role
 from triage_api.staff.service import Principal
 
@@ -43,6 +55,8 @@ OPS: dict[str, tuple[Role, ActionKind | None]] = {
     "feedback": (Role.MODERATOR, None),
     "approve": (Role.LEAD, None),
     "reject": (Role.LEAD, None),
+    "severity": (Role.MODERATOR, None),
+    "reroute": (Role.LEAD, None),
 }
 STATUS_OPS = {
     "dismiss": FlagStatus.DISMISSED,
@@ -58,20 +72,23 @@ def queue(
     principal: PrincipalDep,
     label: Annotated[Label | None, Query()] = None,
     status: Annotated[FlagStatus | None, Query()] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    cursor: Annotated[str | None, Query(max_length=CURSOR_MAX_LENGTH)] = None,
 ) -> Response:
     if principal is None:
         return RedirectResponse("/login", status_code=303)
-    per_page = 50
-    rows, total = list_flags(
-        db,
-        FlagQuery(
-            label=label.value if label else None,
-            status=status.value if status else None,
-            limit=per_page,
-            offset=(page - 1) * per_page,
-        ),
+    query = FlagQuery(
+        label=label.value if label else None,
+        status=status.value if status else None,
+        limit=50,
     )
+    if cursor:
+        try:
+            query = replace(query, after=decode_cursor(cursor, query))
+        except InvalidCursor as exc:
+            raise HTTPException(422, f"invalid cursor: {exc}") from exc
+    listing = list_flags(db, query)
+    filters = {k: v for k, v in (("label", query.label), ("status", query.status)) if v}
+    next_cursor = encode_cursor(listing.next_position, query) if listing.next_position else None
     now = datetime.now(UTC)
     return request.app.state.templates.TemplateResponse(
         request,
@@ -85,13 +102,13 @@ def queue(
                     sla.due_at(f.flagged_at, f.severity),
                     sla.breached(f.flagged_at, f.severity, f.status, now),
                 )
-                for f in rows
+                for f in listing.rows
             ],
             "open_statuses": sorted(sla.OPEN_STATUSES),
             "now": now,
-            "total": total,
-            "page": page,
-            "pages": max(1, -(-total // per_page)),
+            "total": listing.total,
+            "first_url": "?" + urlencode(filters) if cursor else None,
+            "next_url": "?" + urlencode({**filters, "cursor": next_cursor}) if next_cursor else None,
             "label": label.value if label else "",
             "status": status.value if status else "",
             "labels": [label.value for label in Label],
@@ -109,14 +126,22 @@ def _flag_context(
         raise HTTPException(404, "no such flag")
     accounts = request.app.state.accounts
     audit, _ = list_events(db, AuditQuery(flag_id=flag_id, limit=200))
+    state = flag_state(db, flag_id)
+    assert state is not None  # the flag was just loaded
+    due = datetime.fromisoformat(state.data["due_at"])
     return {
         "principal": principal,
         "can_act": principal.role.allows(Role.MODERATOR),
         "is_lead": principal.role.allows(Role.LEAD),
         "flag": flag,
         "segments": segments(flag.text or "", flag.evidence),
-        "due": sla.due_at(flag.flagged_at, flag.severity),
-        "breached": sla.breached(flag.flagged_at, flag.severity, flag.status),
+        "due": due,  # after an escalation, the restarted SLA clock's
+        "breached": state.data["breached"],
+        "version": state.version,  # the live stream sends changes from this version on
+        "pending_ids": state.data["pending"],
+        "raise_to": [s.value for s in Severity if s.rank > Severity(flag.severity).rank],
+        "teams": sorted(request.app.state.routing.teams),
+        "open_statuses": sla.OPEN_STATUSES,
         "claim": workflow.claim_holder(flag),
         "language": language or accounts.get(flag.account_id).language,
         "suggestions": suggestions(flag, accounts, language),
@@ -164,6 +189,8 @@ async def flag_action(
     label: Annotated[Label | None, Form()] = None,
     verdict: Annotated[str | None, Form()] = None,
     action_id: Annotated[str | None, Form()] = None,
+    severity: Annotated[Severity | None, Form()] = None,
+    team: Annotated[str | None, Form(max_length=64)] = None,
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
     """One form endpoint for the flag page's buttons; the same workflow functions as the REST API."""
@@ -192,6 +219,8 @@ async def flag_action(
             label,
             verdict,
             action_id,
+            severity,
+            team,
         )
     except DeskError as exc:
 
@@ -222,6 +251,8 @@ async def _perform(
     label: Label | None,
     verdict: str | None,
     action_id: str | None,
+    severity: Severity | None = None,
+    team: str | None = None,
 ) -> None:
     accounts = request.app.state.accounts
     minutes = request.app.state.settings.claim_minutes
@@ -258,5 +289,9 @@ async def _perform(
             workflow.add_note(db, flag_id, body or "", principal)
         elif op == "feedback" and label is not None:
             workflow.set_feedback(db, flag_id, label, verdict == "correct", principal)
+        elif op == "severity" and severity is not None:
+            workflow.raise_severity(db, flag_id, severity, principal)
+        elif op == "reroute" and team:
+            workflow.reroute(db, flag_id, team, None, principal)
 
     await run_in_threadpool(in_transaction, request, work)

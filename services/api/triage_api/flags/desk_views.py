@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from triage_events import ActionKind, ActionRequested, Label
 
 from triage_api.deps import DbDep, LeadDep, ModeratorDep, ViewerDep
-from triage_api.errors import BusUnavailable
 from triage_api.flags import workflow
 from triage_api.flags.models import Flag, FlagAction, FlagStatus
 from triage_api.flags.schemas import FlagOut
+from triage_api.outbox import enqueue
 from triage_api.replies.accounts import AccountBook
 from triage_api.replies.catalogue import ReplyTemplate, load_catalogue, templates_for
 from triage_api.replies.guard import check_reply
@@ -196,23 +196,23 @@ def feedback_route(flag_id: str, body: FeedbackIn, db: DbDep, who: ModeratorDep)
 
 
 async def send(request: Request, row: FlagAction, event: ActionRequested | None) -> ActionOut:
-    """Publish the request after its row committed; a bus failure is recorded on the flag and answered 503."""
+    """The request and its outbox entry committed together; publish it now, waiting a little. When the bus
+    is down it stays queued (shown on the flag) and the outbox relay retries it: still 202, never a retry
+    by the user that would send the action twice."""
     if event is not None:
-        try:
-            await request.app.state.action_publisher.publish(event)
-        except Exception as exc:  # any producer failure means the request did not leave
-            error = f"not sent: {type(exc).__name__}"
-            await run_in_threadpool(
-                in_transaction, request, lambda db: workflow.mark_unsent(db, row.id, error)
-            )
-            raise BusUnavailable("the message bus did not accept the request; try again") from exc
+        settings = request.app.state.settings
+        await request.app.state.outbox_relay.flush(settings.outbox_publish_wait_seconds)
     return ActionOut.model_validate(row)
 
 
 def in_transaction(request: Request, work: Callable[[Session], T]) -> T:
-    """Run `work` in a session and transaction of its own (committed when it returns)."""
+    """Run `work` in a session and transaction of its own (committed when it returns). Work that returns
+    `(row, ActionRequested)` has the event added to the outbox in the same transaction, for `send`."""
     with request.app.state.sessionmaker() as db, db.begin():
-        return work(db)
+        result = work(db)
+        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], ActionRequested):
+            enqueue(db, result[1])
+        return result
 
 
 async def _act(

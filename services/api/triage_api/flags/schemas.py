@@ -48,7 +48,9 @@ class FlagOut(BaseModel):
 
 class FlagPage(BaseModel):
     items: list[FlagOut]
-    total: int
+    total: int  # matching flags, counted up to 1,000 (service.COUNT_CAP)
+    total_capped: bool = False  # true: more than `total` match
     limit: int
     offset: int
-    next_offset: int | None
+    next_offset: int | None  # offset pagination (kept for existing clients); None on cursor pages
+    next_cursor: str | None = None  # pass as `cursor` for the next page; None on the last page

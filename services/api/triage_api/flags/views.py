@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, NoReturn
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from triage_events import Label, Platform, Severity
 
 from triage_api.deps import DbDep, ViewerDep
 from triage_api.flags.models import FlagStatus
 from triage_api.flags.schemas import FlagOut, FlagPage
-from triage_api.flags.service import FlagQuery, get_flag, list_flags
+from triage_api.flags.service import (
+    CURSOR_MAX_LENGTH,
+    CURSOR_PATTERN,
+    FlagQuery,
+    InvalidCursor,
+    decode_cursor,
+    encode_cursor,
+    get_flag,
+    list_flags,
+)
 
 router = APIRouter(prefix="/api/flags", tags=["flags"])
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it as a 422 rather than fail with a 500
@@ -19,6 +30,8 @@ NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it as a 422 ra
 
 @router.get("", response_model=FlagPage)
 def list_flags_route(
+    request: Request,
+    response: Response,
     db: DbDep,
     _: ViewerDep,
     label: Label | None = None,
@@ -36,9 +49,21 @@ def list_flags_route(
         str | None, Query(max_length=200, pattern=NO_NUL, description="text search in the comment")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=CURSOR_MAX_LENGTH,
+            pattern=CURSOR_PATTERN,
+            description="`next_cursor` of the previous page, with the same filters (keyset pagination)",
+        ),
+    ] = None,
+    offset: Annotated[
+        int, Query(ge=0, le=10_000_000, description="rows to skip; slow when deep, prefer `cursor`")
+    ] = 0,
 ) -> FlagPage:
-    """Flags, newest first, filtered and paginated."""
+    """Flags, newest first, filtered and paginated by cursor (`next_cursor`, also in the `Link` header).
+
+    `total` counts at most 1,000 matches: beyond that it is 1,000 with `total_capped` true."""
     query = FlagQuery(
         label=label.value if label else None,
         status=status.value if status else None,
@@ -53,14 +78,33 @@ def list_flags_route(
         limit=limit,
         offset=offset,
     )
-    rows, total = list_flags(db, query)
-    next_offset = offset + len(rows) if offset + len(rows) < total else None
+    if cursor is not None:
+        if offset:
+            _bad_cursor(cursor, "give either cursor or offset, not both")
+        try:
+            query = replace(query, after=decode_cursor(cursor, query))
+        except InvalidCursor as exc:
+            _bad_cursor(cursor, str(exc))
+    listing = list_flags(db, query)
+    next_cursor = encode_cursor(listing.next_position, query) if listing.next_position else None
+    if next_cursor:
+        url = request.url.remove_query_params("offset").include_query_params(cursor=next_cursor)
+        response.headers["Link"] = f'<{url}>; rel="next"'
     return FlagPage(
-        items=[FlagOut.model_validate(r) for r in rows],
-        total=total,
+        items=[FlagOut.model_validate(r) for r in listing.rows],
+        total=listing.total.value,
+        total_capped=listing.total.capped,
         limit=limit,
         offset=offset,
-        next_offset=next_offset,
+        next_offset=offset + len(listing.rows) if listing.has_more and cursor is None else None,
+        next_cursor=next_cursor,
+    )
+
+
+def _bad_cursor(cursor: str, message: str) -> NoReturn:
+    """A 422 shaped like FastAPI's own validation errors, at `query.cursor`."""
+    raise RequestValidationError(
+        [{"type": "value_error", "loc": ("query", "cursor"), "msg": message, "input": cursor}]
     )
 
 

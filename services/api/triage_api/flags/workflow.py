@@ -1,5 +1,7 @@
 """The moderation workflow on a flag: statuses and their allowed moves, the claim lock, assignment, notes,
 label feedback, and platform actions (reply, hide, unhide, delete) with the misinformation approval step.
+Escalating a flag or raising its severity routes it again (`routing.service.reroute`) with the routing
+config bound to the session; a lead can re-route a flag to a team by hand.
 
 Every change writes an audit event in the same transaction. Functions take a session and leave committing
 to the caller, except where noted.
@@ -13,7 +15,16 @@ from uuid import uuid4
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
-from triage_events import Account, ActionCompleted, ActionKind, ActionRequested, ActionStatus, Label, Platform
+from triage_events import (
+    Account,
+    ActionCompleted,
+    ActionKind,
+    ActionRequested,
+    ActionStatus,
+    Label,
+    Platform,
+    Severity,
+)
 
 from triage_api.audit import service as audit
 from triage_api.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -22,6 +33,7 @@ from triage_api.replies.accounts import AccountBook
 from triage_api.replies.catalogue import PRIVATE_REPLY_PLATFORMS, load_catalogue
 from triage_api.replies.guard import check_reply
 from triage_api.replies.render import RenderError, render
+from triage_api.routing import service as routing
 from triage_api.staff.models import Role, User
 from triage_api.staff.service import Principal
 
@@ -138,7 +150,66 @@ def set_status(db: Session, flag_id: str, target: FlagStatus, principal: Princip
         status=target.value,
         reason=reason[:200],
     )
+    if target == S.ESCALATED and previous != S.ESCALATED.value:
+        _escalated(db, flag, routing.RerouteReason.ESCALATED, principal)
     return flag
+
+
+def _escalated(db: Session, flag: Flag, reason: routing.RerouteReason, principal: Principal) -> None:
+    """Route an escalated flag again, when the session knows the routing config (every app session does)."""
+    config = routing.config_of(db)
+    if config is not None:
+        routing.reroute(db, config, flag, reason, principal.username, principal.role.value, now())
+
+
+def raise_severity(db: Session, flag_id: str, target: Severity, principal: Principal) -> Flag:
+    """Raise a flag's severity (never lower it); the flag is routed again as an escalation."""
+    flag = load(db, flag_id)
+    ensure_free(flag, principal)
+    previous = Severity(flag.severity)
+    if target.rank <= previous.rank:
+        raise Unprocessable(f"severity can only be raised: {flag.severity} is not below {target.value}")
+    flag.severity, flag.severity_rank = target.value, target.rank
+    audit.record(
+        db,
+        principal.username,
+        principal.role.value,
+        "flag.severity",
+        flag_id,
+        previous=previous.value,
+        severity=target.value,
+    )
+    _escalated(db, flag, routing.RerouteReason.SEVERITY, principal)
+    return flag
+
+
+def reroute(
+    db: Session, flag_id: str, team: str, assignee: str | None, principal: Principal
+) -> tuple[Flag, datetime]:
+    """A lead sends a flag to another team (and optionally a person in it); returns the flag and its due time."""
+    if not principal.role.allows(Role.LEAD):
+        raise Forbidden("re-routing a flag requires the lead role")
+    flag = load(db, flag_id)
+    ensure_free(flag, principal)
+    config = routing.config_of(db)
+    if config is None or team not in config.teams:
+        raise Unprocessable(f"no team {team}")
+    if assignee is not None:
+        user = db.scalar(select(User).where(User.username == assignee, User.active.is_(True)))
+        if user is None or not Role(user.role).allows(Role.MODERATOR):
+            raise Unprocessable(f"{assignee} is not an active moderator")
+    routing.reroute(
+        db,
+        config,
+        flag,
+        routing.RerouteReason.MANUAL,
+        principal.username,
+        principal.role.value,
+        now(),
+        team_name=team,
+        assignee=assignee,
+    )
+    return flag, routing.due_at(db, flag)
 
 
 def bulk_status(db: Session, flag_ids: list[str], target: FlagStatus, principal: Principal) -> dict[str, str]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from triage_events import AlertKind
 
 from triage_api import metrics
+from triage_api.flags import sla
 from triage_api.flags.models import FlagStatus
 from triage_api.oncall import service
 from triage_api.oncall.channels import Channel, DeliveryError, Link, Page
@@ -31,8 +32,6 @@ log = logging.getLogger(__name__)
 
 # Queue and alert gauges are aggregate queries: refreshed this often (about a scrape interval), not every poll.
 GAUGE_REFRESH_S = 5.0
-# Response targets for new flags, by severity (seconds): past them a flag counts as an SLA breach.
-QUEUE_SLA_S = {"critical": 300.0, "high": 1800.0, "medium": 4 * 3600.0, "low": 24 * 3600.0}
 
 
 def utcnow() -> datetime:
@@ -239,25 +238,30 @@ class Notifier:
                 await self._sleep(min(30.0, self._settings.retry_base_delay_s * 2**attempt))
         return error
 
-    async def acknowledge(self, alert_id: str, username: str) -> Alert | None:
-        """Record the acknowledgement, stop escalation, and tell the channels (in the background)."""
+    async def acknowledge(
+        self, alert_id: str, username: str, role: str = "moderator", via: str = "api"
+    ) -> Alert | None:
+        """Record the acknowledgement (on the alert and in the audit trail of its flags), stop escalation,
+        and tell the channels (in the background). `via`: how it came in (`api`, `dashboard`, a channel)."""
         now = self._clock()
-        alert, changed = await asyncio.to_thread(self._acknowledge, alert_id, username, now)
+        alert, changed = await asyncio.to_thread(self._acknowledge, alert_id, username, now, role, via)
         if alert is None or not changed:
             return alert
         metrics.TIME_TO_ACK.labels(alert.kind).observe(
             max(0.0, (now - service.aware(alert.stored_at)).total_seconds())
         )
-        log.info("alert acknowledged id=%s kind=%s", alert.id, alert.kind)
+        log.info("alert acknowledged id=%s kind=%s via=%s", alert.id, alert.kind, via)
         if 0 <= alert.level < len(self._roster):
             task = asyncio.create_task(self._send_acknowledgement(alert, username))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         return alert
 
-    def _acknowledge(self, alert_id: str, username: str, now: datetime) -> tuple[Alert | None, bool]:
+    def _acknowledge(
+        self, alert_id: str, username: str, now: datetime, role: str, via: str
+    ) -> tuple[Alert | None, bool]:
         with self._factory() as db, db.begin():
-            alert, changed = service.acknowledge(db, alert_id, username, now)
+            alert, changed = service.acknowledge(db, alert_id, username, now, role, via)
             if alert is not None:
                 db.flush()
                 db.expunge(alert)
@@ -280,7 +284,7 @@ class Notifier:
         """Queue size by status, SLA breaches and open alerts, for /metrics (cheap aggregate queries)."""
         now = self._clock()
         with self._factory() as db:
-            by_status, breaches, oldest_new = service.queue_snapshot(db, now, QUEUE_SLA_S)
+            by_status, breaches, oldest_new = service.queue_snapshot(db, now, sla.seconds())
             open_alerts, oldest_alert = service.alerts_snapshot(db, now)
 
         for status in FlagStatus:

@@ -9,8 +9,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from triage_events import AlertRaised
 
+from triage_api.audit import service as audit
 from triage_api.flags.models import Flag, FlagStatus
 from triage_api.oncall.models import Alert, AlertEvent, AlertStatus
+
+ONCALL_ACTOR = "system:oncall"
 
 
 def aware(value: datetime) -> datetime:
@@ -84,17 +87,39 @@ def claim(db: Session, alert_id: str, level: int, now: datetime, lease_until: da
 def record_attempt(
     db: Session, alert_id: str, level: int, next_action_at: datetime | None, events: list[AlertEvent]
 ) -> None:
-    """After paging: the level reached and when to look again (unless someone acknowledged meanwhile)."""
+    """After paging: the level reached and when to look again (unless someone acknowledged meanwhile).
+
+    An escalation to the next person is also written into the audit trail of each flag the alert covers.
+    """
     db.execute(
         update(Alert)
         .where(Alert.id == alert_id, Alert.status == AlertStatus.OPEN.value)
         .values(level=level, next_action_at=next_action_at)
     )
     db.add_all(events)
+    escalations = [e for e in events if e.event == "escalated"]
+    alert = db.get(Alert, alert_id) if escalations else None
+    if alert is not None:
+        for escalation in escalations:
+            audit_flags(
+                db,
+                alert,
+                ONCALL_ACTOR,
+                "system",
+                "alert.escalated",
+                level=escalation.level,
+                person=escalation.person,
+            )
 
 
-def acknowledge(db: Session, alert_id: str, username: str, now: datetime) -> tuple[Alert | None, bool]:
-    """Mark an alert acknowledged; returns the alert and whether this call changed it (idempotent)."""
+def acknowledge(
+    db: Session, alert_id: str, username: str, now: datetime, role: str = "moderator", via: str = "api"
+) -> tuple[Alert | None, bool]:
+    """Mark an alert acknowledged; returns the alert and whether this call changed it (idempotent).
+
+    The acknowledgement also goes into the audit trail of each flag the alert covers: who, when (the audit
+    time), and `via` which way it came in (`api`, `dashboard`, or a channel's callback).
+    """
     alert = db.get(Alert, alert_id)
     if alert is None:
         return None, False
@@ -104,8 +129,24 @@ def acknowledge(db: Session, alert_id: str, username: str, now: datetime) -> tup
     alert.acknowledged_at = now
     alert.acknowledged_by = username
     alert.next_action_at = None
-    db.add(AlertEvent(alert_id=alert_id, at=now, event="acknowledged", level=alert.level, person=username))
+    db.add(
+        AlertEvent(
+            alert_id=alert_id, at=now, event="acknowledged", level=alert.level, person=username, detail=via
+        )
+    )
+    audit_flags(db, alert, username, role, "alert.acknowledged", level=alert.level, via=via)
     return alert, True
+
+
+def audit_flags(db: Session, alert: Alert, actor: str, role: str, action: str, **detail: object) -> int:
+    """One audit event per stored flag the alert covers (ids and kinds only); returns how many.
+
+    A flag that has not arrived yet (alerts and flags travel on different topics) gets none.
+    """
+    ids = sorted(set(flag_ids(db, alert.comment_keys).values()))
+    for flag_id in ids:
+        audit.record(db, actor, role, action, flag_id, alert_id=alert.id, kind=alert.kind, **detail)
+    return len(ids)
 
 
 def list_alerts(db: Session, status: str | None, limit: int) -> list[Alert]:

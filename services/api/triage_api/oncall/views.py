@@ -103,13 +103,15 @@ def get_alert_route(alert_id: str, db: DbDep, _: ViewerDep) -> AlertOut:
 
 @router.post("/{alert_id}/ack", response_model=AlertOut)
 async def acknowledge_route(alert_id: str, request: Request, principal: ModeratorDep) -> AlertOut:
-    """Acknowledge an alert: escalation stops and the channels hear who has it. Idempotent."""
+    """Acknowledge an alert: escalation stops, the channels hear who has it, and the flags it covers show
+    the acknowledgement in their audit trail. Idempotent."""
     if principal.csrf_token is not None and not hmac.compare_digest(
         request.headers.get("x-csrf-token", ""), principal.csrf_token
     ):
         raise HTTPException(403, "missing or wrong X-CSRF-Token for a browser session")
     notifier = request.app.state.notifier
-    alert = await notifier.acknowledge(alert_id, principal.username)
+    via = "dashboard" if principal.csrf_token is not None else "api"  # a browser session, or a token
+    alert = await notifier.acknowledge(alert_id, principal.username, principal.role.value, via)
     if alert is None:
         raise HTTPException(404, f"no alert with id {alert_id}")
     with request.app.state.sessionmaker() as db:

@@ -1,6 +1,12 @@
 """Routing of new flags: rules (label, severity, platform, account, language → team) from YAML, business
 hours with an after-hours fallback team, and assignment within a team by round-robin or least-open.
 
+Escalation routes a flag again: when it is escalated (status) or its severity is raised, the first rule that
+fits its facts now picks the team: that rule's `escalate_to`, else the top-level `escalation_team`, else the
+rule's own team. A lead can also re-route a flag to a team by hand. A re-route reassigns within the team,
+and an escalation restarts the SLA clock (due = escalation time + the severity's SLA); the due time is kept
+in the `flag.rerouted` audit entry, so no column is needed.
+
 The state both strategies need lives in the database (the team's last assignee, its members' open flags),
 so several API replicas route consistently without sharing memory.
 """
@@ -8,23 +14,26 @@ so several API replicas route consistently without sharing memory.
 from __future__ import annotations
 
 import enum
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from triage_events import FlagRaised
 
 from triage_api.audit import service as audit
+from triage_api.audit.models import AuditEvent
+from triage_api.flags import sla
 from triage_api.flags.models import Flag, FlagStatus
 from triage_api.flags.sla import OPEN_STATUSES
 
 EXAMPLE = Path(__file__).with_name("rules.example.yaml")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ROUTER = "system:router"
+INFO_KEY = "triage.routing"  # where a session finds the routing config in force (`bind`)
 
 
 class Strategy(enum.StrEnum):
@@ -47,6 +56,7 @@ class BusinessHours(BaseModel):
 class Rule(BaseModel):
     match: dict[str, str | list[str]] = Field(default_factory=dict)
     team: str
+    escalate_to: str | None = None  # the team an escalated flag matching this rule goes to
 
     def fits(self, facts: dict[str, set[str]]) -> bool:
         for key, wanted in self.match.items():
@@ -62,10 +72,13 @@ class RoutingConfig(BaseModel):
     default_team: str
     teams: dict[str, Team]
     rules: list[Rule] = Field(default_factory=list)
+    escalation_team: str | None = None  # where escalated flags go when their rule names no `escalate_to`
 
     @model_validator(mode="after")
     def _teams_exist(self) -> RoutingConfig:
         named = [self.default_team, *(r.team for r in self.rules)]
+        named += [r.escalate_to for r in self.rules if r.escalate_to]
+        named += [self.escalation_team] if self.escalation_team else []
         named += [t.after_hours for t in self.teams.values() if t.after_hours]
         unknown = sorted(set(named) - set(self.teams))
         if unknown:
@@ -83,16 +96,62 @@ class RoutingConfig(BaseModel):
         return DAYS[local.weekday()] in hours.days and hours.start <= local.time() < hours.end
 
     def team_for(self, event: FlagRaised, at: datetime) -> str:
-        facts = {
-            "label": {label.value for label in event.labels},
-            "severity": {event.severity.value},
-            "platform": {event.platform.value},
-            "account": {event.account.id},
-            "language": {event.comment.language} if event.comment.language else set(),
-        }
-        team = next((r.team for r in self.rules if r.fits(facts)), self.default_team)
+        return self._staffed(self._team_for_facts(facts_of_event(event)), at)
+
+    def escalation_team_for(self, facts: dict[str, set[str]], at: datetime) -> str:
+        """The team an escalated flag goes to: its rule's `escalate_to`, else `escalation_team`, else the
+        team the rules pick for its facts now (a raised severity may fit another rule)."""
+        rule = next((r for r in self.rules if r.fits(facts)), None)
+        team = (rule.escalate_to if rule else None) or self.escalation_team
+        return self._staffed(team or self._team_for_facts(facts), at)
+
+    def _team_for_facts(self, facts: dict[str, set[str]]) -> str:
+        return next((r.team for r in self.rules if r.fits(facts)), self.default_team)
+
+    def _staffed(self, team: str, at: datetime) -> str:
         fallback = self.teams[team].after_hours
         return fallback if fallback and not self.in_hours(at) else team
+
+
+def facts_of_event(event: FlagRaised) -> dict[str, set[str]]:
+    return {
+        "label": {label.value for label in event.labels},
+        "severity": {event.severity.value},
+        "platform": {event.platform.value},
+        "account": {event.account.id},
+        "language": {event.comment.language} if event.comment.language else set(),
+    }
+
+
+def facts_of_flag(db: Session, flag: Flag) -> dict[str, set[str]]:
+    """A stored flag's routing facts. The comment's language is not a column: it is kept in the flag's
+    `flag.routed` audit entry."""
+    language = None
+    for detail in db.scalars(
+        select(AuditEvent.detail)
+        .where(AuditEvent.flag_id == flag.id, AuditEvent.action == "flag.routed")
+        .order_by(AuditEvent.id.desc())
+    ):
+        if isinstance(detail, dict) and detail.get("language"):
+            language = str(detail["language"])
+            break
+    return {
+        "label": set(flag.labels),
+        "severity": {flag.severity},
+        "platform": {flag.platform},
+        "account": {flag.account_id},
+        "language": {language} if language else set(),
+    }
+
+
+def bind(factory: sessionmaker[Session], config: RoutingConfig) -> None:
+    """Make `config` available to every session of `factory` (the workflow re-routes escalated flags)."""
+    factory.configure(info={INFO_KEY: config})
+
+
+def config_of(db: Session) -> RoutingConfig | None:
+    config = db.info.get(INFO_KEY)
+    return config if isinstance(config, RoutingConfig) else None
 
 
 def pick_member(db: Session, team_name: str, team: Team) -> str | None:
@@ -132,4 +191,82 @@ def route(db: Session, config: RoutingConfig, events: list[FlagRaised], at: date
         if assignee:
             flag.status = FlagStatus.ASSIGNED.value
         db.flush()  # the next flag's round-robin sees this assignment
-        audit.record(db, ROUTER, "system", "flag.routed", flag.id, team=team_name, assignee=assignee)
+        audit.record(
+            db,
+            ROUTER,
+            "system",
+            "flag.routed",
+            flag.id,
+            team=team_name,
+            assignee=assignee,
+            language=event.comment.language,  # a routing fact the flag has no column for (re-routing)
+        )
+
+
+class RerouteReason(enum.StrEnum):
+    ESCALATED = "escalated"
+    SEVERITY = "severity"
+    MANUAL = "manual"
+
+
+def reroute(
+    db: Session,
+    config: RoutingConfig,
+    flag: Flag,
+    reason: RerouteReason,
+    actor: str,
+    role: str,
+    at: datetime,
+    team_name: str | None = None,
+    assignee: str | None = None,
+) -> AuditEvent:
+    """Route `flag` again (in the caller's transaction) and record it as `flag.rerouted`.
+
+    Escalations (status escalated, severity raised) pick the escalation team from the rules and restart the
+    SLA clock; a manual re-route names the team (and optionally the person) and keeps the due time. Someone
+    already in the target team keeps the flag; otherwise the team's strategy picks a member. A claim by
+    someone else than the new assignee is released.
+    """
+    if team_name is None:
+        team_name = config.escalation_team_for(facts_of_flag(db, flag), at)
+    team = config.teams[team_name]
+    previous_team, previous_assignee = flag.team, flag.assignee
+    if assignee is None:
+        stays = flag.team == team_name and flag.assignee in team.members
+        assignee = flag.assignee if stays else pick_member(db, team_name, team)
+    flag.team, flag.assignee = team_name, assignee
+    if assignee and flag.status == FlagStatus.NEW.value:
+        flag.status = FlagStatus.ASSIGNED.value
+    released = None
+    if flag.claimed_by and flag.claimed_by != assignee:
+        released, flag.claimed_by, flag.claimed_until = flag.claimed_by, None, None
+    due = None
+    if reason is not RerouteReason.MANUAL:
+        due = sla.due_at(at, flag.severity).astimezone(UTC).isoformat()
+    db.flush()
+    return audit.record(
+        db,
+        actor,
+        role,
+        "flag.rerouted",
+        flag.id,
+        reason=reason.value,
+        previous_team=previous_team,
+        team=team_name,
+        previous_assignee=previous_assignee,
+        assignee=assignee,
+        released_claim=released,
+        due_at=due,
+    )
+
+
+def due_at(db: Session, flag: Flag) -> datetime:
+    """The flag's SLA due time: from its last escalation re-route, else flagged time plus its severity's SLA."""
+    for detail in db.scalars(
+        select(AuditEvent.detail)
+        .where(AuditEvent.flag_id == flag.id, AuditEvent.action == "flag.rerouted")
+        .order_by(AuditEvent.id.desc())
+    ):
+        if isinstance(detail, dict) and isinstance(detail.get("due_at"), str):
+            return datetime.fromisoformat(detail["due_at"])
+    return sla.due_at(flag.flagged_at, flag.severity)

@@ -1,20 +1,84 @@
-"""REST route showing the routing configuration in force."""
+"""REST routes for routing: the configuration in force, a lead's manual re-route of a flag, and raising a
+flag's severity (which routes it again as an escalation)."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+from triage_events import Severity
 
-from triage_api.deps import ViewerDep
+from triage_api.deps import DbDep, LeadDep, ModeratorDep, ViewerDep
+from triage_api.flags import workflow
+from triage_api.flags.models import Flag
 from triage_api.flags.sla import SLA
+from triage_api.routing import service
 
-router = APIRouter(prefix="/api/routing", tags=["routing"])
+router = APIRouter(prefix="/api", tags=["routing"])
+NO_NUL = r"^[^\x00]*$"
 
 
-@router.get("")
+class RerouteIn(BaseModel):
+    team: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
+    assignee: Annotated[str | None, Field(max_length=64, pattern=NO_NUL)] = None
+
+
+class SeverityIn(BaseModel):
+    severity: Severity
+
+
+class RouteOut(BaseModel):
+    """Where a flag stands after a re-route: its team, person, status, severity and SLA due time."""
+
+    flag_id: str
+    team: str | None
+    assignee: str | None
+    status: str
+    severity: str
+    due_at: datetime
+
+
+def _route_out(db: Session, flag: Flag) -> RouteOut:
+    return RouteOut(
+        flag_id=flag.id,
+        team=flag.team,
+        assignee=flag.assignee,
+        status=flag.status,
+        severity=flag.severity,
+        due_at=service.due_at(db, flag),
+    )
+
+
+@router.get("/routing")
 def routing_route(request: Request, _: ViewerDep) -> dict[str, Any]:
     """Teams, rules, business hours and the SLA per severity."""
     config = request.app.state.routing.model_dump(mode="json")
     config["sla_seconds"] = {severity: int(delta.total_seconds()) for severity, delta in SLA.items()}
     return config
+
+
+@router.get("/flags/{flag_id}/route", response_model=RouteOut)
+def flag_route_route(flag_id: str, db: DbDep, _: ViewerDep) -> RouteOut:
+    """The flag's team, person and SLA due time (after an escalation, the restarted clock's)."""
+    return _route_out(db, workflow.load(db, flag_id))
+
+
+@router.post("/flags/{flag_id}/reroute", response_model=RouteOut)
+def reroute_route(flag_id: str, body: RerouteIn, db: DbDep, who: LeadDep) -> RouteOut:
+    """Send the flag to another team (lead and above); the team's strategy picks the person unless one is
+    named. The SLA due time is kept."""
+    flag, _ = workflow.reroute(db, flag_id, body.team, body.assignee, who)
+    db.commit()
+    return _route_out(db, flag)
+
+
+@router.post("/flags/{flag_id}/severity", response_model=RouteOut)
+def severity_route(flag_id: str, body: SeverityIn, db: DbDep, who: ModeratorDep) -> RouteOut:
+    """Raise the flag's severity (never lower it): it is routed again as an escalation and its SLA clock
+    restarts for the new severity."""
+    flag = workflow.raise_severity(db, flag_id, body.severity, who)
+    db.commit()
+    return _route_out(db, flag)

@@ -1,0 +1,99 @@
+"""Time to first action: how long a flag waited for a person, observed once per flag.
+
+The first action on a flag is the first audit event by a person (not a `system` role) that takes the flag
+on: a claim, a status change, an assignment, a severity raise or re-route, or a platform action asked for
+(`FIRST_ACTIONS`). Notes, label feedback and releases are not. Every workflow change writes its audit event through
+`audit.service.record`, which hands each new event to `note` here: the audit log is what tells "first"
+(no earlier such event on the flag), so flags need no column for it.
+
+The observation waits for the transaction to commit (a rolled-back change, or a savepoint of a bulk change
+that failed, observes nothing), and a flag is observed at most once per transaction. Two people acting on
+the same never-touched flag in the very same instant, in two transactions, could both observe it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session, SessionTransaction
+
+from triage_api import metrics
+from triage_api.audit.models import AuditEvent
+from triage_api.flags import sla
+from triage_api.flags.models import Flag
+
+FIRST_ACTIONS = frozenset(
+    {
+        "flag.claimed",
+        "flag.status",
+        "flag.assigned",
+        "flag.severity",
+        "flag.rerouted",
+        "action.requested",
+        "action.pending_approval",
+    }
+)
+SYSTEM_ROLE = "system"
+_PENDING = "triage_first_actions"
+
+
+@dataclass(frozen=True)
+class _Pending:
+    audit_event: AuditEvent
+    severity: str
+    label: str
+    seconds: float
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def note(db: Session, audit_event: AuditEvent) -> None:
+    """Remember `audit_event` for observation at commit if it is the first staff action on its flag."""
+    if (
+        audit_event.role == SYSTEM_ROLE
+        or audit_event.flag_id is None
+        or audit_event.action not in FIRST_ACTIONS
+    ):
+        return
+    pending: dict[str, _Pending] = db.info.setdefault(_PENDING, {})
+    if audit_event.flag_id in pending:
+        return
+    with db.no_autoflush:  # the event being recorded must not find itself
+        earlier = db.scalar(
+            select(AuditEvent.id)
+            .where(
+                AuditEvent.flag_id == audit_event.flag_id,
+                AuditEvent.action.in_(FIRST_ACTIONS),
+                AuditEvent.role != SYSTEM_ROLE,
+            )
+            .limit(1)
+        )
+        flag = db.get(Flag, audit_event.flag_id) if earlier is None else None
+    if flag is None:
+        return
+    waited = (_aware(audit_event.at) - _aware(flag.flagged_at)).total_seconds()
+    pending[audit_event.flag_id] = _Pending(audit_event, flag.severity, flag.primary_label, max(0.0, waited))
+
+
+@event.listens_for(Session, "after_commit")
+def _observe(db: Session) -> None:
+    pending: dict[str, _Pending] = db.info.pop(_PENDING, {})
+    if not pending:
+        return
+    targets = sla.seconds()
+    for item in pending.values():
+        if not inspect(item.audit_event).has_identity:  # rolled back with a savepoint: nothing happened
+            continue
+        metrics.TIME_TO_FIRST_ACTION.labels(item.severity, item.label).observe(item.seconds)
+        if item.seconds > targets.get(item.severity, targets["low"]):
+            metrics.SLA_BREACHES_TOTAL.labels(item.severity).inc()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(db: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended without a commit (or after one)
+        db.info.pop(_PENDING, None)

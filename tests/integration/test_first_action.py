@@ -1,0 +1,168 @@
+"""Time to first action and SLA breaches, on SQLite and PostgreSQL: the first thing a person does about a
+flag (claim, status change, assignment, platform action) is observed once, by severity and label, from the
+moment the flag was raised; later actions, notes, system events and refused or rolled-back changes are
+not; a first action past the severity's response target counts one breach."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from prometheus_client import REGISTRY
+from triage_api.config import get_settings
+from triage_api.flags.models import Flag, FlagStatus
+from triage_api.flags.workflow import set_status
+from triage_api.staff.models import Role
+from triage_api.staff.service import Principal
+from triage_events import FlagRaised, Label, Severity
+
+from tests.builders import make_comment, make_flag
+from tests.integration.desk_support import FakePublisher, make_app, running_desk
+
+pytestmark = pytest.mark.integration
+
+HISTOGRAM = "triage_api_time_to_first_action_seconds"
+MODERATOR = Principal(1, "moderator-user", Role.MODERATOR)
+
+
+def observed(severity: str, label: str) -> tuple[float, float]:
+    """(count, sum) of the histogram for one severity and label."""
+    labels = {"severity": severity, "label": label}
+    count = REGISTRY.get_sample_value(f"{HISTOGRAM}_count", labels) or 0.0
+    total = REGISTRY.get_sample_value(f"{HISTOGRAM}_sum", labels) or 0.0
+    return count, total
+
+
+def utc(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def breaches(severity: str) -> float:
+    return REGISTRY.get_sample_value("triage_api_sla_breaches_total", {"severity": severity}) or 0.0
+
+
+def raised(minutes_ago: float, label: Label, severity: Severity) -> FlagRaised:
+    return make_flag(
+        comment=make_comment(text="You are all useless clowns"),
+        labels=[label],
+        severity=severity,
+        occurred_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+    )
+
+
+async def test_the_first_staff_action_is_observed_once_per_flag(database_url: str) -> None:
+    late = raised(12, Label.URGENT, Severity.CRITICAL)  # 12 min for a 5 min target: a breach
+    prompt = raised(2, Label.SPAM, Severity.LOW)  # 2 min for a 24 h target
+    bulk = [raised(20, Label.CLINICAL_ADVICE, Severity.HIGH) for _ in range(2)]  # within 30 min
+    noted = raised(3, Label.PRIVACY, Severity.HIGH)
+    before = {
+        "critical": observed("critical", "urgent"),
+        "low": observed("low", "spam"),
+        "high": observed("high", "clinical_advice"),
+        "privacy": observed("high", "privacy"),
+    }
+    breaches_before = {severity: breaches(severity) for severity in ("critical", "low", "high")}
+    async with running_desk(make_app(database_url, FakePublisher())) as desk:
+        desk.add_flags(late, prompt, *bulk, noted)
+        mod, other = desk.auth("moderator"), desk.auth("moderator2")
+
+        async def post(path: str, headers: dict[str, str], **body: object) -> int:
+            response = await desk.client.post(path, json=body or None, headers=headers)
+            return response.status_code
+
+        # The late urgent flag: claimed (first), then moved and released (not first any more).
+        assert await post(f"/api/flags/{late.event_id}/claim", mod) == 200
+        assert await post(f"/api/flags/{late.event_id}/status", mod, status="in_review") == 200
+        assert await post(f"/api/flags/{late.event_id}/release", mod) == 200
+        assert await post(f"/api/flags/{late.event_id}/escalate", mod) == 200
+        # The spam flag: a refused move observes nothing; the hide request that follows is the first action.
+        assert await post(f"/api/flags/{prompt.event_id}/status", mod, status="resolved") == 409
+        assert await post(f"/api/flags/{prompt.event_id}/hide", mod) == 202
+        # Bulk: two flags in one transaction (savepoints), each observed once; one is claimed by another
+        # moderator beforehand, so its own first action is that claim.
+        assert await post(f"/api/flags/{bulk[1].event_id}/claim", other) == 200
+        ids = [str(f.event_id) for f in bulk]
+        assert await post("/api/flags/bulk-status", mod, ids=ids, status="dismissed") == 200
+        # Notes and feedback are not actions on the flag.
+        assert await post(f"/api/flags/{noted.event_id}/notes", mod, body="checking with the ward") == 201
+        feedback = await desk.client.put(
+            f"/api/flags/{noted.event_id}/feedback", json={"label": "privacy", "correct": True}, headers=mod
+        )
+        assert feedback.status_code == 200
+
+        # A change rolled back observes nothing, even though it wrote its audit event first.
+        with desk.app.state.sessionmaker() as db:
+            set_status(db, str(noted.event_id), FlagStatus.DISMISSED, MODERATOR)
+            db.rollback()
+        with desk.app.state.sessionmaker() as db:
+            flagged = {f.id: f.flagged_at for f in db.query(Flag).all()}
+
+    count, total = observed("critical", "urgent")
+    assert count == before["critical"][0] + 1
+    waited = total - before["critical"][1]
+    assert 12 * 60 - 5 < waited < 12 * 60 + 60, waited  # from flagged_at, not from being stored
+    assert breaches("critical") == breaches_before["critical"] + 1
+
+    count, total = observed("low", "spam")
+    assert count == before["low"][0] + 1 and 2 * 60 - 5 < total - before["low"][1] < 2 * 60 + 60
+    assert breaches("low") == breaches_before["low"]
+
+    count, _ = observed("high", "clinical_advice")
+    assert count == before["high"][0] + 2  # the claim on one, the bulk dismissal of the other
+    assert breaches("high") == breaches_before["high"]
+
+    assert observed("high", "privacy") == before["privacy"]  # a note, feedback and a rollback only
+    assert len(flagged) == 5
+
+
+@pytest.fixture
+def sla_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Set `TRIAGE_API_SLA_<SEVERITY>_S` variables; the settings are read afresh, and again after the test."""
+
+    def configure(**seconds: float) -> None:
+        for severity, value in seconds.items():
+            monkeypatch.setenv(f"TRIAGE_API_SLA_{severity.upper()}_S", str(value))
+        get_settings.cache_clear()
+
+    yield configure
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+async def test_the_sla_targets_come_from_the_settings_everywhere(
+    database_url: str, sla_env: Callable[..., None]
+) -> None:
+    """One source: the queue's due times, the routing view, the breach gauge and the first-action breach."""
+    waiting = raised(2, Label.URGENT, Severity.CRITICAL)  # 2 minutes: inside 5 min, outside 1 min
+    acted = raised(2, Label.URGENT, Severity.CRITICAL)
+    async with running_desk(make_app(database_url, FakePublisher())) as desk:
+        desk.add_flags(waiting, acted)
+        viewer = desk.auth("viewer")
+
+        def gauge() -> float:
+            desk.app.state.notifier.refresh_gauges()
+            return REGISTRY.get_sample_value("triage_api_queue_sla_breaches", {"severity": "critical"}) or 0.0
+
+        assert gauge() == 0.0  # both are new, 2 minutes old, and the default target is 5 minutes
+        flag = (await desk.client.get(f"/api/flags/{waiting.event_id}", headers=viewer)).json()
+        flagged_at = utc(flag["flagged_at"])  # SQLite hands back naive UTC times
+        assert utc(flag["due_at"]) - flagged_at == timedelta(minutes=5)
+
+        sla_env(critical=60, low=7200)
+        assert gauge() == 2.0
+        flag = (await desk.client.get(f"/api/flags/{waiting.event_id}", headers=viewer)).json()
+        assert utc(flag["due_at"]) - flagged_at == timedelta(seconds=60)
+        routing = (await desk.client.get("/api/routing", headers=viewer)).json()
+        assert routing["sla_seconds"] == {"critical": 60, "high": 1800, "medium": 14400, "low": 7200}
+
+        before = breaches("critical")
+        moved = await desk.client.post(
+            f"/api/flags/{acted.event_id}/status",
+            json={"status": "in_review"},
+            headers=desk.auth("moderator"),
+        )
+        assert moved.status_code == 200
+        assert breaches("critical") == before + 1  # 2 minutes is past the configured minute
+        assert gauge() == 1.0  # the flag in review is no longer new
