@@ -9,11 +9,13 @@ from triage_bus.settings import get_bus_settings
 from triage_events import ALERTS, COMMENTS, DLQ, FLAGS
 
 from triage_classifier import lag as consumer_lag
+from triage_classifier import offsets
 from triage_classifier.config import get_settings
 
 settings = get_settings()
 profile = BrokerProfile.from_settings(get_bus_settings())
 profile.apply_client_patches()
+offsets.apply()  # before the app creates its consumer: Faust would otherwise lose records after a rebalance
 
 app = faust.App(
     settings.app_id,
@@ -75,6 +77,11 @@ COMMENTS_CONSUMED = Counter(
 COMMENTS_JUDGED = Counter("triage_classifier_comments_judged_total", "Comments decoded and judged")
 FLAGS_RAISED = Counter(
     "triage_classifier_flags_total", "Flags published, one count per label", ["label", "severity"]
+)
+FLAGS_CLEARED = Counter(
+    "triage_classifier_flags_cleared_total",
+    "Clears published: a deleted comment, or an edit judged benign",
+    ["reason"],
 )
 ALERTS_RAISED = Counter("triage_classifier_alerts_total", "Alerts published", ["kind"])
 DEAD_LETTERS = Counter("triage_classifier_dead_letters_total", "Records sent to the DLQ", ["reason"])
