@@ -10,6 +10,7 @@ import asyncio
 import base64
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -36,9 +37,10 @@ from triage_events import (
 from triage_ingest.accounts import AccountConfig, Accounts
 from triage_ingest.actions.worker import ActionWorker, Executor
 from triage_ingest.main import _action_clients, create_app
+from triage_ingest.polling.cursors import CursorStore
 
 from tests.builders import unique
-from tests.integration.helpers import eventually, produce, read_all
+from tests.integration.helpers import committed_total, eventually, produce, read_all
 from tests.unit.ingest_fakes import IG_USER_ID, body, ig_delivery, meta_signature, settings
 from tests.unit.ingest_platform_fakes import (
     REDDIT_USER,
@@ -225,3 +227,159 @@ async def test_instagram_mention_is_fetched_and_published_or_dead_lettered(
         and failing.encode() in base64.b64decode(d.value_b64)
     ]
     assert letter.topic == "webhook:meta" and letter.error.endswith("graph_100")
+
+
+# --- Effectively once per request id across restarts (the actions ledger) --------------------------------
+
+
+def live(fakes: dict[Platform, Any], **overrides: Any) -> Any:
+    x, youtube, reddit = fakes[Platform.X], fakes[Platform.YOUTUBE], fakes[Platform.REDDIT]
+    return settings(
+        actions_dry_run=False,
+        x_api_url=x.base_url,
+        youtube_api_url=f"{youtube.base_url}/youtube/v3",
+        google_token_url=f"{youtube.base_url}/token",
+        reddit_api_url=reddit.base_url,
+        reddit_auth_url=f"{reddit.base_url}/api/v1/access_token",
+        **overrides,
+    )
+
+
+async def answers(bootstrap: str, request: ActionRequested) -> list[bytes]:
+    """Every `ActionCompleted` for `request` on the topic, as published."""
+    return [
+        record.value
+        for record in await read_all(bootstrap, ACTIONS.name, idle=0.5)
+        if record.value
+        and b"action_completed" in record.value
+        and decode(ActionCompleted, record.value).request_id == request.event_id
+    ]
+
+
+def x_calls(fakes: dict[Platform, Any], method: str, post: str) -> list[Any]:
+    return [
+        c
+        for c in fakes[Platform.X].calls
+        if c.method == method
+        and (
+            post in c.path
+            or (
+                c.json
+                and isinstance(c.json.get("reply"), dict)
+                and c.json["reply"].get("in_reply_to_tweet_id") == post
+            )
+        )
+    ]
+
+
+async def test_a_request_published_twice_across_a_restart_replies_once(
+    fresh_broker: EmbeddedBroker, fakes: dict[Platform, Any], tmp_path: Path
+) -> None:
+    bootstrap = fresh_broker.bootstrap_servers
+    profile = BrokerProfile(bootstrap, embedded=True)
+    post = str(1876543210987654321 + uuid4().int % 1000)
+    request = action(Platform.X, X_ACCOUNT, ActionKind.REPLY, post, "Please call our patient relations team.")
+    message: list[tuple[bytes | None, bytes | None]] = [(request.comment_key.encode(), encode(request))]
+    group = unique("ingest-actions")
+    # The real service (composition root): its actions ledger is the configured state file.
+    configured = live(
+        fakes,
+        actions_enabled=True,
+        actions_group_id=group,
+        poll_enabled=False,
+        poll_state_file=tmp_path / "ingest.sqlite3",
+    )
+    await produce(bootstrap, ACTIONS.name, message)
+    app = create_app(configured, profile, platform_accounts())
+    async with app.router.lifespan_context(app):
+        await eventually(lambda: answers(bootstrap, request), 60, "the first ActionCompleted")
+        # The request's offset is committed (the completion was acknowledged first).
+        await eventually(
+            lambda: committed_total(bootstrap, group, ACTIONS.name, ACTIONS.partitions), 30, "a commit"
+        )
+    # Ingest stopped; the API's outbox publishes the same row again (it crashed before marking it sent).
+    await produce(bootstrap, ACTIONS.name, message)
+    app = create_app(configured, profile, platform_accounts())
+    async with app.router.lifespan_context(app):
+
+        async def two() -> list[bytes] | None:
+            found = await answers(bootstrap, request)
+            return found if len(found) >= 2 else None
+
+        first, second = await eventually(two, 60, "the second ActionCompleted")
+    assert first == second  # identical: the API applies it once per request id
+    completed = decode(ActionCompleted, first)
+    assert (completed.status, completed.platform_result_id) == (ActionStatus.DONE, "1880000000000000001")
+    assert len(x_calls(fakes, "POST", post)) == 1  # one public reply
+    assert len(await answers(bootstrap, request)) == 2
+
+
+class DiesAfterCalling:
+    """The platform client of a process that dies right after the platform acted, before the outcome is
+    recorded: the call goes out, then the task hangs until it is cancelled (the kill)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.called = asyncio.Event()
+
+    async def execute(self, request: ActionRequested) -> str | None:
+        await self.inner.execute(request)
+        self.called.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_crash_after_the_platform_call_ends_a_reply_as_outcome_unknown_and_retries_a_hide(
+    fresh_broker: EmbeddedBroker, fakes: dict[Platform, Any], tmp_path: Path
+) -> None:
+    bootstrap = fresh_broker.bootstrap_servers
+    profile = BrokerProfile(bootstrap, embedded=True)
+    post = str(1876543210987654321 + uuid4().int % 1000)
+    reply = action(Platform.X, X_ACCOUNT, ActionKind.REPLY, post, "Please call our patient relations team.")
+    hide = action(Platform.X, X_ACCOUNT, ActionKind.HIDE, post)  # same comment key: same partition, in order
+    await produce(bootstrap, ACTIONS.name, [(r.comment_key.encode(), encode(r)) for r in (reply, hide)])
+    group, state = unique("ingest-actions"), tmp_path / "ingest.sqlite3"
+    accounts = platform_accounts()
+
+    async def run_worker(dies: bool) -> tuple[asyncio.Task[None], DiesAfterCalling | None]:
+        clients = _action_clients(live(fakes), accounts, http)
+        wrapper = DiesAfterCalling(clients[Platform.X]) if dies else None
+        if wrapper is not None:
+            clients[Platform.X] = wrapper
+        executor = Executor(clients, accounts, dry_run=False, max_attempts=1)
+        ledger = CursorStore(state)  # reopened from disk by every "process"
+        stores.append(ledger)
+        return asyncio.create_task(ActionWorker(profile, group, executor, ledger).run()), wrapper
+
+    async def kill(task: asyncio.Task[None]) -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        stores[-1].close()
+
+    stores: list[CursorStore] = []
+    async with httpx.AsyncClient(timeout=5) as http:
+        # 1: the reply reaches the platform, the process dies before recording it.
+        task, dying = await run_worker(dies=True)
+        assert dying is not None
+        await asyncio.wait_for(dying.called.wait(), 60)
+        await kill(task)
+        # 2: the reply comes back and is not repeated; the hide reaches the platform, the process dies again.
+        task, dying = await run_worker(dies=True)
+        assert dying is not None
+        await asyncio.wait_for(dying.called.wait(), 60)
+        await kill(task)
+        # 3: a healthy process: the hide is done again (idempotent).
+        task, _ = await run_worker(dies=False)
+        try:
+            hidden = await eventually(lambda: answers(bootstrap, hide), 60, "the hide's ActionCompleted")
+        finally:
+            await kill(task)
+    replied = await answers(bootstrap, reply)
+    assert replied and len(set(replied)) == 1  # answered again from the record if redelivered, never redone
+    unknown = decode(ActionCompleted, replied[0])
+    assert (unknown.status, unknown.error) == (ActionStatus.FAILED, "outcome_unknown")
+    done = decode(ActionCompleted, hidden[0])
+    assert (done.status, done.error) == (ActionStatus.DONE, None)
+    assert len(x_calls(fakes, "POST", post)) == 1  # the reply went out once
+    assert len(x_calls(fakes, "PUT", post)) == 2  # the hide twice: the interrupted attempt and the retry

@@ -22,7 +22,7 @@ from triage_ingest.actions.reddit import RedditClient
 from triage_ingest.actions.worker import Executor
 from triage_ingest.actions.x import XClient
 from triage_ingest.actions.youtube import YouTubeClient
-from triage_ingest.main import _action_clients, _youtube_quota_store
+from triage_ingest.main import _action_clients, _state_store
 from triage_ingest.platform_http import REDDIT_RATE_HEADERS, X_RATE_HEADERS, retry_after
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.runner import Polling
@@ -338,7 +338,7 @@ async def test_pollers_and_actions_spend_one_youtube_budget(
     )
     async with httpx.AsyncClient(timeout=5) as http:
         pollers = polling(config, accounts, http)
-        store = _youtube_quota_store(config, pollers)
+        store = _state_store(config, pollers)
         assert store is not None and store is pollers.store
         client = _action_clients(config, accounts, http, store)[Platform.YOUTUBE]
         harness = Harness(Platform.YOUTUBE, client, http)
@@ -361,7 +361,7 @@ async def test_without_pollers_youtube_units_are_kept_in_the_configured_state_fi
     async with httpx.AsyncClient() as http:
         pollers = polling(configured, platform_accounts(), http)
     assert pollers.store is None
-    store = _youtube_quota_store(configured, pollers)
+    store = _state_store(configured, pollers)
     assert isinstance(store, CursorStore) and store.path == state
     DailyQuota(100, "youtube", store).spend(50)
     store.close()
@@ -369,7 +369,7 @@ async def test_without_pollers_youtube_units_are_kept_in_the_configured_state_fi
     assert DailyQuota(100, "youtube", reopened).remaining() == 50
     reopened.close()
     # No state file configured: counted in memory, nothing written.
-    assert _youtube_quota_store(settings(poll_enabled=False), pollers) is None
+    assert _state_store(settings(poll_enabled=False), pollers) is None
 
 
 # --- Reddit ----------------------------------------------------------------------------------------------

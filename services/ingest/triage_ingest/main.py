@@ -64,18 +64,20 @@ def create_app(
             account = Account(id=settings.default_account_id, handle=settings.default_account_handle)
             background(replay_file(settings.replay_file, publisher, account, settings.replay_rate), "replay")
         http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
-        # The pollers first: their state file also counts the YouTube units the actions spend.
+        # The pollers first: their state file also counts the YouTube units the actions spend and keeps the
+        # actions ledger.
         polling = Polling.from_settings(settings, accounts, publisher, http)
-        quota_store: CursorStore | None = None
+        state_store: CursorStore | None = None
         if settings.actions_enabled:
-            quota_store = _youtube_quota_store(settings, polling)
+            state_store = _state_store(settings, polling)
             executor = Executor(
-                _action_clients(settings, accounts, http, quota_store),
+                _action_clients(settings, accounts, http, state_store),
                 accounts,
                 dry_run=settings.actions_dry_run,
                 max_attempts=settings.actions_max_attempts,
             )
-            background(ActionWorker(profile, settings.actions_group_id, executor).run(), "actions")
+            worker = ActionWorker(profile, settings.actions_group_id, executor, state_store)
+            background(worker.run(), "actions")
         for name, loop in polling.loops():
             background(loop, name)
         try:
@@ -85,8 +87,8 @@ def create_app(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             polling.close()
-            if quota_store is not None and quota_store is not polling.store:
-                quota_store.close()
+            if state_store is not None and state_store is not polling.store:
+                state_store.close()
             await http.aclose()
             await mentions.aclose()
             await publisher.stop()
@@ -141,14 +143,15 @@ def _action_clients(
     }
 
 
-def _youtube_quota_store(settings: IngestSettings, polling: Polling) -> CursorStore | None:
-    """Where the actions count YouTube units: the pollers' state store, so both spend one daily budget;
-    when no poller runs, the state file if one was configured (`TRIAGE_INGEST_POLL_STATE_FILE`, which
-    `triage run` sets), so a restart does not hand the day back; else None (in memory), so nothing is
-    written where nobody asked."""
+def _state_store(settings: IngestSettings, polling: Polling) -> CursorStore | None:
+    """Where the actions keep their ledger and count YouTube units: the pollers' state store, so both spend
+    one daily budget; when no poller runs, the state file if one was configured
+    (`TRIAGE_INGEST_POLL_STATE_FILE`, which `triage run` sets) or if actions are live (not dry-run: a
+    reply must not be sent twice after a restart), so a restart neither hands the day back nor repeats an
+    action; else None (in memory: a dry run calls nothing), so nothing is written where nobody asked."""
     if polling.store is not None:
         return polling.store
-    if "poll_state_file" in settings.model_fields_set:
+    if "poll_state_file" in settings.model_fields_set or not settings.actions_dry_run:
         return CursorStore(settings.poll_state_file)
     return None
 

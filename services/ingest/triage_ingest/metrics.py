@@ -47,6 +47,13 @@ ACTIONS = Counter(
     "Outbound actions executed, by result (done, dry_run, failed reason)",
     ["platform", "account", "action", "reason"],
 )
+ACTION_REDELIVERIES = Counter(
+    "triage_ingest_action_redeliveries_total",
+    "Action requests seen again by event id: answered_again (recorded result re-published, platform not"
+    " called), retried (idempotent, interrupted before its result was recorded), outcome_unknown (a reply"
+    " interrupted the same way: not repeated, reported failed for a person to check)",
+    ["platform", "account", "action", "outcome"],
+)
 POLL_DURATION = Histogram(
     "triage_ingest_poll_duration_seconds",
     "Time one poll run took (fetch, normalise, publish every page, save the cursor), by outcome",

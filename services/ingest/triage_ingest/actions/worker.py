@@ -2,9 +2,14 @@
 publishes `ActionCompleted` (same topic, keyed by comment_key) before committing the offset.
 
 Transient failures (429, 5xx, Graph throttling, network) are retried with exponential backoff, honouring
-Retry-After; permanent ones end as `failed` with a reason. Requests are deduplicated on `event_id` within
-the process; a redelivery after a crash may repeat an action (at-least-once), which for hide/unhide/delete
-is harmless and for replies is the documented trade-off.
+Retry-After; permanent ones end as `failed` with a reason.
+
+Effectively once per request `event_id`, across restarts: the `ActionLog` (`triage_ingest.actions.ledger`;
+the ingest state file, or memory without one) records each attempt before the platform is called and its
+outcome before the completion is published. A redelivered request that finished gets its recorded
+`ActionCompleted` again (the API applies a result once per request id), without a platform call; one that
+started and never finished is retried when idempotent (hide, unhide, delete) and otherwise (reply, private
+reply) answered `failed` / `outcome_unknown` for a person to check, never sent twice.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from triage_events import (
 from triage_ingest import metrics
 from triage_ingest.accounts import Accounts
 from triage_ingest.actions.base import ActionFailed, DryRun, PlatformClient
-from triage_ingest.publisher import RecentKeys
+from triage_ingest.actions.ledger import OUTCOME_UNKNOWN, ActionLog, MemoryActionLog, may_repeat
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +65,25 @@ class Executor:
         self._max_delay = max_delay
         self._sleep = sleep
 
+    @property
+    def dry_run(self) -> bool:
+        return self._dry_run
+
+    def account_label(self, request: ActionRequested) -> str:
+        return self._accounts.metric_label(request.platform, request.account.id)
+
     async def run(self, request: ActionRequested) -> ActionCompleted:
         status, result_id, error = await self._attempts(request)
-        label = self._accounts.metric_label(request.platform, request.account.id)
+        return self.report(request, status, result_id, error)
+
+    def report(
+        self, request: ActionRequested, status: ActionStatus, result_id: str | None, error: str | None
+    ) -> ActionCompleted:
+        """The `ActionCompleted` for an outcome, counted and logged (ids and codes only, never text)."""
         reason = status.value if status is not ActionStatus.FAILED else error or "failed"
-        metrics.ACTIONS.labels(request.platform.value, label, request.action.value, reason).inc()
+        metrics.ACTIONS.labels(
+            request.platform.value, self.account_label(request), request.action.value, reason
+        ).inc()
         log.info(
             "action %s request=%s platform=%s action=%s reason=%s",
             status.value,
@@ -107,14 +126,67 @@ class Executor:
         return ActionStatus.FAILED, None, "exhausted"  # pragma: no cover (the loop always returns)
 
 
-class ActionWorker:
-    """The consumer loop around an `Executor`. Offsets are committed after the completion is published."""
+async def settle(executor: Executor, ledger: ActionLog, request: ActionRequested) -> bytes:
+    """The encoded `ActionCompleted` for a request, calling the platform only if no earlier delivery of the
+    same `event_id` may have (see the module docstring). The outcome is recorded before it is returned."""
+    event_id = str(request.event_id)
+    label = executor.account_label(request)
+    record = ledger.action_record(event_id)
+    if record is not None and record.completion is not None:
+        metrics.ACTION_REDELIVERIES.labels(
+            request.platform.value, label, request.action.value, "answered_again"
+        ).inc()
+        log.info(
+            "action redelivered, recorded result published again request=%s action=%s state=%s",
+            event_id,
+            request.action.value,
+            record.state,
+        )
+        return record.completion
+    if record is not None and not may_repeat(request.action, record):
+        metrics.ACTION_REDELIVERIES.labels(
+            request.platform.value, label, request.action.value, OUTCOME_UNKNOWN
+        ).inc()
+        log.warning(
+            "action interrupted after it may have reached the platform; not repeated, check the platform"
+            " request=%s platform=%s action=%s attempts=%d",
+            event_id,
+            request.platform.value,
+            request.action.value,
+            record.attempts,
+        )
+        completed = executor.report(request, ActionStatus.FAILED, None, OUTCOME_UNKNOWN)
+    else:
+        if record is not None:
+            metrics.ACTION_REDELIVERIES.labels(
+                request.platform.value, label, request.action.value, "retried"
+            ).inc()
+            log.info(
+                "action interrupted, retried (idempotent) request=%s action=%s attempts=%d",
+                event_id,
+                request.action.value,
+                record.attempts,
+            )
+        ledger.action_started(event_id, request.action.value, executor.dry_run)
+        completed = await executor.run(request)
+    encoded = encode(completed)
+    ledger.action_finished(
+        event_id, completed.status.value, completed.platform_result_id, completed.error, encoded
+    )
+    return encoded
 
-    def __init__(self, profile: BrokerProfile, group_id: str, executor: Executor) -> None:
+
+class ActionWorker:
+    """The consumer loop around an `Executor`. Offsets are committed after the completions of the batch are
+    acknowledged by the broker; `ledger` (in memory when not given) makes a redelivery harmless."""
+
+    def __init__(
+        self, profile: BrokerProfile, group_id: str, executor: Executor, ledger: ActionLog | None = None
+    ) -> None:
         self._profile = profile
         self._group_id = group_id
         self._executor = executor
-        self._done = RecentKeys(capacity=50_000)
+        self._ledger: ActionLog = ledger if ledger is not None else MemoryActionLog()
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(ACTIONS.name, **self._profile.consumer_kwargs(self._group_id))
@@ -149,10 +221,8 @@ class ActionWorker:
             letter = dead_letter("ingest", ACTIONS.name, key, value, exc.reason, str(exc), partition, offset)
             await producer.send_and_wait(DLQ.name, encode(letter))
             return
-        if self._done.seen(str(request.event_id)):
-            return
-        completed = await self._executor.run(request)
-        await producer.send_and_wait(ACTIONS.name, encode(completed), key=request.comment_key.encode())
+        completed = await settle(self._executor, self._ledger, request)
+        await producer.send_and_wait(ACTIONS.name, completed, key=request.comment_key.encode())
 
 
 def _event_type(value: bytes | None) -> str | None:

@@ -1,4 +1,6 @@
-"""Where pollers keep their place across restarts: a small SQLite file (stdlib `sqlite3`).
+"""The ingest state file: where pollers keep their place across restarts, the YouTube units spent today, and
+the actions ledger (what became of each `ActionRequested`); a small SQLite file (stdlib `sqlite3`). This
+module owns its schema.
 
 Why SQLite rather than a JSON file replaced atomically: every account's poller writes its own cursor after
 each published page, concurrently with the others and with the YouTube quota counter. A JSON file would
@@ -7,15 +9,20 @@ write one small transaction on one row, durable once `commit` returns (WAL, `syn
 crash mid-write leaves the previous value. The file needs nothing installed and is easy to inspect.
 
 Values are JSON objects owned by each poller (their shape is the poller's business); quota usage is kept
-per bucket and day so a restart does not hand the day's budget back.
+per bucket and day so a restart does not hand the day's budget back. Actions are kept by request
+`event_id` (`triage_ingest.actions.ledger` says how the worker uses them) and dropped `KEEP_S` after they
+started.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
+
+from triage_ingest.actions.ledger import KEEP_S, STARTED, ActionRecord
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursors (
@@ -31,6 +38,19 @@ CREATE TABLE IF NOT EXISTS quota (
     used INTEGER NOT NULL,
     PRIMARY KEY (bucket, day)
 );
+CREATE TABLE IF NOT EXISTS actions (
+    event_id TEXT PRIMARY KEY,
+    action TEXT NOT NULL,
+    state TEXT NOT NULL,
+    dry_run INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    platform_result_id TEXT,
+    error TEXT,
+    completion BLOB,
+    started_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS actions_started_at ON actions (started_at);
 """
 
 
@@ -88,6 +108,44 @@ class CursorStore:
             self._db.execute("ROLLBACK")
             raise
         return self.quota_used(bucket, day)
+
+    def action_record(self, event_id: str) -> ActionRecord | None:
+        row = self._db.execute(
+            "SELECT state, action, dry_run, attempts, completion FROM actions WHERE event_id = ?", (event_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        state, action, dry_run, attempts, completion = row
+        return ActionRecord(state, action, bool(dry_run), int(attempts), completion)
+
+    def action_started(self, event_id: str, action: str, dry_run: bool) -> None:
+        """Record an attempt about to call the platform (durable before it does); old rows are dropped."""
+        now = time.time()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("DELETE FROM actions WHERE started_at < ?", (now - KEEP_S,))
+            self._db.execute(
+                "INSERT INTO actions (event_id, action, state, dry_run, attempts, started_at)"
+                " VALUES (?, ?, ?, ?, 1, ?)"
+                " ON CONFLICT (event_id) DO UPDATE SET state = excluded.state, dry_run = excluded.dry_run,"
+                " attempts = attempts + 1, platform_result_id = NULL, error = NULL, completion = NULL,"
+                " finished_at = NULL",
+                (event_id, action, STARTED, int(dry_run), now),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def action_finished(
+        self, event_id: str, state: str, platform_result_id: str | None, error: str | None, completion: bytes
+    ) -> None:
+        """Record the outcome and the encoded `ActionCompleted` that reports it."""
+        self._db.execute(
+            "UPDATE actions SET state = ?, platform_result_id = ?, error = ?, completion = ?, finished_at = ?"
+            " WHERE event_id = ?",
+            (state, platform_result_id, error, completion, time.time(), event_id),
+        )
 
     def close(self) -> None:
         self._db.close()
