@@ -182,3 +182,48 @@ async def test_usage_headers_become_quota_remaining() -> None:
     graph.script = [(200, {"success": True}, {"X-App-Usage": usage})]
     await executor(graph).run(request(ActionKind.HIDE))
     assert metric("triage_ingest_api_quota_remaining_requests", platform="facebook", account=PAGE_ID) == 72
+
+
+async def test_a_reply_the_platform_may_have_posted_is_not_posted_again() -> None:
+    """A 5xx answer may come after the platform posted the reply: a public reply is never sent twice, the
+    desk sees `outcome_unknown`. A refusal that says nothing was done (429, throttling) is retried."""
+    graph = FakeGraph()
+    graph.script = [(503, {"error": {"message": "Service temporarily unavailable", "code": 2}}, {})]
+    unknown = await executor(graph).run(request(ActionKind.REPLY))
+    assert (unknown.status, unknown.error) == (ActionStatus.FAILED, "outcome_unknown")
+    assert len(graph.calls) == 1
+
+    graph = FakeGraph()
+    graph.script = [(429, {"error": {"message": "Too many calls", "code": 4}}, {})]
+    throttled = await executor(graph).run(request(ActionKind.REPLY))
+    assert throttled.status is ActionStatus.DONE
+    assert len(graph.calls) == 2
+
+
+async def test_a_reply_that_never_reached_the_platform_is_retried_but_a_timed_out_one_is_not() -> None:
+    attempts: list[str] = []
+
+    def refuse_then_answer(request: httpx.Request) -> httpx.Response:
+        attempts.append(request.url.path)
+        if len(attempts) == 1:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, json={"id": "998877665544332_999"})
+
+    def time_out(request: httpx.Request) -> httpx.Response:
+        attempts.append(request.url.path)
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    async def no_sleep(_seconds: float) -> None:
+        return None
+
+    for handler, expected, calls in (
+        (refuse_then_answer, (ActionStatus.DONE, None), 2),
+        (time_out, (ActionStatus.FAILED, "outcome_unknown"), 1),
+    ):
+        attempts.clear()
+        http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        client = MetaGraph(http, "https://graph.test/v23.0", lambda _p, _a: TOKEN, lambda _p, a: a)
+        run = Executor({Platform.FACEBOOK: client}, accounts(), dry_run=False, sleep=no_sleep)
+        completed = await run.run(request(ActionKind.REPLY))
+        assert (completed.status, completed.error) == expected
+        assert len(attempts) == calls

@@ -8,13 +8,18 @@ from triage_events import ActionRequested
 
 
 class ActionFailed(Exception):
-    """The platform refused or could not do it. `reason` is a short code; `transient` means try again."""
+    """The platform refused or could not do it. `reason` is a short code; `transient` means try again;
+    `maybe_applied` means the request reached the platform and may have taken effect anyway (a 5xx answer, a
+    timeout while waiting for one), so only an idempotent action may be sent again."""
 
-    def __init__(self, reason: str, transient: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, transient: bool, retry_after: float | None = None, maybe_applied: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
         self.retry_after = retry_after
+        self.maybe_applied = maybe_applied
 
 
 class PlatformClient(Protocol):

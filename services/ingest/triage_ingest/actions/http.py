@@ -17,11 +17,14 @@ from triage_ingest.actions.base import ActionFailed
 
 
 async def send(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
-    """One request; a connection or timeout error becomes a transient `network` failure."""
+    """One request; a connection or timeout error becomes a transient `network` failure. Only a failure to
+    connect is sure not to have reached the platform."""
     try:
         return await http.request(method, url, **kwargs)
-    except httpx.TransportError:
+    except (httpx.ConnectError, httpx.ConnectTimeout):
         raise ActionFailed("network", transient=True) from None
+    except httpx.TransportError:
+        raise ActionFailed("network", transient=True, maybe_applied=True) from None
 
 
 def json_object(response: httpx.Response) -> dict[str, Any]:
@@ -46,7 +49,7 @@ def failure(response: httpx.Response, reason: str | None = None, delay: float | 
     if status == 429:
         return ActionFailed("rate_limited", transient=True, retry_after=delay)
     if status >= 500:
-        return ActionFailed(f"http_{status}", transient=True, retry_after=delay)
+        return ActionFailed(f"http_{status}", transient=True, retry_after=delay, maybe_applied=True)
     if status == 401:
         return ActionFailed("invalid_token", transient=False)
     return ActionFailed(reason or f"http_{status}", transient=False)

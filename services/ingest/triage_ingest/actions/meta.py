@@ -95,7 +95,11 @@ def graph_failure(response: httpx.Response) -> ActionFailed:
     if code in _THROTTLED:
         return ActionFailed("rate_limited", transient=True, retry_after=delay)
     if error.get("is_transient") is True or code in (1, 2):
-        return ActionFailed(f"http_{response.status_code}", transient=True, retry_after=delay)
+        # Codes 1 and 2 (unknown error, service unavailable) and any 5xx may come after the change was made.
+        maybe_applied = code in (1, 2) or response.status_code >= 500
+        return ActionFailed(
+            f"http_{response.status_code}", transient=True, retry_after=delay, maybe_applied=maybe_applied
+        )
     if code == 190:
         return ActionFailed("invalid_token", transient=False)
     return failure(response, f"graph_{code}" if isinstance(code, int) else None, delay)

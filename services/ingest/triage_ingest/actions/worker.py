@@ -37,7 +37,7 @@ from triage_events import (
 from triage_ingest import metrics
 from triage_ingest.accounts import Accounts
 from triage_ingest.actions.base import ActionFailed, DryRun, PlatformClient
-from triage_ingest.actions.ledger import OUTCOME_UNKNOWN, ActionLog, MemoryActionLog, may_repeat
+from triage_ingest.actions.ledger import IDEMPOTENT, OUTCOME_UNKNOWN, ActionLog, MemoryActionLog, may_repeat
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,9 @@ class Executor:
             try:
                 return ActionStatus.DONE, await client.execute(request), None
             except ActionFailed as exc:
+                if exc.maybe_applied and request.action not in IDEMPOTENT:
+                    # A reply the platform may already have posted is not posted again: a person checks.
+                    return ActionStatus.FAILED, None, OUTCOME_UNKNOWN
                 if not exc.transient or attempt == self._max_attempts:
                     return ActionStatus.FAILED, None, exc.reason
                 delay = exc.retry_after or min(self._max_delay, self._base_delay * 2 ** (attempt - 1))
