@@ -13,11 +13,13 @@ Apache Kafka in production; comments in flight on the embedded broker at the mom
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import uuid4
@@ -39,6 +41,8 @@ pytestmark = pytest.mark.integration
 TOKEN = "fault-token-41d2b7c9e0"
 # A restarted Faust worker rejoins its group (twice half the session timeout), then drains.
 FLOW_TIMEOUT = 120.0
+# How long PostgreSQL stays unreachable in the outage test.
+OUTAGE_S = 30.0
 
 
 @dataclass
@@ -112,6 +116,18 @@ class FaultStack:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+    @contextlib.asynccontextmanager
+    async def replaying(self, path: Path, account: str, rate: float = 100.0) -> AsyncIterator[None]:
+        """A replay runs in the background while the body injects its fault; then it must finish cleanly."""
+        replay = self.replay_in_background(path, account, rate)
+        try:
+            yield
+            assert replay.wait(60) == 0
+        finally:
+            if replay.poll() is None:
+                replay.kill()
+                replay.wait()
 
     # --- the database, read directly (not through the proxy) --------------------------------------------
     def rows_per_key(self, account: str) -> dict[str, int]:
@@ -213,18 +229,12 @@ async def test_api_killed_while_flags_flow_and_restarted(stack: FaultStack) -> N
     account = unique("acct-kill-api")
     path = stack.work / f"{account}.jsonl"
     flagged, benign = write_comments(path, "a", 400)
-    replay = stack.replay_in_background(path, account, rate=100)
-    try:
+    async with stack.replaying(path, account):
         for _ in range(2):  # twice, at different points of the stream
             await asyncio.sleep(1.5)
             stack.kill("api")
             stack.start("api", "api")
             await stack.api_ready()
-        assert replay.wait(60) == 0
-    finally:
-        if replay.poll() is None:
-            replay.kill()
-            replay.wait()
     await stack.assert_exactly_once(account, flagged, benign)
 
 
@@ -238,6 +248,7 @@ async def test_database_unavailable_the_consumer_waits_commits_nothing_and_resum
     servers = stack.broker.bootstrap_servers
     committed_before = await committed_total(servers, stack.api_group, FLAGS.name, FLAGS.partitions)
     stack.proxy.cut()
+    cut_at = time.monotonic()
     try:
         flagged2, benign2 = write_comments(during, "d1", 100)
         stack.replay(during, account)
@@ -246,7 +257,7 @@ async def test_database_unavailable_the_consumer_waits_commits_nothing_and_resum
             return len(await read_all(servers, FLAGS.name, idle=0.3)) > committed_before + 10
 
         await eventually(flags_waiting, FLOW_TIMEOUT, "flags to reach the bus during the outage")
-        await asyncio.sleep(15)  # the database stays away
+        await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - cut_at)))  # the database stays away
         async with httpx.AsyncClient(timeout=5) as client:
             ready = await client.get(f"http://127.0.0.1:{stack.api_port}/readyz")
         assert ready.status_code == 503 and "database" in ready.text
@@ -269,6 +280,37 @@ async def test_replay_killed_mid_file_and_run_again(stack: FaultStack) -> None:
     os.killpg(replay.pid, signal.SIGKILL)
     replay.wait(10)
     stack.replay(path, account)  # a fresh run from the top: what was published before is published again
+    await stack.assert_exactly_once(account, flagged, benign)
+
+
+async def test_two_classifier_workers_one_leaves_mid_stream(stack: FaultStack) -> None:
+    account = unique("acct-rebalance")
+    path = stack.work / f"{account}.jsonl"
+    flagged, benign = write_comments(path, "r", 400)
+    second = stack.start_classifier("classifier-2")
+
+    async def second_assigned() -> bool:
+        log = second.log_tail(200_000)
+        return "Ready" in log or "assigned" in log.lower()
+
+    await eventually(second_assigned, 60, "the second classifier worker to join", every=0.5)
+    async with stack.replaying(path, account):
+        await asyncio.sleep(2.0)
+        stack.kill("classifier", signal.SIGTERM)  # a graceful leave: the survivor takes every partition
+        stack.children["classifier"] = stack.children.pop("classifier-2")  # the survivor, for later tests
+    await stack.assert_exactly_once(account, flagged, benign)
+
+
+async def test_classifier_worker_killed_mid_stream_and_restarted(stack: FaultStack) -> None:
+    """Before triage_classifier.offsets, the restarted worker sometimes never judged a run of one partition's
+    comments (Faust dropped records fetched again after its post-assignment seek)."""
+    account = unique("acct-kill-classifier")
+    path = stack.work / f"{account}.jsonl"
+    flagged, benign = write_comments(path, "k", 400)
+    async with stack.replaying(path, account):
+        await asyncio.sleep(2.0)  # about 200 comments published, the worker busy with them
+        stack.kill("classifier")
+        stack.start_classifier()
     await stack.assert_exactly_once(account, flagged, benign)
 
 
