@@ -20,6 +20,7 @@ from triage_events import (
     Label,
     Severity,
     decode,
+    decode_flag_event,
     encode,
 )
 
@@ -63,10 +64,10 @@ async def publish(broker: EmbeddedBroker, comments: list[CommentReceived]) -> No
 
 async def flags_for(broker: EmbeddedBroker, keys: set[str]) -> dict[str, FlagRaised] | None:
     """The flags for every key in `keys`, or None while any is missing."""
-    flags = [
-        decode(FlagRaised, r.value) for r in await read_all(broker.bootstrap_servers, FLAGS.name, idle=0.5)
+    events = [
+        decode_flag_event(r.value) for r in await read_all(broker.bootstrap_servers, FLAGS.name, idle=0.5)
     ]
-    found = {f.comment_key: f for f in flags if f.comment_key in keys}
+    found = {f.comment_key: f for f in events if isinstance(f, FlagRaised) and f.comment_key in keys}
     return found if set(found) == keys else None
 
 

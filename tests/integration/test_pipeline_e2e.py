@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,14 @@ from triage_events import (
     FLAGS,
     AlertKind,
     AlertRaised,
+    ClearReason,
+    CommentChange,
     DeadLetter,
+    FlagCleared,
     FlagRaised,
     Label,
     decode,
+    decode_flag_event,
     encode,
 )
 
@@ -160,6 +165,12 @@ def _wait_healthy(children: list[processes.Child], urls: list[str], timeout: flo
         time.sleep(0.2)
 
 
+def raised(value: bytes | None) -> str | None:
+    """The comment key of a `FlagRaised` on the flags topic (None for a `FlagCleared`)."""
+    event = decode_flag_event(value)
+    return event.comment_key if isinstance(event, FlagRaised) else None
+
+
 def jsonl(*objects: dict[str, Any] | bytes) -> bytes:
     return b"".join((o if isinstance(o, bytes) else json.dumps(o).encode()) + b"\n" for o in objects)
 
@@ -223,7 +234,7 @@ async def test_replayed_comments_become_flags_exactly_once(stack: Stack) -> None
 
     async def judged_twice() -> bool:
         records = await read_all(stack.broker.bootstrap_servers, FLAGS.name, idle=0.3)
-        return sum(decode(FlagRaised, r.value).comment_key == key["urgent"] for r in records) == 2
+        return sum(raised(r.value) == key["urgent"] for r in records) == 2
 
     await eventually(judged_twice, FLOW_TIMEOUT, "the urgent comment to be flagged a second time")
     await stack.drained()
@@ -239,11 +250,9 @@ async def test_replayed_comments_become_flags_exactly_once(stack: Stack) -> None
     assert by_key[key["misinfo"]]["labels"] == ["misinformation"]
     assert by_key[key["misinfo"]]["model_version"] == "rules-1"
 
-    flagged_on_bus = {
-        decode(FlagRaised, r.value).comment_key
-        for r in await read_all(stack.broker.bootstrap_servers, FLAGS.name)
-    }
-    assert key["benign"] not in flagged_on_bus and key["benign_es"] not in flagged_on_bus
+    on_bus = [decode_flag_event(r.value) for r in await read_all(stack.broker.bootstrap_servers, FLAGS.name)]
+    # Benign new comments raise nothing at all: no flag, and no clear either.
+    assert not {key["benign"], key["benign_es"]} & {e.comment_key for e in on_bus}
 
     letters = [decode(DeadLetter, r.value) for r in await read_all(stack.broker.bootstrap_servers, DLQ.name)]
     [letter] = [d for d in letters if d.topic == f"replay:{path.name}"]
@@ -301,4 +310,86 @@ async def test_a_malformed_message_on_the_comments_topic_is_dead_lettered_and_th
     ]
     assert len({d.partition for d in mine}) == 1
     assert "Rosa" not in mine[1].error and "HIV" not in mine[1].error
+    stack.check_alive()
+
+
+async def test_a_deleted_comment_and_an_edit_to_benign_resolve_their_flags(stack: Stack) -> None:
+    """Through the real classifier (rules) and API: a deletion and a benign edit become `FlagCleared` and
+    resolve their open flags with an audit entry; a new benign comment raises nothing, not even a clear."""
+    author = make_author(id=unique("clear-author"))
+    written = datetime.now(UTC) - timedelta(minutes=10)
+
+    def body(text: str, comment_id: str) -> Any:
+        return make_comment_body(text=text, author=author, platform_comment_id=comment_id, created_at=written)
+
+    doomed = make_comment(comment=body("My dad just collapsed in your lobby and he is not breathing", "del"))
+    calmed = make_comment(comment=body("You are all useless clowns", "edit"))
+    benign = make_comment(comment=body("What time does the Oak Street lab open on Saturdays?", "ok"))
+    deleted = doomed.model_copy(
+        update={
+            "comment": doomed.comment.model_copy(update={"text": ""}),
+            "change": CommentChange.DELETED,
+            "changed_at": written + timedelta(minutes=5),
+        }
+    )
+    edited = calmed.model_copy(
+        update={
+            "comment": calmed.comment.model_copy(
+                update={"text": "Sorry, the front desk sorted it out, thanks"}
+            ),
+            "change": CommentChange.EDITED,
+            "changed_at": written + timedelta(minutes=6),
+        }
+    )
+    key = doomed.kafka_key  # one author: one partition, in order
+    assert calmed.kafka_key == benign.kafka_key == key
+    await produce(
+        stack.broker.bootstrap_servers, COMMENTS.name, [(key, encode(c)) for c in (doomed, calmed, benign)]
+    )
+
+    async def both_flagged() -> dict[str, dict[str, Any]] | None:
+        mine = {f["comment_key"]: f for f in await stack.flags()}
+        wanted = {k: mine[k] for k in (doomed.comment_key, calmed.comment_key) if k in mine}
+        return wanted if len(wanted) == 2 else None
+
+    flags = await eventually(both_flagged, FLOW_TIMEOUT, "both comments to be flagged", every=0.5)
+    assert {f["status"] for f in flags.values()} == {"new"}
+
+    await produce(
+        stack.broker.bootstrap_servers, COMMENTS.name, [(key, encode(c)) for c in (deleted, edited)]
+    )
+
+    async def both_resolved() -> dict[str, dict[str, Any]] | None:
+        mine = {f["comment_key"]: f for f in await stack.flags()}
+        wanted = {k: mine[k] for k in flags}
+        return wanted if all(f["status"] == "resolved" for f in wanted.values()) else None
+
+    resolved = await eventually(both_resolved, FLOW_TIMEOUT, "both flags to be resolved", every=0.5)
+    await stack.drained()
+    assert resolved[doomed.comment_key]["comment_deleted_at"] is not None
+    assert resolved[calmed.comment_key]["comment_deleted_at"] is None
+    assert resolved[calmed.comment_key]["labels"] == ["hostile"]  # the flag keeps what it was raised for
+
+    async with httpx.AsyncClient(base_url=stack.api_url, headers=AUTH, timeout=5) as client:
+        reasons = {}
+        for comment_key, flag in resolved.items():
+            trail = (await client.get("/api/audit", params={"flag_id": flag["id"]})).json()["items"]
+            [entry] = [e for e in trail if e["action"] == "flag.cleared"]
+            assert (entry["actor"], entry["detail"]["previous"], entry["detail"]["resolved"]) == (
+                "system:classifier",
+                "new",
+                True,
+            )
+            reasons[comment_key] = entry["detail"]["reason"]
+        hide = await client.post(f"/api/flags/{resolved[doomed.comment_key]['id']}/hide")
+    assert reasons == {doomed.comment_key: "deleted", calmed.comment_key: "edited_benign"}
+    assert hide.status_code == 409  # nothing left on the platform to hide
+
+    on_bus = [decode_flag_event(r.value) for r in await read_all(stack.broker.bootstrap_servers, FLAGS.name)]
+    clears = {(e.comment_key, e.reason) for e in on_bus if isinstance(e, FlagCleared)}
+    assert {
+        (doomed.comment_key, ClearReason.DELETED),
+        (calmed.comment_key, ClearReason.EDITED_BENIGN),
+    } <= clears
+    assert benign.comment_key not in {e.comment_key for e in on_bus}
     stack.check_alive()

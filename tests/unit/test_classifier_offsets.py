@@ -59,3 +59,35 @@ def test_the_worker_consumer_reports_no_read_position_so_no_fetched_record_is_dr
     assert isinstance(read_offsets, offsets.NoReadPosition)
     read_offsets[TOPIC_PARTITION] = 416  # what the fetch loop writes after handing a record on
     assert read_offsets[TOPIC_PARTITION] is None  # so a record fetched again at 337 is handed on too
+
+
+class FakeConsumerThread:
+    """What the patched `seek_to_committed` uses of Faust's consumer thread, around a fake aiokafka consumer
+    whose committed offsets are given."""
+
+    def __init__(self, committed: dict[TP, int | None]) -> None:
+        self.committed = committed
+        self.rewound: list[TP] = []
+        self.consumer = SimpleNamespace(
+            app=SimpleNamespace(tables=SimpleNamespace(changelog_topics={"app-table-changelog"}))
+        )
+
+    def _ensure_consumer(self) -> Any:
+        return SimpleNamespace(seek_to_committed=lambda: dict(self.committed))
+
+    async def call_thread(self, method: Any, *args: Any) -> Any:
+        return method(*args)
+
+    async def seek_to_beginning(self, *partitions: TP) -> None:
+        self.rewound.extend(partitions)
+
+
+async def test_partitions_never_committed_are_read_from_their_beginning_after_the_seek() -> None:
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    never, zero, committed = TP("triage.comments.v1", 0), TP("triage.comments.v1", 1), TOPIC_PARTITION
+    changelog = TP("app-table-changelog", 0)  # recovery positions changelogs itself
+    thread = FakeConsumerThread({never: None, zero: 0, committed: 57, changelog: None})
+    result = await AIOKafkaConsumerThread.seek_to_committed(thread)  # type: ignore[arg-type]
+    assert result == {never: None, zero: 0, committed: 57, changelog: None}
+    assert thread.rewound == [never, zero]

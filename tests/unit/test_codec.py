@@ -18,16 +18,19 @@ from triage_events import (
     ActionStatus,
     AlertKind,
     AlertRaised,
+    ClearReason,
     CommentKind,
     CommentReceived,
     DeadLetter,
     Evidence,
+    FlagCleared,
     FlagRaised,
     InvalidEvent,
     Label,
     Platform,
     Severity,
     decode,
+    decode_flag_event,
     encode,
 )
 from triage_events.codec import MAX_EVENT_BYTES
@@ -39,6 +42,7 @@ GOLDEN = Path(__file__).parent.parent / "golden"
 MODELS: dict[str, type[BaseModel]] = {
     "comment_received": CommentReceived,
     "flag_raised": FlagRaised,
+    "flag_cleared": FlagCleared,
     "alert_raised": AlertRaised,
     "action_requested": ActionRequested,
     "action_completed": ActionCompleted,
@@ -117,6 +121,7 @@ def test_golden_flag_raised_written_before_later_fields_existed() -> None:
     # Fields added after this producer: defaults.
     assert event.suggested_templates == []
     assert event.source_event_id is None
+    assert event.changed_at is None
 
 
 def test_golden_flag_raised_with_unknown_fields_ignores_them() -> None:
@@ -136,6 +141,106 @@ def test_golden_flag_raised_with_unknown_fields_ignores_them() -> None:
     assert "verified" not in encoded["account"]
     assert "reactions" not in encoded["comment"]
     assert "highlight_colour" not in encoded["evidence"][0]
+
+
+def test_golden_flag_raised_with_the_comment_version_it_judged() -> None:
+    event = decode(FlagRaised, golden("flag_raised.v1.changed_at.json"))
+
+    assert event.changed_at == datetime(2026, 3, 2, 14, 9, 2, tzinfo=UTC)
+    assert event.changed_at < event.occurred_at  # written on the platform before it was judged
+    assert event.severity is Severity.HIGH
+    assert event.comment_key == decode(FlagRaised, golden("flag_raised.v1.json")).comment_key
+
+
+def test_golden_flag_cleared_for_a_deleted_comment() -> None:
+    event = decode(FlagCleared, golden("flag_cleared.v1.json"))
+
+    assert event.reason is ClearReason.DELETED
+    assert event.comment_key == "instagram:17841400001:18023456789"
+    assert event.platform is Platform.INSTAGRAM
+    assert event.changed_at == datetime(2026, 3, 2, 15, 19, 58, tzinfo=UTC)
+    assert event.source_event_id == UUID("0a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d")
+    assert event.model_version is None
+
+
+def test_golden_flag_cleared_for_an_edit_judged_benign_ignores_unknown_fields() -> None:
+    event = decode(FlagCleared, golden("flag_cleared.v1.edited_benign.json"))
+
+    assert event.reason is ClearReason.EDITED_BENIGN
+    assert event.model_version == "minilm-heads-3"
+    assert event.occurred_at == datetime(2026, 3, 2, 14, 41, 12, 500000, tzinfo=UTC)
+    assert event.account.handle == "" and event.source_event_id is None
+    assert "moderation_hint" not in json.loads(encode(event))
+
+
+# --- the flags topic carries two event types, told apart by `type` -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [
+        ("flag_raised.v1.json", FlagRaised),
+        ("flag_raised.v1.unknown_fields.json", FlagRaised),
+        ("flag_raised.v1.changed_at.json", FlagRaised),
+        ("flag_cleared.v1.json", FlagCleared),
+        ("flag_cleared.v1.edited_benign.json", FlagCleared),
+    ],
+)
+def test_a_flags_topic_record_decodes_as_the_event_its_type_names(name: str, model: type[BaseModel]) -> None:
+    event = decode_flag_event(golden(name))
+
+    assert type(event) is model
+    assert event == decode(model, golden(name))
+
+
+def test_a_flag_raised_written_without_a_type_still_decodes_from_the_flags_topic() -> None:
+    raw = json.loads(golden("flag_raised.v1.json"))
+    del raw["type"]
+
+    event = decode_flag_event(json.dumps(raw).encode())
+
+    assert isinstance(event, FlagRaised) and event.labels == [Label.HOSTILE]
+
+
+def test_an_unknown_type_on_the_flags_topic_is_invalid_without_echoing_it() -> None:
+    raw = json.loads(golden("flag_cleared.v1.json"))
+    raw["type"] = PHI
+
+    with pytest.raises(InvalidEvent) as caught:
+        decode_flag_event(json.dumps(raw).encode())
+
+    assert caught.value.reason == "unknown_type"
+    assert "Rosa" not in str(caught.value) and "FlagCleared" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"reason": "spam"}, "reason"),
+        ({"changed_at": None}, "changed_at"),
+        ({"comment_key": None}, "comment_key"),
+    ],
+)
+def test_a_malformed_flag_cleared_is_a_schema_error_naming_the_field(
+    change: dict[str, object], field: str
+) -> None:
+    raw = {**json.loads(golden("flag_cleared.v1.json")), **change}
+
+    with pytest.raises(InvalidEvent) as caught:
+        decode_flag_event(json.dumps(raw).encode())
+
+    assert caught.value.reason == "schema"
+    assert caught.value.detail.startswith("FlagCleared: ") and field in caught.value.detail
+
+
+def test_a_consumer_reading_only_flag_raised_rejects_flag_cleared_as_invalid_not_as_a_crash() -> None:
+    """An API replica older than FlagCleared dead-letters it (nothing is lost) and goes on: deploy the API
+    before the classifier that emits it."""
+    with pytest.raises(InvalidEvent) as caught:
+        decode(FlagRaised, golden("flag_cleared.v1.json"))
+
+    assert caught.value.reason == "schema"
+    assert "type: literal_error" in caught.value.detail
 
 
 def test_golden_alert_raised() -> None:
@@ -216,6 +321,16 @@ def _round_trip_events() -> list[BaseModel]:
             error="rate limited",
         ),
         dead_letter("api", "triage.flags.v1", b"k", b"\xff\x00", "not_utf8", "bad", partition=2, offset=7),
+        FlagCleared(
+            comment_key=flag.comment_key,
+            platform=flag.platform,
+            account=flag.account,
+            reason=ClearReason.EDITED_BENIGN,
+            changed_at=datetime(2026, 11, 22, 9, 45, tzinfo=UTC),
+            source_event_id=comment.event_id,
+            model_version="rules-1",
+        ),
+        flag.model_copy(update={"changed_at": datetime(2026, 11, 22, 9, 31, tzinfo=UTC)}),
     ]
 
 

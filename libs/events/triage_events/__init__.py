@@ -1,6 +1,13 @@
 """The contract between Triage services: event schemas, topic names and the wire codec."""
 
-from triage_events.codec import InvalidEvent, decode, describe_validation_error, encode
+from triage_events.codec import (
+    InvalidEvent,
+    decode,
+    decode_flag_event,
+    decode_typed,
+    describe_validation_error,
+    encode,
+)
 from triage_events.schemas import (
     Account,
     ActionCompleted,
@@ -10,12 +17,14 @@ from triage_events.schemas import (
     AlertKind,
     AlertRaised,
     Author,
+    ClearReason,
     Comment,
     CommentChange,
     CommentKind,
     CommentReceived,
     DeadLetter,
     Evidence,
+    FlagCleared,
     FlagRaised,
     Label,
     Platform,
@@ -38,12 +47,14 @@ __all__ = [
     "AlertKind",
     "AlertRaised",
     "Author",
+    "ClearReason",
     "Comment",
     "CommentChange",
     "CommentKind",
     "CommentReceived",
     "DeadLetter",
     "Evidence",
+    "FlagCleared",
     "FlagRaised",
     "InvalidEvent",
     "Label",
@@ -51,6 +62,8 @@ __all__ = [
     "Severity",
     "Topic",
     "decode",
+    "decode_flag_event",
+    "decode_typed",
     "describe_validation_error",
     "encode",
 ]

@@ -8,6 +8,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from triage_events.schemas import FlagCleared, FlagRaised
+
 MAX_EVENT_BYTES = 1_000_000
 
 E = TypeVar("E", bound=BaseModel)
@@ -29,6 +31,33 @@ def encode(event: BaseModel) -> bytes:
 
 def decode(model: type[E], data: bytes | None) -> E:
     """Parse bytes into `model`, or raise `InvalidEvent` saying what was wrong (never the payload itself)."""
+    return _validate(model, _load(data))
+
+
+def decode_typed(models: tuple[type[E], ...], data: bytes | None) -> E:
+    """Parse bytes from a topic that carries more than one event type, choosing the model by the payload's
+    `type`. A payload without a `type` is read as the first model (the topic's original event, whose
+    `type` has a default); a `type` none of `models` has is `InvalidEvent("unknown_type")`."""
+    raw = _load(data)
+    kind = raw.get("type")
+    if kind is None:
+        return _validate(models[0], raw)
+    for model in models:
+        if kind == model.model_fields["type"].default:
+            return _validate(model, raw)
+    # The value itself is not shown: it comes from the payload.
+    raise InvalidEvent("unknown_type", f"type is none of {', '.join(m.__name__ for m in models)}")
+
+
+def decode_flag_event(data: bytes | None) -> FlagRaised | FlagCleared:
+    """A record of the flags topic: a `FlagRaised` (also when written before `type` existed) or a
+    `FlagCleared`."""
+    event = decode_typed((FlagRaised, FlagCleared), data)
+    assert isinstance(event, FlagRaised | FlagCleared)
+    return event
+
+
+def _load(data: bytes | None) -> dict[str, object]:
     if data is None:
         raise InvalidEvent("empty", "message has no value")
     if len(data) > MAX_EVENT_BYTES:
@@ -43,6 +72,10 @@ def decode(model: type[E], data: bytes | None) -> E:
         raise InvalidEvent("not_json", str(exc)[:200]) from None
     if not isinstance(raw, dict):
         raise InvalidEvent("not_object", f"expected a JSON object, got {type(raw).__name__}")
+    return raw
+
+
+def _validate(model: type[E], raw: dict[str, object]) -> E:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -163,6 +163,36 @@ class FlagRaised(Event):
     model_version: str
     suggested_templates: list[str] = Field(default_factory=list)
     source_event_id: UUID | None = None
+    # Added later (None in older payloads): the version of the comment this verdict judged, i.e. when its
+    # text was written on the platform: `CommentReceived.changed_at` for an edit, else the comment's
+    # `created_at`. Consumers order verdicts on one comment by it (falling back to `occurred_at`, the
+    # classification time, when it is missing), so a verdict on older text never overrides a newer one.
+    changed_at: AwareDatetime | None = None
+
+
+class ClearReason(enum.StrEnum):
+    """Why a comment no longer needs a human."""
+
+    DELETED = "deleted"  # deleted on the platform: nothing left to act on
+    EDITED_BENIGN = "edited_benign"  # edited, and the new text was judged harmless
+
+
+class FlagCleared(Event):
+    """A comment that may have been flagged no longer needs a human. Published on the flags topic (keyed by
+    comment_key, like `FlagRaised`) for a deletion, and for an edit judged benign; never for a new comment
+    judged benign. Carries ids and times, never comment text. A consumer with no flag for the comment has
+    nothing to clear."""
+
+    type: Literal["flag_cleared"] = "flag_cleared"
+    comment_key: str
+    platform: Platform
+    account: Account
+    reason: ClearReason
+    # The platform's time of the edit or deletion (for a deletion reported without one: when ingest saw it);
+    # ordered against `FlagRaised.changed_at`.
+    changed_at: AwareDatetime
+    source_event_id: UUID | None = None
+    model_version: str | None = None  # the model that judged the edit benign; None for a deletion
 
 
 class AlertKind(enum.StrEnum):

@@ -11,6 +11,7 @@ class Topic:
 
 
 COMMENTS = Topic("triage.comments.v1", 6, key="platform:author_id (per-author state stays on one partition)")
+# Two event types since FlagCleared was added: read it with `codec.decode_flag_event` (by `type`).
 FLAGS = Topic("triage.flags.v1", 6, key="comment_key")
 ALERTS = Topic("triage.alerts.v1", 3, key="account (platform:account_id)")
 ACTIONS = Topic("triage.actions.v1", 3, key="comment_key")

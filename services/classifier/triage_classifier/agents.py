@@ -18,6 +18,7 @@ from triage_classifier.app import (
     COMMENTS_CONSUMED,
     COMMENTS_JUDGED,
     DEAD_LETTERS,
+    FLAGS_CLEARED,
     FLAGS_RAISED,
     account_label_to_surge,
     account_labels_topic,
@@ -28,6 +29,7 @@ from triage_classifier.app import (
     dlq_topic,
     flags_topic,
     settings,
+    stall_watch,
 )
 from triage_classifier.judgement import Classifier
 from triage_classifier.loader import load_classifier
@@ -77,6 +79,7 @@ def track_hostility(flag: FlagRaised, now: float) -> FlagRaised:
 async def classify_comments(stream):  # type: ignore[no-untyped-def]
     model = await asyncio.to_thread(classifier)
     async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+        stall_watch.delivered()
         records = [Record(e.key, e.value, e.message.partition, e.message.offset) for e in events]
         started = time.perf_counter()
         result = await asyncio.to_thread(judge_batch, model, records)
@@ -103,6 +106,10 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
                         {"comment_key": flag.comment_key, "flag": encode(flag).decode()}
                     ).encode(),
                 )
+        # After the batch's flags: the API orders one comment's verdicts by the comment's change time anyway.
+        for cleared in result.cleared:
+            await flags_topic.send(key=cleared.comment_key.encode(), value=encode(cleared))
+            FLAGS_CLEARED.labels(cleared.reason.value).inc()
         for alert in result.alerts:
             await alerts_topic.send(
                 key=f"{alert.platform.value}:{alert.account.id}".encode(), value=encode(alert)
@@ -111,7 +118,11 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
         # Everything produced for this batch is on the broker before take_events acknowledges it.
         await app.producer.flush()
         log.info(
-            "batch judged=%d flagged=%d dead=%d", result.judged, len(result.flags), len(result.dead_letters)
+            "batch judged=%d flagged=%d cleared=%d dead=%d",
+            result.judged,
+            len(result.flags),
+            len(result.cleared),
+            len(result.dead_letters),
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from triage_bus.profile import BrokerProfile
@@ -11,7 +13,9 @@ from triage_events import ALERTS, COMMENTS, DLQ, FLAGS
 from triage_classifier import lag as consumer_lag
 from triage_classifier import offsets
 from triage_classifier.config import get_settings
+from triage_classifier.stall import StallWatch
 
+log = logging.getLogger(__name__)
 settings = get_settings()
 profile = BrokerProfile.from_settings(get_bus_settings())
 profile.apply_client_patches()
@@ -101,15 +105,32 @@ CONSUMER_LAG = consumer_lag.CONSUMER_LAG
 _lag_exporter = consumer_lag.LagExporter()
 
 
+STALL_RECOVERIES = Counter(
+    "triage_classifier_stall_recoveries_total",
+    "Times the worker sought back to its committed offsets because comments waited while its agent sat idle",
+)
+# Told by the classify agent of every batch; read with each lag reading (see stall.py).
+stall_watch = StallWatch()
+
+
 @app.timer(interval=consumer_lag.INTERVAL_S)
 async def export_consumer_lag() -> None:
-    """Lag of this worker's partitions of the topics its agents read."""
+    """Lag of this worker's partitions of the topics its agents read; comments waiting while the classify
+    agent sits idle are fetched again."""
     consumer = app.consumer
-    _lag_exporter.record(
-        consumer,
-        consumer_lag.committed_offsets(consumer, app.monitor),
-        (COMMENTS.name, account_labels_topic.get_topic_name()),
-    )
+    committed = consumer_lag.committed_offsets(consumer, app.monitor)
+    lag = _lag_exporter.record(consumer, committed, (COMMENTS.name, account_labels_topic.get_topic_name()))
+    if lag is None:
+        return
+    comments_lag = {key: value for key, value in lag.items() if key[0] == COMMENTS.name}
+    by_partition = {(tp.topic, tp.partition): offset for tp, offset in committed.items()}
+    if stall_watch.stalled(comments_lag, by_partition):
+        log.warning(
+            "comments waiting while the agent is idle: seeking back to the committed offsets partitions=%s",
+            sorted(partition for (_topic, partition), value in comments_lag.items() if value > 0),
+        )
+        STALL_RECOVERIES.inc()
+        await consumer.perform_seek()
 
 
 @app.page("/metrics")

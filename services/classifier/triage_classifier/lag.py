@@ -72,10 +72,14 @@ class LagExporter:
             self._gauge.remove(topic, str(partition))
         self._exported = set(lag)
 
-    def record(self, consumer: LagSource, committed: Mapping[Any, int | None], topics: Iterable[str]) -> None:
+    def record(
+        self, consumer: LagSource, committed: Mapping[Any, int | None], topics: Iterable[str]
+    ) -> dict[tuple[str, int], int] | None:
+        """Export one reading and return it (None when the consumer cannot say yet)."""
         try:
             lag = partition_lag(consumer, committed, topics)
         except Exception as exc:  # not started yet, or between assignments: try again next round
             log.debug("consumer lag not available error=%s", type(exc).__name__)
-            return
+            return None
         self.export(lag)
+        return lag

@@ -1,5 +1,5 @@
-"""Two corrections to Faust's offset bookkeeping, without which the classifier loses comments after a restart
-or a rebalance (faust-streaming 0.15.3; the same code is in its current releases).
+"""Three corrections to Faust's offset bookkeeping, without which the classifier loses comments after a
+restart or a rebalance (faust-streaming 0.15.3; the same code is in its current releases).
 
 Faust remembers, per partition, the offset of the last record its fetch loop handed on (its "read offset")
 and silently drops any later record at or below it, to skip records it has already seen. When a worker is
@@ -19,8 +19,13 @@ partitions were never judged, while the other partitions were judged twice.
    one processed; Kafka's is the next one to read). A record that was never acknowledged would then be
    committed over. With this, nothing is committed until the record at the committed offset is acknowledged:
    a stuck record shows as consumer lag (and its alert) instead of vanishing.
+3. `rewind_partitions_never_committed`: the same post-assignment seek leaves a partition with no committed
+   offset where the fetcher already is, and records fetched for it while the tables were being recovered
+   were skipped (only the changelogs are "active" then). Seen here on a restarted worker: 2 of 4 comments
+   on partitions nobody had committed yet never judged. Such a partition is sent back to its beginning,
+   which is what `auto_offset_reset="earliest"` asks for anyway.
 
-Both are applied once, before the Faust app creates its consumer.
+All three are applied once, before the Faust app creates its consumer.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ class NoReadPosition(defaultdict[Any, int | None]):
 def apply() -> None:
     deliver_every_fetched_record()
     commit_only_from_the_committed_offset()
+    rewind_partitions_never_committed()
 
 
 def deliver_every_fetched_record() -> None:
@@ -83,3 +89,24 @@ def commit_only_from_the_committed_offset() -> None:
         return result
 
     Consumer._new_offset = new_offset  # type: ignore[method-assign]
+
+
+def rewind_partitions_never_committed() -> None:
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    original = AIOKafkaConsumerThread.seek_to_committed
+
+    @functools.wraps(original)
+    async def seek_to_committed(self: Any) -> Any:
+        committed = await original(self)
+        changelogs = self.consumer.app.tables.changelog_topics
+        never = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]
+        if never:
+            log.info(
+                "partitions never committed read from their beginning %s",
+                ", ".join(f"{tp.topic}[{tp.partition}]" for tp in never),
+            )
+            await self.seek_to_beginning(*never)
+        return committed
+
+    AIOKafkaConsumerThread.seek_to_committed = seek_to_committed  # type: ignore[method-assign]

@@ -1,4 +1,9 @@
-"""One micro-batch of raw comment records in; flags, alerts and dead letters out. No Faust, no I/O."""
+"""One micro-batch of raw comment records in; flags, clears, alerts and dead letters out. No Faust, no I/O.
+
+A comment that needs a human raises a `FlagRaised`. A comment that no longer does raises a `FlagCleared`:
+a deletion (not judged: there is nothing left to judge), or an edit judged benign. A new comment judged
+benign raises nothing (most comments are benign: a clear for each would flood the flags topic for nothing).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,12 @@ from triage_events import (
     COMMENTS,
     AlertKind,
     AlertRaised,
+    ClearReason,
     CommentChange,
     CommentReceived,
     DeadLetter,
     Evidence,
+    FlagCleared,
     FlagRaised,
     InvalidEvent,
     Label,
@@ -37,6 +44,7 @@ class Record:
 @dataclass
 class BatchResult:
     flags: list[FlagRaised] = field(default_factory=list)
+    cleared: list[FlagCleared] = field(default_factory=list)
     alerts: list[AlertRaised] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     judged: int = 0
@@ -62,7 +70,10 @@ def judge_batch(classifier: Classifier, records: list[Record]) -> BatchResult:
                     record.offset,
                 )
             )
-    # A deletion has nothing left to judge; the API learns of it through its own path, not through a flag.
+    # A deletion has nothing left to judge: it clears whatever flag the comment has.
+    result.cleared.extend(
+        make_cleared(c, ClearReason.DELETED, None) for c in comments if c.change is CommentChange.DELETED
+    )
     comments = [c for c in comments if c.change is not CommentChange.DELETED]
     if not comments:
         return result
@@ -70,6 +81,8 @@ def judge_batch(classifier: Classifier, records: list[Record]) -> BatchResult:
     result.judged = len(comments)
     for comment, judgement in zip(comments, judgements, strict=True):
         if not judgement.needs_human:
+            if comment.change is CommentChange.EDITED:
+                result.cleared.append(make_cleared(comment, ClearReason.EDITED_BENIGN, classifier.version))
             continue
         flag = make_flag(comment, judgement, classifier.version)
         result.flags.append(flag)
@@ -90,6 +103,21 @@ def make_flag(comment: CommentReceived, judgement: Judgement, model_version: str
         model_version=model_version,
         suggested_templates=suggested_templates(judgement.labels),
         source_event_id=comment.event_id,
+        changed_at=comment.changed_at or comment.comment.created_at,
+    )
+
+
+def make_cleared(comment: CommentReceived, reason: ClearReason, model_version: str | None) -> FlagCleared:
+    """The comment no longer needs a human. Its time is the platform's time of the change; a change reported
+    without one is dated when ingest saw it (never earlier than the change itself)."""
+    return FlagCleared(
+        comment_key=comment.comment_key,
+        platform=comment.platform,
+        account=comment.account,
+        reason=reason,
+        changed_at=comment.changed_at or comment.occurred_at,
+        source_event_id=comment.event_id,
+        model_version=model_version,
     )
 
 
