@@ -185,6 +185,37 @@ async def test_actions_through_the_api_count_and_notes_do_not(database_url: str)
     assert (medium["met"], medium["breached"]) == (1, 0)
 
 
+async def test_acknowledged_alerts_count_and_relabelled_flags_keep_their_arrival_severity(
+    database_url: str,
+) -> None:
+    """An alert acknowledgement is a first action; a flag a newer verdict relabelled (a system change) is
+    judged against the severity it arrived with, and its own relabel and re-route are no first action."""
+    async with running_desk(make_app(database_url, FakePublisher())) as desk:
+        # H: arrived low, relabelled critical by the classifier a minute later; an alert about it is
+        # acknowledged after 20 min: 1200 s, met against low's day (critical's 5 min would make it late).
+        # I: high; an alert acknowledged after 10 min (600 s, met), claimed after 50 min (late, if it counted).
+        flags = {
+            "H": flag(at(10, 9), [Label.URGENT, Label.HOSTILE], Severity.CRITICAL, Platform.FACEBOOK),
+            "I": flag(at(11, 9), [Label.PRIVACY], Severity.HIGH, Platform.INSTAGRAM),
+        }
+        desk.add_flags(*flags.values())
+        ids = {name: str(f.event_id) for name, f in flags.items()}
+        previous = {"labels": ["hostile"], "severity": "low", "model_version": "test-1"}
+        audit(desk, ids["H"], at(10, 9, 1), "flag.relabelled", role="system", previous=previous)
+        audit(desk, ids["H"], at(10, 9, 1), "flag.rerouted", role="system", reason="classifier")
+        audit(desk, ids["H"], at(10, 9, 20), "alert.acknowledged", alert_id="a1", kind="urgent_comment")
+        audit(desk, ids["I"], at(11, 9, 10), "alert.acknowledged", alert_id="a2", kind="privacy_exposure")
+        audit(desk, ids["I"], at(11, 9, 50), "flag.claimed", minutes=15)
+        data = (await desk.client.get("/api/analytics", params=WINDOW, headers=desk.auth("viewer"))).json()
+    timing = by_key(data["first_action"]["by_severity"])
+    assert (timing["low"]["acted"], timing["low"]["median_seconds"]) == (1, 1200)
+    assert (timing["high"]["acted"], timing["high"]["median_seconds"]) == (1, 600)
+    assert timing["critical"]["flags"] == 0
+    sla = {row["severity"]: (row["flags"], row["met"], row["late"]) for row in data["sla"]}
+    assert sla["low"] == (1, 1, 0) and sla["high"] == (1, 1, 0) and sla["critical"] == (0, 0, 0)
+    assert by_key(data["first_action"]["by_label"])["urgent"]["median_seconds"] == 1200
+
+
 async def test_bad_windows_are_422(database_url: str) -> None:
     async with running_desk(make_app(database_url, FakePublisher())) as desk:
         viewer = desk.auth("viewer")

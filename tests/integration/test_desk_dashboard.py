@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from triage_api.dashboard.stream import flag_events
+from triage_api.flags import relabel
 from triage_events import Label, Severity
 
 from tests.builders import make_comment, make_flag
@@ -128,7 +131,8 @@ async def test_the_stream_pushes_flags_stored_after_it_opened(database_url: str)
         new = flag(text=XSS)
         desk.add_flags(new)
         message = await asyncio.wait_for(anext(events), 5)
-        assert message.startswith(f"id: {new.event_id}\nevent: flag\ndata: ")
+        assert message.startswith(f"id: {new.event_id}@")
+        assert "\nevent: flag\ndata: " in message and '"change": "new"' in message
         assert '"text": "<script>' in message  # raw JSON: the browser inserts it with textContent
         assert await asyncio.wait_for(anext(events), 5) == ": keep-alive\n\n"  # nothing repeated
         stop.set()
@@ -156,5 +160,106 @@ async def test_the_stream_resumes_after_the_last_event_id(database_url: str) -> 
         )
         assert await anext(events) == "retry: 3000\n\n"
         message = await asyncio.wait_for(anext(events), 5)
-        assert message.startswith(f"id: {second.event_id}\n")
+        assert message.startswith(f"id: {second.event_id}@")
         stop.set()
+
+
+def sse_data(message: str) -> dict[str, Any]:
+    data = next(line for line in message.splitlines() if line.startswith("data: "))
+    parsed: dict[str, Any] = json.loads(data[len("data: ") :])
+    return parsed
+
+
+async def test_a_relabel_and_a_raised_severity_reach_the_stream_with_the_restarted_due_time(
+    database_url: str,
+) -> None:
+    """The queue's stream follows updates too: a flag relabelled by a newer verdict, or whose severity a
+    moderator raised, is sent again (`change: updated`) with its new labels, severity and stored due time;
+    a reconnect with the last message's id resumes after that update, not after the flag's first message."""
+    async with running_desk(make_app(database_url, FakePublisher())) as desk:
+        edited = flag(text="first words", severity=Severity.LOW)
+        raised = flag(severity=Severity.HIGH, occurred_at=datetime.now(UTC) - timedelta(minutes=40))
+        desk.add_flags(edited, raised)
+        opened = datetime.now(UTC)
+        stop = asyncio.Event()
+        events = flag_events(desk.app.state.sessionmaker, opened, stop.is_set, interval=0.05, heartbeat=0.2)
+        assert await anext(events) == "retry: 3000\n\n"
+        assert await asyncio.wait_for(anext(events), 5) == ": keep-alive\n\n"  # stored before it opened
+
+        worse = make_flag(
+            comment=make_comment(comment=edited.comment.model_copy(update={"text": XSS})),
+            labels=[Label.URGENT],
+            severity=Severity.CRITICAL,
+            occurred_at=datetime.now(UTC),
+        )
+        assert worse.comment_key == edited.comment_key
+        with desk.app.state.sessionmaker() as db, db.begin():
+            [result] = relabel.apply_all(db, [worse])
+            assert result.outcome is relabel.Outcome.RELABELLED
+        relabelled = await asyncio.wait_for(anext(events), 5)
+        assert relabelled.startswith(f"id: {edited.event_id}@")
+        data = sse_data(relabelled)
+        assert (data["change"], data["labels"], data["severity"], data["text"]) == (
+            "updated",
+            ["urgent"],
+            "critical",
+            XSS,  # raw JSON: the browser inserts it with textContent
+        )
+        due = datetime.fromisoformat(data["due_at"])
+        assert opened + timedelta(minutes=5) < due <= datetime.now(UTC) + timedelta(minutes=5)
+
+        moved = await desk.client.post(
+            f"/api/flags/{raised.event_id}/severity",
+            json={"severity": "critical"},
+            headers=desk.auth("moderator"),
+        )
+        assert moved.status_code == 200, moved.text
+        message = await asyncio.wait_for(anext(events), 5)
+        data = sse_data(message)
+        assert (data["id"], data["change"], data["severity"]) == (str(raised.event_id), "updated", "critical")
+        assert datetime.fromisoformat(data["due_at"]) == datetime.fromisoformat(moved.json()["due_at"])
+        assert await asyncio.wait_for(anext(events), 5) == ": keep-alive\n\n"  # each update once
+        stop.set()
+
+        # Resuming from the relabel's message id sends the later update only.
+        last_id = relabelled.split("\n", 1)[0][len("id: ") :]
+        flag_id, _, stamp = last_id.partition("@")
+        resumed = flag_events(
+            desk.app.state.sessionmaker,
+            datetime.fromisoformat(stamp),
+            asyncio.Event().is_set,
+            interval=0.05,
+            seen={flag_id},
+        )
+        assert await anext(resumed) == "retry: 3000\n\n"
+        assert sse_data(await asyncio.wait_for(anext(resumed), 5))["id"] == str(raised.event_id)
+        await resumed.aclose()
+
+
+async def test_the_queue_and_the_breach_gauge_read_the_stored_due_time(database_url: str) -> None:
+    """A raised severity restarts the clock: the queue page, /api/flags and the breach gauge follow the
+    stored due time, not the flagged time plus the new severity's SLA (which would be 35 min overdue)."""
+    async with running_desk(make_app(database_url, FakePublisher())) as desk:
+        late = flag(severity=Severity.HIGH, occurred_at=datetime.now(UTC) - timedelta(minutes=40))
+        desk.add_flags(late)
+
+        def gauge(severity: str) -> float:
+            desk.app.state.notifier.refresh_gauges()
+            return REGISTRY.get_sample_value("triage_api_queue_sla_breaches", {"severity": severity}) or 0.0
+
+        assert (gauge("high"), gauge("critical")) == (1.0, 0.0)
+        async with sign_in(desk, "viewer") as browser:
+            assert (await browser.get("/")).text.count('class="sla overdue"') == 1
+        r = await desk.client.post(
+            f"/api/flags/{late.event_id}/severity",
+            json={"severity": "critical"},
+            headers=desk.auth("moderator"),
+        )
+        assert r.status_code == 200 and r.json()["status"] == "new"  # the example's teams have nobody in them
+        due = datetime.fromisoformat(r.json()["due_at"])
+        assert (gauge("high"), gauge("critical")) == (0.0, 0.0)
+        listed = (await desk.client.get("/api/flags", headers=desk.auth("viewer"))).json()["items"]
+        assert [datetime.fromisoformat(item["due_at"]) for item in listed] == [due]
+        async with sign_in(desk, "viewer") as browser:
+            html = (await browser.get("/")).text
+        assert 'class="sla overdue"' not in html and f'datetime="{due.isoformat()}"' in html

@@ -1,7 +1,8 @@
 """Time to first action and SLA breaches, on SQLite and PostgreSQL: the first thing a person does about a
-flag (claim, status change, assignment, platform action) is observed once, by severity and label, from the
-moment the flag was raised; later actions, notes, system events and refused or rolled-back changes are
-not; a first action past the severity's response target counts one breach."""
+flag (claim, status change, assignment, platform action, acknowledging an alert about it) is observed once,
+by the severity it arrived with and its label, from the moment the flag was raised; later actions, notes,
+system events (a classifier relabel and re-route) and refused or rolled-back changes are not; a first action
+past the arrival severity's response target counts one breach."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prometheus_client import REGISTRY
 from triage_api.config import get_settings
+from triage_api.flags import relabel
 from triage_api.flags.models import Flag, FlagStatus
 from triage_api.flags.workflow import set_status
+from triage_api.oncall.service import store_alerts
 from triage_api.staff.models import Role
 from triage_api.staff.service import Principal
-from triage_events import FlagRaised, Label, Severity
+from triage_events import AlertKind, AlertRaised, FlagRaised, Label, Severity
 
 from tests.builders import make_comment, make_flag
 from tests.integration.desk_support import FakePublisher, make_app, running_desk
@@ -134,9 +137,11 @@ def sla_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
 async def test_the_sla_targets_come_from_the_settings_everywhere(
     database_url: str, sla_env: Callable[..., None]
 ) -> None:
-    """One source: the queue's due times, the routing view, the breach gauge and the first-action breach."""
+    """One source: the due times stored with the flags (the queue, the breach gauge), the routing view and the
+    first-action breach read the targets in force. A stored due time is kept when the targets change later."""
     waiting = raised(2, Label.URGENT, Severity.CRITICAL)  # 2 minutes: inside 5 min, outside 1 min
     acted = raised(2, Label.URGENT, Severity.CRITICAL)
+    after_change = raised(2, Label.URGENT, Severity.CRITICAL)
     async with running_desk(make_app(database_url, FakePublisher())) as desk:
         desk.add_flags(waiting, acted)
         viewer = desk.auth("viewer")
@@ -151,9 +156,13 @@ async def test_the_sla_targets_come_from_the_settings_everywhere(
         assert utc(flag["due_at"]) - flagged_at == timedelta(minutes=5)
 
         sla_env(critical=60, low=7200)
-        assert gauge() == 2.0
+        assert gauge() == 0.0  # their due times were set when they were stored
         flag = (await desk.client.get(f"/api/flags/{waiting.event_id}", headers=viewer)).json()
-        assert utc(flag["due_at"]) - flagged_at == timedelta(seconds=60)
+        assert utc(flag["due_at"]) - flagged_at == timedelta(minutes=5)
+        desk.add_flags(after_change)  # stored under the new targets: due a minute after it was flagged
+        assert gauge() == 1.0
+        flag = (await desk.client.get(f"/api/flags/{after_change.event_id}", headers=viewer)).json()
+        assert utc(flag["due_at"]) - utc(flag["flagged_at"]) == timedelta(seconds=60)
         routing = (await desk.client.get("/api/routing", headers=viewer)).json()
         assert routing["sla_seconds"] == {"critical": 60, "high": 1800, "medium": 14400, "low": 7200}
 
@@ -165,4 +174,68 @@ async def test_the_sla_targets_come_from_the_settings_everywhere(
         )
         assert moved.status_code == 200
         assert breaches("critical") == before + 1  # 2 minutes is past the configured minute
-        assert gauge() == 1.0  # the flag in review is no longer new
+        assert gauge() == 1.0  # still the flag stored after the change; the one in review was not counted
+
+
+async def test_an_alert_acknowledgement_is_a_first_action_judged_by_the_severity_the_flag_arrived_with(
+    database_url: str,
+) -> None:
+    """A person acknowledging an on-call alert about a flag is its first action. The wait is judged by the
+    severity the flag arrived with: not the one a newer classifier verdict raised it to before anyone acted
+    (a system change, not a first action), nor the one a moderator's own first action raised it to."""
+    edited = raised(10, Label.HOSTILE, Severity.MEDIUM)  # 10 min: inside medium's 4 h, outside critical's 5
+    slow = raised(40, Label.HOSTILE, Severity.HIGH)  # 40 min: outside high's 30
+    worse = make_flag(
+        comment=make_comment(comment=edited.comment, platform=edited.platform, account=edited.account),
+        labels=[Label.URGENT, Label.HOSTILE],
+        severity=Severity.CRITICAL,
+        occurred_at=datetime.now(UTC) - timedelta(minutes=9),
+    )
+    alert = AlertRaised(
+        kind=AlertKind.URGENT_COMMENT,
+        platform=edited.platform,
+        account=edited.account,
+        label=Label.URGENT,
+        severity=Severity.CRITICAL,
+        comment_keys=[edited.comment_key],
+        dedup_key=f"urgent_comment:{edited.comment_key}",
+    )
+    before = {
+        "medium": observed("medium", "urgent"),
+        "critical": observed("critical", "urgent"),
+        "high": observed("high", "hostile"),
+        "critical_hostile": observed("critical", "hostile"),
+    }
+    breaches_before = {severity: breaches(severity) for severity in ("medium", "high", "critical")}
+    async with running_desk(make_app(database_url, FakePublisher())) as desk:
+        desk.add_flags(edited, slow)
+        with desk.app.state.sessionmaker() as db, db.begin():
+            [result] = relabel.apply_all(db, [worse])
+            assert result.outcome is relabel.Outcome.RELABELLED
+            store_alerts(db, [alert], datetime.now(UTC))
+        # The classifier's relabel and re-route observed nothing: no person acted yet.
+        assert observed("critical", "urgent") == before["critical"]
+        assert observed("medium", "urgent") == before["medium"]
+
+        mod = desk.auth("moderator")
+        acked = await desk.client.post(f"/api/alerts/{alert.event_id}/ack", headers=mod)
+        assert acked.status_code == 200, acked.text
+        assert observed("medium", "urgent")[0] == before["medium"][0] + 1  # the acknowledgement itself
+        claimed = await desk.client.post(f"/api/flags/{edited.event_id}/claim", headers=mod)
+        assert claimed.status_code == 200  # not first any more
+        raised_now = await desk.client.post(
+            f"/api/flags/{slow.event_id}/severity", json={"severity": "critical"}, headers=mod
+        )
+        assert raised_now.status_code == 200 and raised_now.json()["severity"] == "critical"
+
+    count, total = observed("medium", "urgent")  # the current primary label, the severity it arrived with
+    assert count == before["medium"][0] + 1
+    assert 10 * 60 - 5 < total - before["medium"][1] < 10 * 60 + 60
+    assert observed("critical", "urgent") == before["critical"]
+    assert breaches("medium") == breaches_before["medium"]  # 10 min is inside medium's 4 h
+
+    count, total = observed("high", "hostile")
+    assert count == before["high"][0] + 1 and 40 * 60 - 5 < total - before["high"][1] < 40 * 60 + 60
+    assert observed("critical", "hostile") == before["critical_hostile"]
+    assert breaches("high") == breaches_before["high"] + 1  # 40 min is past high's 30
+    assert breaches("critical") == breaches_before["critical"]

@@ -1,7 +1,9 @@
 """Edited comments through the real flag consumer, on SQLite and PostgreSQL: a newer verdict on a comment
 already flagged relabels its flag (labels, scores, severity, evidence, text, model version) and keeps its
-id, status, claim and history; stale, redelivered and identical verdicts change nothing; the audit trail
-says what changed without the comment text; an edit that makes a comment urgent still reaches on-call."""
+id, status and history; a verdict that raises the severity routes the flag again as an escalation by the
+classifier and restarts its SLA clock, one that lowers it keeps the due time; stale, redelivered and
+identical verdicts change nothing; the audit trail says what changed without the comment text; an edit that
+makes a comment urgent still reaches on-call."""
 
 from __future__ import annotations
 
@@ -37,6 +39,11 @@ def metric(name: str, **labels: str) -> float:
 
 def ignored(reason: str) -> float:
     return metric("triage_api_flag_updates_ignored_total", reason=reason)
+
+
+def aware(value: datetime | None) -> datetime:
+    assert value is not None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def verdict(original: FlagRaised, text: str, minutes: int, **overrides: Any) -> FlagRaised:
@@ -114,8 +121,15 @@ async def test_a_newer_verdict_relabels_the_flag_and_older_or_repeated_ones_do_n
         moved = await client.post(f"/api/flags/{flag_id}/status", json={"status": "in_review"}, headers=AUTH)
         assert moved.status_code == 200, moved.text
 
+        with app.state.sessionmaker() as db:
+            stored = db.get(Flag, flag_id)
+            assert stored is not None and stored.team == "social"
+            assert aware(stored.sla_due_at) == T0 + timedelta(hours=4)  # medium, from when it was flagged
+            assert aware(stored.updated_at) == aware(stored.stored_at)
+        edited_at = datetime.now(UTC)
         await send(worse, stale, worse, original, same_again)
         await produce(fresh_broker.bootstrap_servers, ALERTS.name, [(b"acct", encode(alert))])
+        relabelled_at = datetime.now(UTC)
 
         with app.state.sessionmaker() as db:
             flag = db.scalar(select(Flag).where(Flag.comment_key == key))
@@ -136,7 +150,17 @@ async def test_a_newer_verdict_relabels_the_flag_and_older_or_repeated_ones_do_n
             "test-2",
             ["urgent.public"],
         )
-        assert (flag.status, flag.claimed_by) == ("in_review", "admin")  # the workflow state stays
+        assert flag.status == "in_review"  # the workflow state stays
+        # Raised to critical: routed again as an escalation (urgent → oncall, nobody in it in the example,
+        # so the claim is released for whoever picks it up there) and the SLA clock restarted at the edit.
+        assert (flag.team, flag.assignee, flag.claimed_by) == ("oncall", None, None)
+        due = aware(flag.sla_due_at)
+        assert edited_at + timedelta(minutes=5) <= due <= relabelled_at + timedelta(minutes=5)
+        assert edited_at <= aware(flag.updated_at) <= relabelled_at
+        shown = (await client.get(f"/api/flags/{flag_id}", headers=AUTH)).json()
+        route = (await client.get(f"/api/flags/{flag_id}/route", headers=AUTH)).json()
+        assert aware(datetime.fromisoformat(shown["due_at"])) == due
+        assert aware(datetime.fromisoformat(route["due_at"])) == due and route["team"] == "oncall"
 
         trail = await audit_of(client, flag_id)
         [relabel] = [e for e in trail if e["action"] == "flag.relabelled"]
@@ -150,6 +174,12 @@ async def test_a_newer_verdict_relabels_the_flag_and_older_or_repeated_ones_do_n
             str(worse.event_id),
         )
         assert "useless" not in json.dumps(trail) and "end it all" not in json.dumps(trail)
+        [reroute] = [e for e in trail if e["action"] == "flag.rerouted"]
+        assert (reroute["actor"], reroute["role"]) == ("system:classifier", "system")
+        assert reroute["detail"]["reason"] == "classifier" and reroute["detail"]["released_claim"] == "admin"
+        assert (reroute["detail"]["previous_team"], reroute["detail"]["team"]) == ("social", "oncall")
+        assert aware(datetime.fromisoformat(reroute["detail"]["due_at"])) == due
+        assert trail.index(reroute) < trail.index(relabel)  # newest first: the re-route follows the relabel
         assert [e["action"] for e in trail if e["action"] in {"flag.claimed", "flag.status"}] == [
             "flag.status",
             "flag.claimed",
@@ -174,11 +204,16 @@ async def test_a_newer_verdict_relabels_the_flag_and_older_or_repeated_ones_do_n
             rows = set(db.scalars(select(FlagLabel.label).where(FlagLabel.flag_id == flag_id)))
         assert flag is not None and (flag.labels, flag.severity, flag.text) == (["hostile"], "low", BETTER)
         assert rows == {"hostile"} and flag.status == "in_review"
+        # Lowered: the team and the due time stay; the live queue still sees the change.
+        assert (flag.team, aware(flag.sla_due_at)) == ("oncall", due)
+        assert aware(flag.updated_at) > relabelled_at
         assert (await client.get("/api/flags", params={"label": "urgent"}, headers=AUTH)).json()[
             "items"
         ] == []
         relabels = [e for e in await audit_of(client, flag_id) if e["action"] == "flag.relabelled"]
         assert [e["detail"]["severity"] for e in relabels] == ["low", "critical"]
+        rerouted = [e for e in await audit_of(client, flag_id) if e["action"] == "flag.rerouted"]
+        assert len(rerouted) == 1
 
     relabelled = metric("triage_api_flags_relabelled_total", severity="critical", reason="comment_edited")
     assert relabelled == before["relabelled"] + 1

@@ -1,6 +1,6 @@
 """The queue listing at scale (issue #7), on SQLite and PostgreSQL: keyset (cursor) pagination through the API
 and the dashboard, with every filter; invalid and forged cursors; bounded counts; the queue indexes of
-migration 0005, up and down, and that the listing's queries can use them."""
+migration 0005, up and down, and that the listing's queries can use them; the due times migration 0006 stores."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect, text, update
+from sqlalchemy import MetaData, Table, inspect, select, text, update
 from triage_api import db as triage_db
 from triage_api.flags import service
 from triage_api.flags.models import Flag
@@ -392,3 +392,80 @@ async def test_the_listing_queries_can_use_the_queue_indexes(database_url: str) 
                     rows = db.execute(text("EXPLAIN QUERY PLAN " + str(compiled)))
                 plan = "\n".join(str(r[-1]) for r in rows)
                 assert index in plan, (index, plan)
+
+
+# --- migration 0006 --------------------------------------------------------------------------------------
+
+
+def test_migration_0006_stores_due_times_backfilled_from_the_severity_or_the_last_escalation(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up from 0005 with flags in the table: each gets its flagged time plus its severity's SLA (the targets
+    set in the environment, else the defaults), or the due time of its last escalation re-route from the
+    audit log; `updated_at` is its stored time. Down again drops the columns and their indexes."""
+    monkeypatch.setenv("TRIAGE_API_SLA_CRITICAL_S", "120")
+    monkeypatch.delenv("TRIAGE_API_SLA_LOW_S", raising=False)
+    alembic(database_url, "upgrade", "0005")
+    flagged = T0.replace(microsecond=123456)
+    escalated_due = datetime(2026, 11, 22, 13, 30, 1, 500, tzinfo=UTC)
+    events = {
+        "critical": make_flag(severity=Severity.CRITICAL, occurred_at=flagged),
+        "low": make_flag(severity=Severity.LOW, occurred_at=flagged),
+        "escalated": make_flag(severity=Severity.MEDIUM, occurred_at=flagged),
+    }
+    engine = triage_db.make_engine(database_url)
+    try:
+        flags = Table("flags", MetaData(), autoload_with=engine)
+        audit = Table("audit_events", MetaData(), autoload_with=engine)
+        assert "sla_due_at" not in flags.c and "updated_at" not in flags.c
+        with engine.begin() as connection:
+            for event in events.values():
+                row = {k: v for k, v in service._row(event).items() if k in flags.c}
+                connection.execute(flags.insert().values(**row))
+            escalated = str(events["escalated"].event_id)
+            for due in (
+                "2026-11-22T10:00:00+00:00",
+                escalated_due.isoformat(),
+                None,
+            ):  # the last one with one
+                detail = {"reason": "escalated" if due else "manual", "team": "leads", "due_at": due}
+                connection.execute(
+                    audit.insert().values(
+                        at=flagged, actor="lead-user", role="lead", action="flag.rerouted", flag_id=escalated,
+                        detail=detail,
+                    )
+                )  # fmt: skip
+    finally:
+        engine.dispose()
+
+    alembic(database_url, "upgrade", "0006")
+    assert {"ix_flags_status_sla_due_at", "ix_flags_updated_at_id"} <= index_names(database_url, "flags")
+    engine = triage_db.make_engine(database_url)
+    try:
+        flags = Table("flags", MetaData(), autoload_with=engine)
+        with engine.connect() as connection:
+            rows = {r.id: r for r in connection.execute(select(flags))}
+    finally:
+        engine.dispose()
+
+    def utc(value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    due = {name: utc(rows[str(e.event_id)].sla_due_at) for name, e in events.items()}
+    assert due == {
+        "critical": flagged + timedelta(seconds=120),  # the environment's target, to the microsecond
+        "low": flagged + timedelta(hours=24),  # the default
+        "escalated": escalated_due,  # the last escalation's restarted clock
+    }
+    assert all(utc(r.updated_at) == utc(r.stored_at) for r in rows.values())
+
+    alembic(database_url, "downgrade", "0005")
+    engine = triage_db.make_engine(database_url)
+    try:
+        columns = {c["name"] for c in inspect(engine).get_columns("flags")}
+    finally:
+        engine.dispose()
+    assert not {"sla_due_at", "updated_at"} & columns
+    assert not {"ix_flags_status_sla_due_at", "ix_flags_updated_at_id"} & index_names(database_url, "flags")
+    alembic(database_url, "upgrade", "head")
+    assert {"ix_flags_status_sla_due_at", "ix_flags_updated_at_id"} <= index_names(database_url, "flags")

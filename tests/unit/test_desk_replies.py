@@ -105,8 +105,9 @@ def test_sla_due_times_per_severity() -> None:
     assert due_at(t0, "critical") == t0 + timedelta(minutes=5)
     assert due_at(t0.replace(tzinfo=None), "high") == t0 + timedelta(minutes=30)
     assert due_at(t0, "medium") == t0 + timedelta(hours=4) and due_at(t0, "low") == t0 + timedelta(hours=24)
-    assert breached(t0, "critical", "new", now=t0 + timedelta(minutes=6))
-    assert not breached(t0, "critical", "resolved", now=t0 + timedelta(minutes=6))
+    assert breached(due_at(t0, "critical"), "new", now=t0 + timedelta(minutes=6))
+    assert not breached(due_at(t0, "critical"), "new", now=t0 + timedelta(minutes=4))
+    assert not breached(due_at(t0, "critical"), "resolved", now=t0 + timedelta(minutes=6))
 
 
 def test_every_status_can_be_left_and_reopened() -> None:

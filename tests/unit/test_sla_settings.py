@@ -44,8 +44,9 @@ def test_the_environment_sets_each_severity(monkeypatch: pytest.MonkeyPatch) -> 
     assert sla.SLA["critical"] == timedelta(minutes=2) and len(sla.SLA) == 4
     assert sla.due_at(T, "medium") == T + timedelta(minutes=10)
     now = T + timedelta(minutes=3)
-    assert sla.breached(T, "critical", "new", now) and not sla.breached(T, "high", "new", now)
-    assert not sla.breached(T, "critical", "resolved", now)
+    assert sla.breached(sla.due_at(T, "critical"), "new", now)
+    assert not sla.breached(sla.due_at(T, "high"), "new", now)
+    assert not sla.breached(sla.due_at(T, "critical"), "resolved", now)
 
 
 def test_a_target_must_be_positive() -> None:

@@ -1,13 +1,18 @@
 """`triage bench api`: the queue listing under concurrent load with many flags in the database, each figure
 beside a reference measured in the same run: `/healthz` (the framework alone), the OFFSET variant of the deep
 page, and every request again on the same data and server with the indexes of revision 0004 (before the
-queue indexes of 0005). Benchmarks report numbers; they assert nothing (tests do)."""
+queue indexes of 0005). The main rows are measured again at 1, 4 and `--concurrency` clients, with the
+server's CPU time per request, and on a server with `--workers` uvicorn processes. Benchmarks report
+numbers; they assert nothing (tests do)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -33,7 +38,8 @@ from triage_cli.bench_pipeline import (
 SERVER_URL = "postgresql://postgres@127.0.0.1:5432"
 BENCH_DATABASE = "triage_bench"  # not `test`: the tests' schemas there are left alone
 TOKEN = "bench-token"
-REFERENCE_REVISION = "0004"  # the schema before the queue indexes
+REFERENCE_REVISION = "0004"  # the schema before the queue indexes: rows are loaded there, then indexed
+QUEUE_INDEXES_MIGRATION = "0005_queue_indexes.py"  # the reference runs without what this one adds
 
 # A health system's accounts: (platform, id, handle, weight). Handles repeat across platforms.
 ACCOUNTS = [
@@ -205,6 +211,28 @@ def alembic(database_url: str, action: str, revision: str) -> None:
         engine.dispose()
 
 
+def without_queue_indexes(database_url: str) -> None:
+    """The reference schema: the newest revision (the columns the code reads), less what migration 0005 added
+    for the queue (its `downgrade`, run alone): the indexes of revision 0004 for the listing."""
+    import importlib.util
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+    from triage_api import db
+
+    path = Path(db.__file__).parent / "migrations" / "versions" / QUEUE_INDEXES_MIGRATION
+    spec = importlib.util.spec_from_file_location("queue_indexes_migration", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    engine = db.make_engine(database_url)
+    try:
+        with engine.begin() as connection, Operations.context(MigrationContext.configure(connection)):
+            migration.downgrade()
+    finally:
+        engine.dispose()
+
+
 def analyze(database_url: str) -> None:
     """VACUUM ANALYZE (PostgreSQL) or ANALYZE (SQLite): fresh statistics and visibility map, as autovacuum
     would leave a table that has been still for a while."""
@@ -225,8 +253,6 @@ def seed(database_url: str, count: int) -> None:
     """`count` flags straight into the tables: COPY on PostgreSQL, batched INSERTs on SQLite."""
     from triage_api.flags.models import Flag
 
-    columns = [c.name for c in Flag.__table__.columns]
-    json_columns = {c.name for c in Flag.__table__.columns if c.type.__class__.__name__ == "JSON"}
     rows = flag_rows(count)
     if database_url.startswith("sqlite"):
         _seed_sqlite(database_url, rows)
@@ -235,6 +261,17 @@ def seed(database_url: str, count: int) -> None:
     from psycopg.types.json import Json
 
     with psycopg.connect(database_url) as connection, connection.cursor() as cursor:
+        # The rows are loaded at revision 0004: only the columns the table has there (later revisions add
+        # columns with backfills of their own, which run when the schema is brought to head).
+        present = {
+            name
+            for (name,) in cursor.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = 'flags'"
+            )
+        }
+        columns = [c.name for c in Flag.__table__.columns if c.name in present]
+        json_columns = {c.name for c in Flag.__table__.columns if c.type.__class__.__name__ == "JSON"}
         with cursor.copy(f"COPY flags ({', '.join(columns)}) FROM STDIN") as copy:
             labels: list[tuple[str, str]] = []
             for row in rows:
@@ -280,6 +317,7 @@ class Scenario:
     name: str
     path: str
     params: list[dict[str, Any]]
+    sweep: bool = False  # a main row: measured again at each of CONCURRENCY_SWEEP and with several workers
 
 
 DEPTHS = [0.10, 0.25, 0.50, 0.75, 0.99]  # of all flags
@@ -314,7 +352,7 @@ def scenarios(database_url: str) -> list[Scenario]:
         engine.dispose()
     return [
         Scenario("GET /healthz (reference: the framework alone)", "/healthz", [{}]),
-        Scenario("first page of 50, unfiltered", "/api/flags", [{}]),
+        Scenario("first page of 50, unfiltered", "/api/flags", [{}], sweep=True),
         Scenario(
             "label + status",
             "/api/flags",
@@ -324,6 +362,7 @@ def scenarios(database_url: str) -> list[Scenario]:
                 {"label": "spam", "status": "new"},
                 {"label": "privacy", "status": "escalated"},
             ],
+            sweep=True,
         ),
         Scenario(
             "platform + account (id or handle)",
@@ -339,7 +378,9 @@ def scenarios(database_url: str) -> list[Scenario]:
             "/api/flags",
             [{"assignee": "mod-03"}, {"assignee": "mod-11"}, {"assignee": "mod-07", "status": "in_review"}],
         ),
-        Scenario(f"deep page by cursor ({depths[0]:,} to {depths[-1]:,} flags in)", "/api/flags", deep),
+        Scenario(
+            f"deep page by cursor ({depths[0]:,} to {depths[-1]:,} flags in)", "/api/flags", deep, sweep=True
+        ),
         Scenario(
             "deep page by offset (the same depths; reference)", "/api/flags", [{"offset": d} for d in depths]
         ),
@@ -364,9 +405,11 @@ class Stats:
     errors: int = 0
     elapsed: float = 0.0
     single: float = 0.0
+    cpu_s: float = 0.0  # the server's CPU time (all its processes and threads) while the clients ran
 
     def summary(self) -> dict[str, float]:
         return {
+            "cpu_ms": 1000 * self.cpu_s / len(self.latencies) if self.latencies else float("nan"),
             "requests": len(self.latencies),
             "rps": len(self.latencies) / self.elapsed if self.elapsed else 0.0,
             "p50": percentile(self.latencies, 50),
@@ -377,9 +420,28 @@ class Stats:
         }
 
 
-async def load(base: str, scenario: Scenario, concurrency: int, seconds: float, stats: Stats) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants (uvicorn's workers), in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (all threads, live and ended)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return total / tick
+
+
+async def load(
+    base: str, scenario: Scenario, concurrency: int, seconds: float, stats: Stats, pid: int | None = None
+) -> None:
     """`concurrency` clients asking for the scenario's requests for `seconds`, into `stats` (the first slice
-    also times one request alone, after a warm-up)."""
+    also times one request alone, after a warm-up); with `pid`, the server's CPU time meanwhile too."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(
         base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=20, limits=limits
@@ -404,8 +466,11 @@ async def load(base: str, scenario: Scenario, concurrency: int, seconds: float, 
                 stats.errors += not ok
 
         started = time.perf_counter()
+        cpu = cpu_seconds(pid) if pid else 0.0
         await asyncio.gather(*(user() for _ in range(concurrency)))
         stats.elapsed += time.perf_counter() - started
+        if pid:
+            stats.cpu_s += cpu_seconds(pid) - cpu
 
 
 @dataclass
@@ -416,17 +481,24 @@ class Run:
     db_kind: str
     seeded_s: float = 0.0
     indexes_s: float = 0.0
+    workers: int = 2
     after: dict[str, dict[str, float]] | None = None
     before: dict[str, dict[str, float]] | None = None
+    # the main rows at each number of clients: {(scenario, clients): summary}, per server
+    sweep_after: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
+    sweep_before: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
+    sweep_workers: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
     rss_mb: float = 0.0
 
 
-def run_api(count: int, concurrency: int, seconds: float, db_kind: str, reference: bool = True) -> str:
+def run_api(
+    count: int, concurrency: int, seconds: float, db_kind: str, reference: bool = True, workers: int = 2
+) -> str:
     import logging
 
     for name in ("httpx", "httpcore", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    run = Run(count, concurrency, seconds, db_kind)
+    run = Run(count, concurrency, seconds, db_kind, workers=workers)
     with contextlib.ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         urls = [stack.enter_context(bench_database(db_kind, work, "bench"))]
@@ -442,12 +514,42 @@ def run_api(count: int, concurrency: int, seconds: float, db_kind: str, referenc
             alembic(url, "upgrade", "head")
             if n == 0:
                 run.indexes_s = time.perf_counter() - t0
+            else:
+                without_queue_indexes(url)
             analyze(url)
         asyncio.run(_measure(run, urls, work))
     return report(run)
 
 
 SLICES = ("after", "before", "before", "after")  # interleaved, so that load from elsewhere falls on both
+
+
+def concurrency_sweep(concurrency: int) -> list[int]:
+    return sorted({1, 4, concurrency})
+
+
+def start_workers(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+    """The API under `uvicorn --workers` (several processes on one port), as a deployment would run it."""
+    command = [sys.executable, "-m", "uvicorn", "triage_api.main:create_app", "--factory"]
+    command += [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 async def _measure(run: Run, urls: list[str], work: Path) -> None:
@@ -462,28 +564,60 @@ async def _measure(run: Run, urls: list[str], work: Path) -> None:
                 TRIAGE_API_DATABASE_URL=url,
                 TRIAGE_API_PORT=str(port),
                 TRIAGE_API_CONSUMER_ENABLED="false",
+                # The seeded flags are months old: retention would purge their text (a 100,000-row UPDATE
+                # during the first rows, and a text search over nothing afterwards).
+                TRIAGE_API_RETENTION_DAYS="0",
                 TRIAGE_BOOTSTRAP_ADMIN_TOKEN=TOKEN,
                 TRIAGE_LOG_LEVEL="WARNING",
             )
             process = start_service("api", env, work / f"api-{side}.log")
             servers[side] = (f"http://127.0.0.1:{port}", process)
             await wait_ready(f"http://127.0.0.1:{port}/healthz", [process])
-        if "before" in servers:
-            # The API migrates its database to the newest revision as it starts: take the reference back to
-            # revision 0004 (the indexes the listing had before 0005) once it is up.
-            await asyncio.to_thread(alembic, urls[1], "downgrade", REFERENCE_REVISION)
-            await asyncio.to_thread(analyze, urls[1])
         sides = [side for side in SLICES if side in servers]
         results: dict[str, dict[str, Stats]] = {side: {} for side in servers}
         for scenario in plan:
             for side in sides:
                 stats = results[side].setdefault(scenario.name, Stats())
                 share = run.seconds / sides.count(side)
-                await load(servers[side][0], scenario, run.concurrency, share, stats)
+                await load(servers[side][0], scenario, run.concurrency, share, stats, servers[side][1].pid)
         run.after = {name: stats.summary() for name, stats in results["after"].items()}
         if "before" in results:
             run.before = {name: stats.summary() for name, stats in results["before"].items()}
         run.rss_mb = rss_mb(servers["after"][1].pid)
+        # The main rows at 1, 4 and `concurrency` clients: latency without queueing, and the CPU per request.
+        main = [scenario for scenario in plan if scenario.sweep]
+        sweep: dict[str, dict[tuple[str, int], Stats]] = {side: {} for side in servers}
+        for scenario in main:
+            for clients in concurrency_sweep(run.concurrency):
+                for side in sides:
+                    stats = sweep[side].setdefault((scenario.name, clients), Stats())
+                    share = run.seconds / sides.count(side)
+                    await load(servers[side][0], scenario, clients, share, stats, servers[side][1].pid)
+        run.sweep_after = {key: stats.summary() for key, stats in sweep["after"].items()}
+        if "before" in sweep:
+            run.sweep_before = {key: stats.summary() for key, stats in sweep["before"].items()}
+        if run.workers > 1:
+            # Both one-worker servers stay up (idle) so that the machine is as busy as for the rows above.
+            port = free_port()
+            env = service_env(
+                TRIAGE_API_DATABASE_URL=urls[0],
+                TRIAGE_API_CONSUMER_ENABLED="false",
+                TRIAGE_API_RETENTION_DAYS="0",
+                TRIAGE_BOOTSTRAP_ADMIN_TOKEN=TOKEN,
+                TRIAGE_LOG_LEVEL="WARNING",
+            )
+            process = start_workers(env, port, run.workers, work / "api-workers.log")
+            servers["workers"] = (f"http://127.0.0.1:{port}", process)
+            await wait_ready(f"http://127.0.0.1:{port}/healthz", [process])
+            for scenario in main:
+                for clients in concurrency_sweep(run.concurrency):
+                    stats = Stats()
+                    await load(servers["workers"][0], scenario, clients, run.seconds, stats, process.pid)
+                    run.sweep_workers[(scenario.name, clients)] = stats.summary()
+    except BaseException:
+        for log in sorted(work.glob("api-*.log")):  # what the servers said, before the folder goes
+            print(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
+        raise
     finally:
         stop_services([process for _, process in servers.values()])
 
@@ -493,34 +627,83 @@ def report(run: Run) -> str:
     postgres = run.db_kind == "postgresql"
     where = f"PostgreSQL (database `{BENCH_DATABASE}`)" if postgres else "SQLite"
     how = "COPY" if postgres else "batched INSERTs"
+    clients = concurrency_sweep(run.concurrency)
     lines = [
         "## API queue listing under load (`triage bench api`)",
         "",
         f"Generated on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.",
-        f"{run.count} flags in {where}, loaded with {how} in {run.seeded_s:.1f} s; migration 0005's queue "
-        f"indexes built on them in {run.indexes_s:.1f} s. Six "
+        f"{run.count:,} flags in {where}, loaded with {how} in {run.seeded_s:.1f} s; the indexes of the "
+        f"later migrations built on them in {run.indexes_s:.1f} s. Six "
         "accounts on four platforms, six labels (15 % of flags have two), recent flags mostly open and older "
-        "ones mostly closed, twelve moderators. The API as its own process (uvicorn, one worker); "
-        f"{run.concurrency} concurrent clients (httpx, async, keep-alive) for {run.seconds:g} s per row, on the "
-        "same machine as the server; each request picks one of the row's variants at random. Pages of 50, "
-        "newest first, each with its `total` (counted up to 1,000).",
+        "ones mostly closed, twelve moderators. The API as its own process (uvicorn, one worker, retention "
+        "off), authenticated by a bearer token; httpx clients (async, keep-alive) on the same machine as the "
+        "server, each request picking one of the row's variants at random. Pages of 50, newest first, each "
+        "with its `total` (counted up to 1,000). *CPU/request* is the server's user + system CPU time while "
+        "the row ran, divided by the requests served: what a request costs, whatever the queueing.",
+        "",
+        f"### The main rows at {', '.join(map(str, clients))} concurrent clients",
+        "",
+        f"{run.seconds:g} s per cell. At one client the latency is the request's own; above that it includes "
+        "waiting for the server, whose requests/s at one client on the machine's "
+        f"cores is about 1,000 / (CPU/request).",
+        "",
+    ]
+    with_reference = bool(run.sweep_before)
+    head = "| request | clients | server | CPU/request (ms) | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | errors |"
+    rule = "|---|---:|---|---:|---:|---:|---:|---:|---:|"
+    if with_reference:
+        head += " reference: CPU/request (ms) | requests/s | p50 (ms) | p95 (ms) | p99 (ms) |"
+        rule += "---:|---:|---:|---:|---:|"
+    lines += [head, rule]
+    names = list(dict.fromkeys(name for name, _ in run.sweep_after))
+    for name in names:
+        for n in clients:
+            r = run.sweep_after[(name, n)]
+            line = (
+                f"| {name} | {n} | one worker | {r['cpu_ms']:.1f} | {r['rps']:.0f} | {r['p50']:.1f} "
+                f"| {r['p95']:.1f} | {r['p99']:.1f} | {r['errors']:.0f} |"
+            )
+            if with_reference:
+                b = run.sweep_before[(name, n)]
+                line += f" {b['cpu_ms']:.1f} | {b['rps']:.0f} | {b['p50']:.1f} | {b['p95']:.1f} | {b['p99']:.1f} |"
+            lines.append(line)
+        for n in clients:
+            w = run.sweep_workers.get((name, n))
+            if w is None:
+                continue
+            line = (
+                f"| {name} | {n} | {run.workers} workers | {w['cpu_ms']:.1f} | {w['rps']:.0f} | {w['p50']:.1f} "
+                f"| {w['p95']:.1f} | {w['p99']:.1f} | {w['errors']:.0f} |"
+            )
+            if with_reference:
+                line += " — | — | — | — | — |"
+            lines.append(line)
+    lines += [
+        "",
+        f"*{run.workers} workers*: `uvicorn triage_api.main:create_app --factory --workers {run.workers}` on the "
+        "main database, measured after the one-worker rows (one slice each; no reference).\n"
+        if run.sweep_workers
+        else "",
+        f"### Every request kind at {run.concurrency} concurrent clients",
+        "",
+        f"{run.seconds:g} s per row.",
         "",
     ]
     if run.before is not None:
         lines += [
-            "| request | one alone (ms) | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | errors "
+            "| request | one alone (ms) | CPU/request (ms) | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | errors "
             "| reference: requests/s | p50 (ms) | p99 (ms) | errors |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
     else:
         lines += [
-            "| request | one alone (ms) | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | errors |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| request | one alone (ms) | CPU/request (ms) | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
     for name, r in run.after.items():
         line = (
-            f"| {name} | {r['single']:.1f} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} "
-            f"| {r['errors']:.0f} |"
+            f"| {name} | {r['single']:.1f} | {r['cpu_ms']:.1f} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} "
+            f"| {r['p99']:.1f} | {r['errors']:.0f} |"
         )
         if run.before is not None:
             b = run.before[name]
@@ -529,20 +712,20 @@ def report(run: Run) -> str:
     lines.append("")
     if run.before is not None:
         lines.append(
-            "Reference columns: a second API process on a second copy of the same rows, its schema at revision "
-            "0004 (indexes `flagged_at`, `status, flagged_at`, `flag_labels.label`; no trigram index, no "
-            "extended statistics). "
-            "Both sides run the new listing code (keyset pages, counts capped at 1,000); the code before it "
-            "(exact `count(*)` and OFFSET pages) is the previous run of this section: filtered pages timed out "
-            "at 20 s under load and a page at offset 50,000 took 10 s alone. Each row's time is split into four "
-            "slices, run in the order main, reference, reference, main, so that load from other work on the "
-            "machine falls on both sides alike; both servers stay up throughout (idle while the other is measured)."
+            "Reference columns: a second API process on a second copy of the same rows, its schema at the "
+            "newest revision less what migration 0005 added for the queue (its downgrade, run alone): the "
+            "listing's indexes of revision 0004 (`flagged_at`, `status, flagged_at`, `flag_labels.label`; no "
+            "trigram index, no extended statistics); later migrations' own indexes stay. "
+            "Both sides run the same listing code (keyset pages, counts capped at 1,000). Each cell's time is "
+            "split into four slices, run in the order main, reference, reference, main, so that load from "
+            "other work on the machine falls on both sides alike; both servers stay up throughout (idle while "
+            "the other is measured)."
         )
         lines.append("")
     lines += [
-        f"API process RSS at the end: {run.rss_mb:.0f} MiB. With {run.concurrency} requests in flight, latency "
-        "includes queueing in the client and in the server's single event loop and thread pool; the clients "
-        "share the machine's cores with the server and the database.",
+        f"API process RSS at the end: {run.rss_mb:.0f} MiB. With more requests in flight than cores, latency "
+        "includes queueing in the client and in the server's event loop and thread pool; the clients share "
+        "the machine's cores with the server and the database.",
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(line for line in lines if line is not None)

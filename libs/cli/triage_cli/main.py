@@ -322,15 +322,28 @@ def bench_pipeline(
     help="measure every request again with the indexes before migration 0005",
 )
 @click.option(
+    "--workers",
+    type=int,
+    default=2,
+    show_default=True,
+    help="also measure the main rows on `uvicorn --workers N` (1: skip)",
+)
+@click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Markdown section"
 )
 def bench_api(
-    count: int, concurrency: int, seconds: float, db_kind: str, reference: bool, output: Path | None
+    count: int,
+    concurrency: int,
+    seconds: float,
+    db_kind: str,
+    reference: bool,
+    workers: int,
+    output: Path | None,
 ) -> None:
     """The queue listing under concurrent requests, with many flags in the database."""
     from triage_cli.bench_api import run_api
 
-    _write(run_api(count, concurrency, seconds, db_kind, reference), output)
+    _write(run_api(count, concurrency, seconds, db_kind, reference, workers), output)
 
 
 @bench.command(name="report")

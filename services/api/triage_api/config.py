@@ -25,8 +25,9 @@ class ApiSettings(BaseSettings):
     routing_file: Path | None = None  # routing rules and teams; the bundled example when unset
     retention_days: int = 90  # comment text is purged this long after the flag; 0 keeps it forever
     claim_minutes: int = 15  # how long a moderator's claim on a flag holds without renewal
-    # Response targets by severity (seconds): a flag is due this long after it was flagged. The one source
-    # for the queue's due times, the SLA-breach gauges and counters, and the notifier's refresh.
+    # Response targets by severity (seconds): a flag is due this long after it was flagged (or after its clock
+    # restarted). The one source for the due times stored on flags (`Flag.sla_due_at`), the first-action
+    # breach counter and the analytics page.
     sla_critical_s: float = Field(300.0, gt=0)
     sla_high_s: float = Field(1800.0, gt=0)
     sla_medium_s: float = Field(4 * 3600.0, gt=0)
@@ -83,11 +84,6 @@ class ApiSettings(BaseSettings):
             "medium": self.sla_medium_s,
             "low": self.sla_low_s,
         }
-
-    @property
-    def sqlite_path(self) -> Path | None:
-        prefix = "sqlite:///"
-        return Path(self.database_url[len(prefix) :]) if self.database_url.startswith(prefix) else None
 
 
 @lru_cache

@@ -1,11 +1,12 @@
-"""Consumes `FlagRaised` from the bus into the database.
+"""Consumes the flags topic (`FlagRaised`, `FlagCleared`) from the bus into the database.
 
 At-least-once and idempotent: a batch is written in one transaction, and only after that commit are the
 Kafka offsets committed. A crash in between replays the batch, and the unique `comment_key` makes the
 replay insert nothing. A later verdict on a stored comment (an edit judged again) updates that flag when
 it is newer than the one the flag shows and differs from it (`flags.relabel`); a redelivery changes
-nothing. Malformed records go to the dead-letter topic; a database outage stalls the
-consumer (it retries the same batch) rather than skipping anything.
+nothing. A `FlagCleared` (the comment was deleted, or edited into something benign) resolves the comment's
+open flag (`flags.clear`); with no flag stored there is nothing to clear. Malformed records go to the
+dead-letter topic; a database outage stalls the consumer (it retries the same batch) rather than skipping anything.
 """
 
 from __future__ import annotations
@@ -20,10 +21,19 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from sqlalchemy.orm import Session, sessionmaker
 from triage_bus.dlq import dead_letter
 from triage_bus.profile import BrokerProfile
-from triage_events import DLQ, FLAGS, DeadLetter, FlagRaised, InvalidEvent, decode, encode
+from triage_events import (
+    DLQ,
+    FLAGS,
+    DeadLetter,
+    FlagCleared,
+    FlagRaised,
+    InvalidEvent,
+    decode_flag_event,
+    encode,
+)
 
 from triage_api import metrics
-from triage_api.flags import relabel
+from triage_api.flags import clear, relabel
 from triage_api.flags.service import store_flags
 
 log = logging.getLogger(__name__)
@@ -31,12 +41,15 @@ log = logging.getLogger(__name__)
 SERVICE = "api"
 
 
-def split_batch(records: list[ConsumerRecord]) -> tuple[list[FlagRaised], list[DeadLetter]]:
-    flags: list[FlagRaised] = []
+FlagEvent = FlagRaised | FlagCleared
+
+
+def split_batch(records: list[ConsumerRecord]) -> tuple[list[FlagEvent], list[DeadLetter]]:
+    flags: list[FlagEvent] = []
     letters: list[DeadLetter] = []
     for record in records:
         try:
-            flags.append(decode(FlagRaised, record.value))
+            flags.append(decode_flag_event(record.value))
         except InvalidEvent as exc:
             letters.append(
                 dead_letter(
@@ -56,17 +69,51 @@ def split_batch(records: list[ConsumerRecord]) -> tuple[list[FlagRaised], list[D
 Router = Callable[[Session, list[FlagRaised]], None]
 
 
-def write_flags(factory: sessionmaker[Session], flags: list[FlagRaised], router: Router | None = None) -> int:
+def write_flags(factory: sessionmaker[Session], flags: list[FlagEvent], router: Router | None = None) -> int:
     """Store a batch in one transaction: new comments are inserted (and routed); a verdict on a comment
-    already stored updates its flag when it is newer and says something new (`relabel`). Returns how many
-    flags were inserted."""
+    already stored updates its flag when it is newer and says something new (`relabel`); a clear resolves
+    the comment's flag when it has one (`clear`). Updates apply in the batch's order. Returns how many flags
+    were inserted."""
+    results: list[relabel.Result] = []
+    clears: list[clear.Result] = []
+    reopened = 0
     with factory() as db, db.begin():
         stored: list[FlagRaised] = []
-        count = store_flags(db, flags, stored)
+        count = store_flags(db, [flag for flag in flags if isinstance(flag, FlagRaised)], stored)
         if router is not None and stored:
             router(db, stored)  # routed in the same transaction as the insert
         inserted = {id(flag) for flag in stored}
-        results = relabel.apply_all(db, [flag for flag in flags if id(flag) not in inserted])
+        verdicts: list[FlagRaised] = []
+
+        def apply_verdicts() -> None:
+            nonlocal reopened
+            applied = relabel.apply_all(db, verdicts)
+            for result in applied:
+                if result.outcome in (relabel.Outcome.RELABELLED, relabel.Outcome.UNCHANGED):
+                    reopened += clear.reopen(db, result.event)
+            results.extend(applied)
+            verdicts.clear()
+
+        for flag in flags:
+            if isinstance(flag, FlagCleared):
+                apply_verdicts()  # the verdicts before it in the batch first
+                clears.append(clear.apply(db, flag))
+                db.flush()
+            elif id(flag) not in inserted:
+                verdicts.append(flag)
+        apply_verdicts()
+    metrics.FLAGS_REOPENED.inc(reopened)
+    for cleared in clears:  # ids and reasons only: never the comment text
+        if cleared.outcome is clear.Outcome.CLEARED:
+            metrics.FLAGS_CLEARED.labels(cleared.event.reason.value).inc()
+            log.info(
+                "flag cleared clear_event=%s reason=%s resolved=%s",
+                cleared.event.event_id,
+                cleared.event.reason.value,
+                cleared.resolved,
+            )
+        else:
+            metrics.FLAG_CLEARS_IGNORED.labels(cleared.outcome.value).inc()
     for flag in stored:  # counted after the commit, so a rolled-back batch counts nothing
         for label in flag.labels:
             metrics.FLAGS_STORED.labels(label.value, flag.severity.value).inc()
@@ -162,7 +209,7 @@ class FlagConsumer:
         inserted = 0
         for record in records:
             try:
-                flag = decode(FlagRaised, record.value)
+                flag = decode_flag_event(record.value)
             except InvalidEvent:
                 continue  # already dead-lettered
             try:

@@ -35,10 +35,6 @@ class Unprocessable(DeskError):
     status_code = 422
 
 
-class BusUnavailable(DeskError):
-    status_code = 503
-
-
 def install(app: FastAPI) -> None:
     @app.exception_handler(DeskError)
     async def _desk_error(_: Request, exc: DeskError) -> JSONResponse:

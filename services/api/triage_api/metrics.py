@@ -24,7 +24,7 @@ CONSUMER_LAG = Gauge(
 QUEUE_SIZE = Gauge("triage_api_queue_flags", "Flags in the moderation queue, by status", ["status"])
 SLA_BREACHES = Gauge(
     "triage_api_queue_sla_breaches",
-    "Flags still new past the response target for their severity",
+    "Flags still new past their SLA due time (restarted by an escalation or a raised severity), by severity",
     ["severity"],
 )
 OLDEST_NEW = Gauge(
@@ -88,14 +88,15 @@ OUTBOX_PUBLISH_FAILURES = Counter(
 TIME_TO_FIRST_ACTION = Histogram(
     "triage_api_time_to_first_action_seconds",
     "Time from a flag being raised to the first thing a person did about it (claim, status change, "
-    "assignment or platform action); observed once per flag",
+    "assignment, severity raise, re-route, platform action or an acknowledged alert covering it), by the "
+    "severity the flag arrived with; observed once per flag",
     ["severity", "label"],
     buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800),
 )
 SLA_BREACHES_TOTAL = Counter(
     "triage_api_sla_breaches_total",
-    "Flags whose first staff action came after the response target for their severity (counted once, at "
-    "that action; flags still waiting are triage_api_queue_sla_breaches)",
+    "Flags whose first staff action came after the response target of the severity they arrived with "
+    "(counted once, at that action; flags still waiting are triage_api_queue_sla_breaches)",
     ["severity"],
 )
 FLAGS_RELABELLED = Counter(
@@ -107,6 +108,21 @@ FLAG_UPDATES_IGNORED = Counter(
     "triage_api_flag_updates_ignored_total",
     "Later verdicts on an already stored comment that changed nothing (duplicate, stale or unchanged)",
     ["reason"],
+)
+FLAGS_CLEARED = Counter(
+    "triage_api_flags_cleared_total",
+    "Stored flags cleared because their comment was deleted or edited into something benign (resolved when "
+    "open), by reason",
+    ["reason"],
+)
+FLAG_CLEARS_IGNORED = Counter(
+    "triage_api_flag_clears_ignored_total",
+    "Clears that changed nothing: no flag for the comment (missing), older than the flag (stale), duplicate",
+    ["reason"],
+)
+FLAGS_REOPENED = Counter(
+    "triage_api_flags_reopened_total",
+    "Flags resolved by a benign edit and reopened by a later edit that needs a human again",
 )
 
 

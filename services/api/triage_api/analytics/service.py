@@ -5,13 +5,17 @@
 - Time to first action: from the flag being raised to the first thing a person did about it, taken from the
   audit log (the flags table keeps no such time), with the same definition as the
   `triage_api_time_to_first_action_seconds` metric (`flags.first_action.FIRST_ACTIONS`): a claim, a status
-  change, an assignment, a platform action requested (or put up for approval), a re-route or a raised
-  severity. Notes, label feedback and everything the system does (routing, action results) are not. Median and 90th
-  percentile (linear interpolation between the nearest ranks) per label and per severity.
+  change, an assignment, a platform action requested (or put up for approval), a re-route, a raised
+  severity, or the acknowledgement of an on-call alert covering the flag. Notes, label feedback and
+  everything the system does (routing, relabels, action results) are not. Median and 90th percentile (linear
+  interpolation between the nearest ranks) per label and per severity (the severity the flag arrived with).
 - SLA breaches per severity: a flag breached its SLA when its first action came after its due time (late),
-  or it has had none and its due time has passed (unanswered). The due time is the flagged time plus the
-  SLA of the severity the flag arrived with (a raised severity is judged by the first one: raising it was
-  the response).
+  or it has had none and its due time has passed (unanswered). The due time here is the flagged time plus
+  the SLA of the severity the flag arrived with (`first_action.arrival_severities`: before a person raised
+  it, since raising it was the response, or a newer classifier verdict relabelled it), the same judgement
+  as the `triage_api_sla_breaches_total` counter. It is not the flag's stored `sla_due_at`, the working
+  deadline the queue shows, which escalations and raised severities restart: this page measures the first
+  response to the flag as it arrived.
 """
 
 from __future__ import annotations
@@ -28,7 +32,11 @@ from triage_events import Label
 
 from triage_api.audit.models import AuditEvent
 from triage_api.flags import sla
-from triage_api.flags.first_action import FIRST_ACTIONS, SYSTEM_ROLE  # one definition, shared with the metric
+from triage_api.flags.first_action import (  # one definition each, shared with the metric
+    FIRST_ACTIONS,
+    SYSTEM_ROLE,
+    arrival_severities,
+)
 from triage_api.flags.models import Flag
 
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -184,21 +192,6 @@ def first_actions(db: Session, window: Window) -> dict[str, datetime]:
     return {flag_id: aware(at) for flag_id, at in rows if flag_id is not None and at is not None}
 
 
-def initial_severities(db: Session, window: Window) -> dict[str, str]:
-    """The severity each flag arrived with, for flags whose severity was raised since (from the audit log)."""
-    found: dict[str, str] = {}
-    rows = db.execute(
-        select(AuditEvent.flag_id, AuditEvent.detail)
-        .where(AuditEvent.flag_id.in_(_in_window(window)), AuditEvent.action == "flag.severity")
-        .order_by(AuditEvent.id)
-    ).all()
-    for flag_id, detail in rows:
-        previous = detail.get("previous") if isinstance(detail, dict) else None
-        if flag_id is not None and flag_id not in found and isinstance(previous, str):
-            found[flag_id] = previous
-    return found
-
-
 def _timing(key: str, flags: int, seconds: list[float]) -> Timing:
     return Timing(key, flags, len(seconds), percentile(seconds, 0.5), percentile(seconds, 0.9))
 
@@ -207,7 +200,7 @@ def report(db: Session, window: Window, now: datetime) -> Report:
     now = aware(now)
     flags = _flags(db, window)
     acted = first_actions(db, window)
-    arrived = initial_severities(db, window)
+    arrived = arrival_severities(db, _in_window(window))
     starts = window.starts()
     index = {start: i for i, start in enumerate(starts)}
 

@@ -12,8 +12,6 @@ from sqlalchemy.orm import Session
 from triage_api.audit.models import AuditEvent
 from triage_api.flags import first_action
 
-SYSTEM = "system"
-
 
 def record(
     db: Session, actor: str, role: str, action: str, flag_id: str | None = None, **detail: Any

@@ -1,5 +1,9 @@
-"""Server-Sent Events: new flags pushed to the dashboard as they are stored, and the changes of one flag
-pushed to its open flag page.
+"""Server-Sent Events: flags pushed to the dashboard's queue as they are stored or updated, and the changes of
+one flag pushed to its open flag page.
+
+The queue's stream (`/api/stream`) follows `Flag.updated_at`: a flag is sent when it is stored, and again
+when a newer verdict relabels it or it is re-routed or its severity raised (with its new labels, severity
+and SLA due time); `change` says which (`new` or `updated`), and the queue replaces a row it already shows.
 
 Each connection polls the database (for flags stored after its cursor, or for the state of its flag), so any
 replica can serve any browser (nothing lives in process memory that another replica would need). The
@@ -32,7 +36,6 @@ from triage_api.audit.service import AuditQuery, list_events
 from triage_api.deps import ViewerDep
 from triage_api.flags import sla, workflow
 from triage_api.flags.models import ActionState, Flag
-from triage_api.routing.service import due_at
 
 router = APIRouter(prefix="/api", tags=["stream"])
 HEARTBEAT_SECONDS = 15.0
@@ -40,6 +43,10 @@ HEARTBEAT_SECONDS = 15.0
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _updated(flag: Flag) -> datetime:
+    return _aware(flag.updated_at or flag.stored_at)
 
 
 def payload(flag: Flag) -> dict[str, object]:
@@ -53,16 +60,25 @@ def payload(flag: Flag) -> dict[str, object]:
         "author_handle": flag.author_handle,
         "text": flag.text or "",
         "flagged_at": _aware(flag.flagged_at).isoformat(),
-        "due_at": sla.due_at(flag.flagged_at, flag.severity).isoformat(),
+        "due_at": flag.due_at.isoformat(),
+        "open": flag.status in sla.OPEN_STATUSES,
+        "change": "new" if _updated(flag) == _aware(flag.stored_at) else "updated",
     }
 
 
+def event_id(flag: Flag) -> str:
+    """The SSE id of a flag's message: its id and the update it carries, so a reconnect resumes there."""
+    return f"{flag.id}@{_updated(flag).isoformat()}"
+
+
 def newer_than(factory: sessionmaker[Session], cursor: datetime, seen: set[str]) -> list[Flag]:
+    """Flags updated at or after `cursor`, oldest update first, except those in `seen` updated at `cursor`
+    itself (sent already); a flag updated again later is sent again."""
     with factory() as db:
         rows = db.scalars(
-            select(Flag).where(Flag.stored_at >= cursor).order_by(Flag.stored_at, Flag.id).limit(200)
+            select(Flag).where(Flag.updated_at >= cursor).order_by(Flag.updated_at, Flag.id).limit(200)
         ).all()
-    return [r for r in rows if r.id not in seen]
+    return [r for r in rows if not (r.id in seen and _updated(r) == cursor)]
 
 
 async def flag_events(
@@ -73,8 +89,8 @@ async def flag_events(
     heartbeat: float = HEARTBEAT_SECONDS,
     seen: set[str] | None = None,
 ) -> AsyncIterator[str]:
-    """`event: flag` messages for flags stored from `since` on (except those in `seen`), and a comment line
-    as a heartbeat."""
+    """`event: flag` messages for flags stored or updated from `since` on (except those in `seen` updated at
+    `since` itself), and a comment line as a heartbeat."""
     cursor, seen = _aware(since), set(seen or ())
     quiet = 0.0
     yield "retry: 3000\n\n"
@@ -86,11 +102,11 @@ async def flag_events(
             return
         rows = await asyncio.to_thread(newer_than, factory, cursor, seen)
         for flag in rows:
-            stored = _aware(flag.stored_at)
-            if stored > cursor:
-                cursor, seen = stored, set()
+            updated = _updated(flag)
+            if updated > cursor:
+                cursor, seen = updated, set()
             seen.add(flag.id)
-            yield f"id: {flag.id}\nevent: flag\ndata: {json.dumps(payload(flag))}\n\n"
+            yield f"id: {event_id(flag)}\nevent: flag\ndata: {json.dumps(payload(flag))}\n\n"
         quiet = 0.0 if rows else quiet + interval
         if quiet >= heartbeat:
             quiet = 0.0
@@ -100,24 +116,37 @@ async def flag_events(
 
 @router.get("/stream")
 async def stream(request: Request, _: ViewerDep, since: datetime | None = None) -> StreamingResponse:
-    """New flags as Server-Sent Events (`event: flag`, JSON data), from now, from `since`, or after the
-    flag named by the `Last-Event-ID` header."""
+    """Flags stored or updated, as Server-Sent Events (`event: flag`, JSON data), from now, from `since`, or
+    after the message named by the `Last-Event-ID` header."""
     factory = request.app.state.sessionmaker
     start = _aware(since) if since else datetime.now(UTC)
     seen: set[str] = set()
-    # A reconnecting browser sends the id of the last flag it got: resume from there, so nothing stored
-    # during the reconnect is missed.
-    last = request.headers.get("last-event-id", "")
+    # A reconnecting browser sends the id of the last message it got (`event_id`: flag id @ update time):
+    # resume from that update, so nothing stored or updated during the reconnect is missed.
+    last = request.headers.get("last-event-id", "")[:100]
     if last and "\x00" not in last:
-        with factory() as db:
-            previous = db.get(Flag, last[:36])
-        if previous is not None:
-            start, seen = _aware(previous.stored_at), {previous.id}
+        flag_id, _at, stamp = last.partition("@")
+        resumed = _resume_time(stamp)
+        if resumed is not None:
+            start, seen = resumed, {flag_id}
+        else:  # an id without a time (from before 0006): the flag's own last update
+            with factory() as db:
+                previous = db.get(Flag, flag_id[:36])
+            if previous is not None:
+                start, seen = _updated(previous), {previous.id}
     return StreamingResponse(
         flag_events(factory, start, request.is_disconnected, seen=seen),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def _resume_time(stamp: str) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(stamp) if stamp else None
+    except ValueError:
+        return None
+    return at.astimezone(UTC) if at is not None and at.tzinfo is not None else None
 
 
 # --- one flag's changes, for its open page -----------------------------------------------------------------
@@ -147,7 +176,7 @@ def flag_state(db: Session, flag_id: str) -> FlagState | None:
     if flag is None:
         return None
     events, _ = list_events(db, AuditQuery(flag_id=flag_id, limit=AUDIT_SHOWN))
-    due = due_at(db, flag)
+    due = flag.due_at
     claimed_until = _aware(flag.claimed_until) if flag.claimed_until else None
     data: dict[str, Any] = {
         "id": flag.id,

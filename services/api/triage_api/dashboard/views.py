@@ -99,8 +99,8 @@ def queue(
                 (
                     f,
                     segments(f.text or "", f.evidence),
-                    sla.due_at(f.flagged_at, f.severity),
-                    sla.breached(f.flagged_at, f.severity, f.status, now),
+                    f.due_at,
+                    f.sla_breached(now),
                 )
                 for f in listing.rows
             ],

@@ -1,10 +1,17 @@
 """Time to first action: how long a flag waited for a person, observed once per flag.
 
 The first action on a flag is the first audit event by a person (not a `system` role) that takes the flag
-on: a claim, a status change, an assignment, a severity raise or re-route, or a platform action asked for
-(`FIRST_ACTIONS`). Notes, label feedback and releases are not. Every workflow change writes its audit event through
-`audit.service.record`, which hands each new event to `note` here: the audit log is what tells "first"
-(no earlier such event on the flag), so flags need no column for it.
+on: a claim, a status change, an assignment, a severity raise or re-route, a platform action asked for, or
+the acknowledgement of an on-call alert that covers the flag (`FIRST_ACTIONS`: a person answering the page
+is responding to the flag). Notes, label feedback and releases are not. Every workflow change writes its
+audit event through `audit.service.record`, which hands each new event to `note` here: the audit log is what
+tells "first" (no earlier such event on the flag), so flags need no column for it. The analytics page reads
+the same list (`analytics.service`).
+
+The wait is judged against the SLA of the severity the flag arrived with (`arrival_severities`: before any
+raise by a person or by a newer classifier verdict), as the analytics page judges it: the breach counter
+counts the first actions that came later than that target. The flag's stored due time (`Flag.sla_due_at`)
+is the working deadline the queue shows, which escalations restart; it is not what this measures.
 
 The observation waits for the transaction to commit (a rolled-back change, or a savepoint of a bulk change
 that failed, observes nothing), and a flag is observed at most once per transaction. Two people acting on
@@ -15,8 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import Select, event, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from triage_api import metrics
@@ -33,9 +41,12 @@ FIRST_ACTIONS = frozenset(
         "flag.rerouted",
         "action.requested",
         "action.pending_approval",
+        "alert.acknowledged",
     }
 )
 SYSTEM_ROLE = "system"
+# Audit entries that change a flag's severity, and where they keep the severity before the change.
+SEVERITY_CHANGES = {"flag.severity": ("previous",), "flag.relabelled": ("previous", "severity")}
 _PENDING = "triage_first_actions"
 
 
@@ -49,6 +60,30 @@ class _Pending:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _severity_before(action: str, detail: object) -> str | None:
+    """The severity an audit entry of `SEVERITY_CHANGES` says the flag had before it."""
+    value = detail
+    for key in SEVERITY_CHANGES.get(action, ()):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, str) and action in SEVERITY_CHANGES else None
+
+
+def arrival_severities(db: Session, flag_ids: Select[Any] | list[str]) -> dict[str, str]:
+    """The severity each of these flags arrived with, for those whose severity changed since (raised by a
+    person, or relabelled by a newer verdict): the one before the earliest change in the audit log."""
+    found: dict[str, str] = {}
+    rows = db.execute(
+        select(AuditEvent.flag_id, AuditEvent.action, AuditEvent.detail)
+        .where(AuditEvent.flag_id.in_(flag_ids), AuditEvent.action.in_(sorted(SEVERITY_CHANGES)))
+        .order_by(AuditEvent.id)
+    ).all()
+    for flag_id, action, detail in rows:
+        before = _severity_before(action, detail)
+        if flag_id is not None and flag_id not in found and before is not None:
+            found[flag_id] = before
+    return found
 
 
 def note(db: Session, audit_event: AuditEvent) -> None:
@@ -73,10 +108,13 @@ def note(db: Session, audit_event: AuditEvent) -> None:
             .limit(1)
         )
         flag = db.get(Flag, audit_event.flag_id) if earlier is None else None
-    if flag is None:
-        return
+        if flag is None:
+            return
+        # Changes already stored come first; else this very event, when it is the raise (not flushed yet).
+        severity = arrival_severities(db, [flag.id]).get(flag.id)
+    severity = severity or _severity_before(audit_event.action, audit_event.detail) or flag.severity
     waited = (_aware(audit_event.at) - _aware(flag.flagged_at)).total_seconds()
-    pending[audit_event.flag_id] = _Pending(audit_event, flag.severity, flag.primary_label, max(0.0, waited))
+    pending[audit_event.flag_id] = _Pending(audit_event, severity, flag.primary_label, max(0.0, waited))
 
 
 @event.listens_for(Session, "after_commit")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from triage_api.db import Base
+from triage_api.flags import sla
 
 
 class FlagStatus(enum.StrEnum):
@@ -21,6 +23,17 @@ class FlagStatus(enum.StrEnum):
     DISMISSED = "dismissed"
     ESCALATED = "escalated"
     RESOLVED = "resolved"
+
+
+def _initial_due(context: DefaultExecutionContext) -> datetime:
+    """An inserted flag's due time, when the insert names none: its flagged time plus its severity's SLA."""
+    row = context.get_current_parameters()
+    return sla.due_at(row["flagged_at"], row["severity"])
+
+
+def _initial_update(context: DefaultExecutionContext) -> datetime:
+    stored = context.get_current_parameters().get("stored_at")
+    return stored if isinstance(stored, datetime) else datetime.now(UTC)
 
 
 class Flag(Base):
@@ -55,6 +68,20 @@ class Flag(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     last_action: Mapped[str | None] = mapped_column(String(200), default=None)
     last_action_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    # The SLA due time the desk works to (migration 0006): flagged time plus the severity's SLA when stored,
+    # restarted by an escalation or a raised severity (`sla.restart`), kept by a manual re-route. Read it
+    # through `due_at`. Null only for a row written by a replica older than 0006.
+    sla_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=_initial_due)
+    # When the flag was stored, or last relabelled, re-routed or had its severity raised: the live queue
+    # stream (`dashboard.stream`) follows it.
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=_initial_update)
+    # Migration 0007. The version of the comment the flag shows (`FlagRaised.changed_at`, or a clear's):
+    # newer verdicts and clears are told from older ones by it (`relabel.is_newer`). Null for a flag whose
+    # verdicts carried none (older classifiers): then the classification times decide.
+    comment_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # When the comment was deleted on the platform (a `FlagCleared` with reason deleted): nothing left to
+    # reply to, hide or delete, so the desk offers none of that.
+    comment_deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     label_rows: Mapped[list[FlagLabel]] = relationship(cascade="all, delete-orphan", lazy="raise")
 
     # The queue's order is (flagged_at, id) descending; each filter's index ends with it, so a page (and a
@@ -69,7 +96,21 @@ class Flag(Base):
         Index("ix_flags_account_handle_flagged_at_id", "account_handle", "flagged_at", "id"),
         Index("ix_flags_assignee_flagged_at_id", "assignee", "flagged_at", "id"),
         Index("ix_flags_team_flagged_at_id", "team", "flagged_at", "id"),
+        # The SLA breach gauge (new flags past due) and the live queue stream's poll (migration 0006).
+        Index("ix_flags_status_sla_due_at", "status", "sla_due_at"),
+        Index("ix_flags_updated_at_id", "updated_at", "id"),
     )
+
+    @property
+    def due_at(self) -> datetime:
+        """The SLA due time (aware UTC): the stored one, else the flagged time plus the severity's SLA."""
+        if self.sla_due_at is None:
+            return sla.due_at(self.flagged_at, self.severity)
+        return sla.aware(self.sla_due_at)
+
+    def sla_breached(self, now: datetime | None = None) -> bool:
+        """An open flag past its due time."""
+        return sla.breached(self.due_at, self.status, now)
 
 
 class FlagLabel(Base):

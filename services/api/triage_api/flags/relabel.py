@@ -1,17 +1,19 @@
 """A newer verdict on a comment already flagged: the comment was edited (or judged again), so the flag takes
 the new labels, scores, severity, evidence, text and model version, and keeps its id, status, team,
-assignee, claim, notes, actions and history.
+assignee, claim, notes, actions and history. A verdict that raises the severity also routes the flag again as
+an escalation and restarts its SLA clock, as a person raising it would (`_follow_up`); every relabel moves
+`updated_at`, so the live queue shows the flag's new labels.
 
-"Newer" is the verdict's `occurred_at` (when the classifier judged it). The classifier judges one author's
-comments in order on one partition, and the flags topic is keyed by comment, so the verdicts on one comment
-arrive in the order they were made; ingest already drops edits older than one it has seen. The time of the
-verdict a flag shows is the newest of its `flagged_at` and the `judged_at` of its last `flag.relabelled`
-audit entry (no column needed). A verdict not newer than that is a redelivery or out of order and changes
-nothing; a newer verdict that says exactly what the flag already says changes nothing either (and writes no
-audit entry), so at-least-once redelivery stays idempotent.
+"Newer" is decided by `is_newer`: by the comment's own version (`FlagRaised.changed_at`, the platform's edit
+time, kept in the flag's `comment_changed_at`) when the verdict and the flag both have one, else by the
+verdict's `occurred_at` (when the classifier judged it) against the newest of the flag's `flagged_at` and the
+`judged_at` of its last `flag.relabelled` or `flag.cleared` audit entry. A verdict not newer than that is a
+redelivery or out of order and changes nothing; a newer verdict that says exactly what the flag already says
+changes nothing either (and writes no audit entry), so at-least-once redelivery stays idempotent.
 
-A classifier that reprocesses a batch after a crash judges the old text again after the edit: the flag then
-follows the last verdict it gets, which is the edit's again once the replay reaches it.
+A classifier that reprocesses a batch after a crash judges the old text again after the edit: that verdict
+is about an older version of the comment, so it changes nothing (with verdicts from an older classifier,
+which carry no version, the flag briefly follows it until the replay reaches the edit again).
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from triage_events import FlagRaised, Severity
 
 from triage_api.audit import service as audit
 from triage_api.audit.models import AuditEvent
+from triage_api.flags import sla
 from triage_api.flags.models import Flag, FlagLabel
+from triage_api.routing import service as routing
 
 ACTOR = "system:classifier"
 ACTION = "flag.relabelled"
@@ -79,6 +83,39 @@ def _last_relabel(db: Session, flag_id: str) -> dict[str, Any] | None:
     return detail if isinstance(detail, dict) else None
 
 
+# Audit entries that record a verdict the flag shows, with its `judged_at`: a relabel, and a clear
+# (`flags.clear`, which resolves the flag when the comment was deleted or edited into something harmless).
+VERDICT_ACTIONS = (ACTION, "flag.cleared")
+
+
+def is_newer(db: Session, flag: Flag, changed_at: datetime | None, judged_at: datetime) -> bool:
+    """Whether a verdict or clear on `flag`'s comment, about the comment's version `changed_at` (None from
+    an older classifier) and judged at `judged_at`, is newer than what the flag shows.
+
+    The comment's own version decides when both sides have one (`FlagRaised.changed_at`, kept in
+    `flag.comment_changed_at`): a verdict on older text loses even when it was judged later, as when a
+    classifier replays a batch after a crash. On the same version, or when either side has none, the later
+    classification wins (a comment judged again, say by a new model). Nothing is newer than a deletion.
+    """
+    if flag.comment_deleted_at is not None:
+        return False
+    shown_changed = flag.comment_changed_at
+    if changed_at is not None and shown_changed is not None:
+        changed, shown = changed_at.astimezone(UTC), _aware(shown_changed)
+        if changed != shown:
+            return changed > shown
+    shown_judged = _aware(flag.flagged_at)
+    detail = db.scalar(
+        select(AuditEvent.detail)
+        .where(AuditEvent.flag_id == flag.id, AuditEvent.action.in_(VERDICT_ACTIONS))
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    if isinstance(detail, dict) and isinstance(detail.get("judged_at"), str):
+        shown_judged = max(shown_judged, datetime.fromisoformat(detail["judged_at"]))
+    return judged_at.astimezone(UTC) > shown_judged
+
+
 def apply(db: Session, event: FlagRaised) -> Result:
     """Bring the stored flag of `event`'s comment up to date with it, in the caller's transaction."""
     flag = db.scalar(select(Flag).where(Flag.comment_key == event.comment_key))
@@ -87,13 +124,12 @@ def apply(db: Session, event: FlagRaised) -> Result:
     event_id = str(event.event_id)
     judged_at = event.occurred_at.astimezone(UTC)
     last = _last_relabel(db, flag.id)
-    shown_at = _aware(flag.flagged_at)
-    if last is not None and isinstance(last.get("judged_at"), str):
-        shown_at = max(shown_at, datetime.fromisoformat(last["judged_at"]))
     if event_id == flag.id or (last is not None and last.get("event_id") == event_id):
         return Result(event, Outcome.DUPLICATE)
-    if judged_at <= shown_at:
+    if not is_newer(db, flag, event.changed_at, judged_at):
         return Result(event, Outcome.STALE)
+    if event.changed_at is not None:
+        flag.comment_changed_at = event.changed_at.astimezone(UTC)  # the version the flag now shows
     content = _content(event)
     current = {name: getattr(flag, name) for name in content}
     if content == current:
@@ -121,7 +157,24 @@ def apply(db: Session, event: FlagRaised) -> Result:
         severity=content["severity"],
         model_version=content["model_version"],
     )
+    _follow_up(db, flag, Severity(str(previous["severity"])))
     return Result(event, Outcome.RELABELLED, reason)
+
+
+def _follow_up(db: Session, flag: Flag, previous: Severity) -> None:
+    """After a relabel: the live queue shows the flag again (`updated_at`), and a raised severity routes it
+    again as an escalation, as a person raising it would (`RerouteReason.CLASSIFIER`, by `ACTOR`), which
+    restarts its SLA clock for the new severity. A lowered or equal severity keeps the team, the person and
+    the due time (the comment was public as it was: its deadline does not move back)."""
+    at = datetime.now(UTC)
+    flag.updated_at = at
+    if Severity(flag.severity).rank <= previous.rank:
+        return
+    config = routing.config_of(db)
+    if config is None:
+        sla.restart(flag, at)
+        return
+    routing.reroute(db, config, flag, routing.RerouteReason.CLASSIFIER, ACTOR, "system", at)
 
 
 def apply_all(db: Session, events: list[FlagRaised]) -> list[Result]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, computed_field
-
-from triage_api.flags import sla
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class FlagOut(BaseModel):
@@ -38,12 +36,14 @@ class FlagOut(BaseModel):
     claimed_until: datetime | None = None
     last_action: str | None = None
     last_action_error: str | None = None
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def due_at(self) -> datetime:
-        """The SLA due time for this flag's severity."""
-        return sla.due_at(self.flagged_at, self.severity)
+    comment_deleted_at: datetime | None = Field(
+        default=None,
+        description="When the comment was deleted on the platform (nothing left to reply to, hide or delete)",
+    )
+    due_at: datetime = Field(
+        description="The SLA due time: flagged time plus the severity's SLA, restarted by an escalation or a "
+        "raised severity (`Flag.due_at`)"
+    )
 
 
 class FlagPage(BaseModel):

@@ -63,6 +63,7 @@ def _row(event: FlagRaised) -> dict[str, object]:
         # UTC: SQLite keeps the wall-clock time and drops the offset, which would shift and misorder times.
         "commented_at": comment.created_at.astimezone(UTC),
         "flagged_at": event.occurred_at.astimezone(UTC),
+        "comment_changed_at": event.changed_at.astimezone(UTC) if event.changed_at else None,
         "stored_at": datetime.now(UTC),
         "labels": labels,
         "primary_label": labels[0],

@@ -1,16 +1,25 @@
-"""SLA due times per severity: a flag is due this long after it was flagged.
+"""SLA due times per severity: a flag is due this long after it was flagged (or after its clock restarted).
 
 The targets come from the API settings (`TRIAGE_API_SLA_CRITICAL_S`, `_HIGH_S`, `_MEDIUM_S`, `_LOW_S`;
-5 min, 30 min, 4 h and 24 h by default): the queue's due times, the notifier's breach gauges and the
-first-action breach counter all read them here.
+5 min, 30 min, 4 h and 24 h by default) and are read here. A flag's due time is stored on it
+(`Flag.sla_due_at`, read through `Flag.due_at`): set from these targets when it is stored, restarted
+(`restart`) when it is escalated, its severity is raised by a person or by a newer classifier verdict, and kept
+by a manual re-route or a verdict that does not raise the severity. The queue, `/api/flags`, the flag page,
+the live streams and the breach gauge read the stored time. Time-to-first-action and its breach counter, and
+the analytics page, judge the first response against the SLA of the severity the flag arrived with
+(`first_action`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from triage_api.config import get_settings
+
+if TYPE_CHECKING:
+    from triage_api.flags.models import Flag
 
 SEVERITIES = ("critical", "high", "medium", "low")
 OPEN_STATUSES = frozenset({"new", "assigned", "in_review", "escalated"})
@@ -43,11 +52,22 @@ def target(severity: str) -> timedelta:
     return timedelta(seconds=configured.get(severity, configured["low"]))
 
 
-def due_at(flagged_at: datetime, severity: str) -> datetime:
-    flagged = flagged_at if flagged_at.tzinfo else flagged_at.replace(tzinfo=UTC)
-    return flagged + target(severity)
+def aware(value: datetime) -> datetime:
+    """Aware UTC (SQLite hands stored times back naive; they were stored as UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def breached(flagged_at: datetime, severity: str, status: str, now: datetime | None = None) -> bool:
-    """An open flag past its due time."""
-    return status in OPEN_STATUSES and due_at(flagged_at, severity) < (now or datetime.now(UTC))
+def due_at(start: datetime, severity: str) -> datetime:
+    """When a clock started at `start` for `severity` runs out (aware UTC)."""
+    return aware(start) + target(severity)
+
+
+def restart(flag: Flag, at: datetime) -> datetime:
+    """Restart the flag's SLA clock at `at` for its (current) severity; returns the new due time."""
+    flag.sla_due_at = due_at(at, flag.severity)
+    return flag.sla_due_at
+
+
+def breached(due: datetime, status: str, now: datetime | None = None) -> bool:
+    """A flag in an open status past its due time."""
+    return status in OPEN_STATUSES and aware(due) < (now or datetime.now(UTC))

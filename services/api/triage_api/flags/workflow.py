@@ -28,6 +28,7 @@ from triage_events import (
 
 from triage_api.audit import service as audit
 from triage_api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from triage_api.flags import sla
 from triage_api.flags.models import ActionState, Flag, FlagAction, FlagNote, FlagStatus, LabelFeedback
 from triage_api.replies.accounts import AccountBook
 from triage_api.replies.catalogue import PRIVATE_REPLY_PLATFORMS, load_catalogue
@@ -156,10 +157,15 @@ def set_status(db: Session, flag_id: str, target: FlagStatus, principal: Princip
 
 
 def _escalated(db: Session, flag: Flag, reason: routing.RerouteReason, principal: Principal) -> None:
-    """Route an escalated flag again, when the session knows the routing config (every app session does)."""
+    """Route an escalated flag again (which restarts its SLA clock), when the session knows the routing
+    config (every app session does); without one, only the clock restarts."""
     config = routing.config_of(db)
+    at = now()
     if config is not None:
-        routing.reroute(db, config, flag, reason, principal.username, principal.role.value, now())
+        routing.reroute(db, config, flag, reason, principal.username, principal.role.value, at)
+    else:
+        sla.restart(flag, at)
+        flag.updated_at = at
 
 
 def raise_severity(db: Session, flag_id: str, target: Severity, principal: Principal) -> Flag:
@@ -186,7 +192,8 @@ def raise_severity(db: Session, flag_id: str, target: Severity, principal: Princ
 def reroute(
     db: Session, flag_id: str, team: str, assignee: str | None, principal: Principal
 ) -> tuple[Flag, datetime]:
-    """A lead sends a flag to another team (and optionally a person in it); returns the flag and its due time."""
+    """A lead sends a flag to another team (and optionally a person in it); returns the flag and its due time
+    (kept: a manual re-route does not restart the SLA clock)."""
     if not principal.role.allows(Role.LEAD):
         raise Forbidden("re-routing a flag requires the lead role")
     flag = load(db, flag_id)
@@ -209,7 +216,7 @@ def reroute(
         team_name=team,
         assignee=assignee,
     )
-    return flag, routing.due_at(db, flag)
+    return flag, flag.due_at
 
 
 def bulk_status(db: Session, flag_ids: list[str], target: FlagStatus, principal: Principal) -> dict[str, str]:
@@ -347,6 +354,8 @@ def request_action(
     """Record an action and return the event to publish (None while it waits for a lead's approval)."""
     flag = load(db, flag_id)
     ensure_free(flag, principal)
+    if flag.comment_deleted_at is not None:
+        raise Conflict("the comment was deleted on the platform: there is nothing left to act on")
     if kind == ActionKind.DELETE and not principal.role.allows(Role.LEAD):
         raise Forbidden("deleting a comment requires the lead role")
     text = template_id = None
@@ -420,19 +429,6 @@ def _event(flag: Flag, row: FlagAction) -> ActionRequested:
         platform_comment_id=flag.platform_comment_id,
         text=row.text,
         requested_by=row.requested_by if row.approved_by is None else f"{row.requested_by}/{row.approved_by}",
-    )
-
-
-def mark_unsent(db: Session, action_id: str, error: str) -> None:
-    """The bus refused the request: show it on the flag so nobody waits for a result that won't come."""
-    row = db.get(FlagAction, action_id)
-    if row is None:
-        return
-    row.status, row.error = ActionState.FAILED.value, error[:500]
-    flag = load(db, row.flag_id)
-    flag.last_action, flag.last_action_error = f"{row.action}: not sent", error[:500]
-    audit.record(
-        db, SYSTEM_ACTOR, "system", "action.unsent", row.flag_id, action_id=action_id, error=error[:200]
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from triage_events import AlertRaised
@@ -177,7 +177,8 @@ def flag_ids(db: Session, comment_keys: list[str]) -> dict[str, str]:
 def queue_snapshot(
     db: Session, now: datetime, sla: dict[str, float]
 ) -> tuple[dict[str, int], dict[str, int], dict[str, float]]:
-    """Flags by status; new flags past their severity's response target; the oldest new flag's age."""
+    """Flags by status; new flags past their SLA due time (`Flag.sla_due_at`, or for a row without one the
+    flagged time plus `sla`'s target), by severity; the oldest new flag's age."""
     by_status: dict[str, int] = {
         status: count
         for status, count in db.execute(select(Flag.status, func.count()).group_by(Flag.status)).all()
@@ -192,7 +193,10 @@ def queue_snapshot(
                 .where(
                     Flag.status == FlagStatus.NEW.value,
                     Flag.severity == severity,
-                    Flag.flagged_at < now - timedelta(seconds=seconds),
+                    or_(
+                        Flag.sla_due_at < now,
+                        and_(Flag.sla_due_at.is_(None), Flag.flagged_at < now - timedelta(seconds=seconds)),
+                    ),
                 )
             )
             or 0

@@ -3,9 +3,10 @@ hours with an after-hours fallback team, and assignment within a team by round-r
 
 Escalation routes a flag again: when it is escalated (status) or its severity is raised, the first rule that
 fits its facts now picks the team: that rule's `escalate_to`, else the top-level `escalation_team`, else the
-rule's own team. A lead can also re-route a flag to a team by hand. A re-route reassigns within the team,
-and an escalation restarts the SLA clock (due = escalation time + the severity's SLA); the due time is kept
-in the `flag.rerouted` audit entry, so no column is needed.
+rule's own team. A lead can also re-route a flag to a team by hand. A newer classifier verdict that raises
+a flag's severity routes it the same way (`RerouteReason.CLASSIFIER`, by `system:classifier`). A re-route
+reassigns within the team, and an escalation restarts the SLA clock (`Flag.sla_due_at` = escalation time +
+the severity's SLA; the `flag.rerouted` audit entry records it too, for the history).
 
 The state both strategies need lives in the database (the team's last assignee, its members' open flags),
 so several API replicas route consistently without sharing memory.
@@ -14,7 +15,7 @@ so several API replicas route consistently without sharing memory.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -205,7 +206,8 @@ def route(db: Session, config: RoutingConfig, events: list[FlagRaised], at: date
 
 class RerouteReason(enum.StrEnum):
     ESCALATED = "escalated"
-    SEVERITY = "severity"
+    SEVERITY = "severity"  # a person raised the severity
+    CLASSIFIER = "classifier"  # a newer verdict on the comment raised it (`flags.relabel`)
     MANUAL = "manual"
 
 
@@ -222,8 +224,9 @@ def reroute(
 ) -> AuditEvent:
     """Route `flag` again (in the caller's transaction) and record it as `flag.rerouted`.
 
-    Escalations (status escalated, severity raised) pick the escalation team from the rules and restart the
-    SLA clock; a manual re-route names the team (and optionally the person) and keeps the due time. Someone
+    Escalations (status escalated, severity raised by a person or by the classifier) pick the escalation
+    team from the rules and restart the SLA clock; a manual re-route names the team (and optionally the
+    person) and keeps the due time. Either way the flag's `updated_at` moves (the live queue shows it). Someone
     already in the target team keeps the flag; otherwise the team's strategy picks a member. A claim by
     someone else than the new assignee is released.
     """
@@ -242,7 +245,8 @@ def reroute(
         released, flag.claimed_by, flag.claimed_until = flag.claimed_by, None, None
     due = None
     if reason is not RerouteReason.MANUAL:
-        due = sla.due_at(at, flag.severity).astimezone(UTC).isoformat()
+        due = sla.restart(flag, at).isoformat()
+    flag.updated_at = at
     db.flush()
     return audit.record(
         db,
@@ -258,15 +262,3 @@ def reroute(
         released_claim=released,
         due_at=due,
     )
-
-
-def due_at(db: Session, flag: Flag) -> datetime:
-    """The flag's SLA due time: from its last escalation re-route, else flagged time plus its severity's SLA."""
-    for detail in db.scalars(
-        select(AuditEvent.detail)
-        .where(AuditEvent.flag_id == flag.id, AuditEvent.action == "flag.rerouted")
-        .order_by(AuditEvent.id.desc())
-    ):
-        if isinstance(detail, dict) and isinstance(detail.get("due_at"), str):
-            return datetime.fromisoformat(detail["due_at"])
-    return sla.due_at(flag.flagged_at, flag.severity)

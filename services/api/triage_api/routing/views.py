@@ -8,14 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 from triage_events import Severity
 
 from triage_api.deps import DbDep, LeadDep, ModeratorDep, ViewerDep
 from triage_api.flags import workflow
 from triage_api.flags.models import Flag
 from triage_api.flags.sla import SLA
-from triage_api.routing import service
 
 router = APIRouter(prefix="/api", tags=["routing"])
 NO_NUL = r"^[^\x00]*$"
@@ -41,14 +39,14 @@ class RouteOut(BaseModel):
     due_at: datetime
 
 
-def _route_out(db: Session, flag: Flag) -> RouteOut:
+def _route_out(flag: Flag) -> RouteOut:
     return RouteOut(
         flag_id=flag.id,
         team=flag.team,
         assignee=flag.assignee,
         status=flag.status,
         severity=flag.severity,
-        due_at=service.due_at(db, flag),
+        due_at=flag.due_at,
     )
 
 
@@ -63,7 +61,7 @@ def routing_route(request: Request, _: ViewerDep) -> dict[str, Any]:
 @router.get("/flags/{flag_id}/route", response_model=RouteOut)
 def flag_route_route(flag_id: str, db: DbDep, _: ViewerDep) -> RouteOut:
     """The flag's team, person and SLA due time (after an escalation, the restarted clock's)."""
-    return _route_out(db, workflow.load(db, flag_id))
+    return _route_out(workflow.load(db, flag_id))
 
 
 @router.post("/flags/{flag_id}/reroute", response_model=RouteOut)
@@ -72,7 +70,7 @@ def reroute_route(flag_id: str, body: RerouteIn, db: DbDep, who: LeadDep) -> Rou
     named. The SLA due time is kept."""
     flag, _ = workflow.reroute(db, flag_id, body.team, body.assignee, who)
     db.commit()
-    return _route_out(db, flag)
+    return _route_out(flag)
 
 
 @router.post("/flags/{flag_id}/severity", response_model=RouteOut)
@@ -81,4 +79,4 @@ def severity_route(flag_id: str, body: SeverityIn, db: DbDep, who: ModeratorDep)
     restarts for the new severity."""
     flag = workflow.raise_severity(db, flag_id, body.severity, who)
     db.commit()
-    return _route_out(db, flag)
+    return _route_out(flag)

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from triage_api.staff.models import ApiToken, Role, StaffSession, User
@@ -68,32 +68,39 @@ def end_session(db: Session, raw: str) -> None:
     db.execute(delete(StaffSession).where(StaffSession.id_hash == hash_token(raw)))
 
 
+# Every authenticated request runs one of these two lookups, so they select the few columns they need (plain
+# rows, not ORM objects). They stay uncached on purpose: deactivating a user or revoking a token takes effect
+# on the next request, in every API process.
+_SESSION_LOOKUP = (
+    select(User.id, User.username, User.role, StaffSession.csrf_token, StaffSession.expires_at)
+    .join(User, User.id == StaffSession.user_id)
+    .where(StaffSession.id_hash == bindparam("id_hash"), User.active.is_(True))
+)
+_TOKEN_LOOKUP = (
+    select(User.id, User.username, User.role, ApiToken.expires_at)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), User.active.is_(True))
+)
+
+
 def principal_from_session(db: Session, raw: str) -> Principal | None:
-    row = db.execute(
-        select(StaffSession, User)
-        .join(User, User.id == StaffSession.user_id)
-        .where(StaffSession.id_hash == hash_token(raw), User.active.is_(True))
-    ).first()
+    row = db.execute(_SESSION_LOOKUP, {"id_hash": hash_token(raw)}).first()
     if row is None:
         return None
-    session, user = row
-    if _aware(session.expires_at) <= now():
+    user_id, username, role, csrf_token, expires_at = row
+    if _aware(expires_at) <= now():
         return None
-    return Principal(user.id, user.username, Role(user.role), session.csrf_token)
+    return Principal(user_id, username, Role(role), csrf_token)
 
 
 def principal_from_token(db: Session, raw: str) -> Principal | None:
-    row = db.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_token(raw), User.active.is_(True))
-    ).first()
+    row = db.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(raw)}).first()
     if row is None:
         return None
-    token, user = row
-    if token.expires_at is not None and _aware(token.expires_at) <= now():
+    user_id, username, role, expires_at = row
+    if expires_at is not None and _aware(expires_at) <= now():
         return None
-    return Principal(user.id, user.username, Role(user.role))
+    return Principal(user_id, username, Role(role))
 
 
 def issue_token(db: Session, user: User, name: str, raw: str | None = None) -> str:

@@ -1,5 +1,7 @@
-// The queue: new flags arrive over Server-Sent Events (/api/stream) and are inserted at the top; SLA timers
-// count down; keyboard shortcuts move and act. Every value from the server is set with textContent.
+// The queue: new flags arrive over Server-Sent Events (/api/stream) and are inserted at the top; a flag
+// updated since (relabelled by a newer verdict, re-routed, severity raised) replaces its row, or comes in at
+// the top if the page does not show it; SLA timers count down; keyboard shortcuts move and act. Every value
+// from the server is set with textContent.
 (function () {
   const rows = document.getElementById("queue-rows");
   const live = document.getElementById("live");
@@ -21,7 +23,8 @@
     const author = document.createElement("div"); author.className = "author"; author.textContent = flag.author_handle; text.appendChild(author);
     const where = cell(tr); where.append(flag.platform); where.appendChild(document.createElement("br")); span(where, "muted", flag.account_handle);
     const flagged = document.createElement("time"); flagged.dateTime = flag.flagged_at; flagged.textContent = flag.flagged_at.slice(0, 16).replace("T", " "); cell(tr).appendChild(flagged);
-    const due = document.createElement("time"); due.className = "sla"; due.dateTime = flag.due_at; cell(tr).appendChild(due);
+    if (flag.open === false) span(cell(tr), "muted", "–");
+    else { const due = document.createElement("time"); due.className = "sla"; due.dateTime = flag.due_at; cell(tr).appendChild(due); }
     cell(tr, "status").textContent = flag.status.replace("_", " ");
     return tr;
   }
@@ -45,11 +48,15 @@
     source.onerror = function () { if (live) live.textContent = "live updates: reconnecting…"; };
     source.addEventListener("flag", function (message) {
       const flag = JSON.parse(message.data);
-      if (rows.querySelector('tr[data-flag-id="' + CSS.escape(flag.id) + '"]')) return;
+      const shown = rows.querySelector('tr[data-flag-id="' + CSS.escape(flag.id) + '"]');
+      if (shown) {
+        if (flag.change === "updated") { const tr = row(flag); tr.classList.toggle("current", shown.classList.contains("current")); shown.replaceWith(tr); tick(); }
+        return;
+      }
       const empty = rows.querySelector("tr.empty-row");
       if (empty) empty.remove();
       rows.insertBefore(row(flag), rows.firstChild);
-      if (total) { const n = Number(total.dataset.total) + 1; total.dataset.total = String(n); total.textContent = n + " flag" + (n === 1 ? "" : "s"); }
+      if (total && flag.change !== "updated") { const n = Number(total.dataset.total) + 1; total.dataset.total = String(n); total.textContent = n + " flag" + (n === 1 ? "" : "s"); }
       tick();
     });
   }
