@@ -338,7 +338,7 @@ async def _pipeline(
                         break
                 await asyncio.sleep(0.5)
             caught_up = time.time()
-            visible = (await client.get("/api/flags", params={"limit": 1})).json()["total"]
+            visible = await _count_listed(client)
         finally:
             await client.aclose()
             await producer.stop()
@@ -481,3 +481,14 @@ def combine(sections: list[Path]) -> str:
             text = "## Classifier (`triage bench classifier`)" + text[len("# Benchmarks") :]
         parts += [text, ""]
     return "\n".join(parts)
+
+
+async def _count_listed(client: httpx.AsyncClient) -> int:
+    """Every flag the API lists, walked page by page with its cursor (its `total` stops counting at 1,000)."""
+    count, params = 0, {"limit": "200"}
+    while True:
+        page = (await client.get("/api/flags", params=params)).json()
+        count += len(page["items"])
+        if not page.get("next_cursor"):
+            return count
+        params = {"limit": "200", "cursor": page["next_cursor"]}

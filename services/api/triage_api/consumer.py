@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 SERVICE = "api"
 
 
-FlagEvent = FlagRaised | FlagCleared
+FlagEvent: TypeAlias = FlagRaised | FlagCleared
 
 
 def split_batch(records: list[ConsumerRecord]) -> tuple[list[FlagEvent], list[DeadLetter]]:

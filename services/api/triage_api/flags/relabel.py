@@ -31,6 +31,7 @@ from triage_api.audit import service as audit
 from triage_api.audit.models import AuditEvent
 from triage_api.flags import sla
 from triage_api.flags.models import Flag, FlagLabel
+from triage_api.flags.service import verdict_fields
 from triage_api.routing import service as routing
 
 ACTOR = "system:classifier"
@@ -54,23 +55,6 @@ class Result:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _content(event: FlagRaised) -> dict[str, Any]:
-    """What a verdict sets on a flag."""
-    labels = [label.value for label in event.labels]
-    severity = Severity(event.severity)
-    return {
-        "labels": labels,
-        "primary_label": labels[0],
-        "scores": {label.value: score for label, score in event.scores.items()},
-        "severity": severity.value,
-        "severity_rank": severity.rank,
-        "evidence": [e.model_dump(mode="json") for e in event.evidence],
-        "model_version": event.model_version,
-        "suggested_templates": event.suggested_templates,
-        "text": event.comment.text,
-    }
 
 
 def _last_relabel(db: Session, flag_id: str) -> dict[str, Any] | None:
@@ -130,7 +114,7 @@ def apply(db: Session, event: FlagRaised) -> Result:
         return Result(event, Outcome.STALE)
     if event.changed_at is not None:
         flag.comment_changed_at = event.changed_at.astimezone(UTC)  # the version the flag now shows
-    content = _content(event)
+    content = verdict_fields(event)
     current = {name: getattr(flag, name) for name in content}
     if content == current:
         return Result(event, Outcome.UNCHANGED)

@@ -8,6 +8,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Select, func, literal, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -44,27 +45,11 @@ def store_flags(
     return inserted
 
 
-def _row(event: FlagRaised) -> dict[str, object]:
-    comment = event.comment
+def verdict_fields(event: FlagRaised) -> dict[str, Any]:
+    """What a classifier verdict sets on a flag: stored with a new flag, replaced by a newer verdict."""
     labels = [label.value for label in event.labels]
     severity = Severity(event.severity)
     return {
-        "id": str(event.event_id),
-        "comment_key": event.comment_key,
-        "platform": event.platform.value,
-        "account_id": event.account.id,
-        "account_handle": event.account.handle,
-        "platform_comment_id": comment.platform_comment_id,
-        "kind": comment.kind.value,
-        "text": comment.text,
-        "author_id": comment.author.id,
-        "author_handle": comment.author.handle or comment.author.display_name,
-        "permalink": comment.permalink,
-        # UTC: SQLite keeps the wall-clock time and drops the offset, which would shift and misorder times.
-        "commented_at": comment.created_at.astimezone(UTC),
-        "flagged_at": event.occurred_at.astimezone(UTC),
-        "comment_changed_at": event.changed_at.astimezone(UTC) if event.changed_at else None,
-        "stored_at": datetime.now(UTC),
         "labels": labels,
         "primary_label": labels[0],
         "scores": {label.value: score for label, score in event.scores.items()},
@@ -73,6 +58,29 @@ def _row(event: FlagRaised) -> dict[str, object]:
         "evidence": [e.model_dump(mode="json") for e in event.evidence],
         "model_version": event.model_version,
         "suggested_templates": event.suggested_templates,
+        "text": event.comment.text,
+    }
+
+
+def _row(event: FlagRaised) -> dict[str, object]:
+    comment = event.comment
+    return {
+        "id": str(event.event_id),
+        "comment_key": event.comment_key,
+        "platform": event.platform.value,
+        "account_id": event.account.id,
+        "account_handle": event.account.handle,
+        "platform_comment_id": comment.platform_comment_id,
+        "kind": comment.kind.value,
+        "author_id": comment.author.id,
+        "author_handle": comment.author.handle or comment.author.display_name,
+        "permalink": comment.permalink,
+        # UTC: SQLite keeps the wall-clock time and drops the offset, which would shift and misorder times.
+        "commented_at": comment.created_at.astimezone(UTC),
+        "flagged_at": event.occurred_at.astimezone(UTC),
+        "comment_changed_at": event.changed_at.astimezone(UTC) if event.changed_at else None,
+        "stored_at": datetime.now(UTC),
+        **verdict_fields(event),
         "status": "new",
     }
 
