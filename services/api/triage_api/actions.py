@@ -16,11 +16,11 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from triage_bus.profile import BrokerProfile
 from triage_events import ACTIONS, ActionCompleted, ActionRequested, InvalidEvent, decode, encode
 
+from triage_api.db import until_stored
 from triage_api.flags.workflow import record_completion
 
 log = logging.getLogger(__name__)
@@ -120,18 +120,8 @@ class ActionResultConsumer:
         self, tp: TopicPartition, records: list[ConsumerRecord], consumer: AIOKafkaConsumer
     ) -> None:
         results = completions(records)
-        attempt = 0
-        while results:
-            try:
-                self.applied += await asyncio.to_thread(apply_completions, self._factory, results)
-                break
-            except (OperationalError, DBAPIError) as exc:
-                attempt += 1
-                delay = min(30.0, self._retry_delay * 2 ** min(attempt, 5))
-                log.error(
-                    "database unavailable, retrying action results attempt=%d error=%s",
-                    attempt,
-                    type(exc).__name__,
-                )
-                await asyncio.sleep(delay)
+        if results:
+            self.applied += await until_stored(
+                lambda: apply_completions(self._factory, results), self._retry_delay, "action results"
+            )
         await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "")})

@@ -18,7 +18,7 @@ from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from triage_bus.dlq import dead_letter
 from triage_bus.profile import BrokerProfile
@@ -34,6 +34,7 @@ from triage_events import (
 )
 
 from triage_api import metrics
+from triage_api.db import until_stored
 from triage_api.flags import clear, relabel
 from triage_api.flags.service import store_flags
 
@@ -180,28 +181,16 @@ class FlagConsumer:
             )
             metrics.DEAD_LETTERS.labels(FLAGS.name, letter.reason).inc()
             await producer.send_and_wait(DLQ.name, encode(letter))
-        attempt = 0
-        while flags:
-            try:
-                inserted = await asyncio.to_thread(write_flags, self._factory, flags, self._router)
-                break
-            except (IntegrityError, DataError):
-                # The data, not the database (e.g. a NUL character PostgreSQL refuses): retrying would stall
-                # the partition for good, so store the flags one by one and dead-letter those refused.
-                inserted = await self._store_one_by_one(records, producer)
-                break
-            except (OperationalError, DBAPIError) as exc:
-                attempt += 1
-                delay = min(30.0, self._retry_delay * 2 ** min(attempt, 5))
-                log.error(
-                    "database unavailable, retrying batch attempt=%d delay=%.1fs error=%s",
-                    attempt,
-                    delay,
-                    type(exc).__name__,
-                )
-                await asyncio.sleep(delay)
-        else:
-            inserted = 0
+        inserted = 0
+        if flags:
+            # Data the database refuses (e.g. a NUL character PostgreSQL refuses) would stall the partition
+            # for good if retried: those flags are stored one by one and the refused ones dead-lettered.
+            inserted = await until_stored(
+                lambda: write_flags(self._factory, flags, self._router),
+                self._retry_delay,
+                "batch",
+                lambda: self._store_one_by_one(records, producer),
+            )
         self.stored += inserted
         await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "")})
         log.info("flags stored partition=%d received=%d inserted=%d", tp.partition, len(records), inserted)

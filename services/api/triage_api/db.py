@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -45,3 +53,35 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+async def until_stored(
+    write: Callable[[], T],
+    retry_delay: float,
+    what: str,
+    on_refused: Callable[[], Awaitable[T]] | None = None,
+) -> T:
+    """Run `write` (blocking) in a thread until the database takes it, for the bus consumers, which must not
+    commit an offset before their rows are stored. An outage is retried for as long as it lasts, with capped
+    exponential backoff; data the database refuses (IntegrityError, DataError) goes to `on_refused` when
+    given (store one by one, dead-letter the refused) and is retried like an outage otherwise."""
+    attempt = 0
+    while True:
+        try:
+            return await asyncio.to_thread(write)
+        except (IntegrityError, DataError) as exc:
+            if on_refused is not None:
+                return await on_refused()
+            error: DBAPIError = exc
+        except (OperationalError, DBAPIError) as exc:
+            error = exc
+        attempt += 1
+        delay = min(30.0, retry_delay * 2 ** min(attempt, 5))
+        log.error(
+            "database unavailable, retrying %s attempt=%d delay=%.1fs error=%s",
+            what,
+            attempt,
+            delay,
+            type(error).__name__,
+        )
+        await asyncio.sleep(delay)

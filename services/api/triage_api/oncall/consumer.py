@@ -14,13 +14,14 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from triage_bus.dlq import dead_letter
 from triage_bus.profile import BrokerProfile
 from triage_events import ALERTS, DLQ, AlertRaised, DeadLetter, InvalidEvent, decode, encode
 
 from triage_api import metrics
+from triage_api.db import until_stored
 from triage_api.oncall import service
 from triage_api.oncall.notifier import utcnow
 
@@ -105,24 +106,13 @@ class AlertConsumer:
             metrics.DEAD_LETTERS.labels(ALERTS.name, letter.reason).inc()
             await producer.send_and_wait(DLQ.name, encode(letter))
         inserted: list[AlertRaised] = []
-        attempt = 0
-        while alerts:
-            try:
-                inserted = await asyncio.to_thread(write_alerts, self._factory, alerts)
-                break
-            except (IntegrityError, DataError):
-                inserted = await self._store_one_by_one(alerts, records, producer)
-                break
-            except (OperationalError, DBAPIError) as exc:
-                attempt += 1
-                delay = min(30.0, self._retry_delay * 2 ** min(attempt, 5))
-                log.error(
-                    "database unavailable, retrying alerts attempt=%d delay=%.1fs error=%s",
-                    attempt,
-                    delay,
-                    type(exc).__name__,
-                )
-                await asyncio.sleep(delay)
+        if alerts:
+            inserted = await until_stored(
+                lambda: write_alerts(self._factory, alerts),
+                self._retry_delay,
+                "alerts",
+                lambda: self._store_one_by_one(alerts, records, producer),
+            )
         await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "")})
         self.stored += len(inserted)
         for alert in inserted:
