@@ -33,13 +33,19 @@ DbDep = Annotated[Session, Depends(get_db)]
 
 
 def current_principal(request: Request, db: DbDep) -> Principal | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return principal_from_token(db, header[7:].strip())
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        return principal_from_session(db, cookie)
-    return None
+    """Who is asking. The lookup's read transaction ends here: the session lives as long as the response, and a
+    long one (the live streams) would otherwise hold a pooled connection inside an open transaction for its
+    whole life, exhausting the pool and blocking DDL on PostgreSQL. The endpoint's own queries begin anew."""
+    try:
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("bearer "):
+            return principal_from_token(db, header[7:].strip())
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            return principal_from_session(db, cookie)
+        return None
+    finally:
+        db.rollback()
 
 
 def require(role: Role) -> Callable[..., Coroutine[None, None, Principal]]:
