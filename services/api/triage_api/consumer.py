@@ -1,12 +1,13 @@
 """Consumes the flags topic (`FlagRaised`, `FlagCleared`) from the bus into the database.
 
-At-least-once and idempotent: a batch is written in one transaction, and only after that commit are the
-Kafka offsets committed. A crash in between replays the batch, and the unique `comment_key` makes the
-replay insert nothing. A later verdict on a stored comment (an edit judged again) updates that flag when
-it is newer than the one the flag shows and differs from it (`flags.relabel`); a redelivery changes
-nothing. A `FlagCleared` (the comment was deleted, or edited into something benign) resolves the comment's
-open flag (`flags.clear`); with no flag stored there is nothing to clear. Malformed records go to the
-dead-letter topic; a database outage stalls the consumer (it retries the same batch) rather than skipping anything.
+At-least-once and idempotent: each poll's records (all partitions) are written in one transaction, and only
+after that commit are the Kafka offsets committed. A crash in between replays the batch, and the unique
+`comment_key` makes the replay insert nothing. A later verdict on a stored comment (an edit judged again)
+updates that flag when it is newer than the one the flag shows and differs from it (`flags.relabel`); a
+redelivery changes nothing. A `FlagCleared` (the comment was deleted, or edited into something benign)
+resolves the comment's open flag (`flags.clear`); with no flag stored there is nothing to clear. Malformed
+records go to the dead-letter topic; a database outage stalls the consumer (it retries the same batch) rather
+than skipping anything.
 """
 
 from __future__ import annotations
@@ -159,8 +160,8 @@ class FlagConsumer:
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=500)
-                for tp, records in batches.items():
-                    await self._handle(tp, records, consumer, producer)
+                if batches:
+                    await self._handle(batches, consumer, producer)
                 await metrics.record_consumer_lag(consumer, FLAGS.name)
         finally:
             self.running = False
@@ -169,11 +170,13 @@ class FlagConsumer:
 
     async def _handle(
         self,
-        tp: TopicPartition,
-        records: list[ConsumerRecord],
+        batches: dict[TopicPartition, list[ConsumerRecord]],
         consumer: AIOKafkaConsumer,
         producer: AIOKafkaProducer,
     ) -> None:
+        """One poll's records, from every partition, in one transaction (a comment's records share a
+        partition, so each comment's keep their order); then each partition's offset is committed."""
+        records = [record for partition_records in batches.values() for record in partition_records]
         flags, letters = split_batch(records)
         for letter in letters:
             log.warning(
@@ -192,8 +195,8 @@ class FlagConsumer:
                 lambda: self._store_one_by_one(records, producer),
             )
         self.stored += inserted
-        await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "")})
-        log.info("flags stored partition=%d received=%d inserted=%d", tp.partition, len(records), inserted)
+        await consumer.commit({tp: OffsetAndMetadata(rs[-1].offset + 1, "") for tp, rs in batches.items()})
+        log.info("flags stored partitions=%d received=%d inserted=%d", len(batches), len(records), inserted)
 
     async def _store_one_by_one(self, records: list[ConsumerRecord], producer: AIOKafkaProducer) -> int:
         inserted = 0

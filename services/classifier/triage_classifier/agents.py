@@ -98,13 +98,12 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
             flag = track_hostility(flag, now)
             for label in flag.labels:
                 FLAGS_RAISED.labels(label.value, flag.severity.value).inc()
-            await flags_topic.send(key=flag.comment_key.encode(), value=encode(flag))
+            value = encode(flag)  # once: the flags topic and every label's surge record carry the same flag
+            await flags_topic.send(key=flag.comment_key.encode(), value=value)
+            surge_record = json.dumps({"comment_key": flag.comment_key, "flag": value.decode()}).encode()
             for label in flag.labels:
                 await account_labels_topic.send(
-                    key=f"{_account(flag)}|{label.value}".encode(),
-                    value=json.dumps(
-                        {"comment_key": flag.comment_key, "flag": encode(flag).decode()}
-                    ).encode(),
+                    key=f"{_account(flag)}|{label.value}".encode(), value=surge_record
                 )
         # After the batch's flags: the API orders one comment's verdicts by the comment's change time anyway.
         for cleared in result.cleared:

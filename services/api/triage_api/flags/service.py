@@ -8,9 +8,9 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, literal, or_, select, tuple_
+from sqlalchemy import Select, Table, func, literal, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from triage_events import FlagRaised, Severity
@@ -23,26 +23,36 @@ def store_flags(
 ) -> int:
     """Insert new flags in the caller's transaction; a comment already flagged is left as it is.
 
-    Returns how many rows were inserted (and appends those events to `inserted_events`, if given).
-    Duplicate deliveries (at-least-once) insert nothing.
+    Returns how many rows were inserted (and appends those events, in their order, to `inserted_events`, if
+    given). Duplicate deliveries (at-least-once) insert nothing; of two verdicts on one comment in the same
+    call, the first is inserted. Two statements whatever the number of events: the flags (one multi-row
+    INSERT … ON CONFLICT DO NOTHING RETURNING) and their labels.
     """
-    inserted = 0
+    if not events:
+        return 0
     insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-    for event in events:
-        row = _row(event)
-        # RETURNING, not rowcount: through the ORM session PostgreSQL reports rowcount -1 (truthy) for a
-        # conflicting row, which made duplicates count as inserted and their label rows break the foreign key.
-        statement = insert(Flag).values(**row).on_conflict_do_nothing(index_elements=["comment_key"])
-        if db.execute(statement.returning(Flag.id)).first() is not None:
-            inserted += 1
-            if inserted_events is not None:
-                inserted_events.append(event)
-            db.execute(
-                insert(FlagLabel)
-                .values([{"flag_id": row["id"], "label": label.value} for label in event.labels])
-                .on_conflict_do_nothing()
-            )
-    return inserted
+    rows = [_row(event) for event in events]
+    # RETURNING, not rowcount: PostgreSQL reports no useful rowcount for a conflicting row, and only the ids
+    # returned tell which events were new (the comment key may repeat within one call).
+    statement = (
+        insert(cast(Table, Flag.__table__))
+        .on_conflict_do_nothing(index_elements=["comment_key"])
+        .returning(Flag.id)
+    )
+    new_ids = set(db.execute(statement, rows).scalars().all())
+    stored: list[FlagRaised] = []
+    for event in events:  # a redelivered event may sit twice in one call: it was inserted once
+        if str(event.event_id) in new_ids:
+            new_ids.discard(str(event.event_id))
+            stored.append(event)
+    labels = [
+        {"flag_id": str(event.event_id), "label": label.value} for event in stored for label in event.labels
+    ]
+    if labels:
+        db.execute(insert(cast(Table, FlagLabel.__table__)).on_conflict_do_nothing(), labels)
+    if inserted_events is not None:
+        inserted_events.extend(stored)
+    return len(stored)
 
 
 def verdict_fields(event: FlagRaised) -> dict[str, Any]:

@@ -157,41 +157,78 @@ def config_of(db: Session) -> RoutingConfig | None:
 
 def pick_member(db: Session, team_name: str, team: Team) -> str | None:
     """The next person in the team: round-robin after the last one assigned, or the one with fewest open."""
-    if not team.members:
-        return None
-    if team.strategy is Strategy.LEAST_OPEN:
-        open_counts = dict(
-            db.execute(  # type: ignore[arg-type]
-                select(Flag.assignee, func.count())
-                .where(Flag.assignee.in_(team.members), Flag.status.in_(OPEN_STATUSES))
-                .group_by(Flag.assignee)
-            ).all()
-        )
-        return min(team.members, key=lambda m: (open_counts.get(m, 0), team.members.index(m)))
-    last = db.scalar(
+    return MemberPicker(db).next(team_name, team)
+
+
+def _open_counts(db: Session, members: list[str]) -> dict[str, int]:
+    rows = db.execute(
+        select(Flag.assignee, func.count())
+        .where(Flag.assignee.in_(members), Flag.status.in_(OPEN_STATUSES))
+        .group_by(Flag.assignee)
+    ).all()
+    return {str(assignee): int(count) for assignee, count in rows}
+
+
+def _last_assignee(db: Session, team_name: str, members: list[str]) -> str | None:
+    return db.scalar(
         select(Flag.assignee)
-        .where(Flag.team == team_name, Flag.assignee.in_(team.members))
+        .where(Flag.team == team_name, Flag.assignee.in_(members))
         .order_by(Flag.stored_at.desc(), Flag.id.desc())
         .limit(1)
     )
-    if last is None:
-        return team.members[0]
-    return team.members[(team.members.index(last) + 1) % len(team.members)]
+
+
+class MemberPicker:
+    """`pick_member` for a batch of new flags: each team's state (last assignee, open counts) is read from the
+    database once, then kept up to date here as the batch's flags are assigned."""
+
+    def __init__(self, db: Session) -> None:
+        self._db = db
+        self._last: dict[str, str | None] = {}
+        self._open: dict[str, dict[str, int]] = {}
+
+    def next(self, team_name: str, team: Team) -> str | None:
+        if not team.members:
+            return None
+        if team.strategy is Strategy.LEAST_OPEN:
+            if team_name not in self._open:
+                self._open[team_name] = _open_counts(self._db, team.members)
+            counts = self._open[team_name]
+            chosen = min(team.members, key=lambda m: (counts.get(m, 0), team.members.index(m)))
+            counts[chosen] = counts.get(chosen, 0) + 1
+            return chosen
+        if team_name not in self._last:
+            self._last[team_name] = _last_assignee(self._db, team_name, team.members)
+        last = self._last[team_name]
+        chosen = (
+            team.members[0]
+            if last is None
+            else team.members[(team.members.index(last) + 1) % len(team.members)]
+        )
+        self._last[team_name] = chosen
+        return chosen
 
 
 def route(db: Session, config: RoutingConfig, events: list[FlagRaised], at: datetime) -> None:
     """Give each newly stored flag its team and, if the team has members, an assignee (in the caller's
-    transaction, so routing commits with the flags)."""
+    transaction, so routing commits with the flags). One query loads the batch's flags; assignments within
+    the batch follow each team's strategy in the batch's order."""
+    if not events:
+        return
+    flags = {
+        flag.id: flag
+        for flag in db.scalars(select(Flag).where(Flag.id.in_([str(e.event_id) for e in events])))
+    }
+    picker = MemberPicker(db)
     for event in events:
-        flag = db.get(Flag, str(event.event_id))
+        flag = flags.get(str(event.event_id))
         if flag is None:
             continue
         team_name = config.team_for(event, at)
-        assignee = pick_member(db, team_name, config.teams[team_name])
+        assignee = picker.next(team_name, config.teams[team_name])
         flag.team, flag.assignee = team_name, assignee
         if assignee:
             flag.status = FlagStatus.ASSIGNED.value
-        db.flush()  # the next flag's round-robin sees this assignment
         audit.record(
             db,
             ROUTER,
@@ -202,6 +239,7 @@ def route(db: Session, config: RoutingConfig, events: list[FlagRaised], at: date
             assignee=assignee,
             language=event.comment.language,  # a routing fact the flag has no column for (re-routing)
         )
+    db.flush()
 
 
 class RerouteReason(enum.StrEnum):
