@@ -56,19 +56,56 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def _tree(pid: int) -> list[int]:
+    """A process and its live descendants."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def cpu_seconds(pid: int, descendants: bool = True) -> float:
+    """User + system CPU time of a process and (unless told not to) its descendants, live and reaped, in
+    seconds (0 if gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for current in _tree(pid) if descendants else [pid]:
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        times = fields[11:15] if descendants else fields[11:13]  # utime, stime (, cutime, cstime)
+        total += sum(int(value) for value in times)
+    return total / tick
+
+
+def postgres_pid() -> int | None:
+    """The local PostgreSQL server's main process (its backends are its children), if this machine runs one."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() == "postgres" and "-D" in (entry / "cmdline").read_text():
+                return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its descendants, in MiB (0 if gone)."""
     total = 0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
+    for current in _tree(pid):
         try:
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
-            for task in Path(f"/proc/{current}/task").iterdir():
-                children = (task / "children").read_text().split()
-                pending.extend(int(c) for c in children)
         except (OSError, ValueError):
             continue
     return total / 1024
@@ -212,18 +249,14 @@ async def broker_raw(bootstrap_servers: str, count: int, size: int) -> tuple[flo
     return produce_rate, consume_rate
 
 
-async def committed(bootstrap_servers: str, group: str, topic: str, partitions: int) -> int:
+async def committed(admin: Any, group: str, topic: str, partitions: int) -> int:
+    """The offsets `group` has committed on `topic`, summed over its partitions (`admin`: a started
+    AIOKafkaAdminClient, kept for the whole run so that polling adds no connection set-up to the broker's load)."""
     from aiokafka import TopicPartition
-    from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(
-            group, partitions=[TopicPartition(topic, p) for p in range(partitions)]
-        )
-    finally:
-        await admin.close()
+    offsets = await admin.list_consumer_group_offsets(
+        group, partitions=[TopicPartition(topic, p) for p in range(partitions)]
+    )
     return sum(max(0, meta.offset) for meta in offsets.values())
 
 
@@ -242,7 +275,15 @@ def raw_model_rate(texts: list[str]) -> float:
     return len(texts) / (time.perf_counter() - started)
 
 
-def run_pipeline(count: int, db_kind: str, mode: str, corpus: Path, reference_count: int) -> str:
+def run_pipeline(
+    count: int,
+    db_kind: str,
+    mode: str,
+    corpus: Path,
+    reference_count: int,
+    steady_rate: float = 50.0,
+    steady_seconds: float = 60.0,
+) -> str:
     _quiet_clients()
     texts = corpus_texts(corpus, count)
     model_rate = raw_model_rate(texts[:reference_count]) if mode == "hybrid" else None
@@ -253,17 +294,20 @@ def run_pipeline(count: int, db_kind: str, mode: str, corpus: Path, reference_co
         database(db_kind, Path(tmp)) as database_url,
         EmbeddedBroker() as broker,
     ):
-        result = asyncio.run(_pipeline(broker, texts, database_url, mode, Path(tmp)))
+        steady = (steady_rate, steady_seconds)
+        result = asyncio.run(_pipeline(broker, texts, database_url, mode, Path(tmp), steady))
     result["model_rate"] = model_rate
     return pipeline_report(result, count, db_kind, mode)
 
 
 async def _pipeline(
-    broker: Any, texts: list[str], database_url: str, mode: str, work: Path
+    broker: Any, texts: list[str], database_url: str, mode: str, work: Path, steady: tuple[float, float]
 ) -> dict[str, Any]:
+    """The steady phase (`steady`: comments/s, seconds) and then the burst of `texts`, on one set of services."""
     from aiokafka import AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient
     from triage_bus.embedded import free_port
-    from triage_events import COMMENTS, FLAGS, Account, encode
+    from triage_events import COMMENTS, Account, encode
 
     processes: list[subprocess.Popen[bytes]] = []
     sampler_task: asyncio.Task[None] | None = None
@@ -279,7 +323,7 @@ async def _pipeline(
             TRIAGE_CLASSIFIER_MODE=mode,
             TRIAGE_CLASSIFIER_APP_ID=app_id,
             TRIAGE_CLASSIFIER_DATA_DIR=str(work / "classifier"),
-            TRIAGE_CLASSIFIER_WEB_PORT=str(free_port()),
+            TRIAGE_CLASSIFIER_WEB_PORT=str(classifier_port := free_port()),
             TRIAGE_API_CONSUMER_GROUP=group,
             TRIAGE_API_DATABASE_URL=database_url,
             TRIAGE_API_PORT=str(api_port),
@@ -296,6 +340,8 @@ async def _pipeline(
         producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all", linger_ms=5)
         await producer.start()
         client = httpx.AsyncClient(base_url=base, headers={"Authorization": "Bearer bench-token"}, timeout=10)
+        admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+        await admin.start()
         try:
             # Warm-up: the pipeline is ready once a flag for an obvious comment is visible through the API.
             warm = _comment(account, 0, WARMUP_TEXT, "warmup")
@@ -309,12 +355,30 @@ async def _pipeline(
                 await asyncio.sleep(0.5)
             else:
                 raise RuntimeError("the pipeline did not flag the warm-up comment")
-            warm_committed = await committed(
-                broker.bootstrap_servers, app_id, COMMENTS.name, COMMENTS.partitions
+
+            # Steady rate first: the latency a comment sees when the pipeline keeps up (ingest → visible flag).
+            steady_rate, steady_seconds = steady
+            steady_texts = texts[: int(steady_rate * steady_seconds)]
+            steady_before = (await _batch_metrics(client, classifier_port))["comments"]
+            steady_sent = await _publish_steady(producer, account, steady_texts, steady_rate)
+            await _drain(
+                client,
+                classifier_port,
+                admin,
+                broker.bootstrap_servers,
+                app_id,
+                group,
+                steady_before,
+                len(steady_texts),
             )
 
             sampler = RssSampler({"broker": broker.pid or 0, "classifier": classifier.pid, "api": api.pid})
             sampler_task = asyncio.create_task(sampler.run())
+            # The bench process itself (the publisher) without its descendants: the services are its children.
+            cpu_pids = {**sampler.pids, "postgresql": postgres_pid() or 0}
+            cpu_before = {name: cpu_seconds(pid) for name, pid in cpu_pids.items()}
+            cpu_before["bench (publisher)"] = cpu_seconds(os.getpid(), descendants=False)
+            batches_before = await _batch_metrics(client, classifier_port)
             sent_at: dict[str, float] = {}
             started = time.time()
             for i, text in enumerate(texts):
@@ -324,27 +388,34 @@ async def _pipeline(
             await producer.flush()
             published = time.time()
 
-            # Lag recovery: until the classifier has committed every comment and the API every flag.
-            target = warm_committed + len(texts)
-            judged_at = None
-            give_up = time.monotonic() + 3600
-            while time.monotonic() < give_up:
-                judged = await committed(broker.bootstrap_servers, app_id, COMMENTS.name, COMMENTS.partitions)
-                if judged >= target:
-                    judged_at = judged_at or time.time()
-                    flags_total = await _high_watermarks(broker.bootstrap_servers, FLAGS.name)
-                    stored = await committed(broker.bootstrap_servers, group, FLAGS.name, FLAGS.partitions)
-                    if stored >= flags_total:
-                        break
-                await asyncio.sleep(0.5)
+            judged_at = await _drain(
+                client,
+                classifier_port,
+                admin,
+                broker.bootstrap_servers,
+                app_id,
+                group,
+                batches_before["comments"],
+                len(texts),
+            )
             caught_up = time.time()
+            cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in cpu_pids.items()}
+            cpu["bench (publisher)"] = (
+                cpu_seconds(os.getpid(), descendants=False) - cpu_before["bench (publisher)"]
+            )
+            batches = {
+                name: value - batches_before[name]
+                for name, value in (await _batch_metrics(client, classifier_port)).items()
+            }
             visible = await _count_listed(client)
         finally:
+            await admin.close()
             await client.aclose()
             await producer.stop()
         sampler.sample()
         stored_at = _stored_times(database_url)
         latencies = [(stored_at[k] - sent_at[k]) * 1000 for k in stored_at if k in sent_at]
+        steady_ms = [(stored_at[k] - steady_sent[k]) * 1000 for k in stored_at if k in steady_sent]
         last_stored = max((stored_at[k] for k in stored_at if k in sent_at), default=caught_up)
         return {
             "broker_produce": produce_rate,
@@ -352,12 +423,25 @@ async def _pipeline(
             "publish_rate": len(texts) / (published - started),
             "classifier_rate": len(texts) / ((judged_at or caught_up) - started),
             "pipeline_rate": len(texts) / (max(last_stored, judged_at or 0) - started),
-            "flags": len(latencies),
+            "flags": len(latencies) + len(steady_ms),
             "visible": visible - 1,
             "p50": percentile(latencies, 50),
             "p90": percentile(latencies, 90),
             "p99": percentile(latencies, 99),
             "lag_recovery": caught_up - published,
+            "steady": {
+                "rate": steady_rate,
+                "comments": len(steady_sent),
+                "flags": len(steady_ms),
+                "p50": percentile(steady_ms, 50),
+                "p90": percentile(steady_ms, 90),
+                "p99": percentile(steady_ms, 99),
+                "max": max(steady_ms, default=float("nan")),
+            },
+            "cpu": cpu,
+            "batches": batches,
+            "judging": judged_at - started if judged_at else caught_up - started,
+            "wall": caught_up - started,
             "rss_peak": dict(sampler.peak),
             "rss_last": dict(sampler.last),
         }
@@ -380,6 +464,77 @@ def _comment(account: Any, i: int, text: str, prefix: str) -> Any:
             created_at=datetime.now(UTC),
         ),
     )
+
+
+async def _drain(
+    client: httpx.AsyncClient,
+    classifier_port: int,
+    admin: Any,
+    bootstrap_servers: str,
+    app_id: str,
+    group: str,
+    processed_before: float,
+    count: int,
+) -> float:
+    """Wait until the worker has processed `count` more comments and both groups have caught up; returns when
+    the last comment was judged. Judged: the worker's own count of comments processed (its offset commits come
+    every few seconds, too coarse to time the end of a burst). Caught up: the classifier has committed every
+    comment and the API every flag."""
+    from triage_events import COMMENTS, FLAGS
+
+    judged_at = None
+    give_up = time.monotonic() + 3600
+    while time.monotonic() < give_up:
+        if judged_at is None:
+            processed = (await _batch_metrics(client, classifier_port))["comments"]
+            if processed - processed_before >= count:
+                judged_at = time.time()
+        else:
+            comments_total = await _high_watermarks(bootstrap_servers, COMMENTS.name)
+            if await committed(admin, app_id, COMMENTS.name, COMMENTS.partitions) >= comments_total:
+                flags_total = await _high_watermarks(bootstrap_servers, FLAGS.name)
+                if await committed(admin, group, FLAGS.name, FLAGS.partitions) >= flags_total:
+                    return judged_at
+        await asyncio.sleep(0.25)
+    raise RuntimeError("the pipeline did not catch up within an hour")
+
+
+async def _publish_steady(producer: Any, account: Any, texts: list[str], rate: float) -> dict[str, float]:
+    """Publish `texts` at `rate` comments/s on a fixed schedule (a late send does not push the next ones back);
+    returns each comment's send time."""
+    from triage_events import COMMENTS, encode
+
+    sent_at: dict[str, float] = {}
+    start = time.monotonic()
+    for i, text in enumerate(texts):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        event = _comment(account, i, text, "steady")
+        sent_at[event.comment_key] = time.time()
+        await producer.send(COMMENTS.name, encode(event), key=event.kafka_key)
+    await producer.flush()
+    return sent_at
+
+
+async def _batch_metrics(client: httpx.AsyncClient, port: int) -> dict[str, float]:
+    """The classifier worker's totals from its /metrics: micro-batches, their comments and seconds judging, and
+    the comments it has processed."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    totals = {"count": 0.0, "size": 0.0, "seconds": 0.0, "comments": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "triage_classifier_batch_size_count":
+                totals["count"] = sample.value
+            elif sample.name == "triage_classifier_batch_size_sum":
+                totals["size"] = sample.value
+            elif sample.name == "triage_classifier_comments_total":
+                totals["comments"] = sample.value
+            elif sample.name == "triage_classifier_batch_latency_seconds_sum":
+                totals["seconds"] = sample.value
+    return totals
 
 
 async def _high_watermarks(bootstrap_servers: str, topic: str) -> int:
@@ -426,6 +581,17 @@ def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str) -> s
     model = f"{r['model_rate']:.1f} comments/s" if r["model_rate"] else "n/a (rules mode)"
     ratio = f"{r['pipeline_rate'] / r['model_rate']:.0%}" if r["model_rate"] else "n/a"
     rss = ", ".join(f"{name} {r['rss_peak'][name]:.0f} MiB" for name in ("broker", "classifier", "api"))
+    b, st = r["batches"], r["steady"]
+    steady_row = (
+        [
+            f"| steady {st['rate']:.0f} comments/s for {st['comments'] / st['rate']:.0f} s, before the burst: latency "
+            f"p50 / p90 / p99 / max (publish → flag row; {st['flags']} flags of {st['comments']} comments) | "
+            f"{st['p50']:.0f} / {st['p90']:.0f} / {st['p99']:.0f} / {st['max']:.0f} ms | target: p99 under 2,000 ms |"
+        ]
+        if st["comments"]
+        else []
+    )
+    cpu = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in r["cpu"].items())
     rss_last = ", ".join(f"{name} {r['rss_last'][name]:.0f} MiB" for name in ("broker", "classifier", "api"))
     lines = [
         "## Pipeline burst (`triage bench pipeline`)",
@@ -439,17 +605,23 @@ def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str) -> s
         f"| broker raw produce (acks=all, linger 5 ms) | {r['broker_produce']:.0f} msg/s | — |",
         f"| broker raw consume (no group) | {r['broker_consume']:.0f} msg/s | — |",
         f"| burst published | {r['publish_rate']:.0f} comments/s | broker raw produce |",
-        f"| classifier worker (all comments committed) | {r['classifier_rate']:.1f} comments/s | raw model {model} |",
-        f"| pipeline sustained (publish → last flag stored) | {r['pipeline_rate']:.1f} comments/s | "
-        f"{ratio} of the raw model |",
-        f"| flags stored / visible through the API | {r['flags']} / {r['visible']} | — |",
+        f"| classifier worker (publish → every comment judged) | {r['classifier_rate']:.1f} comments/s | "
+        f"raw model {model} |",
+        f"| pipeline sustained (publish → every comment judged and its flag stored) | "
+        f"{r['pipeline_rate']:.1f} comments/s | {ratio} of the raw model |",
+        f"| flags stored / visible through the API (steady phase and burst) | {r['flags']} / {r['visible']} | — |",
         f"| end-to-end latency p50 / p90 / p99 (publish → flag row) | {r['p50']:.0f} / {r['p90']:.0f} / "
         f"{r['p99']:.0f} ms | — |",
+        *steady_row,
         f"| consumer lag recovery (end of burst → both groups caught up) | {r['lag_recovery']:.1f} s | — |",
         f"| peak RSS | {rss} | end: {rss_last} |",
+        f"| classifier worker: micro-batches, mean size, time judging (model + rules) | {b['count']:.0f}, "
+        f"{b['size'] / max(b['count'], 1):.1f}, {b['seconds']:.0f} s of {r['judging']:.0f} s "
+        f"({b['seconds'] / r['judging']:.0%}) | — |",
+        f"| CPU time, burst start → caught up ({r['wall']:.0f} s on {os.cpu_count()} cores) | {cpu} | — |",
         "",
-        "Latency under a burst is queueing time: the last comment waits for all before it. The steady-rate "
-        "latency (50 comments/s) is in the classifier section. `stored_at` is taken by the API just before its "
+        "Latency under a burst is queueing time: the last comment waits for all before it; the steady row is the "
+        "latency a comment sees while the pipeline keeps up. `stored_at` is taken by the API just before its "
         "transaction commits.",
         "",
     ]

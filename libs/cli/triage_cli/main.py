@@ -292,15 +292,36 @@ def bench_classifier(corpus: Path, count: int, rate: float, output: Path | None)
     "--reference-count", type=int, default=1000, show_default=True, help="texts for the raw-model reference"
 )
 @click.option(
+    "--steady-rate",
+    type=float,
+    default=50.0,
+    show_default=True,
+    help="comments/s of the steady phase before the burst",
+)
+@click.option(
+    "--steady-seconds",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="length of the steady phase (0: none)",
+)
+@click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Markdown section"
 )
 def bench_pipeline(
-    count: int, db_kind: str, mode: str, corpus: Path, reference_count: int, output: Path | None
+    count: int,
+    db_kind: str,
+    mode: str,
+    corpus: Path,
+    reference_count: int,
+    steady_rate: float,
+    steady_seconds: float,
+    output: Path | None,
 ) -> None:
     """A burst through broker → classifier worker → API: throughput, latency, memory, lag recovery."""
     from triage_cli.bench_pipeline import run_pipeline
 
-    report = run_pipeline(count, db_kind, mode, corpus, reference_count)
+    report = run_pipeline(count, db_kind, mode, corpus, reference_count, steady_rate, steady_seconds)
     _write(report, output)
 
 
