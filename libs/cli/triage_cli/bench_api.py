@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from uuid import UUID, uuid4
 import httpx
 
 from triage_cli.bench_pipeline import (
+    cpu_seconds,
     machine,
     percentile,
     rss_mb,
@@ -420,23 +420,6 @@ class Stats:
         }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its descendants (uvicorn's workers), in seconds."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (all threads, live and ended)
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending.extend(int(c) for c in (task / "children").read_text().split())
-        except (OSError, ValueError):
-            continue
-    return total / tick
-
-
 async def load(
     base: str, scenario: Scenario, concurrency: int, seconds: float, stats: Stats, pid: int | None = None
 ) -> None:
@@ -473,6 +456,45 @@ async def load(
             stats.cpu_s += cpu_seconds(pid) - cpu
 
 
+async def load_at_rate(
+    base: str, scenario: Scenario, rate: float, seconds: float, stats: Stats, pid: int | None = None
+) -> None:
+    """Open loop: requests start on a fixed schedule, `rate` per second for `seconds`, whatever the answers (a
+    desk's moderators do not wait for each other). Each latency counts from the request's scheduled start, so
+    a server, or a client, that falls behind shows in it rather than slowing the load down."""
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=20, limits=limits
+    ) as client:
+        await client.get(scenario.path, params=scenario.params[0])  # warm the connection and the caches
+        rng = random.Random(5)
+
+        async def one(due: float, params: dict[str, Any]) -> None:
+            try:
+                ok = (await client.get(scenario.path, params=params)).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            stats.latencies.append((time.perf_counter() - due) * 1000)
+            stats.errors += not ok
+
+        cpu = cpu_seconds(pid) if pid else 0.0
+        started = time.perf_counter()
+        requests = []
+        for i in range(int(rate * seconds)):
+            due = started + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            requests.append(asyncio.create_task(one(due, rng.choice(scenario.params))))
+        await asyncio.gather(*requests)
+        stats.elapsed += time.perf_counter() - started
+        if pid:
+            stats.cpu_s += cpu_seconds(pid) - cpu
+
+
+OPEN_RATES = (20, 50, 100)  # requests/s offered to one worker: a desk of 16 moderators paging every 0.3 to 1 s
+
+
 @dataclass
 class Run:
     count: int
@@ -488,6 +510,9 @@ class Run:
     sweep_after: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
     sweep_before: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
     sweep_workers: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
+    rated: dict[tuple[str, int], dict[str, float]] = field(
+        default_factory=dict
+    )  # {(scenario, rate): summary}
     rss_mb: float = 0.0
 
 
@@ -596,6 +621,13 @@ async def _measure(run: Run, urls: list[str], work: Path) -> None:
         run.sweep_after = {key: stats.summary() for key, stats in sweep["after"].items()}
         if "before" in sweep:
             run.sweep_before = {key: stats.summary() for key, stats in sweep["before"].items()}
+        for scenario in main:  # the main rows at fixed request rates, on the one-worker server
+            for rate in OPEN_RATES:
+                stats = Stats()
+                await load_at_rate(
+                    servers["after"][0], scenario, rate, run.seconds, stats, servers["after"][1].pid
+                )
+                run.rated[(scenario.name, rate)] = stats.summary()
         if run.workers > 1:
             # Both one-worker servers stay up (idle) so that the machine is as busy as for the rows above.
             port = free_port()
@@ -620,6 +652,29 @@ async def _measure(run: Run, urls: list[str], work: Path) -> None:
         raise
     finally:
         stop_services([process for _, process in servers.values()])
+
+
+def rated_section(run: Run) -> list[str]:
+    if not run.rated:
+        return []
+    lines = [
+        "### The main rows at a fixed request rate (open loop), one worker",
+        "",
+        f"{run.seconds:g} s per cell. Requests start on schedule whether or not earlier ones have been answered, "
+        "as a desk's moderators would send them; latency counts from the scheduled start (what the closed-loop "
+        "rows above cannot show: there, a slow answer delays the next request instead of queueing behind it). "
+        "Target: p99 under 100 ms.",
+        "",
+        "| request | offered (requests/s) | served (requests/s) | CPU/request (ms) | p50 (ms) | p95 (ms) | p99 (ms) "
+        "| errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (name, rate), r in run.rated.items():
+        lines.append(
+            f"| {name} | {rate} | {r['rps']:.0f} | {r['cpu_ms']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} "
+            f"| {r['p99']:.1f} | {r['errors']:.0f} |"
+        )
+    return [*lines, ""]
 
 
 def report(run: Run) -> str:
@@ -684,6 +739,7 @@ def report(run: Run) -> str:
         "main database, measured after the one-worker rows (one slice each; no reference).\n"
         if run.sweep_workers
         else "",
+        *rated_section(run),
         f"### Every request kind at {run.concurrency} concurrent clients",
         "",
         f"{run.seconds:g} s per row.",
