@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -128,6 +129,9 @@ def create_app(
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
         for task in tasks:
             task.add_done_callback(_crash_on_consumer_failure)
+        # What start-up built (modules, the app, mappers, schemas) lives as long as the process: kept out of
+        # the garbage collector's generations, a full collection no longer walks it in the middle of requests.
+        gc.freeze()
         try:
             yield
         finally:
