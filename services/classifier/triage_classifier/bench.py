@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from triage_classifier.config import ClassifierSettings
 from triage_classifier.hybrid import HybridClassifier
 from triage_classifier.training.corpus import SPLITS, load_split
 
@@ -202,6 +203,7 @@ def machine() -> str:
 
 
 def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
+    settings = ClassifierSettings()  # what the worker subprocess reads from the same environment
     texts = bench_texts(corpus, count)
     classifier = HybridClassifier.load()
     classifier.classify_batch(texts[:BATCH])  # warm-up
@@ -237,7 +239,8 @@ def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
     lines += [
         "",
         "The worker rows run the real Faust worker as a subprocess against the embedded broker, with the "
-        "production settings (micro-batches of 32 within 50 ms, inference in a thread). Its throughput is "
+        f"production settings (micro-batches of {settings.batch_size} within {settings.batch_within_s * 1000:.0f} ms, "
+        "inference in a thread). Its throughput is "
         "measured from the first comment published to the last flag consumed, so it includes the broker hops; "
         "latencies are only for comments that were flagged (benign ones produce no event).",
         "",
