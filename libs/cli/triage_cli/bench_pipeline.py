@@ -5,6 +5,7 @@ they assert nothing (tests do). Machines are noisy: compare within a run, not ac
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -366,21 +367,15 @@ async def _pipeline(
             else:
                 raise RuntimeError("the pipeline did not flag the warm-up comment")
 
+            drain = functools.partial(
+                _drain, client, classifier_port, admin, broker.bootstrap_servers, app_id, group
+            )
             # Steady rate first: the latency a comment sees when the pipeline keeps up (ingest → visible flag).
             steady_rate, steady_seconds = steady
             steady_texts = texts[: int(steady_rate * steady_seconds)]
             steady_before = (await _batch_metrics(client, classifier_port))["comments"]
             steady_sent = await _publish_steady(producer, account, steady_texts, steady_rate)
-            await _drain(
-                client,
-                classifier_port,
-                admin,
-                broker.bootstrap_servers,
-                app_id,
-                group,
-                steady_before,
-                len(steady_texts),
-            )
+            await drain(steady_before, len(steady_texts))
 
             sampler = RssSampler({"broker": broker.pid or 0, "classifier": classifier.pid, "api": api.pid})
             sampler_task = asyncio.create_task(sampler.run())
@@ -398,16 +393,7 @@ async def _pipeline(
             await producer.flush()
             published = time.time()
 
-            judged_at = await _drain(
-                client,
-                classifier_port,
-                admin,
-                broker.bootstrap_servers,
-                app_id,
-                group,
-                batches_before["comments"],
-                len(texts),
-            )
+            judged_at = await drain(batches_before["comments"], len(texts))
             caught_up = time.time()
             cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in cpu_pids.items()}
             cpu["bench (publisher)"] = (
