@@ -24,7 +24,7 @@ import enum
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -52,14 +52,9 @@ class Bucket(enum.StrEnum):
         return timedelta(hours=1) if self is Bucket.HOUR else timedelta(days=1)
 
     def floor(self, at: datetime) -> datetime:
-        at = aware(at)
+        at = sla.aware(at)
         at = at.replace(minute=0, second=0, microsecond=0)
         return at.replace(hour=0) if self is Bucket.DAY else at
-
-
-def aware(value: datetime) -> datetime:
-    """UTC, whether the database gave back a naive (SQLite) or an aware (PostgreSQL) time."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class WindowError(ValueError):
@@ -75,9 +70,9 @@ class Window:
     @classmethod
     def of(cls, since: datetime | None, until: datetime | None, bucket: Bucket, now: datetime) -> Window:
         """The window asked for: `until` defaults to now, `since` to a day (hourly) or a week (daily) before."""
-        end = aware(until) if until else aware(now)
+        end = sla.aware(until) if until else sla.aware(now)
         start = (
-            aware(since)
+            sla.aware(since)
             if since
             else end - (timedelta(days=1) if bucket is Bucket.HOUR else timedelta(days=7))
         )
@@ -171,7 +166,9 @@ def _flags(db: Session, window: Window) -> list[_FlagRow]:
             Flag.flagged_at >= window.since, Flag.flagged_at < window.until
         )
     ).all()
-    return [_FlagRow(r.id, aware(r.flagged_at), r.platform, r.severity, list(r.labels or [])) for r in rows]
+    return [
+        _FlagRow(r.id, sla.aware(r.flagged_at), r.platform, r.severity, list(r.labels or [])) for r in rows
+    ]
 
 
 def _in_window(window: Window) -> Select[str]:
@@ -189,7 +186,7 @@ def first_actions(db: Session, window: Window) -> dict[str, datetime]:
         )
         .group_by(AuditEvent.flag_id)
     ).all()
-    return {flag_id: aware(at) for flag_id, at in rows if flag_id is not None and at is not None}
+    return {flag_id: sla.aware(at) for flag_id, at in rows if flag_id is not None and at is not None}
 
 
 def _timing(key: str, flags: int, seconds: list[float]) -> Timing:
@@ -197,7 +194,7 @@ def _timing(key: str, flags: int, seconds: list[float]) -> Timing:
 
 
 def report(db: Session, window: Window, now: datetime) -> Report:
-    now = aware(now)
+    now = sla.aware(now)
     flags = _flags(db, window)
     acted = first_actions(db, window)
     arrived = arrival_severities(db, _in_window(window))

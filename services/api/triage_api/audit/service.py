@@ -25,6 +25,16 @@ def record(
     return event
 
 
+def latest(db: Session, flag_id: str, actions: tuple[str, ...]) -> AuditEvent | None:
+    """The flag's most recent audit entry among `actions`."""
+    return db.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.flag_id == flag_id, AuditEvent.action.in_(actions))
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+
+
 @dataclass(frozen=True)
 class AuditQuery:
     flag_id: str | None = None

@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 from triage_events import ClearReason, FlagCleared, FlagRaised
 
 from triage_api.audit import service as audit
-from triage_api.audit.models import AuditEvent
 from triage_api.flags import relabel, sla
 from triage_api.flags.models import Flag, FlagStatus
 
@@ -53,27 +52,13 @@ class Result:
     resolved: bool = False  # the clear moved an open flag to resolved
 
 
-def _last(db: Session, flag_id: str, actions: tuple[str, ...]) -> AuditEvent | None:
-    return db.scalar(
-        select(AuditEvent)
-        .where(AuditEvent.flag_id == flag_id, AuditEvent.action.in_(actions))
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    )
-
-
-def _touch(flag: Flag, at: datetime) -> None:
-    if hasattr(flag, "updated_at"):  # the live queue stream follows it (migration 0006)
-        flag.updated_at = at
-
-
 def apply(db: Session, event: FlagCleared) -> Result:
     """Clear the stored flag of `event`'s comment, in the caller's transaction."""
     flag = db.scalar(select(Flag).where(Flag.comment_key == event.comment_key))
     if flag is None:
         return Result(event, Outcome.MISSING)
     event_id = str(event.event_id)
-    last = _last(db, flag.id, (ACTION,))
+    last = audit.latest(db, flag.id, (ACTION,))
     if last is not None and isinstance(last.detail, dict) and last.detail.get("event_id") == event_id:
         return Result(event, Outcome.DUPLICATE)
     judged_at = event.occurred_at.astimezone(UTC)
@@ -89,7 +74,7 @@ def apply(db: Session, event: FlagCleared) -> Result:
     resolved = previous in sla.OPEN_STATUSES
     if resolved:
         flag.status = FlagStatus.RESOLVED.value
-    _touch(flag, datetime.now(UTC))
+    flag.updated_at = datetime.now(UTC)  # the live queue stream follows it
     audit.record(
         db,
         ACTOR,
@@ -123,7 +108,7 @@ def reopen(db: Session, event: FlagRaised) -> bool:
     flag = db.scalar(select(Flag).where(Flag.comment_key == event.comment_key))
     if flag is None or flag.status != FlagStatus.RESOLVED.value or flag.comment_deleted_at is not None:
         return False
-    last = _last(db, flag.id, _STATUS_ACTIONS)
+    last = audit.latest(db, flag.id, _STATUS_ACTIONS)
     detail: dict[str, Any] = last.detail if last is not None and isinstance(last.detail, dict) else {}
     if (
         last is None
@@ -134,7 +119,7 @@ def reopen(db: Session, event: FlagRaised) -> bool:
     ):
         return False
     flag.status = str(detail["previous"])
-    _touch(flag, datetime.now(UTC))
+    flag.updated_at = datetime.now(UTC)  # the live queue stream follows it
     audit.record(
         db,
         ACTOR,

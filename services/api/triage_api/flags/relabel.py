@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 from triage_events import FlagRaised, Severity
 
 from triage_api.audit import service as audit
-from triage_api.audit.models import AuditEvent
 from triage_api.flags import sla
 from triage_api.flags.models import Flag, FlagLabel
 from triage_api.flags.service import verdict_fields
@@ -57,14 +56,9 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _last_relabel(db: Session, flag_id: str) -> dict[str, Any] | None:
-    detail = db.scalar(
-        select(AuditEvent.detail)
-        .where(AuditEvent.flag_id == flag_id, AuditEvent.action == ACTION)
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    )
-    return detail if isinstance(detail, dict) else None
+def _last_detail(db: Session, flag_id: str, actions: tuple[str, ...]) -> dict[str, Any] | None:
+    entry = audit.latest(db, flag_id, actions)
+    return entry.detail if entry is not None and isinstance(entry.detail, dict) else None
 
 
 # Audit entries that record a verdict the flag shows, with its `judged_at`: a relabel, and a clear
@@ -89,13 +83,8 @@ def is_newer(db: Session, flag: Flag, changed_at: datetime | None, judged_at: da
         if changed != shown:
             return changed > shown
     shown_judged = _aware(flag.flagged_at)
-    detail = db.scalar(
-        select(AuditEvent.detail)
-        .where(AuditEvent.flag_id == flag.id, AuditEvent.action.in_(VERDICT_ACTIONS))
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-    )
-    if isinstance(detail, dict) and isinstance(detail.get("judged_at"), str):
+    detail = _last_detail(db, flag.id, VERDICT_ACTIONS)
+    if detail is not None and isinstance(detail.get("judged_at"), str):
         shown_judged = max(shown_judged, datetime.fromisoformat(detail["judged_at"]))
     return judged_at.astimezone(UTC) > shown_judged
 
@@ -107,7 +96,7 @@ def apply(db: Session, event: FlagRaised) -> Result:
         return Result(event, Outcome.MISSING)
     event_id = str(event.event_id)
     judged_at = event.occurred_at.astimezone(UTC)
-    last = _last_relabel(db, flag.id)
+    last = _last_detail(db, flag.id, (ACTION,))
     if event_id == flag.id or (last is not None and last.get("event_id") == event_id):
         return Result(event, Outcome.DUPLICATE)
     if not is_newer(db, flag, event.changed_at, judged_at):

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from triage_events import FlagRaised, Severity
 
+from triage_api.flags import sla
 from triage_api.flags.models import Flag, FlagLabel, FlagStatus
 
 
@@ -104,7 +105,7 @@ class FlagPosition:
 
     @classmethod
     def of(cls, flag: Flag) -> FlagPosition:
-        return cls(_utc(flag.flagged_at), flag.id)
+        return cls(sla.aware(flag.flagged_at), flag.id)
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,8 @@ class FlagQuery:
         """A short digest of the filters (not the position or the page size), bound into every cursor."""
         parts = [
             self.label, self.status, self.severity, self.platform, self.account, self.assignee, self.team,
-            _utc(self.since).isoformat() if self.since else None,
-            _utc(self.until).isoformat() if self.until else None,
+            sla.aware(self.since).isoformat() if self.since else None,
+            sla.aware(self.until).isoformat() if self.until else None,
             self.text,
         ]  # fmt: skip
         digest = hashlib.sha256(json.dumps(parts, separators=(",", ":")).encode()).digest()
@@ -154,7 +155,7 @@ def encode_cursor(position: FlagPosition, query: FlagQuery) -> str:
     """
     payload = {
         "v": CURSOR_VERSION,
-        "t": _utc(position.flagged_at).isoformat(),
+        "t": sla.aware(position.flagged_at).isoformat(),
         "i": position.id,
         "f": query.fingerprint(),
     }
@@ -308,8 +309,3 @@ def counts_by_status(db: Session, cap: int | None = None) -> dict[str, Count]:
         for status, n in zip(FlagStatus, row, strict=True)
     }
     return {status: count for status, count in counts.items() if count}
-
-
-def _utc(value: datetime) -> datetime:
-    """Aware UTC (SQLite hands stored times back naive; they were stored as UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
