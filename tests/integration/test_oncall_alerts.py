@@ -6,15 +6,20 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
+from sqlalchemy import select
 from triage_api.config import ApiSettings
+from triage_api.db import make_engine, make_sessionmaker, migrate
 from triage_api.main import create_app
 from triage_api.oncall.config import OncallSettings
+from triage_api.oncall.models import Alert, AlertEvent
+from triage_api.oncall.service import store_alerts
 from triage_bus.embedded import EmbeddedBroker
 from triage_bus.profile import BrokerProfile
 from triage_events import (
@@ -216,3 +221,30 @@ async def _json(client: httpx.AsyncClient, path: str) -> Any:
     assert response.status_code == 200, response.text
     body = response.json()
     return body["items"] if isinstance(body, dict) and "items" in body else body
+
+
+def test_store_alerts_inserts_each_dedup_key_once_in_one_statement(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    factory = make_sessionmaker(engine)
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    first, second = urgent_alert(unique("fb:c")), urgent_alert(unique("fb:c"))
+    twin = first.model_copy(update={"event_id": make_flag().event_id})  # same dedup key, another event
+    try:
+        with factory() as db, db.begin():
+            stored = store_alerts(db, [first, twin, first, second], now)
+        assert [a.event_id for a in stored] == [first.event_id, second.event_id]
+        with factory() as db, db.begin():  # redelivered later: nothing new
+            assert store_alerts(db, [second, twin], now) == []
+        with factory() as db:
+            rows = {a.dedup_key: a for a in db.scalars(select(Alert)).all()}
+            events = db.scalars(select(AlertEvent)).all()
+        assert set(rows) == {first.dedup_key, second.dedup_key}
+        assert rows[first.dedup_key].id == str(first.event_id)
+        assert rows[first.dedup_key].comment_keys == first.comment_keys
+        assert rows[first.dedup_key].level == -1 and rows[first.dedup_key].status == "open"
+        assert sorted((e.alert_id, e.event) for e in events) == sorted(
+            [(str(first.event_id), "raised"), (str(second.event_id), "raised")]
+        )
+    finally:
+        engine.dispose()

@@ -268,16 +268,20 @@ class RawModel:
     """The raw model's batched rate on fixed texts, in this process: the pipeline's reference."""
 
     def __init__(self, texts: list[str]) -> None:
+        from triage_classifier.config import ClassifierSettings
         from triage_classifier.hybrid import HybridClassifier
 
         self.texts = texts
         self.encoder = HybridClassifier.load().encoder
+        # The worker's micro-batches, at its default size since the services here run with defaults.
+        self.batch = ClassifierSettings.model_fields["batch_size"].default
 
     def rate(self) -> float:
-        self.encoder.encode(self.texts[:32], 32)  # warm-up
+        # Each micro-batch sorted by length and forwarded 32 texts at a time, as the worker does.
+        self.encoder.encode(self.texts[: self.batch], 32)  # warm-up
         started = time.perf_counter()
-        for i in range(0, len(self.texts), 32):
-            self.encoder.encode(self.texts[i : i + 32], 32)
+        for i in range(0, len(self.texts), self.batch):
+            self.encoder.encode(self.texts[i : i + self.batch], 32)
         return len(self.texts) / (time.perf_counter() - started)
 
 

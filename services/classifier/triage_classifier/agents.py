@@ -129,7 +129,6 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
 async def detect_surges(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
         payload = json.loads(event.value)
-        flag = FlagRaised.model_validate_json(payload["flag"])
         key = event.key
         label = Label(key.decode().rsplit("|", 1)[1])
         decision = surge_step(
@@ -140,7 +139,8 @@ async def detect_surges(stream):  # type: ignore[no-untyped-def]
             payload["comment_key"],
         )
         account_label_to_surge[key] = decision.state
-        if decision.fire:
+        if decision.fire:  # the whole flag is read only when an alert is raised from it
+            flag = FlagRaised.model_validate_json(payload["flag"])
             alert = surge_alert(flag, label, decision.count, settings.surge_window_s, decision.refs)
             log.warning("surge account=%s label=%s count=%d", _account(flag), label.value, decision.count)
             await alerts_topic.send(key=_account(flag).encode(), value=encode(alert))

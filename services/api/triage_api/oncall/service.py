@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from triage_events import AlertRaised
@@ -24,37 +25,51 @@ def aware(value: datetime) -> datetime:
 def store_alerts(db: Session, events: list[AlertRaised], now: datetime) -> list[AlertRaised]:
     """Insert new alerts in the caller's transaction, due for paging at once; returns those inserted.
 
-    A dedup key already stored (a redelivery, or the same flag judged twice) inserts nothing.
+    A dedup key already stored (a redelivery, or the same flag judged twice) inserts nothing; of two alerts
+    with one dedup key in the same call, the first is inserted. Two statements whatever the number of
+    alerts: the alerts (one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING) and their "raised" events.
     """
+    if not events:
+        return []
     insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [_alert_row(event, now) for event in events]
+    statement = (
+        insert(cast(Table, Alert.__table__))
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(Alert.id)
+    )
+    new_ids = set(db.execute(statement, rows).scalars().all())
     inserted = []
-    for event in events:
-        statement = (
-            insert(Alert)
-            .values(
-                id=str(event.event_id),
-                dedup_key=event.dedup_key,
-                kind=event.kind.value,
-                platform=event.platform.value,
-                account_id=event.account.id,
-                account_handle=event.account.handle,
-                label=event.label.value,
-                severity=event.severity.value,
-                count=event.count,
-                window_seconds=event.window_seconds,
-                comment_keys=event.comment_keys[:100],
-                raised_at=event.occurred_at.astimezone(UTC),
-                stored_at=now,
-                status=AlertStatus.OPEN.value,
-                level=-1,
-                next_action_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["dedup_key"])
-        )
-        if db.execute(statement.returning(Alert.id)).first() is not None:
-            db.add(AlertEvent(alert_id=str(event.event_id), at=now, event="raised", detail=event.kind.value))
+    for event in events:  # a redelivered alert may sit twice in one call: it was inserted once
+        if str(event.event_id) in new_ids:
+            new_ids.discard(str(event.event_id))
             inserted.append(event)
+    db.add_all(
+        AlertEvent(alert_id=str(event.event_id), at=now, event="raised", detail=event.kind.value)
+        for event in inserted
+    )
     return inserted
+
+
+def _alert_row(event: AlertRaised, now: datetime) -> dict[str, object]:
+    return {
+        "id": str(event.event_id),
+        "dedup_key": event.dedup_key,
+        "kind": event.kind.value,
+        "platform": event.platform.value,
+        "account_id": event.account.id,
+        "account_handle": event.account.handle,
+        "label": event.label.value,
+        "severity": event.severity.value,
+        "count": event.count,
+        "window_seconds": event.window_seconds,
+        "comment_keys": event.comment_keys[:100],
+        "raised_at": event.occurred_at.astimezone(UTC),
+        "stored_at": now,
+        "status": AlertStatus.OPEN.value,
+        "level": -1,
+        "next_action_at": now,
+    }
 
 
 def due_alerts(db: Session, now: datetime, limit: int = 50) -> list[Alert]:
