@@ -4,7 +4,6 @@ Every verdict carries its evidence: the rules that fired with their spans, and t
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +34,6 @@ class HybridClassifier:
             [artefact.thresholds[label.value] for label in self.labels], dtype=np.float32
         )
         self._override = np.array([label.value in artefact.rule_override for label in self.labels])
-        # The rules run beside the encoder: torch releases the GIL inside each operation, so the rules' Python
-        # fills the gaps instead of adding its time after the model's.
-        self._rules = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rules")
 
     @classmethod
     def load(cls, directory: Path | None = None) -> HybridClassifier:
@@ -49,9 +45,8 @@ class HybridClassifier:
 
     def probabilities(self, texts: list[str], batch_size: int = 32) -> tuple[np.ndarray, list[list[RuleHit]]]:
         """Per-label probabilities (rows in `texts` order) and the rule hits, before thresholds."""
-        rules = self._rules.submit(extract, texts)
         embeddings = self.encoder.encode(texts, batch_size=batch_size)
-        features, hits = rules.result()
+        features, hits = extract(texts)
         logits = np.hstack([embeddings, features]) @ self.artefact.weights + self.artefact.bias
         probs = sigmoid(logits)
         for row, row_hits in enumerate(hits):
