@@ -597,6 +597,9 @@ def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str) -> s
         else []
     )
     cpu = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in r["cpu"].items())
+    from triage_classifier.config import ClassifierSettings
+
+    judges = ClassifierSettings.model_construct().judges  # the services here run with the defaults
     rss_last = ", ".join(f"{name} {r['rss_last'][name]:.0f} MiB" for name in ("broker", "classifier", "api"))
     lines = [
         "## Pipeline burst (`triage bench pipeline`)",
@@ -620,9 +623,9 @@ def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str) -> s
         *steady_row,
         f"| consumer lag recovery (end of burst → both groups caught up) | {r['lag_recovery']:.1f} s | — |",
         f"| peak RSS | {rss} | end: {rss_last} |",
-        f"| classifier worker: micro-batches, mean size, time judging (model + rules) | {b['count']:.0f}, "
-        f"{b['size'] / max(b['count'], 1):.1f}, {b['seconds']:.0f} s of {r['judging']:.0f} s "
-        f"({b['seconds'] / r['judging']:.0%}) | — |",
+        f"| classifier worker: micro-batches, mean size, time judging (model + rules) per judge, of {judges} | "
+        f"{b['count']:.0f}, {b['size'] / max(b['count'], 1):.1f}, {b['seconds'] / judges:.0f} s of "
+        f"{r['judging']:.0f} s ({b['seconds'] / judges / r['judging']:.0%}) | — |",
         f"| CPU time, burst start → caught up ({r['wall']:.0f} s on {os.cpu_count()} cores) | {cpu} | — |",
         "",
         "Latency under a burst is queueing time: the last comment waits for all before it; the steady row is the "
