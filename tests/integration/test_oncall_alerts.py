@@ -195,15 +195,20 @@ async def test_without_channels_alerts_are_stored_and_logged_only(
 ) -> None:
     receiver = Receiver()
     app = app_for(database_url, fresh_broker, receiver, channels=[], escalation=[])
+    raised = [urgent_alert(f"demo:a:{i}") for i in range(3)]
     async with running(app) as client:
-        await produce(fresh_broker.bootstrap_servers, ALERTS.name, [(b"a", encode(urgent_alert("demo:a:1")))])
+        await produce(fresh_broker.bootstrap_servers, ALERTS.name, [(b"a", encode(a)) for a in raised])
 
-        async def logged() -> list[dict[str, Any]]:
+        async def logged() -> list[dict[str, Any]] | None:
             alerts = await _json(client, "/api/alerts")
-            return [a for a in alerts if any(e["event"] == "logged" for e in a["history"])]
+            done = [a for a in alerts if any(e["event"] == "logged" for e in a["history"])]
+            return done if len(done) == len(raised) else None
 
-        [alert] = await eventually(logged, 30, "the alert to be logged")
-        assert alert["status"] == "open"
+        alerts = await eventually(logged, 30, "every alert to be logged")
+        assert {a["dedup_key"] for a in alerts} == {a.dedup_key for a in raised}
+        for alert in alerts:  # logged once, left open for a moderator, nothing more due
+            assert alert["status"] == "open"
+            assert [e["event"] for e in alert["history"]].count("logged") == 1
         assert (await client.get("/readyz")).status_code == 200
     assert receiver.requests == []
 

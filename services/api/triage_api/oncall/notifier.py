@@ -99,12 +99,21 @@ class Notifier:
         with self._factory() as db:
             due = service.due_alerts(db, now)
             db.expunge_all()
+        if not self._roster:  # nobody to page: every due alert is logged, all in one transaction
+            return len(await asyncio.to_thread(self._log_only, due, now))
         handled = 0
         for alert in due:
             if await asyncio.to_thread(self._claim, alert, now):
                 await self._advance(alert)
                 handled += 1
         return handled
+
+    def _log_only(self, due: list[Alert], now: datetime) -> list[Alert]:
+        with self._factory() as db, db.begin():
+            logged = service.log_only(db, due, now)
+        for alert in logged:
+            log.warning("alert raised, no on-call channels configured id=%s kind=%s", alert.id, alert.kind)
+        return logged
 
     def _claim(self, alert: Alert, now: datetime) -> bool:
         lease = now + timedelta(seconds=self._settings.claim_lease_s)
@@ -115,15 +124,8 @@ class Notifier:
         level = alert.level + 1
         now = self._clock()
         events: list[AlertEvent] = []
-        if level >= len(self._roster):
-            if not self._roster:
-                log.warning(
-                    "alert raised, no on-call channels configured id=%s kind=%s", alert.id, alert.kind
-                )
-                events.append(AlertEvent(alert_id=alert.id, at=now, event="logged", level=0))
-                await asyncio.to_thread(self._record, alert.id, 0, None, events)
-            else:  # the last person was paged and the lease ran out: nothing more to escalate to
-                await asyncio.to_thread(self._record, alert.id, alert.level, None, events)
+        if level >= len(self._roster):  # the last person was paged and the lease ran out: nobody is left
+            await asyncio.to_thread(self._record, alert.id, alert.level, None, events)
             return
         person = self._roster[level]
         if level > 0:

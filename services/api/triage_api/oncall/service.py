@@ -99,6 +99,27 @@ def claim(db: Session, alert_id: str, level: int, now: datetime, lease_until: da
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def log_only(db: Session, alerts: list[Alert], now: datetime) -> list[Alert]:
+    """With nobody to page: take every alert still due and open, mark it logged (nothing more is due) in one
+    statement, and write its history; returns those this call took (another replica may have taken some)."""
+    if not alerts:
+        return []
+    taken = set(
+        db.scalars(
+            update(Alert)
+            .where(
+                Alert.id.in_([alert.id for alert in alerts]),
+                Alert.status == AlertStatus.OPEN.value,
+                Alert.next_action_at <= now,
+            )
+            .values(level=0, next_action_at=None)
+            .returning(Alert.id)
+        ).all()
+    )
+    db.add_all(AlertEvent(alert_id=alert_id, at=now, event="logged", level=0) for alert_id in sorted(taken))
+    return [alert for alert in alerts if alert.id in taken]
+
+
 def record_attempt(
     db: Session, alert_id: str, level: int, next_action_at: datetime | None, events: list[AlertEvent]
 ) -> None:
