@@ -577,6 +577,9 @@ def _stored_times(database_url: str) -> dict[str, float]:
 
 
 def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str) -> str:
+    from triage_classifier.config import ClassifierSettings
+
+    judges = ClassifierSettings.model_construct().judges  # the services here run with the defaults
     before, after = r["model_rates"]
     model = (
         f"raw model {r['model_rate']:.1f} comments/s (the faster of {before:.1f} before the services started "
@@ -597,9 +600,6 @@ def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str) -> s
         else []
     )
     cpu = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in r["cpu"].items())
-    from triage_classifier.config import ClassifierSettings
-
-    judges = ClassifierSettings.model_construct().judges  # the services here run with the defaults
     rss_last = ", ".join(f"{name} {r['rss_last'][name]:.0f} MiB" for name in ("broker", "classifier", "api"))
     lines = [
         "## Pipeline burst (`triage bench pipeline`)",

@@ -92,7 +92,8 @@ def raw_model_rates(encoder: Encoder, texts: list[str], settings: ClassifierSett
     forward = functools.partial(encoder.encode, batch_size=BATCH)
     rows = [time_batches("raw model, one micro-batch at a time on all cores", forward, texts, size)]
     if settings.judges > 1:
-        name = f"raw model, {settings.judges} micro-batches side by side ({settings.model_threads} core each)"
+        cores = f"{settings.model_threads} core{'s' if settings.model_threads > 1 else ''} each"
+        name = f"raw model, {settings.judges} micro-batches side by side ({cores})"
         rows.append(time_batches(name, forward, texts, size, settings.judges, settings.model_threads))
     return rows
 
