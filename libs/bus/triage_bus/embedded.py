@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import importlib.resources
 import logging
 import os
@@ -40,6 +42,16 @@ def broker_binary() -> Path:
     return path
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Linux, in a child before exec: SIGTERM when the thread that started it dies, so nothing outlives its
+    owner. Only for children started from a thread that lives as long as they should (the main thread)."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -56,12 +68,17 @@ class EmbeddedBroker:
         storage: str = "memory://tansu/",
         topics: tuple[Topic, ...] = ALL_TOPICS,
         log_path: Path | None = None,
+        own_session: bool = False,
     ) -> None:
+        """`own_session`: the broker runs in a session of its own, started from the main thread, and dies with
+        its owner. A Ctrl-C at the terminal then reaches only the owner, which can stop the services that use
+        the broker before the broker itself (`triage run` does)."""
         self.host = host
         self.port = port or free_port(host)
         self.storage = storage
         self.topics = topics
         self.log_path = log_path
+        self.own_session = own_session
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -88,7 +105,14 @@ class EmbeddedBroker:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         env = {**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")}
-        self._process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        self._process = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=self.own_session,
+            preexec_fn=die_with_parent if self.own_session else None,
+        )
         if self.log_path:
             out.close()  # type: ignore[union-attr]
         try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import json
 import logging
 import os
@@ -16,17 +14,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triage_bus.embedded import EmbeddedBroker, free_port
+from triage_bus.embedded import EmbeddedBroker, die_with_parent, free_port
 
 log = logging.getLogger(__name__)
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """Linux: the child gets SIGTERM if the supervisor dies, so no service outlives it."""
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -50,7 +40,7 @@ class Service:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches the supervisor, which stops services in order
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,  # no service outlives the supervisor
             )
         self.started_at = time.monotonic()
 
@@ -85,7 +75,11 @@ class Supervisor:
     def __init__(self, options: RunOptions) -> None:
         self.options = options
         self.data_dir = options.data_dir.resolve()
-        self.broker = EmbeddedBroker(port=options.broker_port, log_path=self.data_dir / "logs" / "broker.log")
+        # In its own session like the services: Ctrl-C reaches the supervisor alone, which stops the services
+        # while the broker is still there for them to commit and leave their groups, and the broker last.
+        self.broker = EmbeddedBroker(
+            port=options.broker_port, log_path=self.data_dir / "logs" / "broker.log", own_session=True
+        )
         self.services: list[Service] = []
         self._stopping = False
 
