@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from triage_events import Label
 
 from triage_api.audit.models import AuditEvent
+from triage_api.db import as_utc
 from triage_api.flags import sla
 from triage_api.flags.first_action import (  # one definition each, shared with the metric
     FIRST_ACTIONS,
@@ -52,7 +53,7 @@ class Bucket(enum.StrEnum):
         return timedelta(hours=1) if self is Bucket.HOUR else timedelta(days=1)
 
     def floor(self, at: datetime) -> datetime:
-        at = sla.aware(at)
+        at = as_utc(at)
         at = at.replace(minute=0, second=0, microsecond=0)
         return at.replace(hour=0) if self is Bucket.DAY else at
 
@@ -70,9 +71,9 @@ class Window:
     @classmethod
     def of(cls, since: datetime | None, until: datetime | None, bucket: Bucket, now: datetime) -> Window:
         """The window asked for: `until` defaults to now, `since` to a day (hourly) or a week (daily) before."""
-        end = sla.aware(until) if until else sla.aware(now)
+        end = as_utc(until) if until else as_utc(now)
         start = (
-            sla.aware(since)
+            as_utc(since)
             if since
             else end - (timedelta(days=1) if bucket is Bucket.HOUR else timedelta(days=7))
         )
@@ -166,9 +167,7 @@ def _flags(db: Session, window: Window) -> list[_FlagRow]:
             Flag.flagged_at >= window.since, Flag.flagged_at < window.until
         )
     ).all()
-    return [
-        _FlagRow(r.id, sla.aware(r.flagged_at), r.platform, r.severity, list(r.labels or [])) for r in rows
-    ]
+    return [_FlagRow(r.id, as_utc(r.flagged_at), r.platform, r.severity, list(r.labels or [])) for r in rows]
 
 
 def _in_window(window: Window) -> Select[str]:
@@ -186,7 +185,7 @@ def first_actions(db: Session, window: Window) -> dict[str, datetime]:
         )
         .group_by(AuditEvent.flag_id)
     ).all()
-    return {flag_id: sla.aware(at) for flag_id, at in rows if flag_id is not None and at is not None}
+    return {flag_id: as_utc(at) for flag_id, at in rows if flag_id is not None and at is not None}
 
 
 def _timing(key: str, flags: int, seconds: list[float]) -> Timing:
@@ -194,7 +193,7 @@ def _timing(key: str, flags: int, seconds: list[float]) -> Timing:
 
 
 def report(db: Session, window: Window, now: datetime) -> Report:
-    now = sla.aware(now)
+    now = as_utc(now)
     flags = _flags(db, window)
     acted = first_actions(db, window)
     arrived = arrival_severities(db, _in_window(window))

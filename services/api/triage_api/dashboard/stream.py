@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage_api.audit.service import AuditQuery, list_events
+from triage_api.db import as_utc
 from triage_api.deps import ViewerDep
 from triage_api.flags import sla, workflow
 from triage_api.flags.models import ActionState, Flag
@@ -41,12 +42,8 @@ router = APIRouter(prefix="/api", tags=["stream"])
 HEARTBEAT_SECONDS = 15.0
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _updated(flag: Flag) -> datetime:
-    return _aware(flag.updated_at or flag.stored_at)
+    return as_utc(flag.updated_at or flag.stored_at)
 
 
 def payload(flag: Flag) -> dict[str, object]:
@@ -59,10 +56,10 @@ def payload(flag: Flag) -> dict[str, object]:
         "account_handle": flag.account_handle,
         "author_handle": flag.author_handle,
         "text": flag.text or "",
-        "flagged_at": _aware(flag.flagged_at).isoformat(),
+        "flagged_at": as_utc(flag.flagged_at).isoformat(),
         "due_at": flag.due_at.isoformat(),
         "open": flag.status in sla.OPEN_STATUSES,
-        "change": "new" if _updated(flag) == _aware(flag.stored_at) else "updated",
+        "change": "new" if _updated(flag) == as_utc(flag.stored_at) else "updated",
     }
 
 
@@ -91,7 +88,7 @@ async def flag_events(
 ) -> AsyncIterator[str]:
     """`event: flag` messages for flags stored or updated from `since` on (except those in `seen` updated at
     `since` itself), and a comment line as a heartbeat."""
-    cursor, seen = _aware(since), set(seen or ())
+    cursor, seen = as_utc(since), set(seen or ())
     quiet = 0.0
     yield "retry: 3000\n\n"
     while True:
@@ -119,7 +116,7 @@ async def stream(request: Request, _: ViewerDep, since: datetime | None = None) 
     """Flags stored or updated, as Server-Sent Events (`event: flag`, JSON data), from now, from `since`, or
     after the message named by the `Last-Event-ID` header."""
     factory = request.app.state.sessionmaker
-    start = _aware(since) if since else datetime.now(UTC)
+    start = as_utc(since) if since else datetime.now(UTC)
     seen: set[str] = set()
     # A reconnecting browser sends the id of the last message it got (`event_id`: flag id @ update time):
     # resume from that update, so nothing stored or updated during the reconnect is missed.
@@ -166,7 +163,7 @@ def audit_detail(detail: dict[str, Any]) -> str:
 
 
 def _stamp(value: datetime) -> str:
-    return _aware(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return as_utc(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def flag_state(db: Session, flag_id: str) -> FlagState | None:
@@ -177,7 +174,7 @@ def flag_state(db: Session, flag_id: str) -> FlagState | None:
         return None
     events, _ = list_events(db, AuditQuery(flag_id=flag_id, limit=AUDIT_SHOWN))
     due = flag.due_at
-    claimed_until = _aware(flag.claimed_until) if flag.claimed_until else None
+    claimed_until = as_utc(flag.claimed_until) if flag.claimed_until else None
     data: dict[str, Any] = {
         "id": flag.id,
         "status": flag.status,
@@ -193,7 +190,7 @@ def flag_state(db: Session, flag_id: str) -> FlagState | None:
         "notes": [
             {
                 "author": n.author,
-                "at": _aware(n.at).astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+                "at": as_utc(n.at).strftime("%Y-%m-%d %H:%M"),
                 "body": n.body,
             }
             for n in workflow.notes(db, flag_id)

@@ -21,7 +21,6 @@ the same never-touched flag in the very same instant, in two transactions, could
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, event, inspect, select
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from triage_api import metrics
 from triage_api.audit.models import AuditEvent
+from triage_api.db import as_utc
 from triage_api.flags import sla
 from triage_api.flags.models import Flag
 
@@ -56,10 +56,6 @@ class _Pending:
     severity: str
     label: str
     seconds: float
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _severity_before(action: str, detail: object) -> str | None:
@@ -113,7 +109,7 @@ def note(db: Session, audit_event: AuditEvent) -> None:
         # Changes already stored come first; else this very event, when it is the raise (not flushed yet).
         severity = arrival_severities(db, [flag.id]).get(flag.id)
     severity = severity or _severity_before(audit_event.action, audit_event.detail) or flag.severity
-    waited = (_aware(audit_event.at) - _aware(flag.flagged_at)).total_seconds()
+    waited = (as_utc(audit_event.at) - as_utc(flag.flagged_at)).total_seconds()
     pending[audit_event.flag_id] = _Pending(audit_event, severity, flag.primary_label, max(0.0, waited))
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from triage_api.db import Base
+from triage_api.db import Base, as_utc
 from triage_api.flags import sla
 
 
@@ -106,7 +106,7 @@ class Flag(Base):
         """The SLA due time (aware UTC): the stored one, else the flagged time plus the severity's SLA."""
         if self.sla_due_at is None:
             return sla.due_at(self.flagged_at, self.severity)
-        return sla.aware(self.sla_due_at)
+        return as_utc(self.sla_due_at)
 
     def sla_breached(self, now: datetime | None = None) -> bool:
         """An open flag past its due time."""

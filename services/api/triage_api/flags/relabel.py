@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from triage_events import FlagRaised, Severity
 
 from triage_api.audit import service as audit
+from triage_api.db import as_utc
 from triage_api.flags import sla
 from triage_api.flags.models import Flag, FlagLabel
 from triage_api.flags.service import verdict_fields
@@ -50,10 +51,6 @@ class Result:
     event: FlagRaised
     outcome: Outcome
     reason: str = ""  # for a relabel: comment_edited or rejudged
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _last_detail(db: Session, flag_id: str, actions: tuple[str, ...]) -> dict[str, Any] | None:
@@ -79,10 +76,10 @@ def is_newer(db: Session, flag: Flag, changed_at: datetime | None, judged_at: da
         return False
     shown_changed = flag.comment_changed_at
     if changed_at is not None and shown_changed is not None:
-        changed, shown = changed_at.astimezone(UTC), _aware(shown_changed)
+        changed, shown = changed_at.astimezone(UTC), as_utc(shown_changed)
         if changed != shown:
             return changed > shown
-    shown_judged = _aware(flag.flagged_at)
+    shown_judged = as_utc(flag.flagged_at)
     detail = _last_detail(db, flag.id, VERDICT_ACTIONS)
     if detail is not None and isinstance(detail.get("judged_at"), str):
         shown_judged = max(shown_judged, datetime.fromisoformat(detail["judged_at"]))

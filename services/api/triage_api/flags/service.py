@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from triage_events import FlagRaised, Severity
 
-from triage_api.flags import sla
+from triage_api.db import as_utc
 from triage_api.flags.models import Flag, FlagLabel, FlagStatus
 
 
@@ -105,7 +105,7 @@ class FlagPosition:
 
     @classmethod
     def of(cls, flag: Flag) -> FlagPosition:
-        return cls(sla.aware(flag.flagged_at), flag.id)
+        return cls(as_utc(flag.flagged_at), flag.id)
 
 
 @dataclass(frozen=True)
@@ -128,8 +128,8 @@ class FlagQuery:
         """A short digest of the filters (not the position or the page size), bound into every cursor."""
         parts = [
             self.label, self.status, self.severity, self.platform, self.account, self.assignee, self.team,
-            sla.aware(self.since).isoformat() if self.since else None,
-            sla.aware(self.until).isoformat() if self.until else None,
+            as_utc(self.since).isoformat() if self.since else None,
+            as_utc(self.until).isoformat() if self.until else None,
             self.text,
         ]  # fmt: skip
         digest = hashlib.sha256(json.dumps(parts, separators=(",", ":")).encode()).digest()
@@ -155,7 +155,7 @@ def encode_cursor(position: FlagPosition, query: FlagQuery) -> str:
     """
     payload = {
         "v": CURSOR_VERSION,
-        "t": sla.aware(position.flagged_at).isoformat(),
+        "t": as_utc(position.flagged_at).isoformat(),
         "i": position.id,
         "f": query.fingerprint(),
     }

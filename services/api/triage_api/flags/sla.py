@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from triage_api.config import get_settings
+from triage_api.db import as_utc
 
 if TYPE_CHECKING:
     from triage_api.flags.models import Flag
@@ -52,14 +53,9 @@ def target(severity: str) -> timedelta:
     return timedelta(seconds=configured.get(severity, configured["low"]))
 
 
-def aware(value: datetime) -> datetime:
-    """Aware UTC (SQLite hands stored times back naive; they were stored as UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def due_at(start: datetime, severity: str) -> datetime:
     """When a clock started at `start` for `severity` runs out (aware UTC)."""
-    return aware(start) + target(severity)
+    return as_utc(start) + target(severity)
 
 
 def restart(flag: Flag, at: datetime) -> datetime:
@@ -70,4 +66,4 @@ def restart(flag: Flag, at: datetime) -> datetime:
 
 def breached(due: datetime, status: str, now: datetime | None = None) -> bool:
     """A flag in an open status past its due time."""
-    return status in OPEN_STATUSES and aware(due) < (now or datetime.now(UTC))
+    return status in OPEN_STATUSES and as_utc(due) < (now or datetime.now(UTC))

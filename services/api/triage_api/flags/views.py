@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from triage_events import Label, Platform, Severity
 
+from triage_api.db import as_utc
 from triage_api.deps import DbDep, ViewerDep
 from triage_api.flags.models import Flag, FlagStatus
 from triage_api.flags.schemas import FlagOut, FlagPage
@@ -71,8 +72,8 @@ def list_flags_route(
         account=account,
         assignee=assignee,
         team=team,
-        since=_aware(since),
-        until=_aware(until),
+        since=as_utc(since) if since else None,
+        until=as_utc(until) if until else None,
         text=q,
         limit=limit,
         offset=offset,
@@ -130,7 +131,3 @@ def get_flag_route(flag_id: str, db: DbDep, _: ViewerDep) -> FlagOut:
     if flag is None:
         raise HTTPException(404, f"no flag with id {flag_id}")
     return FlagOut.model_validate(flag)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

@@ -27,6 +27,7 @@ from triage_events import (
 )
 
 from triage_api.audit import service as audit
+from triage_api.db import as_utc
 from triage_api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from triage_api.flags import sla
 from triage_api.flags.models import ActionState, Flag, FlagAction, FlagNote, FlagStatus, LabelFeedback
@@ -66,10 +67,6 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def load(db: Session, flag_id: str) -> Flag:
     # A NUL can't be in any id, and PostgreSQL refuses it in a query (a 500): answer 404 instead.
     flag = None if "\x00" in flag_id else db.get(Flag, flag_id)
@@ -80,7 +77,7 @@ def load(db: Session, flag_id: str) -> Flag:
 
 def claim_holder(flag: Flag, at: datetime | None = None) -> str | None:
     """Who holds the claim now (None when unclaimed or expired)."""
-    until = _aware(flag.claimed_until)
+    until = as_utc(flag.claimed_until) if flag.claimed_until else None
     if flag.claimed_by and until is not None and until > (at or now()):
         return flag.claimed_by
     return None
@@ -90,7 +87,8 @@ def ensure_free(flag: Flag, principal: Principal) -> None:
     """Acting on a flag another moderator has claimed is refused (409) until they release it or it expires."""
     holder = claim_holder(flag)
     if holder is not None and holder != principal.username:
-        raise Conflict(f"flag is claimed by {holder} until {_aware(flag.claimed_until):%H:%M} UTC")
+        assert flag.claimed_until is not None  # a holder holds until then
+        raise Conflict(f"flag is claimed by {holder} until {as_utc(flag.claimed_until):%H:%M} UTC")
 
 
 def claim(db: Session, flag_id: str, principal: Principal, minutes: int) -> Flag:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from triage_events import AlertKind
 
 from triage_api import metrics
+from triage_api.db import as_utc
 from triage_api.flags import sla
 from triage_api.flags.models import FlagStatus
 from triage_api.oncall import service
@@ -140,7 +141,7 @@ class Notifier:
         if delivered:
             if level == 0:
                 metrics.NOTIFICATION_LATENCY.labels(alert.kind).observe(
-                    max(0.0, (now - service.aware(alert.stored_at)).total_seconds())
+                    max(0.0, (now - as_utc(alert.stored_at)).total_seconds())
                 )
             last = level + 1 >= len(self._roster)
             next_at = None if last else now + timedelta(seconds=self._settings.ack_timeout_s)
@@ -250,7 +251,7 @@ class Notifier:
         if alert is None or not changed:
             return alert
         metrics.TIME_TO_ACK.labels(alert.kind).observe(
-            max(0.0, (now - service.aware(alert.stored_at)).total_seconds())
+            max(0.0, (now - as_utc(alert.stored_at)).total_seconds())
         )
         log.info("alert acknowledged id=%s kind=%s via=%s", alert.id, alert.kind, via)
         if 0 <= alert.level < len(self._roster):

@@ -11,15 +11,11 @@ from sqlalchemy.orm import Session
 from triage_events import AlertRaised
 
 from triage_api.audit import service as audit
+from triage_api.db import as_utc
 from triage_api.flags.models import Flag, FlagStatus
 from triage_api.oncall.models import Alert, AlertEvent, AlertStatus
 
 ONCALL_ACTOR = "system:oncall"
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything here is stored in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def store_alerts(db: Session, events: list[AlertRaised], now: datetime) -> list[AlertRaised]:
@@ -242,7 +238,7 @@ def queue_snapshot(
                 Flag.status == FlagStatus.NEW.value, Flag.severity == severity
             )
         )
-        oldest[severity] = max(0.0, (now - aware(first)).total_seconds()) if first else 0.0
+        oldest[severity] = max(0.0, (now - as_utc(first)).total_seconds()) if first else 0.0
     return by_status, breaches, oldest
 
 
@@ -254,5 +250,5 @@ def alerts_snapshot(db: Session, now: datetime) -> tuple[dict[str, int], dict[st
         .group_by(Alert.kind)
     ).all()
     counts = {kind: count for kind, count, _ in rows}
-    oldest = {kind: max(0.0, (now - aware(first)).total_seconds()) for kind, _, first in rows if first}
+    oldest = {kind: max(0.0, (now - as_utc(first)).total_seconds()) for kind, _, first in rows if first}
     return counts, oldest

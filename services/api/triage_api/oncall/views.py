@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from triage_api.db import as_utc
 from triage_api.deps import DbDep, ViewerDep, require
 from triage_api.oncall import service
 from triage_api.oncall.models import Alert, AlertEvent, AlertStatus
@@ -61,14 +62,14 @@ def _out(alert: Alert, events: list[AlertEvent]) -> AlertOut:
         count=alert.count,
         window_seconds=alert.window_seconds,
         comment_keys=alert.comment_keys,
-        raised_at=service.aware(alert.raised_at),
+        raised_at=as_utc(alert.raised_at),
         status=alert.status,
         level=alert.level,
-        acknowledged_at=service.aware(alert.acknowledged_at) if alert.acknowledged_at else None,
+        acknowledged_at=as_utc(alert.acknowledged_at) if alert.acknowledged_at else None,
         acknowledged_by=alert.acknowledged_by,
         history=[
             AlertEventOut(
-                at=service.aware(e.at),
+                at=as_utc(e.at),
                 event=e.event,
                 level=e.level,
                 person=e.person,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
+from triage_api.db import as_utc
 from triage_api.staff.models import ApiToken, Role, StaffSession, User
 from triage_api.staff.security import hash_password, hash_token, new_secret, verify_password
 
@@ -88,7 +89,7 @@ def principal_from_session(db: Session, raw: str) -> Principal | None:
     if row is None:
         return None
     user_id, username, role, csrf_token, expires_at = row
-    if _aware(expires_at) <= now():
+    if as_utc(expires_at) <= now():
         return None
     return Principal(user_id, username, Role(role), csrf_token)
 
@@ -98,7 +99,7 @@ def principal_from_token(db: Session, raw: str) -> Principal | None:
     if row is None:
         return None
     user_id, username, role, expires_at = row
-    if expires_at is not None and _aware(expires_at) <= now():
+    if expires_at is not None and as_utc(expires_at) <= now():
         return None
     return Principal(user_id, username, Role(role))
 
@@ -129,7 +130,3 @@ def ensure_bootstrap_admin(db: Session, username: str, password: str | None, tok
         issue_token(db, admin, "bootstrap", token)
     db.commit()
     return generated
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
