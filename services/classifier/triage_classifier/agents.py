@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
 from functools import cache
 
@@ -40,22 +39,9 @@ from triage_classifier.windows import add_occurrence, surge_step
 log = logging.getLogger(__name__)
 
 
-_loading = threading.Lock()
-
-
 @cache
-def _load() -> Classifier:
-    if settings.mode == "hybrid":
-        import torch
-
-        torch.set_num_threads(settings.model_threads)
-    return load_classifier(settings)
-
-
 def classifier() -> Classifier:
-    """The worker's one classifier, loaded by whichever judge asks first."""
-    with _loading:
-        return _load()
+    return load_classifier(settings)
 
 
 def _author_key(flag: FlagRaised) -> bytes:
@@ -89,10 +75,7 @@ def track_hostility(flag: FlagRaised, now: float) -> FlagRaised:
     )
 
 
-# `judges` actors share the topic's records, each taking its own micro-batches; each acknowledges its batch
-# once the batch's events are on the broker, and Faust commits only up to the first record not yet
-# acknowledged. Two verdicts on one comment may leave in either order; the API orders them by change time.
-@app.agent(comments_topic, concurrency=settings.judges)
+@app.agent(comments_topic)
 async def classify_comments(stream):  # type: ignore[no-untyped-def]
     model = await asyncio.to_thread(classifier)
     async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):

@@ -5,16 +5,13 @@ Results are numbers and ratios (machines are noisy: compare within a run, not ac
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +20,6 @@ import numpy as np
 import torch
 
 from triage_classifier.config import ClassifierSettings
-from triage_classifier.encoder import Encoder
 from triage_classifier.hybrid import HybridClassifier
 from triage_classifier.training.corpus import SPLITS, load_split
 
@@ -52,50 +48,15 @@ def bench_texts(corpus: Path, count: int) -> list[str]:
     return [texts[i] for i in rng.choice(len(texts), size=count, replace=count > len(texts))]
 
 
-def time_batches(  # type: ignore[no-untyped-def]
-    name: str, fn, texts: list[str], size: int, judges: int = 1, threads: int | None = None
-) -> Measure:
-    """`fn` over the texts in micro-batches of `size`, as the worker takes them off the topic: `judges`
-    threads each take the next micro-batch, with the model on `threads` threads each (default: all cores)."""
-    batches = [texts[i : i + size] for i in range(0, len(texts), size)]
-    latencies: list[float] = []
-    taking = threading.Lock()
-
-    def judge() -> None:
-        while True:
-            with taking:
-                if not batches:
-                    return
-                batch = batches.pop(0)
-            t0 = time.perf_counter()
-            fn(batch)
-            latencies.append((time.perf_counter() - t0) * 1000)
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads or os.cpu_count() or 1)
-    try:
-        started = time.perf_counter()
-        with ThreadPoolExecutor(judges) as pool:
-            for future in [pool.submit(judge) for _ in range(judges)]:
-                future.result()
-        seconds = time.perf_counter() - started
-    finally:
-        torch.set_num_threads(before)
-    arrangement = f"{judges} side by side" if judges > 1 else "one at a time"
-    return Measure(name, len(texts), seconds, latencies, f"per micro-batch of {size}, {arrangement}")
-
-
-def raw_model_rates(encoder: Encoder, texts: list[str], settings: ClassifierSettings) -> list[Measure]:
-    """The raw model over the worker's micro-batches (each sorted by length, forwarded BATCH texts at a time),
-    one micro-batch at a time on all cores and as the worker's judges run it: the reference is the faster."""
-    size = settings.batch_size
-    forward = functools.partial(encoder.encode, batch_size=BATCH)
-    rows = [time_batches("raw model, one micro-batch at a time on all cores", forward, texts, size)]
-    if settings.judges > 1:
-        cores = f"{settings.model_threads} core{'s' if settings.model_threads > 1 else ''} each"
-        name = f"raw model, {settings.judges} micro-batches side by side ({cores})"
-        rows.append(time_batches(name, forward, texts, size, settings.judges, settings.model_threads))
-    return rows
+def time_batches(name: str, fn, texts: list[str], size: int) -> Measure:  # type: ignore[no-untyped-def]
+    """`fn` over the texts in micro-batches of `size`, as the worker takes them off the topic."""
+    latencies = []
+    started = time.perf_counter()
+    for i in range(0, len(texts), size):
+        t0 = time.perf_counter()
+        fn(texts[i : i + size])
+        latencies.append((time.perf_counter() - t0) * 1000)
+    return Measure(name, len(texts), time.perf_counter() - started, latencies, f"per micro-batch of {size}")
 
 
 def worker_measure(texts: list[str], expected_flags: int, rate: float | None) -> Measure:
@@ -247,15 +208,13 @@ def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
     texts = bench_texts(corpus, count)
     classifier = HybridClassifier.load()
     classifier.classify_batch(texts[:BATCH])  # warm-up
-    references = raw_model_rates(classifier.encoder, texts, settings)
-    raw = max(references, key=lambda m: m.rate)
+    # The worker's micro-batches, each sorted by length and forwarded BATCH texts at a time, for both rows.
+    size = settings.batch_size
+    raw = time_batches(
+        "raw model (encoder forward, batched)", lambda b: classifier.encoder.encode(b, BATCH), texts, size
+    )
     full = time_batches(
-        "classifier function (model + rules + heads), as the worker's judges run it",
-        classifier.classify_batch,
-        texts,
-        settings.batch_size,
-        settings.judges,
-        settings.model_threads,
+        "classifier function (model + rules + heads)", classifier.classify_batch, texts, size
     )
     expected = sum(1 for j in classifier.classify_batch(texts) if j.labels)
     burst = worker_measure(texts, expected, None)
@@ -264,7 +223,7 @@ def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
         sum(1 for j in classifier.classify_batch(texts[: max(BATCH, int(rate * 20))]) if j.labels),
         rate,
     )
-    rows = [*references, full, burst, steady]
+    rows = [raw, full, burst, steady]
     lines = [
         "# Benchmarks",
         "",
@@ -284,10 +243,9 @@ def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
         )
     lines += [
         "",
-        "*vs raw model* is against the faster raw-model row. The worker rows run the real Faust worker as a "
-        "subprocess against the embedded broker, with the production settings (micro-batches of "
-        f"{settings.batch_size} within {settings.batch_within_s * 1000:.0f} ms, {settings.judges} judges with "
-        f"the model on {settings.model_threads} thread(s) each, off the event loop). Its throughput is "
+        "The worker rows run the real Faust worker as a subprocess against the embedded broker, with the "
+        f"production settings (micro-batches of {settings.batch_size} within {settings.batch_within_s * 1000:.0f} ms, "
+        "inference in a thread). Its throughput is "
         "measured from the first comment published to the last flag consumed, so it includes the broker hops; "
         "latencies are only for comments that were flagged (benign ones produce no event).",
         "",

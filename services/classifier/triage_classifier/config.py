@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,10 +19,6 @@ class ClassifierSettings(BaseSettings):
     artefact: Path | None = None  # default: the artefact bundled with the package
     batch_size: int = 64
     batch_within_s: float = 0.05
-    # Micro-batches judged at the same time, each by the model on its share of the cores. Two judges with one
-    # core each never wait for each other, where one judge's two threads meet after every operation, and
-    # lose a whole operation whenever another process takes one of the cores.
-    judges: int = Field(default=2, ge=1, le=16)
     data_dir: Path = Path(".triage/classifier")
     web_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus can scrape /metrics
     web_port: int = 6066
@@ -33,11 +27,6 @@ class ClassifierSettings(BaseSettings):
     hostility_repeat_threshold: int = 3
     surge_window_s: int = 900
     surge_threshold: int = 10
-
-    @property
-    def model_threads(self) -> int:
-        """The model's threads per judge: the machine's cores shared among the judges."""
-        return max(1, (os.cpu_count() or 1) // self.judges)
 
 
 @lru_cache

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,9 +34,6 @@ class Encoder:
         if threads:
             torch.set_num_threads(threads)
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        # The fast tokenizer may reconfigure its padding on a call, which fails if another thread is inside
-        # it; the model itself is safe to call from several threads.
-        self._tokenizing = threading.Lock()
         self.model = AutoModel.from_pretrained(path, local_files_only=True)
         self.model.eval()
 
@@ -55,10 +51,9 @@ class Encoder:
 
     def forward(self, texts: list[str]) -> torch.Tensor:
         """Pooled, normalised embeddings for one batch, with gradients if enabled."""
-        with self._tokenizing:
-            batch = self.tokenizer(
-                texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
-            )
+        batch = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+        )
         output = self.model(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(output.dtype)
         pooled = (output * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
