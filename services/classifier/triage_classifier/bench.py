@@ -213,9 +213,7 @@ def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
     raw = time_batches(
         "raw model (encoder forward, batched)", lambda b: classifier.encoder.encode(b, BATCH), texts, size
     )
-    full = time_batches(
-        "classifier function (model + rules + heads)", classifier.classify_batch, texts, size
-    )
+    full = time_batches("classifier function (model + rules + heads)", classifier.classify_batch, texts, size)
     expected = sum(1 for j in classifier.classify_batch(texts) if j.labels)
     burst = worker_measure(texts, expected, None)
     steady = worker_measure(
