@@ -492,11 +492,8 @@ async def load_at_rate(
             stats.cpu_s += cpu_seconds(pid) - cpu
 
 
-OPEN_RATES = (
-    20,
-    50,
-    100,
-)  # requests/s offered to one worker: a desk of 16 moderators paging every 0.3 to 1 s
+# Requests/s offered to one worker: a desk of 16 moderators paging every 0.3 to 1 s.
+OPEN_RATES = (20, 50, 100)
 
 
 @dataclass

@@ -7,15 +7,43 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 log = logging.getLogger(__name__)
+
+
+def on_conflict_insert(db: Session, model: type[DeclarativeBase]) -> Any:
+    """An INSERT into `model`'s table in the session's dialect, which can say ON CONFLICT (PostgreSQL, SQLite)."""
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return insert(cast(Table, model.__table__))
+
+
+def insert_new(
+    db: Session, model: type[DeclarativeBase], rows: list[dict[str, Any]], unique: str
+) -> list[int]:
+    """Insert `rows` (each with its `id`) in one statement, skipping those whose `unique` column is already
+    stored; returns the positions of the rows inserted, in order. Of two rows with one `unique` value in the
+    same call, the first is inserted; a row given twice is inserted once."""
+    if not rows:
+        return []
+    insert = on_conflict_insert(db, model)
+    # RETURNING, not rowcount: PostgreSQL reports no useful rowcount for a conflicting row, and only the ids
+    # returned tell which rows were new.
+    statement = insert.on_conflict_do_nothing(index_elements=[unique]).returning(insert.table.c.id)
+    new_ids = set(db.execute(statement, rows).scalars().all())
+    positions = []
+    for position, row in enumerate(rows):
+        if row["id"] in new_ids:
+            new_ids.discard(row["id"])
+            positions.append(position)
+    return positions
 
 
 def as_utc(value: datetime) -> datetime:

@@ -8,14 +8,13 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Select, Table, func, literal, or_, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 from triage_events import FlagRaised, Severity
 
-from triage_api.db import as_utc
+from triage_api.db import as_utc, insert_new, on_conflict_insert
 from triage_api.flags.models import Flag, FlagLabel, FlagStatus
 
 
@@ -29,28 +28,13 @@ def store_flags(
     call, the first is inserted. Two statements whatever the number of events: the flags (one multi-row
     INSERT … ON CONFLICT DO NOTHING RETURNING) and their labels.
     """
-    if not events:
-        return 0
-    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     rows = [_row(event) for event in events]
-    # RETURNING, not rowcount: PostgreSQL reports no useful rowcount for a conflicting row, and only the ids
-    # returned tell which events were new (the comment key may repeat within one call).
-    statement = (
-        insert(cast(Table, Flag.__table__))
-        .on_conflict_do_nothing(index_elements=["comment_key"])
-        .returning(Flag.id)
-    )
-    new_ids = set(db.execute(statement, rows).scalars().all())
-    stored: list[FlagRaised] = []
-    for event in events:  # a redelivered event may sit twice in one call: it was inserted once
-        if str(event.event_id) in new_ids:
-            new_ids.discard(str(event.event_id))
-            stored.append(event)
+    stored = [events[position] for position in insert_new(db, Flag, rows, "comment_key")]
     labels = [
         {"flag_id": str(event.event_id), "label": label.value} for event in stored for label in event.labels
     ]
     if labels:
-        db.execute(insert(cast(Table, FlagLabel.__table__)).on_conflict_do_nothing(), labels)
+        db.execute(on_conflict_insert(db, FlagLabel).on_conflict_do_nothing(), labels)
     if inserted_events is not None:
         inserted_events.extend(stored)
     return len(stored)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import cast
 
-from sqlalchemy import Table, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 from triage_events import AlertRaised
 
 from triage_api.audit import service as audit
-from triage_api.db import as_utc
+from triage_api.db import as_utc, insert_new
 from triage_api.flags.models import Flag, FlagStatus
 from triage_api.oncall.models import Alert, AlertEvent, AlertStatus
 
@@ -25,21 +23,8 @@ def store_alerts(db: Session, events: list[AlertRaised], now: datetime) -> list[
     with one dedup key in the same call, the first is inserted. Two statements whatever the number of
     alerts: the alerts (one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING) and their "raised" events.
     """
-    if not events:
-        return []
-    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     rows = [_alert_row(event, now) for event in events]
-    statement = (
-        insert(cast(Table, Alert.__table__))
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(Alert.id)
-    )
-    new_ids = set(db.execute(statement, rows).scalars().all())
-    inserted = []
-    for event in events:  # a redelivered alert may sit twice in one call: it was inserted once
-        if str(event.event_id) in new_ids:
-            new_ids.discard(str(event.event_id))
-            inserted.append(event)
+    inserted = [events[position] for position in insert_new(db, Alert, rows, "dedup_key")]
     db.add_all(
         AlertEvent(alert_id=str(event.event_id), at=now, event="raised", detail=event.kind.value)
         for event in inserted
