@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
-from triage_classifier.pipeline import escalate_repeat_hostility, surge_alert
+from triage_classifier.pipeline import SurgeMark, escalate_repeat_hostility, surge_alert
 from triage_events import AlertKind, Label, Platform, Severity, encode
 
 from tests.builders import make_account, make_author, make_comment, make_comment_body, make_flag
@@ -87,7 +88,7 @@ def test_surge_alert_carries_the_count_window_and_comment_keys() -> None:
     flag = _misinfo_flag(datetime(2026, 11, 22, 10, 5, tzinfo=UTC), "p-3")
     keys = ["instagram:acct-surge:p-1", "instagram:acct-surge:p-2", "instagram:acct-surge:p-3"]
 
-    alert = surge_alert(flag, Label.MISINFORMATION, count=3, window_s=900, comment_keys=keys)
+    alert = surge_alert(SurgeMark.of(flag), Label.MISINFORMATION, count=3, window_s=900, comment_keys=keys)
 
     assert alert.kind is AlertKind.SURGE
     assert alert.label is Label.MISINFORMATION
@@ -102,7 +103,7 @@ def test_surge_alert_carries_the_count_window_and_comment_keys() -> None:
 def test_surge_alert_carries_no_comment_text_or_author() -> None:
     flag = _misinfo_flag(datetime(2026, 11, 22, 10, 5, tzinfo=UTC), "p-9")
 
-    wire = encode(surge_alert(flag, Label.MISINFORMATION, 3, 900, [flag.comment_key])).decode()
+    wire = encode(surge_alert(SurgeMark.of(flag), Label.MISINFORMATION, 3, 900, [flag.comment_key])).decode()
 
     assert flag.comment_key in wire
     for fragment in ("Onion", "measles", "onion_fan", "Perry", "Quill", "author-surge"):
@@ -117,7 +118,7 @@ def test_surge_dedup_key_is_stable_within_a_window_and_changes_with_the_next() -
     def key(minute: int, second: int = 0) -> str:
         at = start.replace(minute=minute, second=second)
         return surge_alert(
-            _misinfo_flag(at, f"p-{minute}-{second}"), Label.MISINFORMATION, 3, window, []
+            SurgeMark.of(_misinfo_flag(at, f"p-{minute}-{second}")), Label.MISINFORMATION, 3, window, []
         ).dedup_key
 
     assert key(0) == key(7) == key(14, 59)
@@ -132,9 +133,34 @@ def test_surge_dedup_key_differs_per_label_and_account() -> None:
     other_account = flag.model_copy(update={"account": make_account(id="acct-elsewhere")})
 
     keys = {
-        surge_alert(flag, Label.MISINFORMATION, 3, 900, []).dedup_key,
-        surge_alert(flag, Label.SPAM, 3, 900, []).dedup_key,
-        surge_alert(other_account, Label.MISINFORMATION, 3, 900, []).dedup_key,
+        surge_alert(SurgeMark.of(flag), Label.MISINFORMATION, 3, 900, []).dedup_key,
+        surge_alert(SurgeMark.of(flag), Label.SPAM, 3, 900, []).dedup_key,
+        surge_alert(SurgeMark.of(other_account), Label.MISINFORMATION, 3, 900, []).dedup_key,
     }
 
     assert len(keys) == 3
+
+
+def test_the_surge_mark_carries_no_comment_text_or_author_and_reads_back() -> None:
+    flag = _misinfo_flag(datetime(2026, 11, 22, 10, 5, tzinfo=UTC), "p-9")
+
+    wire = SurgeMark.of(flag).model_dump_json().encode()
+
+    for fragment in ("Onion", "measles", "onion_fan", "Perry", "Quill", "author-surge"):
+        assert fragment not in wire.decode()
+    mark = SurgeMark.read(wire)
+    assert (mark.comment_key, mark.platform, mark.account, mark.occurred_at) == (
+        flag.comment_key,
+        flag.platform,
+        flag.account,
+        flag.occurred_at,
+    )
+    assert mark.account_key == "instagram:acct-surge"
+
+
+def test_a_surge_record_of_the_earlier_format_still_reads() -> None:
+    """Written before the mark, the record held the whole flag; such records may be in flight at an upgrade."""
+    flag = _misinfo_flag(datetime(2026, 11, 22, 10, 5, tzinfo=UTC), "p-9")
+    earlier = json.dumps({"comment_key": flag.comment_key, "flag": encode(flag).decode()}).encode()
+
+    assert SurgeMark.read(earlier) == SurgeMark.of(flag)

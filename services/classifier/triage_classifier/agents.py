@@ -4,7 +4,6 @@ repeat hostility per author; `detect_surges` counts flags per account and label 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from functools import cache
@@ -33,7 +32,13 @@ from triage_classifier.app import (
 )
 from triage_classifier.judgement import Classifier
 from triage_classifier.loader import load_classifier
-from triage_classifier.pipeline import Record, escalate_repeat_hostility, judge_batch, surge_alert
+from triage_classifier.pipeline import (
+    Record,
+    SurgeMark,
+    escalate_repeat_hostility,
+    judge_batch,
+    surge_alert,
+)
 from triage_classifier.windows import add_occurrence, surge_step
 
 log = logging.getLogger(__name__)
@@ -46,10 +51,6 @@ def classifier() -> Classifier:
 
 def _author_key(flag: FlagRaised) -> bytes:
     return f"{flag.platform.value}:{flag.comment.author.id}".encode()
-
-
-def _account(flag: FlagRaised) -> str:
-    return f"{flag.platform.value}:{flag.account.id}"
 
 
 # How many of an author's recent hostile flags are remembered: enough for the note to give the real count.
@@ -98,12 +99,12 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
             flag = track_hostility(flag, now)
             for label in flag.labels:
                 FLAGS_RAISED.labels(label.value, flag.severity.value).inc()
-            value = encode(flag)  # once: the flags topic and every label's surge record carry the same flag
-            await flags_topic.send(key=flag.comment_key.encode(), value=value)
-            surge_record = json.dumps({"comment_key": flag.comment_key, "flag": value.decode()}).encode()
+            await flags_topic.send(key=flag.comment_key.encode(), value=encode(flag))
+            mark = SurgeMark.of(flag)
+            record = mark.model_dump_json().encode()
             for label in flag.labels:
                 await account_labels_topic.send(
-                    key=f"{_account(flag)}|{label.value}".encode(), value=surge_record
+                    key=f"{mark.account_key}|{label.value}".encode(), value=record
                 )
         # After the batch's flags: the API orders one comment's verdicts by the comment's change time anyway.
         for cleared in result.cleared:
@@ -128,7 +129,7 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
 @app.agent(account_labels_topic)
 async def detect_surges(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
-        payload = json.loads(event.value)
+        mark = SurgeMark.read(event.value)
         key = event.key
         label = Label(key.decode().rsplit("|", 1)[1])
         decision = surge_step(
@@ -136,12 +137,11 @@ async def detect_surges(stream):  # type: ignore[no-untyped-def]
             time.time(),
             settings.surge_window_s,
             settings.surge_threshold,
-            payload["comment_key"],
+            mark.comment_key,
         )
         account_label_to_surge[key] = decision.state
-        if decision.fire:  # the whole flag is read only when an alert is raised from it
-            flag = FlagRaised.model_validate_json(payload["flag"])
-            alert = surge_alert(flag, label, decision.count, settings.surge_window_s, decision.refs)
-            log.warning("surge account=%s label=%s count=%d", _account(flag), label.value, decision.count)
-            await alerts_topic.send(key=_account(flag).encode(), value=encode(alert))
+        if decision.fire:
+            alert = surge_alert(mark, label, decision.count, settings.surge_window_s, decision.refs)
+            log.warning("surge account=%s label=%s count=%d", mark.account_key, label.value, decision.count)
+            await alerts_topic.send(key=mark.account_key.encode(), value=encode(alert))
             ALERTS_RAISED.labels(alert.kind.value).inc()

@@ -7,11 +7,15 @@ benign raises nothing (most comments are benign: a clear for each would flood th
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
 from triage_bus.dlq import dead_letter
 from triage_events import (
     COMMENTS,
+    Account,
     AlertKind,
     AlertRaised,
     ClearReason,
@@ -23,6 +27,7 @@ from triage_events import (
     FlagRaised,
     InvalidEvent,
     Label,
+    Platform,
     Severity,
     decode,
 )
@@ -156,18 +161,51 @@ def escalate_repeat_hostility(flag: FlagRaised, count: int, threshold: int, wind
     )
 
 
+class SurgeMark(BaseModel):
+    """What the surge agent needs of a flag, on the classifier's internal account-labels topic: which comment,
+    which account and when. No comment text and no author: nothing of the comment is copied there."""
+
+    model_config = ConfigDict(frozen=True)
+
+    comment_key: str
+    platform: Platform
+    account: Account
+    occurred_at: datetime
+
+    @classmethod
+    def of(cls, flag: FlagRaised) -> SurgeMark:
+        return cls(
+            comment_key=flag.comment_key,
+            platform=flag.platform,
+            account=flag.account,
+            occurred_at=flag.occurred_at,
+        )
+
+    @property
+    def account_key(self) -> str:
+        """The alerts topic's key, and the first part of the account-labels topic's."""
+        return f"{self.platform.value}:{self.account.id}"
+
+    @classmethod
+    def read(cls, value: bytes) -> SurgeMark:
+        payload = json.loads(value)
+        if "flag" in payload:  # the earlier record, the whole flag: still in flight during an upgrade
+            return cls.of(FlagRaised.model_validate_json(payload["flag"]))
+        return cls.model_validate(payload)
+
+
 def surge_alert(
-    flag: FlagRaised, label: Label, count: int, window_s: int, comment_keys: list[str]
+    mark: SurgeMark, label: Label, count: int, window_s: int, comment_keys: list[str]
 ) -> AlertRaised:
-    window_start = int(flag.occurred_at.timestamp()) // window_s * window_s
+    window_start = int(mark.occurred_at.timestamp()) // window_s * window_s
     return AlertRaised(
         kind=AlertKind.SURGE,
-        platform=flag.platform,
-        account=flag.account,
+        platform=mark.platform,
+        account=mark.account,
         label=label,
         severity=Severity.HIGH,
         count=count,
         window_seconds=window_s,
         comment_keys=comment_keys,
-        dedup_key=f"surge:{flag.platform.value}:{flag.account.id}:{label.value}:{window_start}",
+        dedup_key=f"surge:{mark.account_key}:{label.value}:{window_start}",
     )
