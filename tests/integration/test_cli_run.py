@@ -112,6 +112,7 @@ class Lines:
 
 
 def test_triage_run_serves_demo_flags_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    """Through two classifier workers sharing the comments topic, as on a machine with a core for each."""
     data_dir = tmp_path / "triage-data"
     api_port, ingest_port = free_port(), free_port()
     process = subprocess.Popen(
@@ -124,6 +125,8 @@ def test_triage_run_serves_demo_flags_and_stops_cleanly_on_ctrl_c(tmp_path: Path
             str(data_dir),
             "--classifier-mode",
             "rules",
+            "--classifier-workers",
+            "2",
             "--api-port",
             str(api_port),
             "--ingest-port",
@@ -144,7 +147,7 @@ def test_triage_run_serves_demo_flags_and_stops_cleanly_on_ctrl_c(tmp_path: Path
         assert dashboard == f"http://127.0.0.1:{api_port}"
         assert password == (data_dir / "admin-password").read_text().strip()
         children = descendants(process.pid)
-        assert len(children) >= 4, children  # broker, api, classifier, ingest
+        assert len(children) >= 5, children  # broker, api, two classifier workers, ingest
         broker_address = json.loads((data_dir / "run.json").read_text())["bootstrap_servers"]
         assert processes_mentioning(broker_address)  # the broker's command line, the services' environment
 
@@ -179,6 +182,8 @@ def test_triage_run_serves_demo_flags_and_stops_cleanly_on_ctrl_c(tmp_path: Path
         assert code == 0, text
         assert "Stopped." in text
         assert "did not stop in time" not in text  # every service stopped gracefully, the broker still up
+        for worker in ("classifier-1", "classifier-2"):  # both joined the group and left it at the end
+            assert "_on_partitions_assigned" in (data_dir / "logs" / f"{worker}.log").read_text(), worker
         assert not (data_dir / "run.json").exists()
         assert {pid: line for pid in children if (line := cmdline(pid))} == {}
         assert processes_mentioning(broker_address) == {}

@@ -87,3 +87,23 @@ def test_triage_run_keeps_the_poll_state_in_its_data_folder(
     monkeypatch.setenv("TRIAGE_INGEST_POLL_STATE_FILE", str(tmp_path / "elsewhere.sqlite3"))
     override = Supervisor(RunOptions(data_dir=tmp_path))._env("admin-pw")
     assert override["TRIAGE_INGEST_POLL_STATE_FILE"] == str(tmp_path / "elsewhere.sqlite3")
+
+
+def test_triage_run_gives_each_classifier_worker_its_port_folder_log_and_share_of_the_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    supervisor = Supervisor(RunOptions(data_dir=tmp_path, classifier_workers=2))
+    env = supervisor._env("admin-pw")
+
+    one = Supervisor(RunOptions(data_dir=tmp_path))._classifiers(env, tmp_path / "logs")
+    two = supervisor._classifiers(env, tmp_path / "logs")
+
+    assert [s.name for s in one] == ["classifier"]
+    assert "TRIAGE_CLASSIFIER_THREADS" not in one[0].env  # torch's default: every core
+    assert [s.name for s in two] == ["classifier-1", "classifier-2"]
+    assert [s.log_path.name for s in two] == ["classifier-1.log", "classifier-2.log"]
+    assert len({s.env["TRIAGE_CLASSIFIER_WEB_PORT"] for s in two}) == 2
+    assert len({s.env["TRIAGE_CLASSIFIER_DATA_DIR"] for s in two}) == 2
+    assert {s.env["TRIAGE_CLASSIFIER_THREADS"] for s in two} == {"2"}
+    assert all(s.args == ["classifier"] for s in one + two)

@@ -293,6 +293,7 @@ def run_pipeline(
     reference_count: int,
     steady_rate: float = 50.0,
     steady_seconds: float = 60.0,
+    workers: int = 2,
 ) -> str:
     _quiet_clients()
     texts = corpus_texts(corpus, count)
@@ -308,17 +309,34 @@ def run_pipeline(
         EmbeddedBroker() as broker,
     ):
         steady = (steady_rate, steady_seconds)
-        result = asyncio.run(_pipeline(broker, texts, database_url, mode, Path(tmp), steady))
+        result = asyncio.run(_pipeline(broker, texts, database_url, mode, Path(tmp), steady, workers))
     model_after = reference.rate() if reference else None
     result["model_rates"] = (model_before, model_after)
     result["model_rate"] = max(model_before, model_after) if model_before and model_after else None
-    return pipeline_report(result, count, db_kind, mode)
+    return pipeline_report(result, count, db_kind, mode, workers)
+
+
+def worker_names(workers: int) -> list[str]:
+    return ["classifier"] if workers == 1 else [f"classifier-{n}" for n in range(1, workers + 1)]
+
+
+def worker_threads(workers: int) -> int:
+    """The model's threads in each worker: the cores shared out, as `triage run --classifier-workers` does."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
 
 
 async def _pipeline(
-    broker: Any, texts: list[str], database_url: str, mode: str, work: Path, steady: tuple[float, float]
+    broker: Any,
+    texts: list[str],
+    database_url: str,
+    mode: str,
+    work: Path,
+    steady: tuple[float, float],
+    workers: int,
 ) -> dict[str, Any]:
-    """The steady phase (`steady`: comments/s, seconds) and then the burst of `texts`, on one set of services."""
+    """The steady phase (`steady`: comments/s, seconds) and then the burst of `texts`, on one set of services:
+    the API and `workers` classifier workers in one consumer group."""
     from aiokafka import AIOKafkaProducer
     from aiokafka.admin import AIOKafkaAdminClient
     from triage_bus.embedded import free_port
@@ -337,8 +355,7 @@ async def _pipeline(
             TRIAGE_KAFKA_PROFILE="embedded",
             TRIAGE_CLASSIFIER_MODE=mode,
             TRIAGE_CLASSIFIER_APP_ID=app_id,
-            TRIAGE_CLASSIFIER_DATA_DIR=str(work / "classifier"),
-            TRIAGE_CLASSIFIER_WEB_PORT=str(classifier_port := free_port()),
+            TRIAGE_CLASSIFIER_THREADS=str(worker_threads(workers)),
             TRIAGE_API_CONSUMER_GROUP=group,
             TRIAGE_API_DATABASE_URL=database_url,
             TRIAGE_API_PORT=str(api_port),
@@ -346,8 +363,20 @@ async def _pipeline(
             TRIAGE_LOG_LEVEL="WARNING",
         )
         api = start_service("api", env, work / "api.log")
-        classifier = start_service("classifier", env, work / "classifier.log")
-        processes += [api, classifier]
+        classifier_ports = {name: free_port() for name in worker_names(workers)}
+        classifiers = {
+            name: start_service(
+                "classifier",
+                {
+                    **env,
+                    "TRIAGE_CLASSIFIER_DATA_DIR": str(work / name),
+                    "TRIAGE_CLASSIFIER_WEB_PORT": str(port),
+                },
+                work / f"{name}.log",
+            )
+            for name, port in classifier_ports.items()
+        }
+        processes += [api, *classifiers.values()]
         base = f"http://127.0.0.1:{api_port}"
         await wait_ready(f"{base}/readyz", processes)
 
@@ -366,28 +395,29 @@ async def _pipeline(
                 if (await client.get("/api/flags", params={"limit": 1})).json()["total"] >= 1:
                     break
                 if any(p.poll() is not None for p in processes):
-                    raise RuntimeError("a service exited:\n" + (work / "classifier.log").read_text()[-3000:])
+                    logs = "".join((work / f"{name}.log").read_text()[-3000:] for name in classifiers)
+                    raise RuntimeError("a service exited:\n" + logs)
                 await asyncio.sleep(0.5)
             else:
                 raise RuntimeError("the pipeline did not flag the warm-up comment")
 
-            drain = functools.partial(
-                _drain, client, classifier_port, admin, broker.bootstrap_servers, app_id, group
-            )
+            ports = list(classifier_ports.values())
+            drain = functools.partial(_drain, client, ports, admin, broker.bootstrap_servers, app_id, group)
             # Steady rate first: the latency a comment sees when the pipeline keeps up (ingest → visible flag).
             steady_rate, steady_seconds = steady
             steady_texts = texts[: int(steady_rate * steady_seconds)]
-            steady_before = (await _batch_metrics(client, classifier_port))["comments"]
+            steady_before = (await _batch_metrics(client, ports))["comments"]
             steady_sent = await _publish_steady(producer, account, steady_texts, steady_rate)
             await drain(steady_before, len(steady_texts))
 
-            sampler = RssSampler({"broker": broker.pid or 0, "classifier": classifier.pid, "api": api.pid})
+            pids = {name: process.pid for name, process in classifiers.items()}
+            sampler = RssSampler({"broker": broker.pid or 0, **pids, "api": api.pid})
             sampler_task = asyncio.create_task(sampler.run())
             # The bench process itself (the publisher) without its descendants: the services are its children.
             cpu_pids = {**sampler.pids, "postgresql": postgres_pid() or 0}
             cpu_before = {name: cpu_seconds(pid) for name, pid in cpu_pids.items()}
             cpu_before["bench (publisher)"] = cpu_seconds(os.getpid(), descendants=False)
-            batches_before = await _batch_metrics(client, classifier_port)
+            batches_before = await _batch_metrics(client, ports)
             sent_at: dict[str, float] = {}
             started = time.time()
             for i, text in enumerate(texts):
@@ -405,7 +435,7 @@ async def _pipeline(
             )
             batches = {
                 name: value - batches_before[name]
-                for name, value in (await _batch_metrics(client, classifier_port)).items()
+                for name, value in (await _batch_metrics(client, ports)).items()
             }
             visible = await _count_listed(client)
         finally:
@@ -468,7 +498,7 @@ def _comment(account: Any, i: int, text: str, prefix: str) -> Any:
 
 async def _drain(
     client: httpx.AsyncClient,
-    classifier_port: int,
+    classifier_ports: list[int],
     admin: Any,
     bootstrap_servers: str,
     app_id: str,
@@ -486,7 +516,7 @@ async def _drain(
     give_up = time.monotonic() + 3600
     while time.monotonic() < give_up:
         if judged_at is None:
-            processed = (await _batch_metrics(client, classifier_port))["comments"]
+            processed = (await _batch_metrics(client, classifier_ports))["comments"]
             if processed - processed_before >= count:
                 judged_at = time.time()
         else:
@@ -517,23 +547,26 @@ async def _publish_steady(producer: Any, account: Any, texts: list[str], rate: f
     return sent_at
 
 
-async def _batch_metrics(client: httpx.AsyncClient, port: int) -> dict[str, float]:
-    """The classifier worker's totals from its /metrics: micro-batches, their comments and seconds judging, and
-    the comments it has processed."""
+BATCH_TOTALS = {
+    "triage_classifier_batch_size_count": "count",
+    "triage_classifier_batch_size_sum": "size",
+    "triage_classifier_batch_latency_seconds_sum": "seconds",
+    "triage_classifier_comments_total": "comments",
+}
+
+
+async def _batch_metrics(client: httpx.AsyncClient, ports: list[int]) -> dict[str, float]:
+    """The classifier workers' totals from their /metrics: micro-batches, their comments and seconds judging,
+    and the comments processed."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
-    totals = {"count": 0.0, "size": 0.0, "seconds": 0.0, "comments": 0.0}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "triage_classifier_batch_size_count":
-                totals["count"] = sample.value
-            elif sample.name == "triage_classifier_batch_size_sum":
-                totals["size"] = sample.value
-            elif sample.name == "triage_classifier_comments_total":
-                totals["comments"] = sample.value
-            elif sample.name == "triage_classifier_batch_latency_seconds_sum":
-                totals["seconds"] = sample.value
+    totals = dict.fromkeys(BATCH_TOTALS.values(), 0.0)
+    for port in ports:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name in BATCH_TOTALS:
+                    totals[BATCH_TOTALS[sample.name]] += sample.value
     return totals
 
 
@@ -577,7 +610,7 @@ def _stored_times(database_url: str) -> dict[str, float]:
     return result
 
 
-def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str) -> str:
+def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str, workers: int) -> str:
     before, after = r["model_rates"]
     model = (
         f"raw model {r['model_rate']:.1f} comments/s (the faster of {before:.1f} before the services started "
@@ -586,7 +619,7 @@ def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str) -> s
         else "n/a (rules mode)"
     )
     ratio = f"{r['pipeline_rate'] / r['model_rate']:.0%}" if r["model_rate"] else "n/a"
-    rss = ", ".join(f"{name} {r['rss_peak'][name]:.0f} MiB" for name in ("broker", "classifier", "api"))
+    rss = ", ".join(f"{name} {mib:.0f} MiB" for name, mib in r["rss_peak"].items())
     b, st = r["batches"], r["steady"]
     steady_row = (
         [
@@ -598,21 +631,28 @@ def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str) -> s
         else []
     )
     cpu = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in r["cpu"].items())
-    rss_last = ", ".join(f"{name} {r['rss_last'][name]:.0f} MiB" for name in ("broker", "classifier", "api"))
+    rss_last = ", ".join(f"{name} {mib:.0f} MiB" for name, mib in r["rss_last"].items())
+    judged = b["seconds"] / workers  # each worker judges one batch at a time
+    threads = worker_threads(workers)
+    judges = (
+        f"{workers} classifier workers in one consumer group (`{mode}` mode, the model on {threads} "
+        f"thread{'s' if threads > 1 else ''} in each)"
+        if workers > 1
+        else f"one classifier worker (`{mode}` mode, the model on {threads} threads)"
+    )
     lines = [
         "## Pipeline burst (`triage bench pipeline`)",
         "",
         f"Generated on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.",
         f"A burst of {count} corpus comments published as fast as possible into the embedded broker, judged by "
-        f"one classifier worker (`{mode}` mode) and stored by the API in {db_kind}; every process is separate.",
+        f"{judges} and stored by the API in {db_kind}; every process is separate.",
         "",
         "| what | value | reference (same run) |",
         "|---|---:|---|",
         f"| broker raw produce (acks=all, linger 5 ms) | {r['broker_produce']:.0f} msg/s | — |",
         f"| broker raw consume (no group) | {r['broker_consume']:.0f} msg/s | — |",
         f"| burst published | {r['publish_rate']:.0f} comments/s | broker raw produce |",
-        f"| classifier worker (publish → every comment judged) | {r['classifier_rate']:.1f} comments/s | "
-        f"{model} |",
+        f"| classifier (publish → every comment judged) | {r['classifier_rate']:.1f} comments/s | {model} |",
         f"| pipeline sustained (publish → every comment judged and its flag stored) | "
         f"{r['pipeline_rate']:.1f} comments/s | {ratio} of the raw model |",
         f"| flags stored / visible through the API (steady phase and burst) | {r['flags']} / {r['visible']} | — |",
@@ -621,9 +661,9 @@ def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str) -> s
         *steady_row,
         f"| consumer lag recovery (end of burst → both groups caught up) | {r['lag_recovery']:.1f} s | — |",
         f"| peak RSS | {rss} | end: {rss_last} |",
-        f"| classifier worker: micro-batches, mean size, time judging (model + rules) | {b['count']:.0f}, "
-        f"{b['size'] / max(b['count'], 1):.1f}, {b['seconds']:.0f} s of {r['judging']:.0f} s "
-        f"({b['seconds'] / r['judging']:.0%}) | — |",
+        f"| classifier: micro-batches, mean size, time judging (model + rules) per worker | {b['count']:.0f}, "
+        f"{b['size'] / max(b['count'], 1):.1f}, {judged:.0f} s of {r['judging']:.0f} s "
+        f"({judged / r['judging']:.0%}) | — |",
         f"| CPU time, burst start → caught up ({r['wall']:.0f} s on {os.cpu_count()} cores) | {cpu} | — |",
         "",
         "Latency under a burst is queueing time: the last comment waits for all before it; the steady row is the "

@@ -68,6 +68,7 @@ class RunOptions:
     broker_port: int | None = None
     demo: bool = True
     classifier_mode: str = "hybrid"
+    classifier_workers: int = 1
     ready_timeout: float = 180.0
 
 
@@ -115,12 +116,33 @@ class Supervisor:
                 "TRIAGE_INGEST_POLL_STATE_FILE", str(self.data_dir / "ingest-poll.sqlite3")
             ),
             "TRIAGE_CLASSIFIER_MODE": self.options.classifier_mode,
-            "TRIAGE_CLASSIFIER_DATA_DIR": str(self.data_dir / "classifier"),
-            "TRIAGE_CLASSIFIER_WEB_PORT": str(free_port()),
         }
         if self.options.demo:
             env["TRIAGE_INGEST_REPLAY_FILE"] = str(demo_file())
         return env
+
+    def _classifiers(self, env: dict[str, str], logs: Path) -> list[Service]:
+        """One classifier worker, or several in one consumer group sharing the comments topic's partitions.
+        Several workers share the cores: each gets its own model threads, its own port and its own folder."""
+        count = self.options.classifier_workers
+        names = ["classifier"] if count == 1 else [f"classifier-{n}" for n in range(1, count + 1)]
+        threads = (
+            {} if count == 1 else {"TRIAGE_CLASSIFIER_THREADS": str(max(1, (os.cpu_count() or 1) // count))}
+        )
+        return [
+            Service(
+                name,
+                ["classifier"],
+                {
+                    **env,
+                    **threads,
+                    "TRIAGE_CLASSIFIER_DATA_DIR": str(self.data_dir / name),
+                    "TRIAGE_CLASSIFIER_WEB_PORT": str(free_port()),
+                },
+                logs / f"{name}.log",
+            )
+            for name in names
+        ]
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -132,7 +154,7 @@ class Supervisor:
         ingest = f"http://127.0.0.1:{self.options.ingest_port}"
         self.services = [
             Service("api", ["api"], env, logs / "api.log", f"{api}/healthz"),
-            Service("classifier", ["classifier"], env, logs / "classifier.log"),
+            *self._classifiers(env, logs),
             Service("ingest", ["ingest"], env, logs / "ingest.log", f"{ingest}/healthz"),
         ]
         for service in self.services:

@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,7 +18,10 @@ class ClassifierSettings(BaseSettings):
     # or torch needed, for quick development runs).
     mode: Literal["hybrid", "rules"] = "hybrid"
     artefact: Path | None = None  # default: the artefact bundled with the package
-    batch_size: int = 64
+    # torch threads for the model in this process; 0: torch's default, one per core. When several workers
+    # share a machine, one each per core (`triage run --classifier-workers`) keeps them out of each other's way.
+    threads: int = Field(default=0, ge=0)
+    batch_size: int = 128
     batch_within_s: float = 0.05
     data_dir: Path = Path(".triage/classifier")
     web_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus can scrape /metrics

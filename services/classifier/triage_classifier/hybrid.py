@@ -36,9 +36,9 @@ class HybridClassifier:
         self._override = np.array([label.value in artefact.rule_override for label in self.labels])
 
     @classmethod
-    def load(cls, directory: Path | None = None) -> HybridClassifier:
+    def load(cls, directory: Path | None = None, threads: int | None = None) -> HybridClassifier:
         artefact = Artefact.load(directory)
-        encoder = Encoder()
+        encoder = Encoder(threads=threads)
         if artefact.delta:
             encoder.apply_delta(artefact.delta)
         return cls(artefact, encoder)

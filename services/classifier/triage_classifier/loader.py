@@ -17,6 +17,6 @@ def load_classifier(settings: ClassifierSettings) -> Classifier:
     else:
         from triage_classifier.hybrid import HybridClassifier
 
-        classifier = HybridClassifier.load(settings.artefact)
+        classifier = HybridClassifier.load(settings.artefact, threads=settings.threads or None)
     log.info("classifier loaded mode=%s version=%s", settings.mode, classifier.version)
     return classifier
