@@ -24,6 +24,8 @@ from uuid import uuid4
 
 import httpx
 
+from triage_cli.supervisor import classifier_names, classifier_threads
+
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 WARMUP_TEXT = "I swallowed all my pills and I can't stay awake, help"
 
@@ -316,15 +318,6 @@ def run_pipeline(
     return pipeline_report(result, count, db_kind, mode, workers)
 
 
-def worker_names(workers: int) -> list[str]:
-    return ["classifier"] if workers == 1 else [f"classifier-{n}" for n in range(1, workers + 1)]
-
-
-def worker_threads(workers: int) -> int:
-    """The model's threads in each worker: the cores shared out, as `triage run --classifier-workers` does."""
-    return max(1, (os.cpu_count() or 1) // workers)
-
-
 async def _pipeline(
     broker: Any,
     texts: list[str],
@@ -354,7 +347,8 @@ async def _pipeline(
             TRIAGE_KAFKA_PROFILE="embedded",
             TRIAGE_CLASSIFIER_MODE=mode,
             TRIAGE_CLASSIFIER_APP_ID=app_id,
-            TRIAGE_CLASSIFIER_THREADS=str(worker_threads(workers)),
+            # The cores shared out between the workers' models, as `triage run --classifier-workers` does.
+            TRIAGE_CLASSIFIER_THREADS=str(classifier_threads(workers) or 0),
             TRIAGE_API_CONSUMER_GROUP=group,
             TRIAGE_API_DATABASE_URL=database_url,
             TRIAGE_API_PORT=str(api_port),
@@ -362,7 +356,7 @@ async def _pipeline(
             TRIAGE_LOG_LEVEL="WARNING",
         )
         api = start_service("api", env, work / "api.log")
-        classifier_ports = {name: free_port() for name in worker_names(workers)}
+        classifier_ports = {name: free_port() for name in classifier_names(workers)}
         classifiers = {
             name: start_service(
                 "classifier",
@@ -635,7 +629,7 @@ def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str, work
     cpu = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in r["cpu"].items())
     rss_last = ", ".join(f"{name} {mib:.0f} MiB" for name, mib in r["rss_last"].items())
     judged = b["seconds"] / workers  # each worker judges one batch at a time
-    threads = worker_threads(workers)
+    threads = classifier_threads(workers) or os.cpu_count() or 1
     judges = (
         f"{workers} classifier workers in one consumer group (`{mode}` mode, the model on {threads} "
         f"thread{'s' if threads > 1 else ''} in each)"

@@ -60,6 +60,16 @@ class Service:
             self.process.wait()
 
 
+def classifier_names(count: int) -> list[str]:
+    return ["classifier"] if count == 1 else [f"classifier-{n}" for n in range(1, count + 1)]
+
+
+def classifier_threads(count: int) -> int | None:
+    """The model's threads in each of `count` workers on this machine: the cores shared out, so that their
+    models do not crowd each other; None for a single worker (torch's default, every core)."""
+    return max(1, (os.cpu_count() or 1) // count) if count > 1 else None
+
+
 @dataclass
 class RunOptions:
     data_dir: Path
@@ -122,26 +132,23 @@ class Supervisor:
         return env
 
     def _classifiers(self, env: dict[str, str], logs: Path) -> list[Service]:
-        """One classifier worker, or several in one consumer group sharing the comments topic's partitions.
-        Several workers share the cores: each gets its own model threads, its own port and its own folder."""
+        """One classifier worker, or several in one consumer group sharing the comments topic's partitions,
+        each with its own port and folder."""
         count = self.options.classifier_workers
-        names = ["classifier"] if count == 1 else [f"classifier-{n}" for n in range(1, count + 1)]
-        threads = (
-            {} if count == 1 else {"TRIAGE_CLASSIFIER_THREADS": str(max(1, (os.cpu_count() or 1) // count))}
-        )
+        threads = classifier_threads(count)
         return [
             Service(
                 name,
                 ["classifier"],
                 {
                     **env,
-                    **threads,
+                    **({"TRIAGE_CLASSIFIER_THREADS": str(threads)} if threads else {}),
                     "TRIAGE_CLASSIFIER_DATA_DIR": str(self.data_dir / name),
                     "TRIAGE_CLASSIFIER_WEB_PORT": str(free_port()),
                 },
                 logs / f"{name}.log",
             )
-            for name in names
+            for name in classifier_names(count)
         ]
 
     def start(self) -> None:
