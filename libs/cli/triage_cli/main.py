@@ -284,7 +284,7 @@ def bench() -> None:
 )
 def bench_classifier(corpus: Path, count: int, rate: float, output: Path | None) -> None:
     """Raw model vs classifier function vs Faust worker through the broker."""
-    from triage_classifier.bench import run as run_bench
+    from triage_cli.bench_classifier import run as run_bench
 
     click.echo(run_bench(corpus, count, rate, output))
 
