@@ -5,6 +5,7 @@ a viewer cannot act. Screenshots of the queue and the flag page (docs/screenshot
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,28 @@ def test_an_xss_payload_stays_inert(chromium: Any, server: Server) -> None:
     assert "<img src=x" in page.inner_text("#comment")
     assert page.evaluate("window.pwned") is None
     assert page.locator("#comment img, #comment script").count() == 0
+    page.close()
+
+
+def test_a_flag_stored_while_the_queue_loads_still_arrives_live(chromium: Any, server: Server) -> None:
+    """The flag is stored after the page's listing was taken and before its live stream connects."""
+    page = sign_in(chromium, server, "moderator")
+    stored: list[str] = []
+
+    def store_first(route: Any) -> None:
+        if not stored:
+            stored.append(add_flag(server, "Nobody at this clinic ever answers, useless", [Label.HOSTILE]))
+        route.continue_()
+
+    page.route("**/api/stream*", store_first)
+    page.reload()
+    deadline = time.monotonic() + 15
+    while not stored and time.monotonic() < deadline:
+        page.wait_for_timeout(100)  # Playwright runs the route handler while the test waits on the page
+    assert stored, "the queue opened no live stream"
+    row = page.wait_for_selector(f"tr[data-flag-id='{stored[0]}']")
+    assert "ever answers" in row.inner_text()
+    assert page.locator(f"tr[data-flag-id='{stored[0]}']").count() == 1
     page.close()
 
 

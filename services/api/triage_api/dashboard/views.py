@@ -86,6 +86,8 @@ def queue(
             query = replace(query, after=decode_cursor(cursor, query))
         except InvalidCursor as exc:
             raise HTTPException(422, f"invalid cursor: {exc}") from exc
+    # The live stream starts here, not when the browser connects: nothing stored in between is missed.
+    listed_at = datetime.now(UTC)
     listing = list_flags(db, query)
     filters = {k: v for k, v in (("label", query.label), ("status", query.status)) if v}
     next_cursor = encode_cursor(listing.next_position, query) if listing.next_position else None
@@ -106,6 +108,7 @@ def queue(
             ],
             "open_statuses": sorted(sla.OPEN_STATUSES),
             "now": now,
+            "listed_at": listed_at.isoformat(),
             "total": listing.total,
             "first_url": "?" + urlencode(filters) if cursor else None,
             "next_url": "?" + urlencode({**filters, "cursor": next_cursor}) if next_cursor else None,

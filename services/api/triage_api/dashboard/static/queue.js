@@ -43,7 +43,11 @@
   setInterval(tick, 1000);
 
   if (window.EventSource) {
-    const source = new EventSource("/api/stream");
+    // From the moment the listing was taken: a flag stored while the page loaded arrives too, and so does one
+    // stored while a stream that had sent nothing yet reconnects (the URL is the same; after a message, the
+    // browser's Last-Event-ID resumes instead).
+    const since = rows.dataset.since ? "?since=" + encodeURIComponent(rows.dataset.since) : "";
+    const source = new EventSource("/api/stream" + since);
     source.onopen = function () { if (live) live.textContent = "live"; };
     source.onerror = function () { if (live) live.textContent = "live updates: reconnecting…"; };
     source.addEventListener("flag", function (message) {
