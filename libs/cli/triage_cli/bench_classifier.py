@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,7 +19,7 @@ from triage_classifier.config import ClassifierSettings
 from triage_classifier.hybrid import HybridClassifier
 from triage_classifier.training.corpus import SPLITS, load_split
 
-from triage_cli.bench_pipeline import machine
+from triage_cli.bench_pipeline import machine, start_service, stop_services
 
 BATCH = 32
 
@@ -87,13 +85,7 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
             "TRIAGE_CLASSIFIER_WEB_PORT": str(free_port()),
             "TRIAGE_LOG_LEVEL": "WARNING",
         }
-        with (Path(data_dir) / "worker.log").open("wb") as worker_log:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "triage_cli", "classifier"],
-                env=env,
-                stdout=worker_log,
-                stderr=subprocess.STDOUT,
-            )
+        worker = start_service("classifier", env, Path(data_dir) / "worker.log")
 
         def comment(i: int, text: str, prefix: str) -> CommentReceived:
             return CommentReceived(
@@ -175,11 +167,7 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
         try:
             return asyncio.run(main())
         finally:
-            worker.terminate()
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop_services([worker])
 
 
 def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
@@ -193,13 +181,10 @@ def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
         "raw model (encoder forward, batched)", lambda b: classifier.encoder.encode(b, BATCH), texts, size
     )
     full = time_batches("classifier function (model + rules + heads)", classifier.classify_batch, texts, size)
-    expected = sum(1 for j in classifier.classify_batch(texts) if j.labels)
-    burst = worker_measure(texts, expected, None)
-    steady = worker_measure(
-        texts[: max(BATCH, int(rate * 20))],
-        sum(1 for j in classifier.classify_batch(texts[: max(BATCH, int(rate * 20))]) if j.labels),
-        rate,
-    )
+    flagged = [bool(j.labels) for j in classifier.classify_batch(texts)]  # the flags each worker row awaits
+    burst = worker_measure(texts, sum(flagged), None)
+    steady_count = max(BATCH, int(rate * 20))
+    steady = worker_measure(texts[:steady_count], sum(flagged[:steady_count]), rate)
     rows = [raw, full, burst, steady]
     lines = [
         "# Benchmarks",
