@@ -6,7 +6,12 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from triage_classifier.pipeline import SurgeMark, escalate_repeat_hostility, surge_alert
+from triage_classifier.pipeline import (
+    SurgeMark,
+    escalate_repeat_hostility,
+    read_surge_record,
+    surge_alert,
+)
 from triage_events import AlertKind, Label, Platform, Severity, encode
 
 from tests.builders import make_account, make_author, make_comment, make_comment_body, make_flag
@@ -149,8 +154,8 @@ def test_the_surge_mark_carries_no_comment_text_or_author_and_reads_back() -> No
     for fragment in ("Onion", "measles", "onion_fan", "Perry", "Quill", "author-surge"):
         assert fragment not in wire.decode()
     mark = SurgeMark.read(wire)
-    assert (mark.comment_key, mark.platform, mark.account, mark.occurred_at) == (
-        flag.comment_key,
+    assert (mark.comment_keys, mark.platform, mark.account, mark.occurred_at) == (
+        [flag.comment_key],
         flag.platform,
         flag.account,
         flag.occurred_at,
@@ -158,9 +163,62 @@ def test_the_surge_mark_carries_no_comment_text_or_author_and_reads_back() -> No
     assert mark.account_key == "instagram:acct-surge"
 
 
-def test_a_surge_record_of_the_earlier_format_still_reads() -> None:
-    """Written before the mark, the record held the whole flag; such records may be in flight at an upgrade."""
-    flag = _misinfo_flag(datetime(2026, 11, 22, 10, 5, tzinfo=UTC), "p-9")
-    earlier = json.dumps({"comment_key": flag.comment_key, "flag": encode(flag).decode()}).encode()
+def test_a_batch_gets_one_mark_per_account_and_label_with_its_comment_keys_in_order() -> None:
+    at = datetime(2026, 11, 22, 10, 5, tzinfo=UTC)
+    first, second, third = (_misinfo_flag(at.replace(second=s), f"p-{s}") for s in (1, 2, 3))
+    second = second.model_copy(update={"labels": [Label.MISINFORMATION, Label.SPAM]})
+    elsewhere = first.model_copy(
+        update={"account": make_account(id="acct-elsewhere"), "comment_key": "other"}
+    )
 
-    assert SurgeMark.read(earlier) == SurgeMark.of(flag)
+    marks = SurgeMark.per_account_label([first, second, elsewhere, third])
+
+    assert [key for key, _ in marks] == [
+        b"instagram:acct-surge|misinformation",
+        b"instagram:acct-surge|spam",
+        b"instagram:acct-elsewhere|misinformation",
+    ]
+    misinformation, spam, other = (mark for _, mark in marks)
+    assert misinformation.comment_keys == [first.comment_key, second.comment_key, third.comment_key]
+    assert misinformation.occurred_at == third.occurred_at  # the last flag's time
+    assert spam.comment_keys == [second.comment_key]
+    assert (other.comment_keys, other.account.id) == (["other"], "acct-elsewhere")
+    assert SurgeMark.per_account_label([]) == []
+
+
+def test_surge_records_of_both_earlier_formats_still_read() -> None:
+    """Records of earlier releases may be in flight at an upgrade: the whole flag, then a mark of one key."""
+    flag = _misinfo_flag(datetime(2026, 11, 22, 10, 5, tzinfo=UTC), "p-9")
+    whole_flag = json.dumps({"comment_key": flag.comment_key, "flag": encode(flag).decode()}).encode()
+    one_key = SurgeMark.of(flag).model_dump(mode="json")
+    one_key["comment_key"] = one_key.pop("comment_keys")[0]
+
+    assert SurgeMark.read(whole_flag) == SurgeMark.of(flag)
+    assert SurgeMark.read(json.dumps(one_key).encode()) == SurgeMark.of(flag)
+
+
+def test_a_surge_record_reads_into_its_label_and_mark() -> None:
+    flag = _misinfo_flag(datetime(2026, 11, 22, 10, 5, tzinfo=UTC), "p-9")
+    [(key, mark)] = SurgeMark.per_account_label([flag])
+
+    assert read_surge_record(key, mark.model_dump_json().encode()) == (Label.MISINFORMATION, mark)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        (None, b"{}"),
+        (b"instagram:acct|not-a-label", b"{}"),
+        (b"instagram:acct|spam", None),
+        (b"instagram:acct|spam", b"not json"),
+        (b"instagram:acct|spam", b"[1, 2]"),
+        (b"instagram:acct|spam", b"7"),
+        (b"instagram:acct|spam", b'{"comment_keys": "one", "platform": "x"}'),
+        (b"\xff\xfe|spam", b"{}"),
+    ],
+)
+def test_an_unreadable_surge_record_is_a_value_error_naming_no_content(
+    key: bytes | None, value: bytes | None
+) -> None:
+    with pytest.raises(ValueError, match=r"^unreadable surge record: [A-Za-z]+$"):
+        read_surge_record(key, value)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from triage_classifier.windows import add_occurrence, recent, surge_step
+import pytest
+from triage_classifier.windows import add_occurrence, recent, surge_step, surge_steps
 
 WINDOW = 100.0
 
@@ -112,3 +113,31 @@ def test_surge_step_does_not_modify_the_state_it_is_given() -> None:
 
     assert decision.fire is True
     assert json.dumps(state) == snapshot
+
+
+@pytest.mark.parametrize(
+    ("before", "refs"),
+    [
+        ([], ["k1", "k2"]),  # below the threshold
+        ([], ["k1", "k2", "k3", "k4", "k5"]),  # fires at k3, the last two keep the window full
+        ([(0.0, "k1")], ["k2", "k3"]),  # fires at the last
+        ([(0.0, "k1"), (10.0, "k2"), (20.0, "k3")], ["k4", "k5"]),  # already fired: quiet
+        ([], []),
+    ],
+)
+def test_several_flags_at_once_decide_as_one_by_one_would(
+    before: list[tuple[float, str]], refs: list[str]
+) -> None:
+    state, _ = _steps({}, before)
+    _, one_by_one = _steps(state, [(30.0, ref) for ref in refs])
+
+    together = surge_steps(state, 30.0, WINDOW, 3, refs)
+
+    fired = [d for d in one_by_one if d.fire]
+    expected = fired[0] if fired else (one_by_one[-1] if one_by_one else None)
+    assert together.fire == bool(fired)
+    if expected is not None:
+        assert (together.count, together.refs) == (expected.count, expected.refs)
+        assert together.state == one_by_one[-1].state
+    else:
+        assert together.state == state

@@ -8,7 +8,8 @@ import logging
 import time
 from functools import cache
 
-from triage_events import FlagRaised, Label, encode
+from triage_bus.dlq import dead_letter
+from triage_events import DeadLetter, FlagRaised, Label, encode
 
 from triage_classifier.app import (
     ALERTS_RAISED,
@@ -33,13 +34,15 @@ from triage_classifier.app import (
 from triage_classifier.judgement import Classifier
 from triage_classifier.loader import load_classifier
 from triage_classifier.pipeline import (
+    SERVICE,
     Record,
     SurgeMark,
     escalate_repeat_hostility,
     judge_batch,
+    read_surge_record,
     surge_alert,
 )
-from triage_classifier.windows import add_occurrence, surge_step
+from triage_classifier.windows import add_occurrence, surge_steps
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,15 @@ def track_hostility(flag: FlagRaised, now: float) -> FlagRaised:
     )
 
 
+async def send_dead_letter(letter: DeadLetter) -> None:
+    """To the dead-letter topic, logged by reason and position only (the record may hold comment text)."""
+    log.warning(
+        "dead letter reason=%s partition=%s offset=%s", letter.reason, letter.partition, letter.offset
+    )
+    await dlq_topic.send(key=None, value=encode(letter))
+    DEAD_LETTERS.labels(letter.reason).inc()
+
+
 @app.agent(comments_topic)
 async def classify_comments(stream):  # type: ignore[no-untyped-def]
     model = await asyncio.to_thread(classifier)
@@ -90,22 +102,14 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
         COMMENTS_JUDGED.inc(result.judged)
         now = time.time()
         for letter in result.dead_letters:
-            log.warning(
-                "dead letter reason=%s partition=%s offset=%s", letter.reason, letter.partition, letter.offset
-            )
-            await dlq_topic.send(key=None, value=encode(letter))
-            DEAD_LETTERS.labels(letter.reason).inc()
-        for flag in result.flags:
-            flag = track_hostility(flag, now)
+            await send_dead_letter(letter)
+        flags = [track_hostility(flag, now) for flag in result.flags]
+        for flag in flags:
             for label in flag.labels:
                 FLAGS_RAISED.labels(label.value, flag.severity.value).inc()
             await flags_topic.send(key=flag.comment_key.encode(), value=encode(flag))
-            mark = SurgeMark.of(flag)
-            record = mark.model_dump_json().encode()
-            for label in flag.labels:
-                await account_labels_topic.send(
-                    key=f"{mark.account_key}|{label.value}".encode(), value=record
-                )
+        for key, mark in SurgeMark.per_account_label(flags):
+            await account_labels_topic.send(key=key, value=mark.model_dump_json().encode())
         # After the batch's flags: the API orders one comment's verdicts by the comment's change time anyway.
         for cleared in result.cleared:
             await flags_topic.send(key=cleared.comment_key.encode(), value=encode(cleared))
@@ -129,15 +133,28 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
 @app.agent(account_labels_topic)
 async def detect_surges(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
-        mark = SurgeMark.read(event.value)
         key = event.key
-        label = Label(key.decode().rsplit("|", 1)[1])
-        decision = surge_step(
+        try:
+            label, mark = read_surge_record(key, event.value)
+        except ValueError as exc:
+            letter = dead_letter(
+                SERVICE,
+                account_labels_topic.get_topic_name(),
+                key,
+                event.value,
+                "unreadable_surge_mark",
+                str(exc),
+                event.message.partition,
+                event.message.offset,
+            )
+            await send_dead_letter(letter)
+            continue
+        decision = surge_steps(
             account_label_to_surge[key],
             time.time(),
             settings.surge_window_s,
             settings.surge_threshold,
-            mark.comment_key,
+            mark.comment_keys,
         )
         account_label_to_surge[key] = decision.state
         if decision.fire:

@@ -162,12 +162,15 @@ def escalate_repeat_hostility(flag: FlagRaised, count: int, threshold: int, wind
 
 
 class SurgeMark(BaseModel):
-    """What the surge agent needs of a flag, on the classifier's internal account-labels topic: which comment,
-    which account and when. No comment text and no author: nothing of the comment is copied there."""
+    """What the surge agent needs of a micro-batch's flags with one label on one account, on the classifier's
+    internal account-labels topic: which comments (in the batch's order), which account and when (the last
+    flag's time). No comment text and no author: nothing of the comments is copied there. One record per
+    account and label per batch, not per flag: a burst on one account is what surges are about, and each
+    record costs the broker and the surge agent the same whatever it carries."""
 
     model_config = ConfigDict(frozen=True)
 
-    comment_key: str
+    comment_keys: list[str]
     platform: Platform
     account: Account
     occurred_at: datetime
@@ -175,11 +178,27 @@ class SurgeMark(BaseModel):
     @classmethod
     def of(cls, flag: FlagRaised) -> SurgeMark:
         return cls(
-            comment_key=flag.comment_key,
+            comment_keys=[flag.comment_key],
             platform=flag.platform,
             account=flag.account,
             occurred_at=flag.occurred_at,
         )
+
+    @classmethod
+    def per_account_label(cls, flags: list[FlagRaised]) -> list[tuple[bytes, SurgeMark]]:
+        """The marks of a batch's flags, keyed `platform:account|label`, in order of first appearance."""
+        grouped: dict[tuple[str, Label], list[FlagRaised]] = {}
+        for flag in flags:
+            account_key = f"{flag.platform.value}:{flag.account.id}"
+            for label in flag.labels:
+                grouped.setdefault((account_key, label), []).append(flag)
+        return [
+            (
+                f"{account_key}|{label.value}".encode(),
+                cls.of(same[-1]).model_copy(update={"comment_keys": [flag.comment_key for flag in same]}),
+            )
+            for (account_key, label), same in grouped.items()
+        ]
 
     @property
     def account_key(self) -> str:
@@ -188,10 +207,24 @@ class SurgeMark(BaseModel):
 
     @classmethod
     def read(cls, value: bytes) -> SurgeMark:
+        """A mark, or a record of an earlier format still in flight during an upgrade: the whole flag (the
+        first format) or a mark of one comment (the second)."""
         payload = json.loads(value)
-        if "flag" in payload:  # the earlier record, the whole flag: still in flight during an upgrade
+        if "flag" in payload:
             return cls.of(FlagRaised.model_validate_json(payload["flag"]))
+        if "comment_key" in payload:
+            payload["comment_keys"] = [payload.pop("comment_key")]
         return cls.model_validate(payload)
+
+
+def read_surge_record(key: bytes | None, value: bytes | None) -> tuple[Label, SurgeMark]:
+    """The label (the end of the key `platform:account|label`) and the mark of an account-labels record;
+    ValueError, naming only the kind of fault, when either cannot be read."""
+    try:
+        label = Label((key or b"").decode().rsplit("|", 1)[-1])
+        return label, SurgeMark.read(value or b"")
+    except (TypeError, AttributeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        raise ValueError(f"unreadable surge record: {type(exc).__name__}") from None
 
 
 def surge_alert(

@@ -3,7 +3,7 @@ one account. Pure functions over JSON-serialisable state, so they are easy to te
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -35,3 +35,18 @@ def surge_step(state: dict[str, Any], now: float, window_s: float, threshold: in
     fire = len(entries) >= threshold and not quiet
     new_state = {"recent": entries, "alerted_at": now if fire else alerted_at}
     return SurgeDecision(new_state, fire, len(entries), [str(e[1]) for e in entries])
+
+
+def surge_steps(
+    state: dict[str, Any], now: float, window_s: float, threshold: int, refs: list[str]
+) -> SurgeDecision:
+    """Record several flags seen together, in their order, with the state after all of them. The decision
+    is that of the flag that fired, if one did (a window stays quiet after firing, so at most one does), or
+    else that of the last flag."""
+    decision = SurgeDecision(state, False, len(state.get("recent", [])), [])
+    fired: SurgeDecision | None = None
+    for ref in refs:
+        decision = surge_step(decision.state, now, window_s, threshold, ref)
+        if decision.fire:
+            fired = decision
+    return decision if fired is None else replace(fired, state=decision.state)
