@@ -1,6 +1,7 @@
 """The real classifier worker (`triage classifier`, hybrid mode) on a broker of its own: flags carry the model
 version, urgent comments page, a surge of one label on one account raises one alert, repeat hostility by one
-author escalates, and both tables come back from their changelogs when the worker restarts."""
+author escalates, both tables come back from their changelogs when the worker restarts, and an unreadable
+record on the internal surge topic is dead-lettered while the worker goes on."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from triage_classifier.artefact import Artefact
 from triage_events import (
     ALERTS,
     COMMENTS,
+    DLQ,
     FLAGS,
     AlertKind,
     AlertRaised,
     CommentReceived,
+    DeadLetter,
     FlagRaised,
     Label,
     Severity,
@@ -159,6 +162,12 @@ async def test_worker_flags_alerts_escalates_and_recovers_its_tables(
         processes.stop(children[:1])
         assert not children[0].alive()
         children.append(processes.start("classifier-2", ["classifier"], env, tmp_path / "logs"))
+        # A record on the internal surge topic that cannot be read: dead-lettered, and the worker goes on.
+        internal = f"{app_id}-account-labels"
+        garbled = f"facebook:{surged}|misinformation".encode()
+        await produce(
+            fresh_broker.bootstrap_servers, internal, [(garbled, b'{"comment_keys": "not a list"}')]
+        )
         await publish(fresh_broker, [hostile[2], *misinfo[3:]])
 
         after = {c.comment_key for c in [hostile[2], *misinfo[3:]]}
@@ -167,6 +176,15 @@ async def test_worker_flags_alerts_escalates_and_recovers_its_tables(
         )
         await caught_up(fresh_broker, app_id, children[1])
 
+        letters = [
+            decode(DeadLetter, r.value) for r in await read_all(fresh_broker.bootstrap_servers, DLQ.name)
+        ]
+        [letter] = [d for d in letters if d.topic == internal]
+        assert (letter.reason, letter.error) == (
+            "unreadable_surge_mark",
+            "unreadable surge record: ValidationError",
+        )
+        assert children[1].alive()
         assert {f.model_version for f in later.values()} == {version}
         # Without the author's recovered history this would be a first offence (medium).
         third = later[hostile[2].comment_key]
