@@ -19,7 +19,7 @@ from triage_classifier.config import ClassifierSettings
 from triage_classifier.hybrid import HybridClassifier
 from triage_classifier.training.corpus import SPLITS, load_split
 
-from triage_cli.bench_pipeline import machine, start_service, stop_services
+from triage_cli.bench_pipeline import WARMUP_TEXT, bench_comment, machine, start_service, stop_services
 
 BATCH = 32
 
@@ -62,17 +62,7 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
     from triage_bus.embedded import EmbeddedBroker, free_port
     from triage_events import COMMENTS as COMMENTS_TOPIC
-    from triage_events import (
-        FLAGS,
-        Account,
-        Author,
-        Comment,
-        CommentReceived,
-        FlagRaised,
-        Platform,
-        decode,
-        encode,
-    )
+    from triage_events import FLAGS, Account, CommentReceived, FlagRaised, decode, encode
 
     run_id = f"bench-{os.getpid()}-{int(time.time())}"
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as data_dir:
@@ -87,17 +77,11 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
         }
         worker = start_service("classifier", env, Path(data_dir) / "worker.log")
 
+        account = Account(id="bench", handle="@bench")
+
         def comment(i: int, text: str, prefix: str) -> CommentReceived:
-            return CommentReceived(
-                platform=Platform.DEMO,
-                account=Account(id="bench", handle="@bench"),
-                comment=Comment(
-                    platform_comment_id=f"{prefix}-{i}",
-                    text=text,
-                    author=Author(id=f"author-{i}"),
-                    created_at=datetime.now(UTC),
-                ),
-            )
+            # An author per comment: a burst spread evenly over the partitions.
+            return bench_comment(account, i, text, prefix, authors=len(texts))
 
         async def main() -> Measure:
             producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers, linger_ms=5)
@@ -113,7 +97,7 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
             consumer.assign([TopicPartition(FLAGS.name, p) for p in range(FLAGS.partitions)])
             try:
                 # Warm up: the worker is ready once a flag for an obvious comment comes back.
-                warm = comment(0, "I swallowed all my pills and I can't stay awake, help", "warmup")
+                warm = comment(0, WARMUP_TEXT, "warmup")
                 await producer.send_and_wait(COMMENTS_TOPIC.name, encode(warm), key=warm.kafka_key)
                 deadline = time.time() + 240
                 while time.time() < deadline and worker.poll() is None:

@@ -24,7 +24,7 @@ from uuid import uuid4
 
 import httpx
 
-from triage_cli.supervisor import classifier_names, classifier_threads
+from triage_cli.supervisor import classifier_threads, classifier_workers_env
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 WARMUP_TEXT = "I swallowed all my pills and I can't stay awake, help"
@@ -337,7 +337,7 @@ async def _pipeline(
     processes: list[subprocess.Popen[bytes]] = []
     sampler_task: asyncio.Task[None] | None = None
     try:
-        sample = encode(_comment(Account(id="x", handle="@x"), 0, texts[0], "size"))
+        sample = encode(bench_comment(Account(id="x", handle="@x"), 0, texts[0], "size"))
         produce_rate, consume_rate = await broker_raw(broker.bootstrap_servers, 20_000, len(sample))
 
         api_port = free_port()
@@ -347,8 +347,6 @@ async def _pipeline(
             TRIAGE_KAFKA_PROFILE="embedded",
             TRIAGE_CLASSIFIER_MODE=mode,
             TRIAGE_CLASSIFIER_APP_ID=app_id,
-            # The cores shared out between the workers' models, as `triage run --classifier-workers` does.
-            TRIAGE_CLASSIFIER_THREADS=str(classifier_threads(workers) or 0),
             TRIAGE_API_CONSUMER_GROUP=group,
             TRIAGE_API_DATABASE_URL=database_url,
             TRIAGE_API_PORT=str(api_port),
@@ -356,18 +354,11 @@ async def _pipeline(
             TRIAGE_LOG_LEVEL="WARNING",
         )
         api = start_service("api", env, work / "api.log")
-        classifier_ports = {name: free_port() for name in classifier_names(workers)}
+        # Each worker's folder, port and share of the cores, as `triage run --classifier-workers` gives them.
+        workers_env = classifier_workers_env(workers, work)
         classifiers = {
-            name: start_service(
-                "classifier",
-                {
-                    **env,
-                    "TRIAGE_CLASSIFIER_DATA_DIR": str(work / name),
-                    "TRIAGE_CLASSIFIER_WEB_PORT": str(port),
-                },
-                work / f"{name}.log",
-            )
-            for name, port in classifier_ports.items()
+            name: start_service("classifier", {**env, **own}, work / f"{name}.log")
+            for name, own in workers_env.items()
         }
         processes += [api, *classifiers.values()]
         base = f"http://127.0.0.1:{api_port}"
@@ -381,7 +372,7 @@ async def _pipeline(
         await admin.start()
         try:
             # Warm-up: the pipeline is ready once a flag for an obvious comment is visible through the API.
-            warm = _comment(account, 0, WARMUP_TEXT, "warmup")
+            warm = bench_comment(account, 0, WARMUP_TEXT, "warmup")
             await producer.send_and_wait(COMMENTS.name, encode(warm), key=warm.kafka_key)
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
@@ -394,7 +385,7 @@ async def _pipeline(
             else:
                 raise RuntimeError("the pipeline did not flag the warm-up comment")
 
-            ports = list(classifier_ports.values())
+            ports = [int(own["TRIAGE_CLASSIFIER_WEB_PORT"]) for own in workers_env.values()]
             drain = functools.partial(_drain, client, ports, admin, broker.bootstrap_servers, app_id, group)
             # Steady rate first: the latency a comment sees when the pipeline keeps up (ingest → visible flag).
             steady_rate, steady_seconds = steady
@@ -414,7 +405,7 @@ async def _pipeline(
             sent_at: dict[str, float] = {}
             started = time.time()
             for i, text in enumerate(texts):
-                event = _comment(account, i, text, "bench")
+                event = bench_comment(account, i, text, "bench")
                 sent_at[event.comment_key] = time.time()
                 await producer.send(COMMENTS.name, encode(event), key=event.kafka_key)
             await producer.flush()
@@ -474,7 +465,8 @@ async def _pipeline(
         stop_services(processes)
 
 
-def _comment(account: Any, i: int, text: str, prefix: str) -> Any:
+def bench_comment(account: Any, i: int, text: str, prefix: str, authors: int = 500) -> Any:
+    """Comment `prefix-i` on `account`, by one of `authors` authors in turn (the comments topic's key)."""
     from triage_events import Author, Comment, CommentReceived, Platform
 
     return CommentReceived(
@@ -483,7 +475,7 @@ def _comment(account: Any, i: int, text: str, prefix: str) -> Any:
         comment=Comment(
             platform_comment_id=f"{prefix}-{i}",
             text=text,
-            author=Author(id=f"author-{i % 500}"),
+            author=Author(id=f"author-{i % authors}"),
             created_at=datetime.now(UTC),
         ),
     )
@@ -536,7 +528,7 @@ async def _publish_steady(producer: Any, account: Any, texts: list[str], rate: f
         delay = start + i / rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        event = _comment(account, i, text, "steady")
+        event = bench_comment(account, i, text, "steady")
         sent_at[event.comment_key] = time.time()
         await producer.send(COMMENTS.name, encode(event), key=event.kafka_key)
     await producer.flush()

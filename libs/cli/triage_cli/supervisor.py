@@ -70,6 +70,20 @@ def classifier_threads(count: int) -> int | None:
     return max(1, (os.cpu_count() or 1) // count) if count > 1 else None
 
 
+def classifier_workers_env(count: int, data_dir: Path) -> dict[str, dict[str, str]]:
+    """What each of `count` workers on this machine gets on top of the shared env, by name: its folder under
+    `data_dir`, a web port of its own and its share of the cores."""
+    threads = classifier_threads(count)
+    return {
+        name: {
+            **({"TRIAGE_CLASSIFIER_THREADS": str(threads)} if threads else {}),
+            "TRIAGE_CLASSIFIER_DATA_DIR": str(data_dir / name),
+            "TRIAGE_CLASSIFIER_WEB_PORT": str(free_port()),
+        }
+        for name in classifier_names(count)
+    }
+
+
 @dataclass
 class RunOptions:
     data_dir: Path
@@ -134,21 +148,10 @@ class Supervisor:
     def _classifiers(self, env: dict[str, str], logs: Path) -> list[Service]:
         """One classifier worker, or several in one consumer group sharing the comments topic's partitions,
         each with its own port and folder."""
-        count = self.options.classifier_workers
-        threads = classifier_threads(count)
+        workers = classifier_workers_env(self.options.classifier_workers, self.data_dir)
         return [
-            Service(
-                name,
-                ["classifier"],
-                {
-                    **env,
-                    **({"TRIAGE_CLASSIFIER_THREADS": str(threads)} if threads else {}),
-                    "TRIAGE_CLASSIFIER_DATA_DIR": str(self.data_dir / name),
-                    "TRIAGE_CLASSIFIER_WEB_PORT": str(free_port()),
-                },
-                logs / f"{name}.log",
-            )
-            for name in classifier_names(count)
+            Service(name, ["classifier"], {**env, **own}, logs / f"{name}.log")
+            for name, own in workers.items()
         ]
 
     def start(self) -> None:
