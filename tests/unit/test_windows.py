@@ -48,6 +48,16 @@ def test_add_occurrence_with_a_full_window_drops_the_oldest() -> None:
     assert [e[1] for e in entries] == ["b", "c"]
 
 
+def test_a_ref_already_in_the_window_is_not_counted_again() -> None:
+    entries = add_occurrence([], now=0.0, window_s=WINDOW, cap=5, ref="k1")
+
+    again = add_occurrence(entries, now=10.0, window_s=WINDOW, cap=5, ref="k1")
+
+    assert again == [[0.0, "k1"]]  # kept at its first time
+    # Once it has left the window, the same ref counts anew.
+    assert add_occurrence(again, now=150.0, window_s=WINDOW, cap=5, ref="k1") == [[150.0, "k1"]]
+
+
 def _steps(state: dict, flags: list[tuple[float, str]], threshold: int = 3) -> tuple[dict, list]:
     decisions = []
     for now, ref in flags:
@@ -141,3 +151,12 @@ def test_several_flags_at_once_decide_as_one_by_one_would(
         assert together.state == one_by_one[-1].state
     else:
         assert together.state == state
+
+
+def test_a_surge_mark_delivered_twice_counts_its_comments_once() -> None:
+    state = surge_steps({}, 0.0, WINDOW, 3, ["k1", "k2"]).state
+
+    again = surge_steps(state, 1.0, WINDOW, 3, ["k1", "k2"])
+
+    assert (again.fire, again.count) == (False, 2)
+    assert surge_steps(again.state, 2.0, WINDOW, 3, ["k3"]).fire

@@ -16,7 +16,12 @@ def recent(entries: list[list[Any]], now: float, window_s: float, cap: int) -> l
 def add_occurrence(
     entries: list[list[Any]], now: float, window_s: float, cap: int, ref: str
 ) -> list[list[Any]]:
-    return recent([*entries, [now, ref]], now, window_s, cap)
+    """`ref` recorded at `now`, unless the window holds it already: processing is at-least-once, and a record
+    delivered again (after a restart or a rebalance) must not count twice."""
+    current = recent(entries, now, window_s, len(entries))
+    if all(entry[1] != ref for entry in current):
+        current.append([now, ref])
+    return current[-cap:]
 
 
 @dataclass(frozen=True)
