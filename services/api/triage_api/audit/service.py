@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from triage_api.audit.models import AuditEvent
@@ -23,6 +23,26 @@ def record(
     db.add(event)
     first_action.note(db, event)  # the first staff action on a flag feeds the time-to-first-action metric
     return event
+
+
+def record_system(db: Session, actor: str, action: str, details: dict[str, dict[str, Any]]) -> None:
+    """Append one system event per flag (`details`: flag id → detail) in one statement, in the caller's
+    transaction. System events are never a staff member's first action, so nothing is noted for that metric."""
+    if not details:
+        return
+    at = datetime.now(UTC)
+    rows = [
+        {
+            "at": at,
+            "actor": actor,
+            "role": first_action.SYSTEM_ROLE,
+            "action": action,
+            "flag_id": flag_id,
+            "detail": detail,
+        }
+        for flag_id, detail in details.items()
+    ]
+    db.execute(insert(AuditEvent), rows)
 
 
 def latest(db: Session, flag_id: str, actions: tuple[str, ...]) -> AuditEvent | None:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from triage_events import FlagRaised
 
@@ -211,35 +211,24 @@ class MemberPicker:
 
 def route(db: Session, config: RoutingConfig, events: list[FlagRaised], at: datetime) -> None:
     """Give each newly stored flag its team and, if the team has members, an assignee (in the caller's
-    transaction, so routing commits with the flags). One query loads the batch's flags; assignments within
-    the batch follow each team's strategy in the batch's order."""
+    transaction, so routing commits with the flags). Assignments within the batch follow each team's strategy
+    in the batch's order. Two statements whatever the batch's size: the flags' routes (an UPDATE by primary key
+    per flag, sent as one batch) and their `flag.routed` audit entries."""
     if not events:
         return
-    flags = {
-        flag.id: flag
-        for flag in db.scalars(select(Flag).where(Flag.id.in_([str(e.event_id) for e in events])))
-    }
     picker = MemberPicker(db)
+    routes: list[dict[str, object]] = []
+    details: dict[str, dict[str, object]] = {}
     for event in events:
-        flag = flags.get(str(event.event_id))
-        if flag is None:
-            continue
+        flag_id = str(event.event_id)
         team_name = config.team_for(event, at)
         assignee = picker.next(team_name, config.teams[team_name])
-        flag.team, flag.assignee = team_name, assignee
-        if assignee:
-            flag.status = FlagStatus.ASSIGNED.value
-        audit.record(
-            db,
-            ROUTER,
-            "system",
-            "flag.routed",
-            flag.id,
-            team=team_name,
-            assignee=assignee,
-            language=event.comment.language,  # a routing fact the flag has no column for (re-routing)
-        )
-    db.flush()
+        status = FlagStatus.ASSIGNED if assignee else FlagStatus.NEW  # a new flag is stored as new
+        routes.append({"id": flag_id, "team": team_name, "assignee": assignee, "status": status.value})
+        # the language is a routing fact the flag has no column for (re-routing reads it from here)
+        details[flag_id] = {"team": team_name, "assignee": assignee, "language": event.comment.language}
+    db.execute(update(Flag), routes)
+    audit.record_system(db, ROUTER, "flag.routed", details)
 
 
 class RerouteReason(enum.StrEnum):
