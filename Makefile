@@ -35,8 +35,9 @@ bench: $(STAMP)
 	mkdir -p $(BENCH_DIR)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/triage bench classifier --output $(BENCH_DIR)/classifier.md
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/triage bench pipeline --count $(BENCH_COUNT) --output $(BENCH_DIR)/pipeline.md
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/triage bench pipeline --count 8000 --steady-seconds 0 --prolific-share 0.3 --output $(BENCH_DIR)/prolific.md
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/triage bench api --output $(BENCH_DIR)/api.md
-	$(BIN)/triage bench report $(BENCH_DIR)/classifier.md $(BENCH_DIR)/pipeline.md $(BENCH_DIR)/api.md --output docs/benchmarks.md
+	$(BIN)/triage bench report $(BENCH_DIR)/classifier.md $(BENCH_DIR)/pipeline.md $(BENCH_DIR)/prolific.md $(BENCH_DIR)/api.md --output docs/benchmarks.md
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }

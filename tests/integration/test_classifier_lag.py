@@ -1,5 +1,5 @@
 """The real classifier worker (rules mode, a broker of its own) exports `triage_classifier_consumer_lag` on its
-/metrics for each partition of the comments topic and of its re-keyed account-labels topic, and the lag is
+/metrics for each partition of the comments topic and of its two re-keyed internal topics, and the lag is
 back to zero once everything it was sent is committed."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ async def test_the_worker_exports_its_lag_per_topic_and_partition(
         TRIAGE_CLASSIFIER_WEB_PORT=str(port),
     )
     comments = [make_comment(text=TEXTS[i % len(TEXTS)]) for i in range(30)]
-    internal = f"{app_id}-account-labels"
+    internal = (f"{app_id}-account-labels", f"{app_id}-author-verdicts")
     children = [processes.start("classifier", ["classifier"], env, tmp_path / "logs")]
     try:
         await produce(
@@ -66,8 +66,9 @@ async def test_the_worker_exports_its_lag_per_topic_and_partition(
         await eventually(all_committed, DEADLINE, "the worker to commit every comment", every=0.5)
 
         partitions = {str(p) for p in range(COMMENTS.partitions)}
-        # One worker holds every partition of both topics its agents read, and nothing else (no changelogs).
-        expected = {(topic, p) for topic in (COMMENTS.name, internal) for p in partitions}
+        # One worker holds every partition of the three topics its agents read, and nothing else (no
+        # changelogs).
+        expected = {(topic, p) for topic in (COMMENTS.name, *internal) for p in partitions}
         seen: list[dict[tuple[str, str], float]] = []
 
         async def caught_up() -> dict[tuple[str, str], float] | None:

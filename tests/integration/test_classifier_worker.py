@@ -1,10 +1,11 @@
 """The real classifier worker (`triage classifier`, hybrid mode) on a broker of its own: flags carry the model
 version, urgent comments page, a surge of one label on one account raises one alert, repeat hostility by one
 author escalates, both tables come back from their changelogs when the worker restarts, and an unreadable
-record on the internal surge topic is dead-lettered while the worker goes on."""
+record on either internal topic is dead-lettered while the worker goes on."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -55,8 +56,11 @@ URGENT = "A visitor just collapsed by the elevators on level 2 and is not breath
 
 
 def comment(text: str, account_id: str, author_id: str) -> CommentReceived:
+    """Written now: an author's comments in a list are written in its order (each on its own partition)."""
     return make_comment(
-        comment=make_comment_body(text=text, author=make_author(id=author_id, handle=author_id)),
+        comment=make_comment_body(
+            text=text, author=make_author(id=author_id, handle=author_id), created_at=datetime.now(UTC)
+        ),
         account=make_account(id=account_id),
     )
 
@@ -81,13 +85,13 @@ async def alerts(broker: EmbeddedBroker) -> list[AlertRaised]:
 
 
 async def caught_up(broker: EmbeddedBroker, app_id: str, child: processes.Child) -> None:
-    """Wait until the worker has committed every comment and every re-keyed flag (surge input), i.e. the
-    flags, alerts and table updates for them are on the broker."""
-    internal = f"{app_id}-account-labels"
+    """Wait until the worker has committed every comment and every record of its internal topics (surge marks,
+    hostile flags and clears by author), i.e. the flags, alerts and table updates for them are on the broker."""
+    topics = (COMMENTS.name, f"{app_id}-account-labels", f"{app_id}-author-verdicts")
 
     async def probe() -> bool:
         assert child.alive(), processes.describe([child])
-        for topic, partitions in ((COMMENTS.name, COMMENTS.partitions), (internal, COMMENTS.partitions)):
+        for topic, partitions in ((topic, COMMENTS.partitions) for topic in topics):
             produced = len(await read_all(broker.bootstrap_servers, topic, idle=0.3))
             if await committed_total(broker.bootstrap_servers, app_id, topic, partitions) < produced:
                 return False
@@ -168,6 +172,9 @@ async def test_worker_flags_alerts_escalates_and_recovers_its_tables(
         await produce(
             fresh_broker.bootstrap_servers, internal, [(garbled, b'{"comment_keys": "not a list"}')]
         )
+        # And one on the internal author topic: the same.
+        authors_topic = f"{app_id}-author-verdicts"
+        await produce(fresh_broker.bootstrap_servers, authors_topic, [(b"facebook:x", b"not a verdict")])
         await publish(fresh_broker, [hostile[2], *misinfo[3:]])
 
         after = {c.comment_key for c in [hostile[2], *misinfo[3:]]}
@@ -189,6 +196,9 @@ async def test_worker_flags_alerts_escalates_and_recovers_its_tables(
                 "unreadable_surge_mark",
                 "unreadable surge record: ValidationError",
             )
+        }
+        assert {(d.topic, d.reason) for d in letters if d.topic == authors_topic} == {
+            (authors_topic, "not_json")
         }
         assert children[1].alive()
         assert {f.model_version for f in later.values()} == {version}

@@ -216,7 +216,7 @@ async def test_instagram_mention_is_fetched_and_published_or_dead_lettered(
     ]
     [event] = [c for c in comments if c.comment.platform_comment_id == fetched]
     assert event.comment.kind is CommentKind.MENTION and event.platform is Platform.INSTAGRAM
-    assert event.kafka_key == b"instagram:sam.q"
+    assert event.kafka_key == event.comment_key.encode()
     assert not any(c.comment.platform_comment_id == failing for c in comments)
     letters = [decode(DeadLetter, r.value) for r in await read_all(broker.bootstrap_servers, DLQ.name)]
     [letter] = [

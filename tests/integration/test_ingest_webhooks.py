@@ -42,4 +42,5 @@ async def test_signed_delivery_is_published_and_forged_is_not(broker: EmbeddedBr
     assert ids.count(good_id) == 1
     assert forged_id not in ids
     [record] = [r for r in records if decode(CommentReceived, r.value).comment.platform_comment_id == good_id]
-    assert record.key == b"facebook:6212345678901234"
+    assert record.key == decode(CommentReceived, record.value).comment_key.encode()  # keyed by comment
+    assert record.key.startswith(b"facebook:") and record.key.endswith(good_id.encode())

@@ -87,7 +87,7 @@ def test_golden_comment_received() -> None:
     assert event.comment.author.display_name == "Theo Marchetti"
     assert event.comment.thread_id == "1029384756_88812000"
     assert event.comment_key == "facebook:1029384756:1029384756_88812345"
-    assert event.kafka_key == b"facebook:fb-55102"
+    assert event.kafka_key == b"facebook:1029384756:1029384756_88812345"  # keyed by comment
 
 
 def test_golden_comment_received_with_only_required_fields_gets_defaults() -> None:

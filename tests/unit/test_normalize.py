@@ -66,7 +66,7 @@ def test_a_full_line_keeps_every_field() -> None:
     assert event.comment.created_at == datetime(2026, 2, 1, 18, 30, tzinfo=UTC)
     assert event.comment.language == "es"
     assert event.comment_key == "youtube:UC-brightwater:yt-Ugx91"
-    assert event.kafka_key == b"youtube:UC42"
+    assert event.kafka_key == b"youtube:UC-brightwater:yt-Ugx91"  # keyed by comment
 
 
 def test_the_result_is_a_valid_event_on_the_wire() -> None:

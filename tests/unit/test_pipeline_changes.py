@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from triage_classifier.pipeline import judge_batch
+from triage_classifier.pipeline import author_key, judge_batch
 from triage_classifier.rule_classifier import RuleClassifier
 from triage_events import ClearReason, CommentChange, FlagCleared, Label, decode_flag_event, encode
 
-from tests.builders import make_comment, make_record
+from tests.builders import make_author, make_comment, make_comment_body, make_record
 
 URGENT = "My dad just collapsed in the parking lot and he is not breathing"
 BENIGN = "Thanks, the nurse line sorted it out"
@@ -124,3 +124,22 @@ def test_a_mixed_batch_keeps_going_past_bad_records() -> None:
     assert [f.comment_key for f in result.flags] == [harmful_edit.comment_key]
     assert [d.reason for d in result.dead_letters] == ["not_json"]
     assert result.judged == 2
+
+
+def test_each_clear_knows_its_author_so_it_can_follow_the_comments_earlier_verdicts() -> None:
+    """A clear goes to the author-verdicts topic, keyed by author like a hostile flag of the same comment,
+    so it cannot overtake that flag."""
+    deleted = make_comment(comment=make_comment_body(text=URGENT, author=make_author(id="a-del"))).model_copy(
+        update={"change": CommentChange.DELETED}
+    )
+    benign_edit = make_comment(
+        comment=make_comment_body(text=BENIGN, author=make_author(id="a-edit"))
+    ).model_copy(update={"change": CommentChange.EDITED})
+
+    result = judge_batch(RuleClassifier(), [make_record(deleted), make_record(benign_edit)])
+
+    assert result.clear_authors == {
+        deleted.comment_key: author_key(deleted.platform, "a-del"),
+        benign_edit.comment_key: author_key(benign_edit.platform, "a-edit"),
+    }
+    assert author_key(deleted.platform, "a-del") == f"{deleted.platform.value}:a-del".encode()

@@ -296,6 +296,7 @@ def run_pipeline(
     steady_rate: float = 50.0,
     steady_seconds: float = 60.0,
     workers: int = 2,
+    prolific_share: float = 0.0,
 ) -> str:
     _quiet_clients()
     texts = corpus_texts(corpus, count)
@@ -311,11 +312,13 @@ def run_pipeline(
         EmbeddedBroker() as broker,
     ):
         steady = (steady_rate, steady_seconds)
-        result = asyncio.run(_pipeline(broker, texts, database_url, mode, Path(tmp), steady, workers))
+        result = asyncio.run(
+            _pipeline(broker, texts, database_url, mode, Path(tmp), steady, workers, prolific_share)
+        )
     model_after = reference.rate() if reference else None
     result["model_rates"] = (model_before, model_after)
     result["model_rate"] = max(model_before, model_after) if model_before and model_after else None
-    return pipeline_report(result, count, db_kind, mode, workers)
+    return pipeline_report(result, count, db_kind, mode, workers, prolific_share)
 
 
 async def _pipeline(
@@ -326,6 +329,7 @@ async def _pipeline(
     work: Path,
     steady: tuple[float, float],
     workers: int,
+    prolific_share: float = 0.0,
 ) -> dict[str, Any]:
     """The steady phase (`steady`: comments/s, seconds) and then the burst of `texts`, on one set of services:
     the API and `workers` classifier workers in one consumer group."""
@@ -405,7 +409,7 @@ async def _pipeline(
             sent_at: dict[str, float] = {}
             started = time.time()
             for i, text in enumerate(texts):
-                event = bench_comment(account, i, text, "bench")
+                event = bench_comment(account, i, text, "bench", prolific_share=prolific_share)
                 sent_at[event.comment_key] = time.time()
                 await producer.send(COMMENTS.name, encode(event), key=event.kafka_key)
             await producer.flush()
@@ -465,8 +469,12 @@ async def _pipeline(
         stop_services(processes)
 
 
-def bench_comment(account: Any, i: int, text: str, prefix: str, authors: int = 500) -> Any:
-    """Comment `prefix-i` on `account`, by one of `authors` authors in turn (the comments topic's key)."""
+def bench_comment(
+    account: Any, i: int, text: str, prefix: str, authors: int = 500, prolific_share: float = 0.0
+) -> Any:
+    """Comment `prefix-i` on `account`, by one of `authors` authors in turn (so that repeat hostility has
+    authors to count); with `prolific_share`, that share of the comments (in every hundred) by one more author
+    instead, as in a spam run."""
     from triage_events import Author, Comment, CommentReceived, Platform
 
     return CommentReceived(
@@ -475,7 +483,9 @@ def bench_comment(account: Any, i: int, text: str, prefix: str, authors: int = 5
         comment=Comment(
             platform_comment_id=f"{prefix}-{i}",
             text=text,
-            author=Author(id=f"author-{i % authors}"),
+            author=Author(
+                id="prolific" if i % 100 < round(prolific_share * 100) else f"author-{i % authors}"
+            ),
             created_at=datetime.now(UTC),
         ),
     )
@@ -598,7 +608,9 @@ def _stored_times(database_url: str) -> dict[str, float]:
     return result
 
 
-def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str, workers: int) -> str:
+def pipeline_report(
+    r: dict[str, Any], count: int, db_kind: str, mode: str, workers: int, prolific_share: float = 0.0
+) -> str:
     before, after = r["model_rates"]
     model = (
         f"raw model {r['model_rate']:.1f} comments/s (the faster of {before:.1f} before the services started "
@@ -628,12 +640,17 @@ def pipeline_report(r: dict[str, Any], count: int, db_kind: str, mode: str, work
         if workers > 1
         else f"one classifier worker (`{mode}` mode, the model on {threads} threads)"
     )
+    prolific = (
+        f" {prolific_share:.0%} of the burst's comments are by one author (a spam run), the rest by 500 authors."
+        if prolific_share
+        else ""
+    )
     lines = [
-        "## Pipeline burst (`triage bench pipeline`)",
+        f"## Pipeline burst{', one prolific author' if prolific_share else ''} (`triage bench pipeline`)",
         "",
         f"Generated on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.",
         f"A burst of {count} corpus comments published as fast as possible into the embedded broker, judged by "
-        f"{judges} and stored by the API in {db_kind}; every process is separate.",
+        f"{judges} and stored by the API in {db_kind}; every process is separate.{prolific}",
         "",
         "| what | value | reference (same run) |",
         "|---|---:|---|",

@@ -330,6 +330,13 @@ def bench_classifier(corpus: Path, count: int, rate: float, output: Path | None)
     help="classifier workers, the cores shared out between their models (as `triage run --classifier-workers`)",
 )
 @click.option(
+    "--prolific-share",
+    type=click.FloatRange(min=0.0, max=0.9),
+    default=0.0,
+    show_default=True,
+    help="share of the burst's comments written by one author, as in a spam run",
+)
+@click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Markdown section"
 )
 def bench_pipeline(
@@ -341,12 +348,15 @@ def bench_pipeline(
     steady_rate: float,
     steady_seconds: float,
     workers: int,
+    prolific_share: float,
     output: Path | None,
 ) -> None:
     """A burst through broker → classifier workers → API: throughput, latency, memory, lag recovery."""
     from triage_cli.bench_pipeline import run_pipeline
 
-    report = run_pipeline(count, db_kind, mode, corpus, reference_count, steady_rate, steady_seconds, workers)
+    report = run_pipeline(
+        count, db_kind, mode, corpus, reference_count, steady_rate, steady_seconds, workers, prolific_share
+    )
     _write(report, output)
 
 

@@ -132,8 +132,10 @@ class CommentReceived(Event):
 
     @property
     def kafka_key(self) -> bytes:
-        """Partition by author, so per-author state (repeat hostility) stays on one partition."""
-        return f"{self.platform.value}:{self.comment.author.id}".encode()
+        """Partition by comment: a comment's versions stay in order on one partition, and a prolific author
+        weighs on no partition more than another. Earlier producers keyed by author (`platform:author_id`); the
+        classifier handles either."""
+        return self.comment_key.encode()
 
 
 class Evidence(_Model):

@@ -10,7 +10,9 @@ class Topic:
     key: str  # what the Kafka key is, for readers of this file
 
 
-COMMENTS = Topic("triage.comments.v1", 6, key="platform:author_id (per-author state stays on one partition)")
+# Keyed by comment: every version of a comment (edits, deletion) is judged in order, and the load spreads
+# evenly over the partitions whoever writes. Per-author state lives on the classifier's own author-keyed topic.
+COMMENTS = Topic("triage.comments.v1", 6, key="comment_key (platform:account_id:platform_comment_id)")
 # Two event types since FlagCleared was added: read it with `codec.decode_flag_event` (by `type`).
 FLAGS = Topic("triage.flags.v1", 6, key="comment_key")
 ALERTS = Topic("triage.alerts.v1", 3, key="account (platform:account_id)")

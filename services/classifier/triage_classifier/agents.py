@@ -1,15 +1,25 @@
-"""Stream processors. `classify_comments` judges micro-batches of comments off the event loop and tracks
-repeat hostility per author; `detect_surges` counts flags per account and label and raises surge alerts."""
+"""Stream processors, in the order a comment meets them:
+
+- `classify_comments` judges micro-batches of comments (keyed by comment, so the load spreads evenly over
+  the workers) off the event loop. It publishes flags, and their surge marks, itself; a hostile flag and a
+  clear go through the author-verdicts topic instead.
+- `follow_authors` reads that topic, keyed by author: it counts each author's hostile flags, escalates a
+  repeat, and publishes the flags and clears. A clear comes this way so that it cannot overtake the hostile
+  flag of its comment (a non-hostile flag is published before any later clear is judged; the API orders
+  verdicts on one comment by the comment's change time).
+- `detect_surges` counts flags per account and label and raises surge alerts.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from datetime import datetime
 from functools import cache
 
 from triage_bus.dlq import dead_letter
-from triage_events import DeadLetter, FlagRaised, Label, encode
+from triage_events import DeadLetter, FlagRaised, InvalidEvent, Label, decode_flag_event, encode
 
 from triage_classifier.app import (
     ALERTS_RAISED,
@@ -24,7 +34,9 @@ from triage_classifier.app import (
     account_labels_topic,
     alerts_topic,
     app,
+    author_stall_watch,
     author_to_hostility,
+    author_verdicts_topic,
     comments_topic,
     dlq_topic,
     flags_topic,
@@ -37,6 +49,7 @@ from triage_classifier.pipeline import (
     SERVICE,
     Record,
     SurgeMark,
+    author_key,
     escalate_repeat_hostility,
     judge_batch,
     read_surge_record,
@@ -52,10 +65,6 @@ def classifier() -> Classifier:
     return load_classifier(settings)
 
 
-def _author_key(flag: FlagRaised) -> bytes:
-    return f"{flag.platform.value}:{flag.comment.author.id}".encode()
-
-
 # How many of an author's recent hostile flags are remembered: enough for the note to give the real count.
 HOSTILITY_MEMORY = 20
 
@@ -64,7 +73,7 @@ def track_hostility(flag: FlagRaised, now: float) -> FlagRaised:
     """Count the author's hostile flags in the window; escalate once they repeat."""
     if Label.HOSTILE not in flag.labels:
         return flag
-    key = _author_key(flag)
+    key = author_key(flag.platform, flag.comment.author.id)
     state = author_to_hostility[key]
     entries = add_occurrence(
         state.get("recent", []),
@@ -77,6 +86,21 @@ def track_hostility(flag: FlagRaised, now: float) -> FlagRaised:
     return escalate_repeat_hostility(
         flag, len(entries), settings.hostility_repeat_threshold, settings.hostility_window_s
     )
+
+
+def hostile_flags(flags: list[FlagRaised]) -> list[FlagRaised]:
+    return [flag for flag in flags if Label.HOSTILE in flag.labels]
+
+
+def written_at(flag: FlagRaised) -> datetime:
+    """When the judged version of the comment was written on the platform."""
+    return flag.changed_at or flag.comment.created_at
+
+
+async def publish_flag(flag: FlagRaised) -> None:
+    for label in flag.labels:
+        FLAGS_RAISED.labels(label.value, flag.severity.value).inc()
+    await flags_topic.send(key=flag.comment_key.encode(), value=encode(flag))
 
 
 async def send_dead_letter(letter: DeadLetter) -> None:
@@ -100,20 +124,24 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
         BATCH_SIZE.observe(len(records))
         COMMENTS_CONSUMED.inc(len(records))
         COMMENTS_JUDGED.inc(result.judged)
-        now = time.time()
         for letter in result.dead_letters:
             await send_dead_letter(letter)
-        flags = [track_hostility(flag, now) for flag in result.flags]
-        for flag in flags:
-            for label in flag.labels:
-                FLAGS_RAISED.labels(label.value, flag.severity.value).inc()
-            await flags_topic.send(key=flag.comment_key.encode(), value=encode(flag))
-        for key, mark in SurgeMark.per_account_label(flags):
+        for flag in result.flags:
+            if Label.HOSTILE not in flag.labels:
+                await publish_flag(flag)
+        # Counted on the author's partition first (follow_authors). The batch holds comments of several
+        # partitions: an author's comments go there in the order they were written, so the later one is
+        # the repeat.
+        for flag in sorted(hostile_flags(result.flags), key=written_at):
+            await author_verdicts_topic.send(
+                key=author_key(flag.platform, flag.comment.author.id), value=encode(flag)
+            )
+        for key, mark in SurgeMark.per_account_label(result.flags):
             await account_labels_topic.send(key=key, value=mark.model_dump_json().encode())
-        # After the batch's flags: the API orders one comment's verdicts by the comment's change time anyway.
         for cleared in result.cleared:
-            await flags_topic.send(key=cleared.comment_key.encode(), value=encode(cleared))
-            FLAGS_CLEARED.labels(cleared.reason.value).inc()
+            await author_verdicts_topic.send(
+                key=result.clear_authors[cleared.comment_key], value=encode(cleared)
+            )
         for alert in result.alerts:
             await alerts_topic.send(
                 key=f"{alert.platform.value}:{alert.account.id}".encode(), value=encode(alert)
@@ -128,6 +156,35 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
             len(result.cleared),
             len(result.dead_letters),
         )
+
+
+@app.agent(author_verdicts_topic)
+async def follow_authors(stream):  # type: ignore[no-untyped-def]
+    async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+        author_stall_watch.delivered()
+        now = time.time()
+        for event in events:
+            try:
+                verdict = decode_flag_event(event.value)
+            except InvalidEvent as exc:
+                letter = dead_letter(
+                    SERVICE,
+                    author_verdicts_topic.get_topic_name(),
+                    event.key,
+                    event.value,
+                    exc.reason,
+                    str(exc),
+                    event.message.partition,
+                    event.message.offset,
+                )
+                await send_dead_letter(letter)
+                continue
+            if isinstance(verdict, FlagRaised):
+                await publish_flag(track_hostility(verdict, now))
+            else:
+                await flags_topic.send(key=verdict.comment_key.encode(), value=encode(verdict))
+                FLAGS_CLEARED.labels(verdict.reason.value).inc()
+        await app.producer.flush()  # on the broker before take_events acknowledges the batch
 
 
 @app.agent(account_labels_topic)

@@ -46,19 +46,29 @@ flags_topic = _topic(FLAGS.name, FLAGS.partitions)
 alerts_topic = _topic(ALERTS.name, ALERTS.partitions)
 dlq_topic = _topic(DLQ.name, DLQ.partitions)
 
-# Flags re-keyed by account and label, so each surge window lives on exactly one partition.
-account_labels_topic = app.topic(
-    f"{settings.app_id}-account-labels",
-    key_type=bytes,
-    value_type=bytes,
-    partitions=COMMENTS.partitions,
-    internal=True,
-)
+
+def _internal_topic(suffix: str) -> faust.TopicT:
+    return app.topic(
+        f"{settings.app_id}-{suffix}",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=COMMENTS.partitions,
+        internal=True,
+    )
+
+
+# Surge marks, keyed by account and label, so each surge window lives on exactly one partition.
+account_labels_topic = _internal_topic("account-labels")
+# Hostile flags and clears, keyed by author (`platform:author_id`), so each author's hostility window lives
+# on exactly one partition, and a clear stays behind the hostile flag of its comment. Carries comment text
+# (the flags do), like the comments and flags topics.
+author_verdicts_topic = _internal_topic("author-verdicts")
 
 
 def _window_table(name: str, help_text: str) -> faust.types.TableT:
-    # Keys are the raw Kafka keys of the source topic; `use_partitioner` puts each key's changelog record on
-    # the partition the key hashes to, which is the partition its events arrive on (co-partitioned).
+    # Keys are the raw Kafka keys of the internal topic the table's agent reads; `use_partitioner` puts each
+    # key's changelog record on the partition the key hashes to, which is the partition its events arrive on
+    # (co-partitioned).
     return app.Table(
         name,
         default=dict,
@@ -107,27 +117,37 @@ _lag_exporter = consumer_lag.LagExporter()
 
 STALL_RECOVERIES = Counter(
     "triage_classifier_stall_recoveries_total",
-    "Times the worker sought back to its committed offsets because comments waited while its agent sat idle",
+    "Times the worker sought back to its committed offsets because records waited while their agent sat idle",
 )
-# Told by the classify agent of every batch; read with each lag reading (see stall.py).
+# Told by the classify agent and by the author agent of every batch; read with each lag reading (stall.py).
 stall_watch = StallWatch()
+author_stall_watch = StallWatch()
 
 
 @app.timer(interval=consumer_lag.INTERVAL_S)
 async def export_consumer_lag() -> None:
-    """Lag of this worker's partitions of the topics its agents read; comments waiting while the classify
-    agent sits idle are fetched again."""
+    """Lag of this worker's partitions of the topics its agents read; comments, or hostile flags and clears,
+    waiting while their agent sits idle are fetched again."""
     consumer = app.consumer
     committed = consumer_lag.committed_offsets(consumer, app.monitor)
-    lag = _lag_exporter.record(consumer, committed, (COMMENTS.name, account_labels_topic.get_topic_name()))
+    authors = author_verdicts_topic.get_topic_name()
+    lag = _lag_exporter.record(
+        consumer, committed, (COMMENTS.name, account_labels_topic.get_topic_name(), authors)
+    )
     if lag is None:
         return
-    comments_lag = {key: value for key, value in lag.items() if key[0] == COMMENTS.name}
     by_partition = {(tp.topic, tp.partition): offset for tp, offset in committed.items()}
-    if stall_watch.stalled(comments_lag, by_partition):
+    stalled = []
+    for topic, watch in ((COMMENTS.name, stall_watch), (authors, author_stall_watch)):
+        topic_lag = {key: value for key, value in lag.items() if key[0] == topic}
+        if watch.stalled(topic_lag, by_partition):  # every watch takes every reading
+            stalled += [
+                f"{topic}/{partition}" for (_topic, partition), value in topic_lag.items() if value > 0
+            ]
+    if stalled:
         log.warning(
-            "comments waiting while the agent is idle: seeking back to the committed offsets partitions=%s",
-            sorted(partition for (_topic, partition), value in comments_lag.items() if value > 0),
+            "records waiting while their agent is idle: seeking back to the committed offsets partitions=%s",
+            sorted(stalled),
         )
         STALL_RECOVERIES.inc()
         await consumer.perform_seek()

@@ -53,6 +53,18 @@ class BatchResult:
     alerts: list[AlertRaised] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     judged: int = 0
+    # The author key (`author_key`) of each cleared comment, by comment key: a clear follows the comment's
+    # earlier verdicts through the author's partition.
+    clear_authors: dict[str, bytes] = field(default_factory=dict)
+
+    def clear(self, comment: CommentReceived, reason: ClearReason, model_version: str | None) -> None:
+        self.cleared.append(make_cleared(comment, reason, model_version))
+        self.clear_authors[comment.comment_key] = author_key(comment.platform, comment.comment.author.id)
+
+
+def author_key(platform: Platform, author_id: str) -> bytes:
+    """`platform:author_id`: the key of the classifier's author-verdicts topic and of its hostility table."""
+    return f"{platform.value}:{author_id}".encode()
 
 
 def judge_batch(classifier: Classifier, records: list[Record]) -> BatchResult:
@@ -76,9 +88,9 @@ def judge_batch(classifier: Classifier, records: list[Record]) -> BatchResult:
                 )
             )
     # A deletion has nothing left to judge: it clears whatever flag the comment has.
-    result.cleared.extend(
-        make_cleared(c, ClearReason.DELETED, None) for c in comments if c.change is CommentChange.DELETED
-    )
+    for comment in comments:
+        if comment.change is CommentChange.DELETED:
+            result.clear(comment, ClearReason.DELETED, None)
     comments = [c for c in comments if c.change is not CommentChange.DELETED]
     if not comments:
         return result
@@ -87,7 +99,7 @@ def judge_batch(classifier: Classifier, records: list[Record]) -> BatchResult:
     for comment, judgement in zip(comments, judgements, strict=True):
         if not judgement.needs_human:
             if comment.change is CommentChange.EDITED:
-                result.cleared.append(make_cleared(comment, ClearReason.EDITED_BENIGN, classifier.version))
+                result.clear(comment, ClearReason.EDITED_BENIGN, classifier.version)
             continue
         flag = make_flag(comment, judgement, classifier.version)
         result.flags.append(flag)
