@@ -34,7 +34,6 @@ from triage_classifier.app import (
     account_labels_topic,
     alerts_topic,
     app,
-    author_stall_watch,
     author_to_hostility,
     author_verdicts_topic,
     comments_topic,
@@ -161,7 +160,6 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
 @app.agent(author_verdicts_topic)
 async def follow_authors(stream):  # type: ignore[no-untyped-def]
     async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
-        author_stall_watch.delivered()
         now = time.time()
         for event in events:
             try:

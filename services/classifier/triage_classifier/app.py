@@ -117,37 +117,31 @@ _lag_exporter = consumer_lag.LagExporter()
 
 STALL_RECOVERIES = Counter(
     "triage_classifier_stall_recoveries_total",
-    "Times the worker sought back to its committed offsets because records waited while their agent sat idle",
+    "Times the worker sought back to its committed offsets because comments waited while its agent sat idle",
 )
-# Told by the classify agent and by the author agent of every batch; read with each lag reading (stall.py).
+# Told by the classify agent of every batch; read with each lag reading (see stall.py). Only the comments are
+# watched: while comments queue (a burst), the fetch loop feeds the classify agent first, and the author
+# topic's agent may get nothing for a while without anything being wrong; a seek then would make the worker
+# judge again what it had fetched. A seek sends every partition back, the author topic's too.
 stall_watch = StallWatch()
-author_stall_watch = StallWatch()
 
 
 @app.timer(interval=consumer_lag.INTERVAL_S)
 async def export_consumer_lag() -> None:
-    """Lag of this worker's partitions of the topics its agents read; comments, or hostile flags and clears,
-    waiting while their agent sits idle are fetched again."""
+    """Lag of this worker's partitions of the topics its agents read; comments waiting while the classify
+    agent sits idle are fetched again."""
     consumer = app.consumer
     committed = consumer_lag.committed_offsets(consumer, app.monitor)
-    authors = author_verdicts_topic.get_topic_name()
-    lag = _lag_exporter.record(
-        consumer, committed, (COMMENTS.name, account_labels_topic.get_topic_name(), authors)
-    )
+    topics = (COMMENTS.name, account_labels_topic.get_topic_name(), author_verdicts_topic.get_topic_name())
+    lag = _lag_exporter.record(consumer, committed, topics)
     if lag is None:
         return
+    comments_lag = {key: value for key, value in lag.items() if key[0] == COMMENTS.name}
     by_partition = {(tp.topic, tp.partition): offset for tp, offset in committed.items()}
-    stalled = []
-    for topic, watch in ((COMMENTS.name, stall_watch), (authors, author_stall_watch)):
-        topic_lag = {key: value for key, value in lag.items() if key[0] == topic}
-        if watch.stalled(topic_lag, by_partition):  # every watch takes every reading
-            stalled += [
-                f"{topic}/{partition}" for (_topic, partition), value in topic_lag.items() if value > 0
-            ]
-    if stalled:
+    if stall_watch.stalled(comments_lag, by_partition):
         log.warning(
-            "records waiting while their agent is idle: seeking back to the committed offsets partitions=%s",
-            sorted(stalled),
+            "comments waiting while the agent is idle: seeking back to the committed offsets partitions=%s",
+            sorted(partition for (_topic, partition), value in comments_lag.items() if value > 0),
         )
         STALL_RECOVERIES.inc()
         await consumer.perform_seek()
