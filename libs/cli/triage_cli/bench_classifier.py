@@ -80,7 +80,7 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
         account = Account(id="bench", handle="@bench")
 
         def comment(i: int, text: str, prefix: str) -> CommentReceived:
-            # An author per comment: a burst spread evenly over the partitions.
+            # An author per comment, as before: no author repeats, so no repeat hostility in this bench.
             return bench_comment(account, i, text, prefix, authors=len(texts))
 
         async def main() -> Measure:
