@@ -2,9 +2,9 @@
 
 Lag is the partition's high watermark (the offset the next produced message will get) minus the offset the
 worker has committed for it (the next one it will process after a restart): what is on the broker and not
-yet durably handled. Only the topics the agents read count (comments and the re-keyed account labels), not
-the tables' changelogs. Partitions are few (the comments topic's count), so the labels stay small; a
-partition given to another worker in a rebalance drops out of this worker's series.
+yet durably handled. Only the topics the agents read count (comments, the re-keyed account labels and the
+author verdicts), not the tables' changelogs. Partitions are few (the comments topic's count), so the labels
+stay small; a partition given to another worker in a rebalance drops out of this worker's series.
 """
 
 from __future__ import annotations
