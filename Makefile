@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch first, pinned: any other pin pulls a multi-GB CUDA build
+	# torch first, pinned (PyPI serves its CUDA build here: several GB, kept in pip's cache between runs)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
