@@ -195,3 +195,68 @@ def test_triage_run_serves_demo_flags_and_stops_cleanly_on_ctrl_c(tmp_path: Path
         for pid in children:
             if cmdline(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_triage_run_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> None:
+    """Someone else's server on the API port: the run stops at once, says why and starts nothing."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "triage_cli", "run", "--data-dir", str(tmp_path / "data"), "--no-demo"],
+            env={**service_env(), "TRIAGE_API_PORT": str(busy), "TRIAGE_INGEST_PORT": str(free_port())},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"port {busy} (API) is already in use" in result.stderr
+    assert "TRIAGE_API_PORT" in result.stderr  # how to choose another
+    assert "Triage is running" not in result.stdout
+    assert not (tmp_path / "data" / "logs" / "broker.log").exists()  # nothing was started
+
+
+def test_triage_run_takes_ports_from_the_environment_and_stops_on_ctrl_c_when_started_ignoring_it(
+    tmp_path: Path,
+) -> None:
+    """Started the way some shells and job runners start background jobs (SIGINT ignored), with the ports the
+    README documents as settings: it listens where told and Ctrl-C still stops it."""
+    api_port, ingest_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "triage_cli",
+            "run",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--no-demo",
+            "--classifier-mode",
+            "rules",
+        ],
+        env={**service_env(), "TRIAGE_API_PORT": str(api_port), "TRIAGE_INGEST_PORT": str(ingest_port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    output = Lines(process.stdout)
+    try:
+        dashboard = output.wait_for(r"Dashboard:\s+(http://\S+?)/?\s*$", START_TIMEOUT).group(1)
+        assert dashboard == f"http://127.0.0.1:{api_port}"
+        assert httpx.get(f"{dashboard}/healthz", timeout=5).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{ingest_port}/healthz", timeout=5).status_code == 200
+        os.killpg(process.pid, signal.SIGINT)
+        code = process.wait(60)
+        text = output.rest()
+        assert code == 0, text
+        assert "Stopped." in text
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)

@@ -24,8 +24,10 @@ def cli(log_level: str | None) -> None:
 
 @cli.command()
 @click.option("--data-dir", type=click.Path(path_type=Path), default=DATA_DIR, show_default=True)
-@click.option("--api-port", type=int, default=8000, show_default=True)
-@click.option("--ingest-port", type=int, default=8001, show_default=True)
+@click.option("--api-port", type=int, default=8000, show_default=True, envvar="TRIAGE_API_PORT", show_envvar=True)
+@click.option(
+    "--ingest-port", type=int, default=8001, show_default=True, envvar="TRIAGE_INGEST_PORT", show_envvar=True
+)
 @click.option("--broker-port", type=int, default=None, help="default: a free port")
 @click.option("--demo/--no-demo", default=True, show_default=True, help="replay the bundled demo comments")
 @click.option(

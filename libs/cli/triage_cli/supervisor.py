@@ -7,6 +7,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -154,7 +155,22 @@ class Supervisor:
             for name, own in workers.items()
         ]
 
+    def check_ports(self) -> None:
+        """Refuse to start when a port this run needs is taken: the dashboard would otherwise show whoever holds
+        it (another instance, say) while our API crash-loops."""
+        wanted = {"API": self.options.api_port, "ingest": self.options.ingest_port}
+        if self.options.broker_port is not None:
+            wanted["broker"] = self.options.broker_port
+        for what, port in wanted.items():
+            if not port_is_free(port):
+                flag = {"API": "--api-port / TRIAGE_API_PORT", "ingest": "--ingest-port / TRIAGE_INGEST_PORT"}
+                hint = flag.get(what, "--broker-port")
+                raise RuntimeError(
+                    f"port {port} ({what}) is already in use on 127.0.0.1; choose another with {hint}"
+                )
+
     def start(self) -> None:
+        self.check_ports()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         password = self.admin_password()
         self.broker.start()
@@ -237,6 +253,17 @@ class Supervisor:
         state.unlink(missing_ok=True)
 
 
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on `host:port` now (the way uvicorn binds, SO_REUSEADDR included)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _answers(url: str | None) -> bool:
     if not url:
         return True
@@ -254,6 +281,8 @@ def run(options: RunOptions) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _on_signal)
+    # A shell or job runner may start us with SIGINT ignored, and children inherit that: Ctrl-C must still stop.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         supervisor.start()
         supervisor.watch()

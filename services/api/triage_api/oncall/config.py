@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from triage_api.config import ApiSettings
+
 
 class _Channel(BaseModel):
     name: str
@@ -75,7 +77,7 @@ class OncallSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRIAGE_ONCALL_", extra="ignore", env_ignore_empty=True)
 
     config_file: Path | None = None
-    public_url: str = "http://127.0.0.1:8000"  # where the links in alerts point
+    public_url: str = ""  # where the links in alerts point; unset: the API's own address
     channels: list[ChannelConfig] = Field(default_factory=list)
     escalation: list[Responder] = Field(default_factory=list)
     ack_timeout_s: float = 300.0
@@ -94,6 +96,17 @@ class OncallSettings(BaseSettings):
         if not isinstance(loaded, dict):
             raise ValueError("the on-call config file must hold a mapping")
         return {**loaded, **data}
+
+    @model_validator(mode="after")
+    def _public_url_from_api(self) -> OncallSettings:
+        """Links point at the API itself unless told otherwise (`TRIAGE_API_HOST`/`_PORT`, a wildcard
+        address read as this host's loopback)."""
+        if not self.public_url:
+            api = ApiSettings()
+            host = "127.0.0.1" if api.host in ("0.0.0.0", "::", "") else api.host
+            host = f"[{host}]" if ":" in host else host
+            self.public_url = f"http://{host}:{api.port}"
+        return self
 
     @model_validator(mode="after")
     def _names_exist(self) -> OncallSettings:
