@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit lint typecheck train eval bench clean
+.PHONY: run test test-unit test-kafka lint typecheck train eval bench clean
 
 # `make run RUN_ARGS='--api-port 18000 --classifier-mode rules'`; the TRIAGE_* settings work as they are.
 run: $(STAMP)
@@ -12,6 +12,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/pytest -q
+
+# The tests on Apache Kafka alone (a single node and a three-node cluster, started from .cache/kafka; needs
+# Java 17 and Maven for the first fetch). `make test` runs them too.
+test-kafka: $(STAMP)
+	bash tests/kafka/fetch.sh
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/pytest -q -m kafka
 
 test-unit: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/pytest -q tests/unit

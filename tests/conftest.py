@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.kafka.fixtures"]  # Apache Kafka: kafka_node, kafka_cluster, bus (both brokers)
+
 
 @pytest.fixture(autouse=True)
 def _no_triage_environment(monkeypatch: pytest.MonkeyPatch) -> None:

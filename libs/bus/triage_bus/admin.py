@@ -1,13 +1,16 @@
-"""Broker administration: readiness and topic creation with explicit partition counts."""
+"""Broker administration: readiness, and topic creation with explicit partition counts, replication and the
+retention and cleanup policy of each topic."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError, for_code
 from triage_events.topics import Topic
 
 log = logging.getLogger(__name__)
@@ -33,18 +36,67 @@ async def wait_until_ready(bootstrap_servers: str, timeout: float = 1.0) -> bool
             await admin.close()
 
 
-async def create_topics(bootstrap_servers: str, topics: tuple[Topic, ...]) -> None:
-    """Create missing topics. Partition counts are fixed here: the embedded broker can't add partitions."""
+@dataclass(frozen=True)
+class TopicPolicy:
+    """How many copies of each partition, and how many must have a record before a producer with acks=all
+    hears it is written. The defaults fit a three-broker cluster: one broker can be down (or restarting)
+    and writes go on, and an acknowledged record is on two brokers."""
+
+    replication_factor: int = 3
+    min_insync_replicas: int = 2
+
+    def __post_init__(self) -> None:
+        if self.replication_factor < 1 or self.min_insync_replicas < 1:
+            raise ValueError("replication factor and min.insync.replicas must be at least 1")
+        if self.min_insync_replicas > self.replication_factor:
+            raise ValueError(
+                f"min.insync.replicas ({self.min_insync_replicas}) cannot exceed the replication factor "
+                f"({self.replication_factor}): no write could ever be acknowledged"
+            )
+
+
+# One broker: development, the embedded broker, single-node tests.
+SINGLE_NODE = TopicPolicy(replication_factor=1, min_insync_replicas=1)
+
+
+def new_topic(topic: Topic, policy: TopicPolicy) -> NewTopic:
+    configs = {**topic.config(), "min.insync.replicas": str(policy.min_insync_replicas)}
+    return NewTopic(topic.name, topic.partitions, policy.replication_factor, topic_configs=configs)
+
+
+async def create_topics(
+    bootstrap_servers: str, topics: tuple[Topic, ...], policy: TopicPolicy = SINGLE_NODE
+) -> None:
+    """Create missing topics with their partitions, retention and cleanup policy, replicated as `policy`
+    says. Partition counts are fixed here: the embedded broker can't add partitions. Existing topics are
+    left as they are."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(t.name, t.partitions, 1) for t in topics if t.name not in existing]
+        missing = [new_topic(t, policy) for t in topics if t.name not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(missing)
-            log.info("created topics %s", ",".join(t.name for t in missing))
+                response = await admin.create_topics(missing)
+                _raise_topic_errors(response)
+            log.info(
+                "created topics %s replication_factor=%s min_insync_replicas=%s",
+                ",".join(t.name for t in missing),
+                policy.replication_factor,
+                policy.min_insync_replicas,
+            )
     except KafkaConnectionError:
         raise
     finally:
         await admin.close()
+
+
+def _raise_topic_errors(response: Any) -> None:
+    """The admin client returns per-topic errors instead of raising them (a replication factor above the
+    number of brokers would otherwise pass silently). A topic that exists already is not an error."""
+    for entry in response.topic_errors:
+        name, code = entry[0], entry[1]
+        message = entry[2] if len(entry) > 2 else None
+        if code in (0, TopicAlreadyExistsError.errno):
+            continue
+        raise for_code(code)(f"cannot create topic {name}: {message or 'error code ' + str(code)}")

@@ -61,6 +61,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 class EmbeddedBroker:
     """Start Tansu on 127.0.0.1, wait until it answers metadata, create the topics; stop it cleanly."""
 
+    profile = "embedded"  # the TRIAGE_KAFKA_PROFILE of services that use it
+
     def __init__(
         self,
         port: int | None = None,

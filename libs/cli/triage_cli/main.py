@@ -92,15 +92,44 @@ def topics() -> None:
 @click.option(
     "--timeout", type=float, default=120.0, show_default=True, help="seconds to wait for the broker"
 )
-def topics_create(bootstrap_servers: str | None, timeout: float) -> None:
-    """Create the versioned topics with their partition counts (existing ones are left as they are)."""
+@click.option(
+    "--replication-factor",
+    type=click.IntRange(min=1),
+    default=None,
+    help="copies of each partition [default: 3, a three-broker cluster; 1 with --single-node]",
+)
+@click.option(
+    "--min-insync-replicas",
+    type=click.IntRange(min=1),
+    default=None,
+    help="copies that must have a record before it is acknowledged [default: 2; 1 with --single-node]",
+)
+@click.option("--single-node", "--dev", "single_node", is_flag=True, help="one broker (development): 1 and 1")
+def topics_create(
+    bootstrap_servers: str | None,
+    timeout: float,
+    replication_factor: int | None,
+    min_insync_replicas: int | None,
+    single_node: bool,
+) -> None:
+    """Create the versioned topics with their partition counts, replication, retention and cleanup policy
+    (existing ones are left as they are)."""
     import time
 
-    from triage_bus.admin import create_topics, wait_until_ready
+    from aiokafka.errors import KafkaError
+    from triage_bus.admin import SINGLE_NODE, TopicPolicy, create_topics, wait_until_ready
     from triage_bus.settings import BusSettings
     from triage_events import ALL_TOPICS
 
     servers = bootstrap_servers or BusSettings().bootstrap_servers
+    base = SINGLE_NODE if single_node else TopicPolicy()
+    try:
+        policy = TopicPolicy(
+            replication_factor=replication_factor or base.replication_factor,
+            min_insync_replicas=min_insync_replicas or base.min_insync_replicas,
+        )
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
 
     async def _create() -> None:
         deadline = time.monotonic() + timeout
@@ -108,10 +137,19 @@ def topics_create(bootstrap_servers: str | None, timeout: float) -> None:
             if time.monotonic() > deadline:
                 raise click.ClickException(f"no broker answered at {servers} within {timeout:.0f} s")
             await asyncio.sleep(1.0)
-        await create_topics(servers, ALL_TOPICS)
+        try:
+            await create_topics(servers, ALL_TOPICS, policy)
+        except KafkaError as error:  # e.g. fewer brokers than the replication factor
+            raise click.ClickException(f"creating the topics failed: {error}") from error
 
     asyncio.run(_create())
-    click.echo(", ".join(f"{t.name} ({t.partitions} partitions)" for t in ALL_TOPICS))
+    click.echo(
+        f"replication factor {policy.replication_factor}, min.insync.replicas {policy.min_insync_replicas}: "
+        + ", ".join(
+            f"{t.name} ({t.partitions} partitions, {t.cleanup_policy}, {t.retention_ms // 3_600_000} h)"
+            for t in ALL_TOPICS
+        )
+    )
 
 
 @cli.command()

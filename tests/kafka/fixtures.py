@@ -1,0 +1,45 @@
+"""Pytest fixtures for Apache Kafka (loaded for the whole suite by tests/conftest.py): a single node shared by
+the session, a three-node cluster per test module, and `bus`, which runs a test on the embedded broker and on
+Kafka. Every test that touches Kafka carries the `kafka` marker (`make test-kafka` runs those)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from triage_bus.embedded import EmbeddedBroker
+
+from tests.kafka.cluster import KafkaCluster
+
+Bus = EmbeddedBroker | KafkaCluster
+
+
+def _started(cluster: KafkaCluster) -> Iterator[KafkaCluster]:
+    print(f"kafka logs: {cluster.folder}")  # shown with a failing test's output
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+        print(f"kafka logs kept in {cluster.folder}")
+
+
+@pytest.fixture(scope="session")
+def kafka_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    """One Apache Kafka node (broker and controller) for the session, the product's topics created.
+    Topics and groups outlive a test on it: use unique group ids and assert on your own messages."""
+    yield from _started(KafkaCluster(tmp_path_factory.mktemp("kafka-node"), size=1))
+
+
+@pytest.fixture(scope="module")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    """Three Kafka nodes, each broker and controller; the product's topics with replication factor 3 and
+    min.insync.replicas 2. One per module: fault tests leave it in states of their own."""
+    yield from _started(KafkaCluster(tmp_path_factory.mktemp("kafka-cluster"), size=3))
+
+
+@pytest.fixture(params=["embedded", pytest.param("kafka", marks=pytest.mark.kafka)])
+def bus(request: pytest.FixtureRequest) -> Bus:
+    """The session's embedded broker, then the session's Kafka node: the same test on both."""
+    name = "broker" if request.param == "embedded" else "kafka_node"
+    found: Bus = request.getfixturevalue(name)
+    return found
