@@ -38,17 +38,22 @@ async def test_admin_manages_users_and_tokens(database_url: str) -> None:
 
         r = await desk.client.patch("/api/users/nina", json={"role": "viewer"}, headers=admin)
         assert r.json()["role"] == "viewer"
-        assert (await desk.client.post("/api/flags/x/claim", headers=nina)).status_code == 403
-        await desk.client.patch("/api/users/nina", json={"active": False}, headers=admin)
+        # A role change ends the user's tokens: a new one carries the new role.
         assert (await desk.client.get("/api/flags", headers=nina)).status_code == 401
+        r = await desk.client.post("/api/tokens", json={"username": "nina", "name": "script"}, headers=admin)
+        token_id, nina = r.json()["id"], {"Authorization": f"Bearer {r.json()['token']}"}
+        assert (await desk.client.post("/api/flags/x/claim", headers=nina)).status_code == 403
         assert (await desk.client.delete(f"/api/tokens/{token_id}", headers=admin)).status_code == 204
         assert (await desk.client.delete(f"/api/tokens/{token_id}", headers=admin)).status_code == 404
+        assert (await desk.client.get("/api/flags", headers=nina)).status_code == 401
+        await desk.client.patch("/api/users/nina", json={"active": False}, headers=admin)
 
         audit = (await desk.client.get("/api/audit", params={"actor": "admin-user"}, headers=admin)).json()
         assert [e["action"] for e in reversed(audit["items"])] == [
             "user.created",
             "token.issued",
             "user.updated",
-            "user.updated",
+            "token.issued",
             "token.revoked",
+            "user.updated",
         ]

@@ -55,6 +55,14 @@ class ApiSettings(BaseSettings):
     oidc_button_label: str = "Sign in with SSO"
     oidc_http_timeout_seconds: float = 10.0
     oidc_jwks_cache_seconds: int = 3600
+    # Sign-in throttling (`staff.throttle`): attempts allowed per window for one account (the username asked
+    # for) and for one client address; then a lock of `signin_lockout_seconds`, doubling with each lock in a
+    # row up to `signin_lockout_max_seconds`.
+    signin_account_failures: int = Field(5, ge=1)
+    signin_address_failures: int = Field(50, ge=1)
+    signin_window_seconds: float = Field(900.0, gt=0)
+    signin_lockout_seconds: float = Field(60.0, gt=0)
+    signin_lockout_max_seconds: float = Field(3600.0, gt=0)
     bootstrap_admin_username: str = Field(
         "admin",
         validation_alias=AliasChoices(

@@ -11,10 +11,11 @@ from sqlalchemy import delete, select
 
 from triage_api.audit import service as audit
 from triage_api.deps import AdminDep, DbDep
-from triage_api.errors import Conflict, NotFound
+from triage_api.errors import Conflict, NotFound, Unprocessable
 from triage_api.staff.models import ApiToken, Role, User
+from triage_api.staff.passwords import WeakPassword, check_new_password
 from triage_api.staff.security import hash_password
-from triage_api.staff.service import create_user, issue_token, now
+from triage_api.staff.service import create_user, issue_token, now, revoke_access
 
 router = APIRouter(prefix="/api", tags=["users"])
 
@@ -73,6 +74,7 @@ def create_user_route(body: UserIn, db: DbDep, who: AdminDep) -> UserOut:
     """A local account with a hashed password."""
     if db.scalar(select(User).where(User.username == body.username)) is not None:
         raise Conflict(f"user {body.username} exists")
+    _check_password(body.password, body.username, body.display_name)
     user = create_user(db, body.username, body.password, body.role, body.display_name)
     audit.record(
         db, who.username, who.role.value, "user.created", None, username=user.username, new_role=user.role
@@ -83,16 +85,26 @@ def create_user_route(body: UserIn, db: DbDep, who: AdminDep) -> UserOut:
 
 @router.patch("/users/{username}", response_model=UserOut)
 def update_user(username: str, body: UserPatch, db: DbDep, who: AdminDep) -> UserOut:
-    """Change a role, deactivate (sessions and tokens stop working at once), or reset a password."""
+    """Change a role, deactivate, or reset a password. Each of these ends the user's sessions and deletes their
+    API tokens (reactivating the account brings none back): whoever held them must sign in again, with the
+    new role or password, and tokens are issued anew."""
     user = db.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"no user {username}")
+    if body.password is not None:
+        _check_password(body.password, user.username, user.display_name)
+    revoke = (
+        (body.role is not None and body.role.value != user.role)
+        or (body.active is False and user.active)
+        or body.password is not None
+    )
     if body.role is not None:
         user.role = body.role.value
     if body.active is not None:
         user.active = body.active
     if body.password is not None:
         user.password_hash = hash_password(body.password)
+    sessions, tokens = revoke_access(db, user.id) if revoke else (0, 0)
     audit.record(
         db,
         who.username,
@@ -103,9 +115,18 @@ def update_user(username: str, body: UserPatch, db: DbDep, who: AdminDep) -> Use
         new_role=user.role,
         active=user.active,
         password_reset=body.password is not None,
+        sessions_ended=sessions,
+        tokens_revoked=tokens,
     )
     db.commit()
     return UserOut.model_validate(user)
+
+
+def _check_password(password: str, username: str, display_name: str) -> None:
+    try:
+        check_new_password(password, username, display_name)
+    except WeakPassword as exc:
+        raise Unprocessable(str(exc)) from None
 
 
 @router.get("/tokens", response_model=list[TokenOut])

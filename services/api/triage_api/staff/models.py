@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from triage_api.db import Base
@@ -57,3 +57,18 @@ class StaffSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SigninCounter(Base):
+    """Failed sign-ins counted per account (the username asked for, known or not) and per client address, so a
+    lock holds across API processes and restarts (`staff.throttle`)."""
+
+    __tablename__ = "signin_throttle"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)  # "account" or "address"
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)  # a username, or an address (network)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # attempts counted in the current window
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)  # locks in a row: the back-off's exponent
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    forget_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)  # then pruned

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from triage_api.db import as_utc
 from triage_api.staff.models import ApiToken, Role, StaffSession, User
-from triage_api.staff.security import hash_password, hash_token, new_secret, verify_password
+from triage_api.staff.passwords import WeakPassword, check_new_password
+from triage_api.staff.security import UNUSABLE_HASH, hash_password, hash_token, new_secret, verify_password
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +46,24 @@ def create_user(db: Session, username: str, password: str | None, role: Role, di
 
 
 def authenticate(db: Session, username: str, password: str) -> User | None:
+    """The active user with this password, or None. An unknown, inactive or password-less (OIDC) account costs
+    the same scrypt work as a wrong password, so the time taken doesn't tell which usernames exist."""
     user = db.scalar(select(User).where(User.username == username, User.active.is_(True)))
-    if user is None or not verify_password(password, user.password_hash):
+    stored = user.password_hash if user is not None else None
+    matches = verify_password(password, stored or UNUSABLE_HASH)
+    if user is None or not stored or not matches:
         return None
     return user
+
+
+def revoke_access(db: Session, user_id: int) -> tuple[int, int]:
+    """Delete the user's browser sessions and API tokens (deleted, not disabled: reactivating the account
+    later brings none of them back). Returns how many sessions and tokens there were."""
+    sessions = db.execute(
+        delete(StaffSession).where(StaffSession.user_id == user_id).returning(StaffSession.id_hash)
+    ).all()
+    tokens = db.execute(delete(ApiToken).where(ApiToken.user_id == user_id).returning(ApiToken.id)).all()
+    return len(sessions), len(tokens)
 
 
 def start_session(db: Session, user: User, hours: int) -> tuple[str, StaffSession]:
@@ -116,8 +131,16 @@ def issue_token(db: Session, user: User, name: str, raw: str | None = None) -> s
 
 
 def ensure_bootstrap_admin(db: Session, username: str, password: str | None, token: str | None) -> str | None:
-    """Create the first admin if there is none; register the bootstrap token. Returns a generated password."""
+    """Create the first admin if there is none; register the bootstrap token. Returns a generated password.
+
+    A password from the environment must pass the password policy (`WeakPassword` stops the start-up with
+    the reason); a changed one replaces the stored one and ends the admin's sessions and tokens."""
     generated = None
+    if password is not None:
+        try:
+            check_new_password(password, username, "Administrator")
+        except WeakPassword as exc:
+            raise WeakPassword(f"TRIAGE_BOOTSTRAP_ADMIN_PASSWORD: {exc}") from None
     admin = db.scalar(select(User).where(User.username == username))
     if admin is None:
         if password is None:
@@ -126,6 +149,8 @@ def ensure_bootstrap_admin(db: Session, username: str, password: str | None, tok
         log.info("bootstrap admin created username=%s", username)
     elif password is not None and not verify_password(password, admin.password_hash):
         admin.password_hash = hash_password(password)
+        revoke_access(db, admin.id)
+        log.info("bootstrap admin password replaced from the environment username=%s", username)
     if token:
         issue_token(db, admin, "bootstrap", token)
     db.commit()

@@ -4,6 +4,7 @@ configured (`staff.oidc`). Both end in the same session cookie."""
 from __future__ import annotations
 
 import hmac
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -23,6 +24,7 @@ from triage_api.staff.oidc import (
     link_or_create,
 )
 from triage_api.staff.service import authenticate, end_session, start_session
+from triage_api.staff.throttle import SigninThrottle, ThrottlePolicy
 
 router = APIRouter(tags=["auth"])
 
@@ -56,14 +58,34 @@ def login_page(request: Request) -> Response:
 def login(
     request: Request, db: DbDep, username: Annotated[str, Form()], password: Annotated[str, Form()]
 ) -> Response:
+    """A password sign-in, throttled per account and per address (`staff.throttle`): while either is locked,
+    every attempt, the right password included, is answered 429 with Retry-After, and nothing is checked."""
+    throttle = signin_throttle(request)
+    host = request.client.host if request.client is not None else None
+    wait = throttle.admit(db, username, host)
+    if wait is not None:
+        minutes = f"{math.ceil(wait / 60)} minute{'s' if wait > 60 else ''}"
+        response = _login_page(request, f"Too many sign-in attempts. Try again in {minutes}.", 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     user = authenticate(db, username, password)
     if user is None:
         return _login_page(request, "Unknown user or wrong password.", 401)
+    throttle.succeeded(db, username, host)
     raw, _ = start_session(db, user, request.app.state.settings.session_hours)
     db.commit()
     response = RedirectResponse("/", status_code=303)
     _set_session_cookie(request, response, raw)
     return response
+
+
+def signin_throttle(request: Request) -> SigninThrottle:
+    """The app's sign-in throttle, made from its settings on first use (a test may put its own in place)."""
+    throttle: SigninThrottle | None = getattr(request.app.state, "signin_throttle", None)
+    if throttle is None:
+        throttle = SigninThrottle(ThrottlePolicy.from_settings(request.app.state.settings))
+        request.app.state.signin_throttle = throttle
+    return throttle
 
 
 @router.post("/logout", include_in_schema=False)
