@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 ACCOUNT = "account"
 ADDRESS = "address"
 _SUBJECT_LENGTH = 64  # the column's width; usernames are at most 64 characters
+_PRUNE_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,13 @@ class SigninThrottle:
     def __init__(self, policy: ThrottlePolicy, clock: Callable[[], datetime] = now) -> None:
         self.policy = policy
         self.clock = clock
+        self._pruned_at: datetime | None = None
 
     def admit(self, db: Session, username: str, host: str | None) -> int | None:
         """Count an attempt against the account and the address before its password is checked. Returns the
         seconds to wait when either is locked (the attempt is then not counted), None to go on. Commits."""
         at = self.clock()
-        db.execute(delete(SigninCounter).where(SigninCounter.forget_after < at))
+        self._prune(db, at)
         keys = [(ACCOUNT, username[:_SUBJECT_LENGTH]), (ADDRESS, address_subject(host))]
         rows = self._locked_rows(db, keys, at)
         waits = [self._wait(row, at) for row in rows]
@@ -126,6 +128,15 @@ class SigninThrottle:
         )
         if row is not None and row.failures > 0:
             row.failures -= 1
+
+    def _prune(self, db: Session, at: datetime) -> None:
+        """Delete the rows idle for a window after their lock, at most once a minute per process, in a
+        transaction of its own (so it never waits on, or holds, the row locks of an attempt)."""
+        if self._pruned_at is not None and at - self._pruned_at < _PRUNE_EVERY:
+            return
+        self._pruned_at = at
+        db.execute(delete(SigninCounter).where(SigninCounter.forget_after < at))
+        db.commit()
 
     def _locked_rows(self, db: Session, keys: list[tuple[str, str]], at: datetime) -> list[SigninCounter]:
         """The keys' rows, created when missing, locked until the transaction ends (on SQLite the INSERT
