@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from triage_events import Label
 
+from triage_classifier.normalize import Normalised, normalise
 from triage_classifier.rules import clinical_advice, hostile, misinformation, privacy, spam, urgent
 from triage_classifier.rules.base import Rule, RuleHit
 
@@ -17,16 +18,17 @@ ALL_RULES: tuple[Rule, ...] = (
 )
 
 
-def evaluate(text: str, rules: tuple[Rule, ...] = ALL_RULES) -> list[RuleHit]:
-    """Every rule that fires on `text`, with the span of its first match."""
+def evaluate(text: str | Normalised, rules: tuple[Rule, ...] = ALL_RULES) -> list[RuleHit]:
+    """Every rule that fires on the normalised `text`, with the span of its first match in the original text
+    (a view `normalise` already made may be passed instead of the text)."""
+    view = text if isinstance(text, Normalised) else normalise(text)
     hits: list[RuleHit] = []
     for rule in rules:
-        match = rule.pattern.search(text)
-        if match is None or (rule.requires is not None and rule.requires.search(text) is None):
+        match = rule.pattern.search(view.text)
+        if match is None or (rule.requires is not None and rule.requires.search(view.text) is None):
             continue
-        hits.append(
-            RuleHit(rule.id, rule.label, match.start(), match.end(), rule.strong, rule.polarity, rule.note)
-        )
+        start, end = view.origin(match.start(), match.end())
+        hits.append(RuleHit(rule.id, rule.label, start, end, rule.strong, rule.polarity, rule.note))
     return hits
 
 

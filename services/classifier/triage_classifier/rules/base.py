@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from triage_events import Label
 
+from triage_classifier.normalize import fold_pattern
+
 FLAGS = re.IGNORECASE | re.UNICODE
 
 
@@ -41,5 +43,6 @@ class RuleHit:
 
 
 def rx(*alternatives: str) -> re.Pattern[str]:
-    """Compile alternatives into one case-insensitive pattern."""
-    return re.compile("|".join(f"(?:{a})" for a in alternatives), FLAGS)
+    """Compile alternatives into one case-insensitive pattern, in the spelling rules read (accents off Latin
+    letters: see `triage_classifier.normalize`), so an alternative may be written with its accents."""
+    return re.compile("|".join(f"(?:{fold_pattern(a)})" for a in alternatives), FLAGS)
