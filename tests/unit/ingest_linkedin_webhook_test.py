@@ -21,11 +21,18 @@ from tests.unit.ingest_fakes import (
 async def test_challenge_is_answered_with_the_hmac_of_the_code() -> None:
     client, _ = app_client()
     async with client:
-        response = await client.get("/webhooks/linkedin", params={"challengeCode": "890e4665-4dfe-4ab1"})
+        response = await client.get(
+            "/webhooks/linkedin", params={"challengeCode": "890e4665-4dfe-4ab1-b689-ed553bceeed0"}
+        )
         missing = await client.get("/webhooks/linkedin")
-    expected = hmac.new(LINKEDIN_SECRET.encode(), b"890e4665-4dfe-4ab1", hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        LINKEDIN_SECRET.encode(), b"890e4665-4dfe-4ab1-b689-ed553bceeed0", hashlib.sha256
+    ).hexdigest()
     assert response.status_code == 200
-    assert response.json() == {"challengeCode": "890e4665-4dfe-4ab1", "challengeResponse": expected}
+    assert response.json() == {
+        "challengeCode": "890e4665-4dfe-4ab1-b689-ed553bceeed0",
+        "challengeResponse": expected,
+    }
     assert missing.status_code == 400
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
@@ -55,7 +54,8 @@ async def test_replay_publishes_good_lines_once_and_dead_letters_bad_ones(tmp_pa
         "not_json",
         3,
     )
-    assert base64.b64decode(letter.value_b64 or "").rstrip(b"\n") == bad
+    # A line that is not JSON may be nothing but comment text: the letter says where it is, not what.
+    assert letter.value_b64 is None
 
 
 async def test_replay_handles_crlf_and_a_last_line_without_newline(tmp_path: Path) -> None:

@@ -1,10 +1,54 @@
-"""Dead letters: a message a service could not handle, kept whole with the reason."""
+"""Dead letters: a message a service could not handle, with the reason.
+
+Two kinds. A record of a bus topic (`dead_letter`) is kept whole, with its topic, partition and offset: it is
+a copy of a record that already lives on that topic. A part of a platform's input (a webhook delivery's
+change or notification, a replay line, a polled item: `dead_letter_part`) is kept alone, never with the
+rest of its delivery, and with its text masked (`masked_part`): what stays is its shape, its ids, its field
+names and timestamps, which is what a person needs to find it on the platform; the comment text does not.
+"""
 
 from __future__ import annotations
 
 import base64
+import json
+import re
+from typing import Any
 
 from triage_events import DeadLetter
+
+MASK = "[masked]"
+# Strings kept by `masked_part`: ids, and the fields that say what a part is and when it happened.
+_KEPT_FIELDS = frozenset(
+    {
+        "id",
+        "object",
+        "field",
+        "item",
+        "verb",
+        "action",
+        "type",
+        "kind",
+        "change",
+        "platform",
+        "status_type",
+        "time",
+        "created_time",
+        "created_at",
+        "changed_at",
+        "updated_time",
+        "timestamp",
+        "lastModifiedAt",
+        "organizationalEntity",
+        "generatedActivity",
+        "sourcePost",
+        "subscriber",
+        "owner",
+    }
+)
+_ID_FIELD = re.compile(r"(?:.*_id|.*Id|.*_ids|id)")
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
+_MAX_KEPT = 128  # no id or timestamp is longer; a longer string is masked even under a kept field
+_MAX_DEPTH = 32
 
 
 def dead_letter(
@@ -27,3 +71,38 @@ def dead_letter(
         reason=reason,
         error=error[:1000],
     )
+
+
+def dead_letter_part(
+    service: str, source: str, part: Any, reason: str, where: str, detail: str, offset: int | None = None
+) -> DeadLetter:
+    """The dead letter of one unusable part of a platform's input: `part` (parsed JSON) masked, `where` its
+    location in what `source` delivered (`entry[0].changes[1]`, a line number in `offset`)."""
+    value = json.dumps(masked_part(part), sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return dead_letter(service, source, None, value, reason, f"{where}: {detail}", offset=offset)
+
+
+def masked_part(part: Any, depth: int = 0) -> Any:
+    """A copy of JSON data with every string masked except ids and the fields in `_KEPT_FIELDS` (short ones);
+    numbers, booleans and nulls stay; keys that are not plain field names are masked too (they are data)."""
+    if depth > _MAX_DEPTH:
+        return MASK
+    if isinstance(part, dict):
+        masked: dict[str, Any] = {}
+        for number, (key, value) in enumerate(part.items()):
+            plain = isinstance(key, str) and _PLAIN_KEY.fullmatch(key) is not None
+            name = key if plain else f"{MASK}{number}"
+            if plain and _kept(key) and isinstance(value, str) and len(value) <= _MAX_KEPT:
+                masked[name] = value
+            else:
+                masked[name] = masked_part(value, depth + 1)
+        return masked
+    if isinstance(part, list):
+        return [masked_part(value, depth + 1) for value in part]
+    if isinstance(part, str):
+        return MASK
+    return part
+
+
+def _kept(key: str) -> bool:
+    return key in _KEPT_FIELDS or _ID_FIELD.fullmatch(key) is not None

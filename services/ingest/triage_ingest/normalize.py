@@ -73,6 +73,8 @@ def _timestamp(value: Any) -> datetime:
 
 
 def _describe(exc: Exception) -> str:
+    """Fields and error types only: a ValueError's message quotes the value (`'…' is not a valid Platform`,
+    `Invalid isoformat string: '…'`), which may be comment text put in the wrong field."""
     if isinstance(exc, ValidationError):
         return describe_validation_error(exc, CommentReceived)
-    return type(exc).__name__ + ": " + str(exc)[:200]
+    return f"{type(exc).__name__}: platform, kind or created_at has a value that is not allowed"

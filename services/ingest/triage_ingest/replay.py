@@ -1,15 +1,18 @@
-"""JSONL replay: demos, backfills and load. Bad lines go to the dead-letter topic with a reason."""
+"""JSONL replay: demos, backfills and load. Bad lines go to the dead-letter topic with a reason, the file and
+the line number; the line itself only when it is JSON, and then with its text masked
+(`triage_bus.dlq.masked_part`): a line that is not JSON may be nothing but comment text."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from triage_bus.dlq import dead_letter
-from triage_events import Account, InvalidEvent
+from triage_bus.dlq import dead_letter, dead_letter_part
+from triage_events import Account, DeadLetter, InvalidEvent
 
 from triage_ingest.normalize import from_replay_line
 from triage_ingest.publisher import Publisher
@@ -39,11 +42,7 @@ async def replay_file(
                 event = from_replay_line(line.rstrip(b"\r\n"), account)
             except InvalidEvent as exc:
                 log.warning("replay line rejected file=%s line=%d reason=%s", path.name, number, exc.reason)
-                await publisher.dead_letter(
-                    dead_letter(
-                        "ingest", f"replay:{path.name}", None, line, exc.reason, str(exc), offset=number
-                    )
-                )
+                await publisher.dead_letter(_letter(path, number, line, exc))
                 report.dead_letters += 1
                 continue
             if await publisher.publish(event):
@@ -63,3 +62,13 @@ async def replay_file(
         report.dead_letters,
     )
     return report
+
+
+def _letter(path: Path, number: int, line: bytes, exc: InvalidEvent) -> DeadLetter:
+    """The dead letter of line `number`: its parsed JSON masked, or no value at all when it is not JSON."""
+    source = f"replay:{path.name}"
+    try:
+        part = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return dead_letter("ingest", source, None, None, exc.reason, str(exc), offset=number)
+    return dead_letter_part("ingest", source, part, exc.reason, f"line {number}", str(exc), offset=number)

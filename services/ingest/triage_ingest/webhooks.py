@@ -4,7 +4,9 @@ Order per delivery: size limit (413) -> signature over the raw bytes (401 missin
 JSON (400) -> normalise -> fetch what a notification only names (Instagram mentions) -> publish every event
 and dead-letter every unusable part, each acknowledged by the broker -> 200. If the broker fails the answer
 is 503, so the platform delivers again (and the publisher's dedup absorbs whatever did get through). A
-receiver without its secret answers 503: unsigned input is never accepted.
+receiver without its secret answers 503: unsigned input is never accepted. A dead letter holds the one
+unusable part (a change, an entry or a notification) with its text masked and its place in the delivery,
+never the whole body: the comments beside it in the batch are published, not copied to the DLQ.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
-from triage_bus.dlq import dead_letter
+from triage_bus.dlq import dead_letter_part
 
 from triage_ingest import metrics
 from triage_ingest.accounts import UNKNOWN_ACCOUNT, Accounts
 from triage_ingest.config import IngestSettings
 from triage_ingest.publisher import Publisher
 from triage_ingest.sources import linkedin, meta
-from triage_ingest.sources.base import Batch
+from triage_ingest.sources.base import Batch, part_at
 from triage_ingest.sources.meta_mentions import MentionFetcher
 
 log = logging.getLogger(__name__)
@@ -109,13 +111,13 @@ class Receiver:
         try:
             if self._enrich is not None:
                 await self._enrich(payload, batch, self._accounts)
-            await self._deliver(body, batch)
+            await self._deliver(payload, batch)
         except Exception:
             log.exception("webhook publish failed platform=%s", self.name)
             return _refuse(self.name, 503, "publish_failed")
         return JSONResponse({"received": len(batch.events)})
 
-    async def _deliver(self, body: bytes, batch: Batch) -> None:
+    async def _deliver(self, payload: Any, batch: Batch) -> None:
         for account_id, reason in batch.ignored:
             label = self._label(account_id)
             metrics.IGNORED.labels(self.name, label, reason).inc()
@@ -127,9 +129,11 @@ class Receiver:
                 problem.reason,
                 problem.where,
             )
-            error = f"{problem.where}: {problem.detail}"
+            part = part_at(payload, problem.where)
             await self._publisher.dead_letter(
-                dead_letter("ingest", f"webhook:{self.name}", None, body, problem.reason, error)
+                dead_letter_part(
+                    "ingest", f"webhook:{self.name}", part, problem.reason, problem.where, problem.detail
+                )
             )
         for event in batch.events:
             dropped = await self._publisher.offer(event)
@@ -200,12 +204,15 @@ def router(
 
     @routes.get("/linkedin")
     async def linkedin_verify(challengeCode: str | None = None) -> Response:
-        """LinkedIn's endpoint validation: HMAC the challenge code with the client secret."""
+        """LinkedIn's endpoint validation: HMAC the challenge code with the client secret. Only a UUID is
+        signed (anything else is 400): a code like `hmacsha256=<body>` would get a delivery's signature."""
         client_secret = secret("linkedin_client_secret")()
         if not client_secret:
             return _refuse("linkedin", 503, "not_configured")
         if not challengeCode:
             return _refuse("linkedin", 400, "no_challenge")
+        if not linkedin.challenge_code_valid(challengeCode):
+            return _refuse("linkedin", 400, "challenge_not_uuid")
         return JSONResponse(linkedin.challenge_response(challengeCode, client_secret))
 
     post: Callable[[Request], Awaitable[Response]]

@@ -2,7 +2,8 @@
 acknowledged by the broker before `deliver` returns (the poller advances its cursor only after that).
 
 Events go out oldest first, so one author's comments reach the topic in the order they were written. An
-unusable item is dead-lettered once per process even when the overlap of successive polls shows it again.
+unusable item is dead-lettered once per process even when the overlap of successive polls shows it again,
+alone and with its text masked (`triage_bus.dlq.dead_letter_part`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from triage_bus.dlq import dead_letter
+from triage_bus.dlq import dead_letter_part
 from triage_events import Platform
 
 from triage_ingest import metrics
@@ -33,13 +34,14 @@ class Sink:
     async def deliver(
         self, platform: Platform, account_id: str, batch: Batch, parts: Mapping[str, Any]
     ) -> int:
-        """Publish `batch`; `parts` maps each problem's `where` to the raw item kept in its dead letter.
+        """Publish `batch`; `parts` maps each problem's `where` to the raw item its dead letter is made of.
         Returns how many events were published (not dropped as duplicates)."""
         label = self._accounts.metric_label(platform, account_id)
         for _account, reason in batch.ignored:
             metrics.IGNORED.labels(platform.value, label, reason).inc()
         for problem in batch.problems:
-            raw = json.dumps(parts.get(problem.where), sort_keys=True).encode("utf-8")
+            part = parts.get(problem.where)
+            raw = json.dumps(part, sort_keys=True).encode("utf-8")
             key = hashlib.sha256(raw).hexdigest()
             if self._dead.seen(key):
                 continue
@@ -51,13 +53,8 @@ class Sink:
                 problem.reason,
                 problem.where,
             )
-            letter = dead_letter(
-                "ingest",
-                f"poll:{platform.value}",
-                None,
-                raw,
-                problem.reason,
-                f"{problem.where}: {problem.detail}",
+            letter = dead_letter_part(
+                "ingest", f"poll:{platform.value}", part, problem.reason, problem.where, problem.detail
             )
             try:
                 await self._publisher.dead_letter(letter)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +45,27 @@ class Batch:
             self.ignored.append((account_id, result))
         else:
             self.events.append(result)
+
+
+_STEP = re.compile(r"([A-Za-z_]+)\[(\d+)\]")
+
+
+def part_at(payload: Any, where: str) -> Any:
+    """The part of a delivery at a problem's `where` (`entry[0].changes[1]`, `notifications[3]`); the whole
+    payload for `<root>`, None when the path does not lead anywhere."""
+    if where == "<root>":
+        return payload
+    part = payload
+    for step in where.split("."):
+        match = _STEP.fullmatch(step)
+        if match is None or not isinstance(part, dict):
+            return None
+        items = part.get(match.group(1))
+        index = int(match.group(2))
+        if not isinstance(items, list) or index >= len(items):
+            return None
+        part = items[index]
+    return part
 
 
 class Unusable(ValueError):

@@ -3,10 +3,16 @@
 Validation: `GET ?challengeCode=<uuid>` answered with `hex(HMAC-SHA256(challengeCode, clientSecret))`.
 Events: `X-LI-Signature: hex(HMAC-SHA256("hmacsha256=" + raw body, clientSecret))`, up to 10 notifications
 per POST; COMMENT / COMMENT_EDIT / COMMENT_DELETE / SHARE_MENTION become events, the rest is ignored.
+
+Both use the one client secret, so an endpoint that HMACs any code it is given is a signing oracle: asked to
+sign `hmacsha256=<body>`, it answers the `X-LI-Signature` of that body. LinkedIn's codes are UUIDs, so only a
+canonical UUID (36 characters: hex digits and four hyphens) is answered; no such string starts with
+`hmacsha256=`, so no answer can ever be a delivery's signature.
 """
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Any
 
@@ -27,6 +33,7 @@ from triage_ingest.sources.base import (
 SIGNATURE_HEADER = "X-LI-Signature"
 EVENT_TYPE = "ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS"
 ORGANIZATION_PREFIX = "urn:li:organization:"
+_CHALLENGE_CODE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ACTIONS = {
     "COMMENT": (CommentChange.CREATED, CommentKind.COMMENT),
     "COMMENT_EDIT": (CommentChange.EDITED, CommentKind.COMMENT),
@@ -35,7 +42,16 @@ _ACTIONS = {
 }
 
 
+def challenge_code_valid(challenge_code: str) -> bool:
+    """Whether `challenge_code` has the form of LinkedIn's codes (a UUID), the only ones worth signing: see
+    the module docstring for why anything else must be refused."""
+    return _CHALLENGE_CODE.fullmatch(challenge_code) is not None
+
+
 def challenge_response(challenge_code: str, client_secret: str) -> dict[str, str]:
+    """The validation answer; raises ValueError for a code that is not a UUID (never sign one)."""
+    if not challenge_code_valid(challenge_code):
+        raise ValueError("challengeCode is not a UUID")
     return {
         "challengeCode": challenge_code,
         "challengeResponse": hmac_sha256_hex(client_secret, challenge_code.encode("utf-8")),
