@@ -8,6 +8,10 @@ audit entry by `system:classifier` that says why; the flag keeps its labels, not
 - A deletion also marks the flag `comment_deleted_at`: there is nothing left to reply to, hide or delete, so
   the desk offers none of that (`workflow.request_action` refuses it too). A deletion is the comment's last
   version (ingest drops edits after one): it always applies, once, and no verdict after it changes the flag.
+- Except on an open flag labelled urgent or privacy: a person confirms that deletion. A wrong or forged
+  report must not silently close a flag about someone in danger or exposed health details, so the flag
+  stays open with everything it offers, and a `flag.comment_deleted` audit entry says the platform reports
+  the comment deleted; the flag page asks a person to check and resolve it (or act, if it is still there).
 - An edit judged benign applies when it is newer than what the flag shows (`relabel.is_newer`: by the
   comment's change time, falling back to classification time); an older one (out of order, or a replay) is
   ignored. A later edit that makes the comment harmful again reopens a flag this resolved (`reopen`).
@@ -25,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from triage_events import ClearReason, FlagCleared, FlagRaised
+from triage_events import ClearReason, FlagCleared, FlagRaised, Label
 
 from triage_api.audit import service as audit
 from triage_api.flags import relabel, sla
@@ -34,6 +38,9 @@ from triage_api.flags.models import Flag, FlagStatus
 ACTOR = relabel.ACTOR  # "system:classifier"
 ACTION = "flag.cleared"
 REOPENED = "flag.reopened"
+REPORTED_DELETED = "flag.comment_deleted"  # a deletion held for a person to confirm
+# Labels whose open flag a reported deletion does not resolve by itself.
+CONFIRM_DELETION_LABELS = frozenset({Label.URGENT.value, Label.PRIVACY.value})
 # Audit entries after which the flag's status is no longer the one a clear set.
 _STATUS_ACTIONS = (ACTION, REOPENED, "flag.status", "action.done", "action.dry_run")
 
@@ -43,6 +50,9 @@ class Outcome(enum.StrEnum):
     DUPLICATE = "duplicate"  # this very clear, or the deletion, was applied before
     STALE = "stale"  # about an older version of the comment than the flag shows
     MISSING = "missing"  # no flag for the comment: nothing to clear
+    NEEDS_CONFIRMATION = (
+        "needs_confirmation"  # a deletion of an open urgent or privacy flag, left to a person
+    )
 
 
 @dataclass(frozen=True)
@@ -58,14 +68,17 @@ def apply(db: Session, event: FlagCleared) -> Result:
     if flag is None:
         return Result(event, Outcome.MISSING)
     event_id = str(event.event_id)
-    last = audit.latest(db, flag.id, (ACTION,))
-    if last is not None and isinstance(last.detail, dict) and last.detail.get("event_id") == event_id:
-        return Result(event, Outcome.DUPLICATE)
+    for action in (ACTION, REPORTED_DELETED):
+        last = audit.latest(db, flag.id, (action,))
+        if last is not None and isinstance(last.detail, dict) and last.detail.get("event_id") == event_id:
+            return Result(event, Outcome.DUPLICATE)
     judged_at = event.occurred_at.astimezone(UTC)
     changed_at = event.changed_at.astimezone(UTC)
     if event.reason is ClearReason.DELETED:
         if flag.comment_deleted_at is not None:
             return Result(event, Outcome.DUPLICATE)
+        if needs_confirmation(flag):
+            return _report_deletion(db, flag, event, judged_at, changed_at)
         flag.comment_deleted_at = changed_at
     elif not relabel.is_newer(db, flag, changed_at, judged_at):
         return Result(event, Outcome.STALE)
@@ -92,6 +105,35 @@ def apply(db: Session, event: FlagCleared) -> Result:
         model_version=event.model_version,
     )
     return Result(event, Outcome.CLEARED, resolved)
+
+
+def needs_confirmation(flag: Flag) -> bool:
+    """Whether a deletion reported for `flag`'s comment waits for a person: the flag is open and urgent or
+    privacy (see the module docstring)."""
+    return flag.status in sla.OPEN_STATUSES and not CONFIRM_DELETION_LABELS.isdisjoint(flag.labels)
+
+
+def _report_deletion(
+    db: Session, flag: Flag, event: FlagCleared, judged_at: datetime, changed_at: datetime
+) -> Result:
+    """Record, once per flag, that the platform reports the comment deleted; the flag itself is unchanged."""
+    if audit.latest(db, flag.id, (REPORTED_DELETED,)) is not None:
+        return Result(event, Outcome.DUPLICATE)  # already waiting for a person: a second report adds nothing
+    flag.updated_at = datetime.now(UTC)  # the live queue stream follows it
+    audit.record(
+        db,
+        ACTOR,
+        "system",
+        REPORTED_DELETED,
+        flag.id,
+        reason=event.reason.value,
+        summary="the platform reports this comment deleted — confirm",
+        event_id=str(event.event_id),
+        judged_at=judged_at.isoformat(),
+        changed_at=changed_at.isoformat(),
+        status=flag.status,
+    )
+    return Result(event, Outcome.NEEDS_CONFIRMATION)
 
 
 def _summary(reason: ClearReason, resolved: bool) -> str:
