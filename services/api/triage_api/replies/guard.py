@@ -116,25 +116,32 @@ _CARE_NOUNS_EN = (
     r"test results|results|labs?|lab work|bloodwork|blood work|scans?|diagnosis|prognosis|chart|records?|file|"
     r"admission|discharge|hospitali[sz]ation|hospital stay|bill|prescriptions?|medications?|meds|"
     r"appointment with us|time with us|therapist|provider|care plan|referral|follow-up|ward|bedside|"
-    r"appointment (?:on|with|last|yesterday|today|tomorrow|this|next|at)"
+    r"appointment (?:on|with|last|yesterday|today|tomorrow|this|next|at)|recovery|condition|illness|injury"
 )
 _CARE_NOUNS_ES = (
     r"visita|estancia|estadia|procedimiento|cirugia|operacion|tratamiento|medic[oa]|doctor[a]?|enfermer[oa]|"
     r"resultados|analisis|estudios|examenes|diagnostico|pronostico|expediente|historia clinica|historial|"
     r"alta|ingreso|internacion|hospitalizacion|receta|medicamentos?|medicacion|terapeuta|factura|"
+    r"recuperacion|enfermedad|lesion|"
     r"cita (?:del|de ayer|de hoy|de manana|con nosotros|anterior|pasada|con (?:el|la) (?:dr|dra|doctor))|"
     r"consulta (?:del|de ayer|de hoy|con (?:el|la) (?:dr|dra|doctor))"
 )
 _PRONOUN_OBJ = r"(?:you|her|him|them|your|his|their)"
+# "We can't confirm whether anyone is a patient here" says nothing about anyone.
+_NOT_ABOUT_ANYONE = (
+    r"(?<!anyone )(?<!someone )(?<!whether )(?<!anybody )(?<!somebody )(?<!alguien )(?<!nadie )(?<!quien )"
+)
 _CONFIRMS_PATIENT = re.compile(
-    rf"\byour {_GAP}{{0,2}}(?:{_CARE_NOUNS_EN})\b"
+    rf"\b(?:your|her|his) {_GAP}{{0,2}}(?:{_CARE_NOUNS_EN})\b"
     r"|\b(?:when|while) (?:you|she|he|they) (?:were|was) "
     r"(?:here|in|at|admitted|seen|with us|hospitali[sz]ed|treated)\b"
     r"|\bduring your (?:stay|visit|time|admission|treatment)\b"
-    r"|\b(?:thank you|thanks) for choosing us\b"
+    r"|\b(?:thank you|thanks) for (?:choosing us|coming in|visiting us|trusting us with)\b"
+    r"|\b(?:you|she|he|they) (?:were|was|are|is|'re|'s) (?:here|in our|at our|"
+    r"in the (?:er|icu|hospital|emergency room|ed|clinic|ward))\b"
     r"|\bas (?:a|our) patient\b"
-    r"|\b(?:was|were|is|are|been|being) (?:one of )?our patients?\b"
-    r"|\b(?:was|were|is|are|been) a patient (?:here|of ours|with us|at (?:our|this))\b"
+    rf"|{_NOT_ABOUT_ANYONE}\b(?:was|were|is|are|been|being) (?:one of )?our patients?\b"
+    rf"|{_NOT_ABOUT_ANYONE}\b(?:was|were|is|are|been) a patient (?:here|of ours|with us|at (?:our|this))\b"
     r"|\bpatients? of ours\b"
     r"|\b(?:you|she|he|they|we) (?:were|was|are|is|'re|have been|has been|had been|got) "
     r"(?:seen|treated|admitted|discharged|hospitali[sz]ed|diagnosed|operated on|examined|transferred)\b"
@@ -151,7 +158,7 @@ _CONFIRMS_PATIENT = re.compile(
     r"|\bgracias por elegirnos\b"
     r"|\bcomo (?:nuestr[oa]|un[a]?) paciente\b"
     r"|\b(?:fue|es|era|ha sido|son|fueron|han sido) (?:un[oa]? de )?nuestr[oa]s? pacientes?\b"
-    r"|\b(?:fue|es|era|ha sido) paciente (?:nuestr[oa]|aqui|de este hospital|de nuestro hospital)\b"
+    rf"|{_NOT_ABOUT_ANYONE}\b(?:fue|es|era|ha sido) paciente (?:nuestr[oa]|aqui|de este hospital|de nuestro hospital)\b"
     r"|\b(?:l[oa]s?|le|les) (?:atendimos|tratamos|operamos|internamos|ingresamos|dimos de alta|"
     r"diagnosticamos|hospitalizamos|trasladamos|vimos en)\b"
     r"|\b(?:fue|fueron|ha sido|han sido|estuvo|estuvieron) (?:atendid|tratad|operad|internad|ingresad|"
@@ -188,6 +195,7 @@ _PRO_DROP_VERBS = frozenset(
     {"tiene", "tuvo", "tenia", "esta", "estaba", "padece", "sufre", "sufria", "padecia"}
 )
 _GENERAL = frozenset({"if", "si", "whether", "when", "cuando", "que", "quien", "persona", "alguien", "nadie"})
+_ARTICLES = frozenset({"the", "a", "an", "el", "la", "los", "las", "un", "una", "s"})  # not counted
 _STOPS = frozenset(
     {
         "about", "regarding", "of", "on", "for", "to", "that", "and", "or", "if", "like", "against", "from",
@@ -310,7 +318,7 @@ def _tied_to_a_person(view: Normalised, words: list[Token], first: int) -> bool:
             pro_drop = pro_drop or (word in _PRO_DROP_VERBS and counted == 0)
         elif word in _SUBJECTS and seen_verb:
             return not (i > 0 and words[i - 1].lower in _GENERAL)
-        if word != "s":
+        if word not in _ARTICLES:
             counted += 1
         i -= 1
     return pro_drop

@@ -1,8 +1,8 @@
 """The PHI guard's lexicon of health details (`phi_lexicon.yaml`) and its matcher.
 
 Terms are grouped by concept in English and Spanish; a term matches a word by its Snowball stem in the
-term's language (the `snowballstemmer` package: the stemmers behind most search engines, rather than a
-suffix list of our own), by prefix, exactly, or in capitals only, as the YAML file explains. Matching runs
+term's language (PyStemmer: the Snowball project's own stemmers, compiled, rather than a suffix list of
+our own), by prefix, exactly, or in capitals only, as the YAML file explains. Matching runs
 on normalised text (see `normalise.py`), so the lexicon is written without accents, in lower case.
 """
 
@@ -14,16 +14,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import snowballstemmer
+import Stemmer
 import yaml
 
 LEXICON = Path(__file__).with_name("phi_lexicon.yaml")
 LANGUAGES = {"en": "english", "es": "spanish"}
 EXACT_MAX = 5  # words this short match only themselves (or their plural in "s"), never by stem
+PREFIX_KEY = 4  # a prefix entry has at least this many letters
 
 _TOKEN = re.compile(r"[^\W_]+")
-_stemmers = {code: snowballstemmer.stemmer(name) for code, name in LANGUAGES.items()}
-_stem_lock = threading.Lock()  # a Snowball stemmer keeps state while it works: one word at a time
+_stemmers = {code: Stemmer.Stemmer(name) for code, name in LANGUAGES.items()}
+_stem_lock = threading.Lock()  # a Stemmer object is not thread-safe: one word at a time
 
 
 @lru_cache(maxsize=65536)
@@ -120,6 +121,28 @@ class Lexicon:
                     terms.append(_Term(concept, words))
         self.terms = tuple(terms)
         self.concepts = frozenset(concepts)
+        # Terms by how their first word matches, so a word is compared only with the terms it can start.
+        self._by_key: dict[tuple[str, str, str], list[_Term]] = {}
+        self._by_prefix: dict[str, list[_Term]] = {}  # keyed by the prefix's first PREFIX_KEY letters
+        for term in self.terms:
+            first = term.words[0]
+            if first.how == "prefix":
+                if len(first.value) < PREFIX_KEY:
+                    raise ValueError(f"lexicon concept {concept}: prefix {first.value!r} is too short")
+                self._by_prefix.setdefault(first.value[:PREFIX_KEY], []).append(term)
+            else:
+                language = first.language if first.how == "stem" else ""
+                self._by_key.setdefault((first.how, language, first.value), []).append(term)
+
+    def _candidates(self, token: Token) -> list[_Term]:
+        lower = token.lower
+        keys = [("caps", "", token.text), ("exact", "", lower)]
+        if lower.endswith("s"):
+            keys.append(("exact", "", lower[:-1]))
+        keys.extend(("stem", language, stem(lower, language)) for language in LANGUAGES)
+        found = [term for key in keys for term in self._by_key.get(key, ())]
+        prefixed = self._by_prefix.get(lower[:PREFIX_KEY], ())
+        return found + [t for t in prefixed if lower.startswith(t.words[0].value)]
 
     @classmethod
     def load(cls, path: Path = LEXICON) -> Lexicon:
@@ -132,7 +155,7 @@ class Lexicon:
         i = 0
         while i < len(words):
             best: TermMatch | None = None
-            for term in self.terms:
+            for term in self._candidates(words[i]):
                 n = len(term.words)
                 if i + n > len(words) or (best and best.last - best.first + 1 >= n):
                     continue
