@@ -1,8 +1,8 @@
 """The PHI guard's lexicon of health details (`phi_lexicon.yaml`) and its matcher.
 
 Terms are grouped by concept in English and Spanish; a term matches a word by its Snowball stem in the
-term's language (PyStemmer: the Snowball project's own stemmers, compiled, rather than a suffix list of
-our own), by prefix, exactly, or in capitals only, as the YAML file explains. Matching runs
+term's language (the Snowball project's own stemmers through `snowballstemmer`, which runs them
+compiled when PyStemmer is installed, as it is with the api extra, rather than a suffix list of our own), by prefix, exactly, or in capitals only, as the YAML file explains. Matching runs
 on normalised text (see `normalise.py`), so the lexicon is written without accents, in lower case.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import Stemmer
+import snowballstemmer
 import yaml
 
 LEXICON = Path(__file__).with_name("phi_lexicon.yaml")
@@ -23,8 +23,8 @@ EXACT_MAX = 5  # words this short match only themselves (or their plural in "s")
 PREFIX_KEY = 4  # a prefix entry has at least this many letters
 
 _TOKEN = re.compile(r"[^\W_]+")
-_stemmers = {code: Stemmer.Stemmer(name) for code, name in LANGUAGES.items()}
-_stem_lock = threading.Lock()  # a Stemmer object is not thread-safe: one word at a time
+_stemmers = {code: snowballstemmer.stemmer(name) for code, name in LANGUAGES.items()}
+_stem_lock = threading.Lock()  # a stemmer object is not thread-safe: one word at a time
 
 
 @lru_cache(maxsize=65536)
