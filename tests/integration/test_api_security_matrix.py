@@ -16,7 +16,8 @@ import contextlib
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 from urllib.parse import quote
 
 import httpx
@@ -303,3 +304,80 @@ async def test_a_nul_character_in_the_flag_id_or_a_filter_is_a_clear_4xx(databas
             codes[name] = (await client.get("/api/flags", params={name: "\x00"}, headers=auth)).status_code
     assert codes.pop("id") == 404
     assert set(codes.values()) == {422}
+
+
+# --- integers beyond what the databases hold --------------------------------------------------------------
+
+
+def _is_int(annotation: Any) -> bool:
+    return annotation is int or (get_origin(annotation) in (Union, UnionType) and int in get_args(annotation))
+
+
+def integer_parameters(app: FastAPI) -> list[tuple[str, str, str, str]]:
+    """(method, path, where, name) for every integer parameter of every route: query, path, and the fields
+    of JSON bodies, found from the routes themselves (new ones are covered without touching this file)."""
+    found = []
+    for route in _flatten(list(app.routes)):
+        original = getattr(route, "original_route", route)
+        if not isinstance(original, APIRoute):
+            continue
+        dependants, params, bodies = [route.dependant], [], []
+        while dependants:  # the route's own parameters and those of its dependencies
+            dependant = dependants.pop()
+            params += [("query", f) for f in dependant.query_params]
+            params += [("path", f) for f in dependant.path_params]
+            bodies += dependant.body_params
+            dependants.extend(dependant.dependencies)
+        for where, field in params:
+            if _is_int(field.field_info.annotation):
+                found += [(m, route.path, where, field.alias) for m in sorted(original.methods)]
+        for body in bodies:
+            model = body.field_info.annotation
+            for name, info in getattr(model, "model_fields", {}).items():
+                if _is_int(info.annotation):
+                    found += [(m, route.path, "body", info.alias or name) for m in sorted(original.methods)]
+    return found
+
+
+async def test_every_integer_parameter_refuses_values_beyond_64_bits(tmp_path: Any) -> None:
+    app = create_app(settings(f"sqlite:///{tmp_path / 'triage.db'}"))
+    found = integer_parameters(app)
+    names = {(path, where, name) for _, path, where, name in found}
+    assert {
+        ("/api/flags", "query", "offset"),
+        ("/api/audit", "query", "offset"),
+        ("/api/tokens/{token_id}", "path", "token_id"),
+        ("/api/tokens", "body", "expires_days"),
+    } <= names
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    problems = []
+    async with running(app) as client:
+        for method, path, where, name in found:
+            for value in (2**63, -(2**63) - 1, 2**31):
+                url, kwargs = concrete(path), {}
+                if where == "path":
+                    url = concrete(path.replace("{" + name + "}", str(value)))
+                elif where == "query":
+                    kwargs["params"] = {name: str(value)}
+                else:
+                    kwargs["json"] = {name: value}
+                response = await client.request(method, url, headers=auth, **kwargs)
+                detail = response.json().get("detail") if response.status_code == 422 else None
+                refused_here = isinstance(detail, list) and any(
+                    issue["loc"][-1] == name for issue in detail if issue["loc"][0] == where
+                )
+                if not refused_here:
+                    problems.append(f"{method} {path} {where} {name}={value}: {response.status_code}")
+    assert problems == []
+
+
+async def test_a_huge_audit_offset_is_422_not_500(database_url: str) -> None:
+    app = create_app(settings(database_url))
+    async with running(app) as client:
+        response = await client.get(
+            "/api/audit",
+            params={"offset": "9223372036854775808"},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "offset"]

@@ -223,10 +223,16 @@ async def test_bad_windows_are_422(database_url: str) -> None:
         assert (await desk.client.get("/api/analytics", params=backwards, headers=viewer)).status_code == 422
         too_many = {"since": "2020-01-01T00:00:00Z", "until": "2025-01-01T00:00:00Z", "bucket": "hour"}
         r = await desk.client.get("/api/analytics", params=too_many, headers=viewer)
-        assert r.status_code == 422 and "buckets" in r.json()["detail"]
+        [issue] = r.json()["detail"]  # a list, like every validation error, at the parameter at fault
+        assert r.status_code == 422 and "buckets" in issue["msg"] and issue["loc"] == ["query", "bucket"]
         assert (
             await desk.client.get("/api/analytics", params={"bucket": "week"}, headers=viewer)
         ).status_code == 422
+        # a Unix time or a bare date is not the ISO date and time the schema declares; nor is year 1
+        for bad in ({"until": "1700000000"}, {"since": "2025-03-10"}, {"until": "0001-01-01T00:00:00Z"}):
+            r = await desk.client.get("/api/analytics", params=bad, headers=viewer)
+            assert r.status_code == 422, (bad, r.text)
+            assert r.json()["detail"][0]["loc"] == ["query", *bad]
         assert (await desk.client.get("/api/analytics")).status_code == 401
 
 

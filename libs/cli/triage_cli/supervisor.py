@@ -169,9 +169,19 @@ class Supervisor:
                     f"port {port} ({what}) is already in use on 127.0.0.1; choose another with {hint}"
                 )
 
+    def private_data_dir(self) -> None:
+        """The data folder holds comment text (the database, the broker's and services' logs, the ingest
+        state): it is made 0700, its logs folder too, and the umask of this process, which the broker and
+        the services inherit, becomes 077, so every file created in it is 0600 (SQLite's -wal and -shm
+        files included)."""
+        os.umask(0o077)
+        for folder in (self.data_dir, self.data_dir / "logs"):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.chmod(0o700)  # a folder made by an earlier version with 0755 too
+
     def start(self) -> None:
         self.check_ports()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.private_data_dir()
         password = self.admin_password()
         self.broker.start()
         env = self._env(password)

@@ -21,6 +21,8 @@ class ApiSettings(BaseSettings):
     consumer_group: str = "triage-api"
     session_hours: int = 12
     secure_cookies: bool = False  # true behind HTTPS in production
+    # Request bodies over this many bytes are refused (413) before they are read, authentication included.
+    max_body_bytes: int = Field(1_048_576, ge=1024)
     accounts_file: Path | None = None  # per-account reply settings; the bundled example when unset
     routing_file: Path | None = None  # routing rules and teams; the bundled example when unset
     retention_days: int = 90  # comment text is purged this long after the flag; 0 keeps it forever

@@ -1,7 +1,9 @@
-"""Request dependencies: the database session and the authenticated principal with its role."""
+"""Request dependencies: the database session and the authenticated principal with its role; a browser
+session's unsafe requests must also carry the session's CSRF token."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated
 
@@ -13,6 +15,12 @@ from triage_api.staff.models import Role
 from triage_api.staff.service import Principal, principal_from_session, principal_from_token
 
 SESSION_COOKIE = "triage_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_REFUSED = (
+    "CSRF token missing or wrong: a signed-in browser must send its session's token "
+    f"(the page's csrf-token meta tag) in the {CSRF_HEADER} header"
+)
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
@@ -48,17 +56,39 @@ def current_principal(request: Request, db: DbDep) -> Principal | None:
         db.rollback()
 
 
+def csrf_ok(principal: Principal, supplied: str | None) -> bool:
+    """Whether `supplied` is the CSRF token of the principal's browser session, compared in constant time.
+    A principal without one (a bearer token) never passes: forms and browser calls are for sessions."""
+    expected = principal.csrf_token
+    return bool(expected and supplied) and hmac.compare_digest(expected.encode(), (supplied or "").encode())
+
+
+def require_csrf(request: Request, principal: Principal) -> None:
+    """403 for an unsafe request (POST, PUT, PATCH, DELETE) by a browser session (the cookie) without its
+    CSRF token in the `X-CSRF-Token` header. The session cookie is SameSite=Strict, but a page on another
+    port of the same host is same-site, so the cookie alone proves nothing about who sent the request.
+    Requests with a bearer token pass: a browser never adds that header on its own."""
+    if principal.csrf_token is None or request.method in SAFE_METHODS:
+        return
+    if not csrf_ok(principal, request.headers.get(CSRF_HEADER)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, CSRF_REFUSED)
+
+
 def require(role: Role) -> Callable[..., Coroutine[None, None, Principal]]:
-    """A dependency that lets through principals with at least `role`."""
+    """A dependency that lets through principals with at least `role` (and, for a browser session's unsafe
+    request, its CSRF token: `require_csrf`)."""
 
     # async: a check without I/O, run on the event loop rather than through the thread pool
-    async def dependency(principal: Annotated[Principal | None, Depends(current_principal)]) -> Principal:
+    async def dependency(
+        request: Request, principal: Annotated[Principal | None, Depends(current_principal)]
+    ) -> Principal:
         if principal is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "authentication required",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        require_csrf(request, principal)
         if not principal.role.allows(role):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"requires the {role.value} role")
         return principal

@@ -27,21 +27,25 @@ from triage_events import FlagRaised
 from triage_api.actions import ActionPublisher, ActionResultConsumer, KafkaActionPublisher, NoPublisher
 from triage_api.analytics import views as analytics_views
 from triage_api.audit import views as audit_views
+from triage_api.body_limit import LimitRequestBody
 from triage_api.config import ApiSettings, get_settings
 from triage_api.consumer import FlagConsumer
 from triage_api.dashboard import stream as stream_views
 from triage_api.dashboard import views as dashboard_views
 from triage_api.db import make_engine, make_sessionmaker, migrate
+from triage_api.errors import ERROR_RESPONSES
 from triage_api.errors import install as install_errors
 from triage_api.flags import desk_views
 from triage_api.flags import views as flag_views
 from triage_api.flags.retention import run_retention
+from triage_api.headers import SecurityHeaders
 from triage_api.oncall import views as alert_views
 from triage_api.oncall.channels import build_channels
 from triage_api.oncall.config import OncallSettings, get_oncall_settings
 from triage_api.oncall.consumer import AlertConsumer
 from triage_api.oncall.notifier import Notifier
 from triage_api.outbox import OutboxRelay
+from triage_api.params import safe_link
 from triage_api.replies.accounts import AccountBook
 from triage_api.replies.catalogue import load_catalogue
 from triage_api.routing import views as routing_views
@@ -147,8 +151,13 @@ def create_app(
                 await app.state.oidc.aclose()
             engine.dispose()
 
-    app = FastAPI(title="Triage API", version="0.1.0", lifespan=lifespan)
+    # Every operation declares the error shape of its 4xx answers (`errors.ErrorOut`).
+    app = FastAPI(title="Triage API", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES)
     app.add_middleware(RefuseNulCharacters)
+    # Outermost last: bodies are capped before anything reads them (authentication included), and every
+    # answer, a 413 or a refused NUL too, carries the security headers.
+    app.add_middleware(LimitRequestBody, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
 
     app.state.settings = settings
     app.state.engine = engine
@@ -163,6 +172,7 @@ def create_app(
     app.state.routing = routing
     app.state.notifier = notifier
     app.state.templates = Jinja2Templates(directory=DASHBOARD / "templates")
+    app.state.templates.env.filters["safe_link"] = safe_link  # only http(s) links are rendered as links
     app.mount("/static", StaticFiles(directory=DASHBOARD / "static"), name="static")
     install_errors(app)
     app.include_router(desk_views.router)
@@ -181,7 +191,7 @@ def create_app(
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "Not ready: `problems` says why"}})
     def readyz(request: Request) -> Response:
         """Readiness: the database answers and the flag consumer is running."""
         problems = []
@@ -224,14 +234,29 @@ class RefuseNulCharacters:
             response: Response | None = None
             if "\x00" in unquote(scope["path"]):
                 response = JSONResponse({"detail": "not found"}, status_code=404)
-            elif "\x00" in unquote_plus(scope["query_string"].decode("latin-1")):
-                response = JSONResponse(
-                    {"detail": "NUL characters are not allowed in parameters"}, status_code=422
-                )
+            elif names := _names_with_nul(scope["query_string"].decode("latin-1")):
+                # shaped like FastAPI's own validation errors: a list, each at its parameter
+                issues = [
+                    {"type": "value_error", "loc": ["query", name], "msg": NUL_REFUSED} for name in names
+                ]
+                response = JSONResponse({"detail": issues}, status_code=422)
             if response is not None:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+NUL_REFUSED = "NUL characters are not allowed in parameters"
+
+
+def _names_with_nul(query: str) -> list[str]:
+    """The names of the query parameters whose name or value holds a NUL (the name without it)."""
+    names = []
+    for pair in query.split("&"):
+        name, _, value = pair.partition("=")
+        if "\x00" in unquote_plus(name) or "\x00" in unquote_plus(value):
+            names.append(unquote_plus(name).replace("\x00", ""))
+    return names
 
 
 def _crash_on_consumer_failure(task: asyncio.Task[None]) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from secure import ContentSecurityPolicy, ReferrerPolicy, Secure, XContentTypeOptions, XFrameOptions
+from secure.middleware import SecureASGIMiddleware
 from triage_bus.profile import BrokerProfile
 from triage_bus.settings import get_bus_settings
 from triage_events import Account, Platform
@@ -34,6 +36,12 @@ from triage_ingest.sources.meta_mentions import MentionFetcher
 from triage_ingest.webhooks import router as webhook_router
 
 log = logging.getLogger(__name__)
+RESPONSE_HEADERS = Secure(
+    csp=ContentSecurityPolicy().default_src("'none'").frame_ancestors("'none'"),
+    xfo=XFrameOptions().deny(),
+    xcto=XContentTypeOptions(),
+    referrer=ReferrerPolicy().no_referrer(),
+)
 
 
 def create_app(
@@ -94,6 +102,8 @@ def create_app(
             await publisher.stop()
 
     app = FastAPI(title="Triage ingest", lifespan=lifespan)
+    # Webhook answers are JSON for platforms, never pages: nothing may sniff, frame or run them.
+    app.add_middleware(SecureASGIMiddleware, secure=RESPONSE_HEADERS)
     app.state.publisher = publisher
     app.state.accounts = accounts
     app.state.mentions = mentions

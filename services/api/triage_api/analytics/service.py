@@ -59,7 +59,11 @@ class Bucket(enum.StrEnum):
 
 
 class WindowError(ValueError):
-    pass
+    """A window that cannot be reported on; `parameter` names the one at fault (for the 422)."""
+
+    def __init__(self, message: str, parameter: str = "since") -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,9 @@ class Window:
             raise WindowError("since must be before until")
         window = cls(start, end, bucket)
         if len(window.starts()) > MAX_BUCKETS:
-            raise WindowError(f"at most {MAX_BUCKETS} {bucket.value} buckets: narrow the range or use days")
+            raise WindowError(
+                f"at most {MAX_BUCKETS} {bucket.value} buckets: narrow the range or use days", "bucket"
+            )
         return window
 
     def starts(self) -> list[datetime]:

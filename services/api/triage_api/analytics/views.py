@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from triage_api.analytics.service import Bucket, Report, Series, Timing, Window, WindowError, report
 from triage_api.deps import DbDep, ViewerDep, current_principal
+from triage_api.params import EARLIEST, LATEST, QueryDateTime, UtcDateTime
 from triage_api.staff.service import Principal
 
 router = APIRouter(tags=["analytics"])
@@ -50,11 +52,11 @@ class FirstActionOut(BaseModel):
 
 
 class AnalyticsOut(BaseModel):
-    since: datetime
-    until: datetime
+    since: UtcDateTime
+    until: UtcDateTime
     bucket: Bucket
-    generated_at: datetime
-    buckets: list[datetime]  # the start of each bucket (UTC)
+    generated_at: UtcDateTime
+    buckets: list[UtcDateTime]  # the start of each bucket (UTC)
     total: int
     by_label: list[SeriesOut]
     by_platform: list[SeriesOut]
@@ -107,13 +109,15 @@ def analytics_route(
     db: DbDep,
     _: ViewerDep,
     since: Annotated[
-        datetime | None,
+        QueryDateTime | None,
         Query(
             description="flagged at or after (ISO 8601; default: a week "
             "before `until`, a day for hourly buckets)"
         ),
     ] = None,
-    until: Annotated[datetime | None, Query(description="flagged before (ISO 8601; default: now)")] = None,
+    until: Annotated[
+        QueryDateTime | None, Query(description="flagged before (ISO 8601; default: now)")
+    ] = None,
     bucket: Bucket = Bucket.DAY,
 ) -> AnalyticsOut:
     """Flags per label and per platform over time (UTC buckets), time to first action (median and p90 per
@@ -121,14 +125,17 @@ def analytics_route(
     now = datetime.now(UTC)
     try:
         window = Window.of(since, until, bucket, now)
-    except WindowError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    except WindowError as exc:  # shaped like FastAPI's own validation errors: at the parameter at fault
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", exc.parameter), "msg": str(exc), "input": None}]
+        ) from exc
     return to_out(report(db, window, now))
 
 
 # --- the dashboard page ------------------------------------------------------------------------------------
 
 CHART_HEIGHT = 120
+FIRST_DAY, LAST_DAY = EARLIEST.date(), LATEST.date() - timedelta(days=1)
 COLUMN_WIDTH = 12
 
 
@@ -190,8 +197,8 @@ def analytics_page(
     request: Request,
     db: DbDep,
     principal: Annotated[Principal | None, Depends(current_principal)],
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[date | None, Query(alias="from", ge=FIRST_DAY, le=LAST_DAY)] = None,
+    end: Annotated[date | None, Query(alias="to", ge=FIRST_DAY, le=LAST_DAY)] = None,
     bucket: Bucket = Bucket.DAY,
 ) -> Response:
     """The analytics page: whole UTC days from `from` to `to` (inclusive; default the last 7 days)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -10,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from triage_api.audit.service import AuditQuery, list_events
 from triage_api.deps import DbDep, ViewerDep
+from triage_api.params import MAX_OFFSET, UtcDateTime, WholeNumber
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
@@ -18,7 +18,7 @@ class AuditOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    at: datetime
+    at: UtcDateTime
     actor: str
     role: str
     action: str
@@ -38,8 +38,8 @@ def list_audit(
     flag_id: str | None = None,
     actor: str | None = None,
     action: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, WholeNumber, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, WholeNumber, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AuditPage:
     """Audit events, newest first."""
     rows, total = list_events(db, AuditQuery(flag_id, actor, action, limit, offset))

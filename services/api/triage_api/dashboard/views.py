@@ -3,7 +3,6 @@ checked here on every POST."""
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -18,7 +17,7 @@ from triage_events import ActionKind, Label, Severity
 from triage_api.audit.service import AuditQuery, list_events
 from triage_api.dashboard.highlight import segments
 from triage_api.dashboard.stream import flag_state
-from triage_api.deps import DbDep, current_principal
+from triage_api.deps import DbDep, csrf_ok, current_principal
 from triage_api.errors import DeskError, Forbidden
 from triage_api.flags import sla, workflow
 from triage_api.flags.desk_views import in_transaction, send, suggestions
@@ -200,7 +199,7 @@ async def flag_action(
     if principal is None:
         return RedirectResponse("/login", status_code=303)
     # Only browser sessions carry a CSRF token; a bearer token never authorises a form post.
-    if not principal.csrf_token or not hmac.compare_digest(principal.csrf_token, csrf_token):
+    if not csrf_ok(principal, csrf_token):
         raise HTTPException(403, "invalid or missing CSRF token")
     if op not in OPS:
         raise HTTPException(400, f"unknown operation {op}")

@@ -4,7 +4,6 @@ actions, approvals, and the reply templates that fit a flag."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Request
@@ -18,6 +17,7 @@ from triage_api.flags import workflow
 from triage_api.flags.models import Flag, FlagAction, FlagStatus
 from triage_api.flags.schemas import FlagOut
 from triage_api.outbox import enqueue
+from triage_api.params import UtcDateTime
 from triage_api.replies.accounts import AccountBook
 from triage_api.replies.catalogue import ReplyTemplate, load_catalogue, templates_for
 from triage_api.replies.guard import check_reply
@@ -51,7 +51,7 @@ class NoteOut(BaseModel):
 
     id: int
     author: str
-    at: datetime
+    at: UtcDateTime
     body: str
 
 
@@ -77,10 +77,10 @@ class ActionOut(BaseModel):
     text: str | None
     template_id: str | None
     requested_by: str
-    requested_at: datetime
+    requested_at: UtcDateTime
     status: str
     approved_by: str | None
-    completed_at: datetime | None
+    completed_at: UtcDateTime | None
     error: str | None
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from triage_api.params import SafeLink, UtcDateTime
 
 
 class FlagOut(BaseModel):
@@ -20,9 +21,9 @@ class FlagOut(BaseModel):
     kind: str
     text: str | None
     author_handle: str
-    permalink: str | None
-    commented_at: datetime
-    flagged_at: datetime
+    permalink: SafeLink = Field(description="the comment on its platform: an http(s) URL, or null")
+    commented_at: UtcDateTime
+    flagged_at: UtcDateTime
     labels: list[str]
     scores: dict[str, float]
     severity: str
@@ -33,14 +34,14 @@ class FlagOut(BaseModel):
     team: str | None = None
     assignee: str | None = None
     claimed_by: str | None = None
-    claimed_until: datetime | None = None
+    claimed_until: UtcDateTime | None = None
     last_action: str | None = None
     last_action_error: str | None = None
-    comment_deleted_at: datetime | None = Field(
+    comment_deleted_at: UtcDateTime | None = Field(
         default=None,
         description="When the comment was deleted on the platform (nothing left to reply to, hide or delete)",
     )
-    due_at: datetime = Field(
+    due_at: UtcDateTime = Field(
         description="The SLA due time: flagged time plus the severity's SLA, restarted by an escalation or a "
         "raised severity (`Flag.due_at`)"
     )

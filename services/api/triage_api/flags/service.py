@@ -16,6 +16,7 @@ from triage_events import FlagRaised, Severity
 
 from triage_api.db import as_utc, insert_new, on_conflict_insert
 from triage_api.flags.models import Flag, FlagLabel, FlagStatus
+from triage_api.params import safe_link
 
 
 def store_flags(
@@ -69,7 +70,7 @@ def _row(event: FlagRaised) -> dict[str, object]:
         "kind": comment.kind.value,
         "author_id": comment.author.id,
         "author_handle": comment.author.handle or comment.author.display_name,
-        "permalink": comment.permalink,
+        "permalink": safe_link(comment.permalink),  # only http(s) links are kept: the desk shows it as one
         # UTC: SQLite keeps the wall-clock time and drops the offset, which would shift and misorder times.
         "commented_at": comment.created_at.astimezone(UTC),
         "flagged_at": event.occurred_at.astimezone(UTC),

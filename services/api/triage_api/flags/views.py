@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -24,6 +23,7 @@ from triage_api.flags.service import (
     get_flag,
     list_flags,
 )
+from triage_api.params import MAX_OFFSET, QueryDateTime, WholeNumber
 
 router = APIRouter(prefix="/api/flags", tags=["flags"])
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it as a 422 rather than fail with a 500
@@ -43,12 +43,12 @@ def list_flags_route(
     ] = None,
     assignee: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     team: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    since: Annotated[datetime | None, Query(description="flagged at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="flagged before (ISO 8601)")] = None,
+    since: Annotated[QueryDateTime | None, Query(description="flagged at or after (ISO 8601)")] = None,
+    until: Annotated[QueryDateTime | None, Query(description="flagged before (ISO 8601)")] = None,
     q: Annotated[
         str | None, Query(max_length=200, pattern=NO_NUL, description="text search in the comment")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, WholeNumber, Query(ge=1, le=200)] = 50,
     cursor: Annotated[
         str | None,
         Query(
@@ -58,7 +58,9 @@ def list_flags_route(
         ),
     ] = None,
     offset: Annotated[
-        int, Query(ge=0, le=10_000_000, description="rows to skip; slow when deep, prefer `cursor`")
+        int,
+        WholeNumber,
+        Query(ge=0, le=MAX_OFFSET, description="rows to skip; slow when deep, prefer `cursor`"),
     ] = 0,
 ) -> Response:
     """Flags, newest first, filtered and paginated by cursor (`next_cursor`, also in the `Link` header).

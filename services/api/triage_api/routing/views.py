@@ -3,7 +3,6 @@ flag's severity (which routes it again as an escalation)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -14,6 +13,7 @@ from triage_api.deps import DbDep, LeadDep, ModeratorDep, ViewerDep
 from triage_api.flags import workflow
 from triage_api.flags.models import Flag
 from triage_api.flags.sla import SLA
+from triage_api.params import UtcDateTime
 
 router = APIRouter(prefix="/api", tags=["routing"])
 NO_NUL = r"^[^\x00]*$"
@@ -36,7 +36,7 @@ class RouteOut(BaseModel):
     assignee: str | None
     status: str
     severity: str
-    due_at: datetime
+    due_at: UtcDateTime
 
 
 def _route_out(flag: Flag) -> RouteOut:

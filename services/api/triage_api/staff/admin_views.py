@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter
@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from triage_api.audit import service as audit
 from triage_api.deps import AdminDep, DbDep
 from triage_api.errors import Conflict, NotFound, Unprocessable
+from triage_api.params import RowId, UtcDateTime
 from triage_api.staff.models import ApiToken, Role, User
 from triage_api.staff.passwords import WeakPassword, check_new_password
 from triage_api.staff.security import hash_password
@@ -28,7 +29,7 @@ class UserOut(BaseModel):
     display_name: str
     role: str
     active: bool
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class UserIn(BaseModel):
@@ -56,8 +57,8 @@ class TokenOut(BaseModel):
     id: int
     user_id: int
     name: str
-    created_at: datetime
-    expires_at: datetime | None
+    created_at: UtcDateTime
+    expires_at: UtcDateTime | None
 
 
 class IssuedToken(TokenOut):
@@ -154,7 +155,7 @@ def issue_token_route(body: TokenIn, db: DbDep, who: AdminDep) -> IssuedToken:
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, db: DbDep, who: AdminDep) -> None:
+def revoke_token(token_id: RowId, db: DbDep, who: AdminDep) -> None:
     if db.execute(delete(ApiToken).where(ApiToken.id == token_id).returning(ApiToken.id)).first() is None:
         raise NotFound(f"no token {token_id}")
     audit.record(db, who.username, who.role.value, "token.revoked", None, token_id=token_id)

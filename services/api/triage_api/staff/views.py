@@ -7,11 +7,11 @@ import hmac
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from triage_api.deps import SESSION_COOKIE, DbDep
+from triage_api.deps import SESSION_COOKIE, DbDep, csrf_ok
 from triage_api.staff.models import User
 from triage_api.staff.oidc import (
     FLOW_COOKIE,
@@ -23,7 +23,7 @@ from triage_api.staff.oidc import (
     OidcError,
     link_or_create,
 )
-from triage_api.staff.service import authenticate, end_session, start_session
+from triage_api.staff.service import authenticate, end_session, principal_from_session, start_session
 from triage_api.staff.throttle import SigninThrottle, ThrottlePolicy
 
 router = APIRouter(tags=["auth"])
@@ -89,9 +89,13 @@ def signin_throttle(request: Request) -> SigninThrottle:
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request, db: DbDep) -> Response:
+def logout(request: Request, db: DbDep, csrf_token: Annotated[str, Form()] = "") -> Response:
     raw = request.cookies.get(SESSION_COOKIE)
     if raw:
+        # A live session ends only by its own form (its CSRF token): another page cannot sign someone out.
+        principal = principal_from_session(db, raw)
+        if principal is not None and not csrf_ok(principal, csrf_token):
+            raise HTTPException(403, "invalid or missing CSRF token")
         end_session(db, raw)
         db.commit()
     response = RedirectResponse("/login", status_code=303)

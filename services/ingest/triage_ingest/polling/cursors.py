@@ -17,6 +17,7 @@ started.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -54,13 +55,24 @@ CREATE INDEX IF NOT EXISTS actions_started_at ON actions (started_at);
 """
 
 
+def _private_file(path: Path) -> None:
+    """Create the state file readable by its owner only (0600, in a new folder of mode 0700) before SQLite
+    opens it, so the -wal and -shm files SQLite creates with the database file's mode are 0600 too; an
+    existing file and those beside it are brought to 0600."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        if file.exists():
+            file.chmod(0o600)
+
+
 class CursorStore:
     """Cursors by (platform, account) and quota used by (bucket, day). Calls are synchronous: each is one
     row read or one short transaction, well under a millisecond besides the fsync."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(path)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")

@@ -74,11 +74,13 @@
     list.forEach(function (tr, j) { tr.classList.toggle("current", j === current); });
     list[current].scrollIntoView({ block: "nearest" });
   }
+  // The session's CSRF token, from the page's meta tag: every form post and unsafe /api call carries it.
+  function csrfToken() { const meta = document.querySelector('meta[name="csrf-token"]'); return meta ? meta.content : ""; }
   function post(op) {
     const tr = all()[current]; if (!tr || rows.dataset.canAct !== "true") return;
     const form = document.createElement("form");
     form.method = "post"; form.action = "/flags/" + encodeURIComponent(tr.dataset.flagId) + "/act";
-    [["csrf_token", rows.dataset.csrf], ["op", op], ["next", "/"]].forEach(function (kv) {
+    [["csrf_token", csrfToken()], ["op", op], ["next", "/"]].forEach(function (kv) {
       const input = document.createElement("input"); input.type = "hidden"; input.name = kv[0]; input.value = kv[1]; form.appendChild(input);
     });
     document.body.appendChild(form); form.submit();
