@@ -1,6 +1,6 @@
-"""The whole pipeline as separate processes on the embedded broker: replay -> ingest/replay CLI -> classifier
-(Faust, rules mode) -> API. Flags arrive once, benign comments never become flags, bad input goes to the
-dead-letter topic and the stream goes on."""
+"""The whole pipeline as separate processes, on the embedded broker and on Apache Kafka: replay -> ingest/replay
+CLI -> classifier (Faust, rules mode) -> API. Flags arrive once, benign comments never become flags, bad input
+goes to the dead-letter topic and the stream goes on."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ from triage_events import (
 from tests.builders import make_author, make_comment, make_comment_body, unique
 from tests.integration import processes
 from tests.integration.helpers import committed_total, eventually, produce, read_all
+from tests.kafka.cluster import KafkaCluster
+from tests.kafka.fixtures import Bus, bus_env
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +51,7 @@ FLOW_TIMEOUT = 90.0  # service start-up (Faust joins its group) plus processing,
 
 @dataclass
 class Stack:
-    broker: EmbeddedBroker
+    broker: Bus
     api_url: str
     env: dict[str, str]
     classifier_app_id: str
@@ -113,16 +115,18 @@ class Stack:
         assert not dead, processes.describe(dead)
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A broker of this module's own and the three services, each a `python -m triage_cli` process."""
+@pytest.fixture(scope="module", params=["embedded", pytest.param("kafka", marks=pytest.mark.kafka)])
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A broker of this module's own (the embedded one, or a Kafka node) and the three services, each a
+    `python -m triage_cli` process using the broker's profile."""
     work = tmp_path_factory.mktemp("e2e")
-    broker = EmbeddedBroker().start()
+    broker: Bus = (
+        EmbeddedBroker().start() if request.param == "embedded" else KafkaCluster(work / "kafka").start()
+    )
     api_port, ingest_port = free_port(), free_port()
     app_id, group = unique("e2e-classifier"), unique("e2e-api")
     env = processes.service_env(
-        TRIAGE_KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers,
-        TRIAGE_KAFKA_PROFILE="embedded",
+        **bus_env(broker),
         TRIAGE_CLASSIFIER_MODE="rules",
         TRIAGE_CLASSIFIER_APP_ID=app_id,
         TRIAGE_CLASSIFIER_DATA_DIR=str(work / "classifier"),
@@ -146,6 +150,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         processes.stop(children)
         broker.stop()
         print(processes.describe(children))  # shown by pytest when a test here failed
+        if isinstance(broker, KafkaCluster):
+            print(broker.describe())
     assert all(not c.alive() for c in children)
 
 

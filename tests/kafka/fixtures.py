@@ -43,3 +43,12 @@ def bus(request: pytest.FixtureRequest) -> Bus:
     name = "broker" if request.param == "embedded" else "kafka_node"
     found: Bus = request.getfixturevalue(name)
     return found
+
+
+def bus_env(bus: Bus) -> dict[str, str]:
+    """The TRIAGE_KAFKA_* settings of a service on this broker (on Kafka, topics replicated to fit it)."""
+    env = {"TRIAGE_KAFKA_BOOTSTRAP_SERVERS": bus.bootstrap_servers, "TRIAGE_KAFKA_PROFILE": bus.profile}
+    if isinstance(bus, KafkaCluster):
+        env["TRIAGE_KAFKA_REPLICATION_FACTOR"] = str(bus.policy.replication_factor)
+        env["TRIAGE_KAFKA_MIN_INSYNC_REPLICAS"] = str(bus.policy.min_insync_replicas)
+    return env

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +88,33 @@ async def create_topics(
             )
     except KafkaConnectionError:
         raise
+    finally:
+        await admin.close()
+
+
+async def ensure_topics(
+    bootstrap_servers: str, topics: tuple[Topic, ...], policy: TopicPolicy, timeout: float = 60.0
+) -> None:
+    """Create missing topics and wait until the cluster's metadata shows every partition with a leader, so
+    a consumer that subscribes next sees them all (one that joins before a new topic reaches its metadata
+    leaves the topic out until its next metadata refresh)."""
+    deadline = time.monotonic() + timeout
+    while not await wait_until_ready(bootstrap_servers, timeout=2.0):
+        if time.monotonic() > deadline:
+            raise KafkaConnectionError(f"no broker answered at {bootstrap_servers} within {timeout:.0f} s")
+        await asyncio.sleep(0.5)
+    await create_topics(bootstrap_servers, topics, policy)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        while True:
+            described = await admin.describe_topics([t.name for t in topics])
+            led = {d["topic"]: sum(p["leader"] >= 0 for p in d["partitions"]) for d in described}
+            if all(led.get(t.name, 0) >= t.partitions for t in topics):
+                return
+            if time.monotonic() > deadline:
+                raise KafkaError(f"topics not ready within {timeout:.0f} s: {led}")
+            await asyncio.sleep(0.2)
     finally:
         await admin.close()
 

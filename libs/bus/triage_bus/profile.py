@@ -9,6 +9,12 @@ Measured gaps of the embedded broker (Tansu) and how each is handled here (detai
 - ListOffsets(latest) can under-report the end of a partition (base offset of the last batch + 1):
   `patch_end_offsets` takes the larger of that and the Fetch high watermark, which is what table
   recovery and lag measurements need. On real Kafka both agree, so the patch is not applied there.
+- Topics are created on subscribe and metadata lists every topic, asked or not. Kafka (topic
+  auto-creation off, as in production) answers only for the topics asked: Faust's producer then knows no
+  partitions of a table changelog it has not written yet, and its `key_partition` crashes
+  (`patch_faust_key_partition`, both profiles); and services create their own topics before they start
+  (`triage_bus.admin.ensure_topics`), replicated as `topic_policy` says, since a consumer that joins before
+  a new topic reaches its metadata ignores the topic until the next metadata refresh (5 minutes).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from triage_bus.admin import SINGLE_NODE, TopicPolicy
 from triage_bus.settings import BusSettings
 
 log = logging.getLogger(__name__)
@@ -28,10 +35,26 @@ class BrokerProfile:
     bootstrap_servers: str
     embedded: bool
     client_id: str = "triage"
+    replication_factor: int | None = None
+    min_insync_replicas: int | None = None
 
     @classmethod
     def from_settings(cls, settings: BusSettings) -> BrokerProfile:
-        return cls(settings.bootstrap_servers, settings.profile == "embedded", settings.client_id)
+        return cls(
+            settings.bootstrap_servers,
+            settings.profile == "embedded",
+            settings.client_id,
+            settings.replication_factor,
+            settings.min_insync_replicas,
+        )
+
+    def topic_policy(self) -> TopicPolicy:
+        """Replication of the topics a service creates: one copy on the embedded broker; on Kafka the
+        settings, else three copies, two in sync (a three-broker cluster)."""
+        if self.embedded:
+            return SINGLE_NODE
+        replication = self.replication_factor or 3
+        return TopicPolicy(replication, self.min_insync_replicas or min(2, replication))
 
     @property
     def idempotent_producer(self) -> bool:
@@ -80,10 +103,12 @@ class BrokerProfile:
             "broker_session_timeout": self.session_timeout_ms / 1000,
             "broker_heartbeat_interval": self.heartbeat_interval_ms / 1000,
             "broker_request_timeout": max(40.0, self.session_timeout_ms / 1000 + 5),
+            "topic_replication_factor": self.topic_policy().replication_factor,
         }
 
     def apply_client_patches(self) -> None:
         """Install the client-side workarounds this broker needs; call before any consumer is created."""
+        patch_faust_key_partition()
         if self.embedded:
             patch_end_offsets()
             patch_faust_fetch_wait(self.fetch_max_wait_ms)
@@ -148,3 +173,27 @@ def patch_faust_fetch_wait(fetch_max_wait_ms: int) -> None:
         return consumer
 
     thread_cls._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]
+
+
+@functools.cache
+def patch_faust_key_partition() -> None:
+    """Faust's `Producer.key_partition` (a table with `use_partitioner`) reads the partitions of the changelog
+    from its producer's metadata, which on Kafka holds only topics the producer has written to, so the first
+    write to a table crashed its agent (`'NoneType' object is not iterable`). When the topic is unknown, ask
+    for its metadata for next time and place the key with the same partitioner over the app's
+    `topic_partitions` (every internal topic of the classifier has that many partitions)."""
+    from faust.transport.drivers import aiokafka as faust_aiokafka
+    from faust.types import TP
+
+    producer_cls = faust_aiokafka.Producer
+    original = producer_cls.key_partition
+
+    def key_partition(self: Any, topic: str, key: bytes) -> Any:
+        producer = self._ensure_producer()
+        if producer._metadata.partitions_for_topic(topic) is not None:
+            return original(self, topic, key)
+        producer.client.add_topic(topic)  # a metadata update for the topic, in the background
+        partitions = list(range(self.app.conf.topic_partitions))
+        return TP(topic, producer._partitioner(key, partitions, partitions))
+
+    producer_cls.key_partition = key_partition  # type: ignore[method-assign]

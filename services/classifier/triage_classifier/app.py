@@ -8,7 +8,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from triage_bus.profile import BrokerProfile
 from triage_bus.settings import get_bus_settings
-from triage_events import ALERTS, COMMENTS, DLQ, FLAGS
+from triage_events import ALERTS, COMMENTS, DLQ, FLAGS, Topic
 
 from triage_classifier import lag as consumer_lag
 from triage_classifier import offsets
@@ -83,6 +83,27 @@ author_to_hostility = _window_table("author_to_hostility", "recent hostile flags
 account_label_to_surge = _window_table("account_label_to_surge", "recent flags per account and label")
 
 
+def internal_topics() -> tuple[Topic, ...]:
+    """This app's own topics, created before the worker starts (`worker.main`) with the profile's replication:
+    the two internal topics (kept like the product's topics), the tables' changelogs (compacted: the latest
+    record per key is the table) and Faust's leader-election topic."""
+    changelogs = tuple(
+        Topic(
+            table.changelog_topic.get_topic_name(),
+            COMMENTS.partitions,
+            key="table key",
+            cleanup_policy="compact",
+        )
+        for table in (author_to_hostility, account_label_to_surge)
+    )
+    return (
+        Topic(account_labels_topic.get_topic_name(), COMMENTS.partitions, key="account and label"),
+        Topic(author_verdicts_topic.get_topic_name(), COMMENTS.partitions, key="author"),
+        *changelogs,
+        Topic(f"{settings.app_id}-__assignor-__leader", 1, key="none"),
+    )
+
+
 # Metrics (the default registry), served by Faust's web server at /metrics. Labels: label, severity, kind,
 # reason; never comment keys or authors.
 COMMENTS_CONSUMED = Counter(
@@ -96,6 +117,12 @@ FLAGS_CLEARED = Counter(
     "triage_classifier_flags_cleared_total",
     "Clears published: a deleted comment, or an edit judged benign",
     ["reason"],
+)
+UNSUPPORTED_LANGUAGE = Counter(
+    "triage_classifier_unsupported_language_total",
+    "Comments in a language the classifier does not cover, sent for review, by language (an ISO 639 code "
+    "from the identifier's fixed list, or und)",
+    ["language"],
 )
 ALERTS_RAISED = Counter("triage_classifier_alerts_total", "Alerts published", ["kind"])
 DEAD_LETTERS = Counter("triage_classifier_dead_letters_total", "Records sent to the DLQ", ["reason"])
