@@ -7,7 +7,7 @@ permalink}`; both with the account's token in the Authorization header. Meta kee
 so the fetch happens inside the delivery, not in a background task: the receiver answers 200 only once
 each mention is published or dead-lettered, and a crash before that makes Meta deliver it again. The cost
 is bounded (a short timeout, three attempts, waits of at most two seconds) so the webhook stays well within
-Meta's patience. What cannot be fetched goes to the DLQ with the raw delivery (ids only) and a reason:
+Meta's patience. What cannot be fetched goes to the DLQ with its change of the delivery (ids only) and a reason:
 `no_credentials` (the account has no token) or `mention_fetch_failed` (the Graph error after retries).
 """
 
