@@ -467,3 +467,12 @@ def test_schema_errors_name_the_fields_and_error_types() -> None:
         decode(CommentReceived, json.dumps(raw).encode())
 
     assert caught.value.detail == "CommentReceived: account: missing; comment.kind: enum"
+
+
+def test_golden_flag_raised_for_review_carries_its_language() -> None:
+    event = decode(FlagRaised, golden("flag_raised.v1.language_review.json"))
+
+    assert event.labels == [] and event.severity is Severity.LOW
+    assert (event.language, event.review_reason) == ("de", "unsupported_language")
+    older = decode(FlagRaised, golden("flag_raised.v1.json"))
+    assert (older.language, older.review_reason) == (None, None)  # older payloads still decode

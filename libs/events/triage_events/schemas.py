@@ -151,7 +151,8 @@ class Evidence(_Model):
 
 
 class FlagRaised(Event):
-    """A comment that needs a human. Never raised for benign comments."""
+    """A comment that needs a human. Never raised for benign comments. A comment the classifier cannot read
+    (a language it does not cover) is raised with no labels, low severity and a `review_reason`."""
 
     type: Literal["flag_raised"] = "flag_raised"
     comment_key: str
@@ -170,6 +171,13 @@ class FlagRaised(Event):
     # `created_at`. Consumers order verdicts on one comment by it (falling back to `occurred_at`, the
     # classification time, when it is missing), so a verdict on older text never overrides a newer one.
     changed_at: AwareDatetime | None = None
+    # Added later (None in older payloads): the language of the comment's text as the classifier identified
+    # it (an ISO 639-1 code, "und" for a script it cannot tell), else the platform's; None when the text is
+    # too short to tell.
+    language: str | None = None
+    # Added later: why a person should read a comment that got no label, e.g. "unsupported_language" (the
+    # classifier does not cover `language`, so its silence means nothing).
+    review_reason: str | None = None
 
 
 class ClearReason(enum.StrEnum):

@@ -30,6 +30,7 @@ from triage_classifier.app import (
     DEAD_LETTERS,
     FLAGS_CLEARED,
     FLAGS_RAISED,
+    UNSUPPORTED_LANGUAGE,
     account_label_to_surge,
     account_labels_topic,
     alerts_topic,
@@ -123,6 +124,8 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
         BATCH_SIZE.observe(len(records))
         COMMENTS_CONSUMED.inc(len(records))
         COMMENTS_JUDGED.inc(result.judged)
+        for language in result.unsupported_languages:
+            UNSUPPORTED_LANGUAGE.labels(language).inc()
         for letter in result.dead_letters:
             await send_dead_letter(letter)
         for flag in result.flags:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from triage_classifier.normalize import Normalised
 from triage_classifier.rules import ALL_RULES, RuleHit, evaluate
 
 RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in ALL_RULES)
@@ -25,8 +26,10 @@ def rule_vector(hits: list[RuleHit]) -> np.ndarray:
     return vector
 
 
-def extract(texts: list[str]) -> tuple[np.ndarray, list[list[RuleHit]]]:
-    """The feature matrix (rules + profanity) and the rule hits behind it, one row per text."""
+def extract(texts: list[str] | list[Normalised]) -> tuple[np.ndarray, list[list[RuleHit]]]:
+    """The feature matrix (rules + profanity) and the rule hits behind it, one row per text (or normalised
+    view: the rules read it, the profanity model reads the original text)."""
     hits = [evaluate(text) for text in texts]
     rules = np.stack([rule_vector(h) for h in hits]) if texts else np.zeros((0, len(RULE_IDS)), np.float32)
-    return np.hstack([rules, profanity(texts)[:, None]]).astype(np.float32), hits
+    originals = [text.original if isinstance(text, Normalised) else text for text in texts]
+    return np.hstack([rules, profanity(originals)[:, None]]).astype(np.float32), hits

@@ -1,6 +1,12 @@
 """The production classifier: transformer embeddings and guideline-rule features into trained multi-label
 heads, per-label thresholds calibrated on held-out data, and strong rules as a floor where recall matters.
-Every verdict carries its evidence: the rules that fired with their spans, and the model's scores."""
+Every verdict carries its evidence: the rules that fired with their spans, and the model's scores.
+
+Every comment is normalised and its language identified first (`triage_classifier.language`). The encoder
+was fine-tuned on English and Spanish: comments in those languages (or too short to tell, in Latin script)
+go through it; the others are judged by the guideline rules alone, written for each covered language, since
+an English encoder's scores on Chinese or Arabic text are noise (it flagged benign Chinese comments as spam).
+A comment in a language the classifier does not cover, that no rule flags, is sent for review."""
 
 from __future__ import annotations
 
@@ -13,9 +19,10 @@ from triage_classifier.artefact import Artefact
 from triage_classifier.encoder import Encoder
 from triage_classifier.features import FEATURE_NAMES, extract
 from triage_classifier.judgement import Judgement
+from triage_classifier.language import Reading, read
 from triage_classifier.policy import severity_for
-from triage_classifier.rule_classifier import STRONG_SCORE, rule_evidence
-from triage_classifier.rules import RuleHit
+from triage_classifier.rule_classifier import STRONG_SCORE, judge_by_rules, review_of, rule_evidence
+from triage_classifier.rules import RuleHit, evaluate
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -43,10 +50,13 @@ class HybridClassifier:
             encoder.apply_delta(artefact.delta)
         return cls(artefact, encoder)
 
-    def probabilities(self, texts: list[str], batch_size: int = 32) -> tuple[np.ndarray, list[list[RuleHit]]]:
-        """Per-label probabilities (rows in `texts` order) and the rule hits, before thresholds."""
-        embeddings = self.encoder.encode(texts, batch_size=batch_size)
-        features, hits = extract(texts)
+    def probabilities(
+        self, texts: list[str] | list[Reading], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[list[RuleHit]]]:
+        """Per-label model probabilities (rows in `texts` order) and the rule hits, before thresholds."""
+        readings = [text if isinstance(text, Reading) else read(text) for text in texts]
+        embeddings = self.encoder.encode([r.view.text for r in readings], batch_size=batch_size)
+        features, hits = extract([r.view for r in readings])
         logits = np.hstack([embeddings, features]) @ self.artefact.weights + self.artefact.bias
         probs = sigmoid(logits)
         for row, row_hits in enumerate(hits):
@@ -58,10 +68,19 @@ class HybridClassifier:
         return probs, hits
 
     def classify_batch(self, texts: list[str]) -> list[Judgement]:
-        probs, hits = self.probabilities(texts)
-        return [self._judge(p, h) for p, h in zip(probs, hits, strict=True)]
+        readings = [read(text) for text in texts]
+        by_model = [i for i, reading in enumerate(readings) if reading.for_model]
+        judgements: list[Judgement | None] = [None] * len(texts)
+        if by_model:
+            probs, hits = self.probabilities([readings[i] for i in by_model])
+            for i, p, h in zip(by_model, probs, hits, strict=True):
+                judgements[i] = self._judge(p, h, readings[i])
+        for i, reading in enumerate(readings):
+            if judgements[i] is None:
+                judgements[i] = judge_by_rules(reading, evaluate(reading.view))
+        return [j for j in judgements if j is not None]
 
-    def _judge(self, probs: np.ndarray, hits: list[RuleHit]) -> Judgement:
+    def _judge(self, probs: np.ndarray, hits: list[RuleHit], reading: Reading) -> Judgement:
         chosen = [label for label, p, t in zip(self.labels, probs, self.thresholds, strict=True) if p >= t]
         scores = {label: float(round(p, 4)) for label, p in zip(self.labels, probs, strict=True)}
         evidence = [e for e in rule_evidence(hits) if e.label in chosen]
@@ -74,4 +93,11 @@ class HybridClassifier:
             )
             for label in chosen
         ]
-        return Judgement(chosen, scores, severity_for(chosen, [h.rule_id for h in hits]), evidence)
+        return Judgement(
+            chosen,
+            scores,
+            severity_for(chosen, [h.rule_id for h in hits]),
+            evidence,
+            reading.language,
+            review_of(reading, chosen),
+        )

@@ -7,6 +7,8 @@ from typing import Protocol
 
 from triage_events import Evidence, Label, Severity
 
+UNSUPPORTED_LANGUAGE = "unsupported_language"
+
 
 @dataclass(frozen=True)
 class Judgement:
@@ -14,10 +16,14 @@ class Judgement:
     scores: dict[Label, float]
     severity: Severity
     evidence: list[Evidence] = field(default_factory=list)
+    # The language identified in the text (None: too short to tell), and why a person should read a comment
+    # that got no label (`UNSUPPORTED_LANGUAGE`: the classifier does not cover its language).
+    language: str | None = None
+    review: str | None = None
 
     @property
     def needs_human(self) -> bool:
-        return bool(self.labels)
+        return bool(self.labels) or self.review is not None
 
 
 class Classifier(Protocol):

@@ -1,6 +1,8 @@
 """One micro-batch of raw comment records in; flags, clears, alerts and dead letters out. No Faust, no I/O.
 
-A comment that needs a human raises a `FlagRaised`. A comment that no longer does raises a `FlagCleared`:
+A comment that needs a human raises a `FlagRaised`; so does one in a language the classifier does not cover
+and that nothing flags (no labels, low severity, `review_reason`): nothing unread passes silently. A comment
+that no longer needs a human raises a `FlagCleared`:
 a deletion (not judged: there is nothing left to judge), or an edit judged benign. A new comment judged
 benign raises nothing (most comments are benign: a clear for each would flood the flags topic for nothing).
 """
@@ -32,7 +34,7 @@ from triage_events import (
     decode,
 )
 
-from triage_classifier.judgement import Classifier, Judgement
+from triage_classifier.judgement import UNSUPPORTED_LANGUAGE, Classifier, Judgement
 from triage_classifier.policy import suggested_templates
 
 SERVICE = "classifier"
@@ -53,6 +55,8 @@ class BatchResult:
     alerts: list[AlertRaised] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     judged: int = 0
+    # The language of each judged comment the classifier does not cover (counted by the worker).
+    unsupported_languages: list[str] = field(default_factory=list)
     # The author key (`author_key`) of each cleared comment, by comment key: a clear follows the comment's
     # earlier verdicts through the author's partition.
     clear_authors: dict[str, bytes] = field(default_factory=dict)
@@ -97,6 +101,8 @@ def judge_batch(classifier: Classifier, records: list[Record]) -> BatchResult:
     judgements = classifier.classify_batch([c.comment.text for c in comments])
     result.judged = len(comments)
     for comment, judgement in zip(comments, judgements, strict=True):
+        if judgement.review == UNSUPPORTED_LANGUAGE:
+            result.unsupported_languages.append(judgement.language or "und")
         if not judgement.needs_human:
             if comment.change is CommentChange.EDITED:
                 result.clear(comment, ClearReason.EDITED_BENIGN, classifier.version)
@@ -121,6 +127,8 @@ def make_flag(comment: CommentReceived, judgement: Judgement, model_version: str
         suggested_templates=suggested_templates(judgement.labels),
         source_event_id=comment.event_id,
         changed_at=comment.changed_at or comment.comment.created_at,
+        language=judgement.language or comment.comment.language,
+        review_reason=judgement.review,
     )
 
 

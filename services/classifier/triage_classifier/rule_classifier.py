@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from triage_events import Evidence, Label
 
-from triage_classifier.judgement import Judgement
+from triage_classifier.judgement import UNSUPPORTED_LANGUAGE, Judgement
+from triage_classifier.language import Reading, read
 from triage_classifier.policy import LABELS, severity_for
 from triage_classifier.rules import ALL_RULES, RuleHit, evaluate
 
@@ -30,6 +31,27 @@ def rule_scores(hits: list[RuleHit]) -> dict[Label, float]:
         score = (WEAK_SCORE + 0.1 * (positive - 1)) if positive else 0.0
         scores[label] = round(max(0.0, min(0.9, score - COUNTER_PENALTY * negative)), 3)
     return scores
+
+
+def judge_by_rules(reading: Reading, hits: list[RuleHit], threshold: float = 0.5) -> Judgement:
+    """The rules' verdict on one read comment: labels whose rule score reaches `threshold`; a comment in a
+    language the classifier does not cover that no rule flags is sent for review."""
+    scores = rule_scores(hits)
+    labels = [label for label in LABELS if scores[label] >= threshold]
+    evidence = [e for e in rule_evidence(hits) if e.label in labels]
+    return Judgement(
+        labels,
+        scores,
+        severity_for(labels, [h.rule_id for h in hits]),
+        evidence,
+        reading.language,
+        review_of(reading, labels),
+    )
+
+
+def review_of(reading: Reading, labels: list[Label]) -> str | None:
+    """Why a person should read a comment that got no label: its language is not covered."""
+    return UNSUPPORTED_LANGUAGE if reading.unsupported and not labels else None
 
 
 def rule_evidence(hits: list[RuleHit]) -> list[Evidence]:
@@ -57,8 +79,5 @@ class RuleClassifier:
         return [self.classify(text) for text in texts]
 
     def classify(self, text: str) -> Judgement:
-        hits = evaluate(text)
-        scores = rule_scores(hits)
-        labels = [label for label in LABELS if scores[label] >= self.threshold]
-        evidence = [e for e in rule_evidence(hits) if e.label in labels]
-        return Judgement(labels, scores, severity_for(labels, [h.rule_id for h in hits]), evidence)
+        reading = read(text)
+        return judge_by_rules(reading, evaluate(reading.view), self.threshold)
