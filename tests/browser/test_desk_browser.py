@@ -61,8 +61,11 @@ def test_moderator_handles_a_flag_from_queue_to_sent_reply(
     page.screenshot(path=str(shots / "queue.png"), full_page=True)
     assert (shots / "queue.png").stat().st_size > 0
 
-    page.keyboard.press("j")
-    page.keyboard.press("o")  # the newest flag is first
+    # What needs a human first: the critical flag, then the two medium ones by due time (the hostile one last).
+    assert page.get_attribute("#queue-rows", "data-order") == "priority"
+    for _ in range(3):
+        page.keyboard.press("j")
+    page.keyboard.press("o")
     page.wait_for_url(f"**/flags/{flag_id}")
     page.click(".use-template[data-template-id='hostile.public']")
     reply = page.input_value("#reply-text")
@@ -75,9 +78,10 @@ def test_moderator_handles_a_flag_from_queue_to_sent_reply(
     [event] = server.publisher.sent
     assert event.text == reply and event.requested_by == "moderator-user"
 
-    # Back in the queue, j selects the first flag and d dismisses it (a CSRF-protected form post).
+    # Back in the queue, j selects the hostile flag (third) and d dismisses it (a CSRF-protected form post).
     page.goto(server.url + "/")
-    page.keyboard.press("j")
+    for _ in range(3):
+        page.keyboard.press("j")
     page.keyboard.press("d")
     page.wait_for_selector(f"tr[data-flag-id='{flag_id}'] td.status:text('dismissed')")
     page.close()

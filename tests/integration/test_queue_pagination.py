@@ -280,7 +280,7 @@ async def test_counts_stop_at_the_cap_and_say_so(database_url: str, monkeypatch:
 async def test_the_dashboard_queue_pages_by_cursor_with_its_filters(database_url: str) -> None:
     async with running_desk(make_app(database_url, FakePublisher())) as desk:
         rows = seed(desk, 120)
-        for params in ({}, {"label": "hostile", "status": "new"}):
+        for params in ({"order": "newest"}, {"label": "hostile", "status": "new", "order": "newest"}):
             seen: list[str] = []
             url: str | None = "/?" + "&".join(f"{k}={v}" for k, v in params.items())
             pages = 0

@@ -173,6 +173,7 @@ def create_app(
     app.state.notifier = notifier
     app.state.templates = Jinja2Templates(directory=DASHBOARD / "templates")
     app.state.templates.env.filters["safe_link"] = safe_link  # only http(s) links are rendered as links
+    dashboard_views.install_filters(app.state.templates.env)
     app.mount("/static", StaticFiles(directory=DASHBOARD / "static"), name="static")
     install_errors(app)
     app.include_router(desk_views.router)

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from triage_events import ActionKind, Label, Severity
 
 from triage_api.audit.service import AuditQuery, list_events
 from triage_api.dashboard.highlight import segments
 from triage_api.dashboard.stream import flag_state
+from triage_api.db import as_utc
 from triage_api.deps import DbDep, csrf_ok, current_principal
 from triage_api.errors import DeskError, Forbidden
 from triage_api.flags import sla, workflow
@@ -24,13 +28,19 @@ from triage_api.flags.desk_views import in_transaction, send, suggestions
 from triage_api.flags.models import ActionState, FlagStatus
 from triage_api.flags.service import (
     CURSOR_MAX_LENGTH,
+    DESK_DEFAULT_ORDER,
+    ORDER_TITLES,
     FlagQuery,
     InvalidCursor,
+    QueueOrder,
     counts_by_status,
+    cursor_order,
     decode_cursor,
     encode_cursor,
     get_flag,
     list_flags,
+    preferred_order,
+    set_preferred_order,
 )
 from triage_api.staff.models import Role
 from triage_api.staff.service import Principal
@@ -38,6 +48,35 @@ from triage_api.staff.service import Principal
 router = APIRouter(include_in_schema=False)
 
 PrincipalDep = Annotated[Principal | None, Depends(current_principal)]
+STATIC = Path(__file__).with_name("static")
+
+
+def install_filters(env: Environment) -> None:
+    """The dashboard's template filters: `utc` (a stored time as aware UTC: SQLite hands times back naive, and
+    a browser would read a naive ISO time as its own zone) and `local_time` (a `<time>` element the page's
+    script shows in the browser's zone, UTC in its title)."""
+    env.filters["utc"] = as_utc
+    env.filters["local_time"] = local_time
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M", element_id: str = "") -> Markup:
+    """A time as `<time class="local">`: UTC in the text until `static/times.js` rewrites it in the browser's
+    zone (the title keeps the UTC time, for hovering)."""
+    if value is None:
+        return Markup("")
+    at = as_utc(value)
+    utc = f"{at.strftime(fmt)} UTC"
+    return Markup('<time class="local"{} datetime="{}" title="{}" data-format="{}">{}</time>').format(
+        Markup(' id="{}"').format(element_id) if element_id else "", at.isoformat(), utc,
+        "time" if fmt == "%H:%M" else "datetime", utc,
+    )  # fmt: skip
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> FileResponse:
+    """Browsers ask for /favicon.ico whatever the page says: the desk's icon (an SVG)."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
 
 # What each form operation needs: the least role, and the platform action it becomes (if any).
 OPS: dict[str, tuple[Role, ActionKind | None]] = {
@@ -72,13 +111,17 @@ def queue(
     label: Annotated[Label | None, Query()] = None,
     status: Annotated[FlagStatus | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=CURSOR_MAX_LENGTH)] = None,
+    order: Annotated[QueueOrder | None, Query()] = None,
 ) -> Response:
     if principal is None:
         return RedirectResponse("/login", status_code=303)
+    # The order asked for in the URL, else the one the cursor pages through, else the person's choice.
+    chosen = order or (cursor_order(cursor) if cursor else None)
     query = FlagQuery(
         label=label.value if label else None,
         status=status.value if status else None,
         limit=50,
+        order=chosen or preferred_order(db, principal.user_id) or DESK_DEFAULT_ORDER,
     )
     if cursor:
         try:
@@ -89,6 +132,8 @@ def queue(
     listed_at = datetime.now(UTC)
     listing = list_flags(db, query)
     filters = {k: v for k, v in (("label", query.label), ("status", query.status)) if v}
+    if order:
+        filters["order"] = order.value
     next_cursor = encode_cursor(listing.next_position, query) if listing.next_position else None
     now = datetime.now(UTC)
     return request.app.state.templates.TemplateResponse(
@@ -111,6 +156,11 @@ def queue(
             "total": listing.total,
             "first_url": "?" + urlencode(filters) if cursor else None,
             "next_url": "?" + urlencode({**filters, "cursor": next_cursor}) if next_cursor else None,
+            "pager": PAGER_WORDS[query.order],
+            "paged": bool(cursor),
+            "has_more": listing.has_more,
+            "order": query.order.value,
+            "orders": [(o.value, ORDER_TITLES[o]) for o in QueueOrder],
             "label": label.value if label else "",
             "status": status.value if status else "",
             "labels": [label.value for label in Label],
@@ -118,6 +168,35 @@ def queue(
             "counts": counts_by_status(db),
         },
     )
+
+
+# The pager's links in each order: back to the first page, and on to the next.
+PAGER_WORDS = {
+    QueueOrder.NEWEST: ("Newest", "Older"),
+    QueueOrder.OLDEST: ("Oldest", "Newer"),
+    QueueOrder.PRIORITY: ("Top", "Next"),
+    QueueOrder.DUE: ("Top", "Next"),
+}
+
+
+@router.post("/queue/order")
+def choose_order(
+    request: Request,
+    principal: PrincipalDep,
+    csrf_token: Annotated[str, Form()],
+    order: Annotated[QueueOrder, Form()],
+    label: Annotated[Label | None, Form()] = None,
+    status: Annotated[FlagStatus | None, Form()] = None,
+) -> Response:
+    """Remember the queue order a person picked (it sticks for them, in every browser) and show the queue in
+    it, with the filters they had (POST, then redirect to a GET)."""
+    if principal is None:
+        return RedirectResponse("/login", status_code=303)
+    if not csrf_ok(principal, csrf_token):
+        raise HTTPException(403, "invalid or missing CSRF token")
+    in_transaction(request, lambda db: set_preferred_order(db, principal.user_id, order))
+    filters = {k: v.value for k, v in (("label", label), ("status", status)) if v}
+    return RedirectResponse("/" + ("?" + urlencode(filters) if filters else ""), status_code=303)
 
 
 def _flag_context(

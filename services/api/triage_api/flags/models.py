@@ -82,9 +82,13 @@ class Flag(Base):
     # When the comment was deleted on the platform (a `FlagCleared` with reason deleted): nothing left to
     # reply to, hide or delete, so the desk offers none of that.
     comment_deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # Migration 0009. What the comment answers (a comment's platform id) and the post it is under, as the
+    # platform gave them (`Comment.parent_id`, `thread_id`): the flag page shows the conversation around it.
+    parent_comment_id: Mapped[str | None] = mapped_column(String(256), default=None)
+    thread_id: Mapped[str | None] = mapped_column(String(256), default=None)
     label_rows: Mapped[list[FlagLabel]] = relationship(cascade="all, delete-orphan", lazy="raise")
 
-    # The queue's order is (flagged_at, id) descending; each filter's index ends with it, so a page (and a
+    # The queue's newest-first order is (flagged_at, id) descending; each filter's index ends with it, so a page (and a
     # cursor's resume point) is a range scan of one index (migration 0005). Text search: a trigram GIN
     # index on PostgreSQL, created by 0005 when pg_trgm is available (not declared here: not portable).
     __table_args__ = (
@@ -99,6 +103,10 @@ class Flag(Base):
         # The SLA breach gauge (new flags past due) and the live queue stream's poll (migration 0006).
         Index("ix_flags_status_sla_due_at", "status", "sla_due_at"),
         Index("ix_flags_updated_at_id", "updated_at", "id"),
+        # The flag page's context: the flags of one thread, and an author's earlier flags (migration 0009).
+        # The orders that put open flags first use expression indexes created by 0009 (not declared here).
+        Index("ix_flags_account_id_thread_id", "account_id", "thread_id"),
+        Index("ix_flags_account_id_author_id_flagged_at", "account_id", "author_id", "flagged_at"),
     )
 
     @property

@@ -14,14 +14,18 @@ from triage_api.deps import DbDep, ViewerDep
 from triage_api.flags.models import Flag, FlagStatus
 from triage_api.flags.schemas import FlagOut, FlagPage
 from triage_api.flags.service import (
+    API_DEFAULT_ORDER,
     CURSOR_MAX_LENGTH,
     CURSOR_PATTERN,
     FlagQuery,
     InvalidCursor,
+    QueueOrder,
+    cursor_order,
     decode_cursor,
     encode_cursor,
     get_flag,
     list_flags,
+    preferred_order,
 )
 from triage_api.params import MAX_OFFSET, QueryDateTime, WholeNumber
 
@@ -33,7 +37,7 @@ NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it as a 422 ra
 def list_flags_route(
     request: Request,
     db: DbDep,
-    _: ViewerDep,
+    who: ViewerDep,
     label: Label | None = None,
     status: FlagStatus | None = None,
     severity: Severity | None = None,
@@ -62,10 +66,20 @@ def list_flags_route(
         WholeNumber,
         Query(ge=0, le=MAX_OFFSET, description="rows to skip; slow when deep, prefer `cursor`"),
     ] = 0,
+    order: Annotated[
+        QueueOrder | None,
+        Query(
+            description="`priority`: open flags first, then severity (critical first), then the soonest due "
+            "time; `newest` / `oldest`: by flagged time; `due`: open flags first, then the soonest due time. "
+            "Default: the order the caller chose on the desk, else `newest` (a cursor keeps its own order)"
+        ),
+    ] = None,
 ) -> Response:
-    """Flags, newest first, filtered and paginated by cursor (`next_cursor`, also in the `Link` header).
+    """Flags in the asked order, filtered and paginated by cursor (`next_cursor`, also in the `Link` header).
 
     `total` counts at most 1,000 matches: beyond that it is 1,000 with `total_capped` true."""
+    if order is None:
+        order = cursor_order(cursor) if cursor else preferred_order(db, who.user_id) or API_DEFAULT_ORDER
     query = FlagQuery(
         label=label.value if label else None,
         status=status.value if status else None,
@@ -79,6 +93,7 @@ def list_flags_route(
         text=q,
         limit=limit,
         offset=offset,
+        order=order,
     )
     if cursor is not None:
         if offset:

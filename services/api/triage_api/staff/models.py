@@ -36,6 +36,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The queue order this person chose on the desk (`flags.service.QueueOrder`; migration 0009). None: never
+    # chose, so the desk lists what needs a human first.
+    queue_order: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class ApiToken(Base):
