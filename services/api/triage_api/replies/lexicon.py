@@ -1,9 +1,10 @@
 """The PHI guard's lexicon of health details (`phi_lexicon.yaml`) and its matcher.
 
 Terms are grouped by concept in English and Spanish; a term matches a word by its Snowball stem in the
-term's language (the Snowball project's own stemmers through `snowballstemmer`, which runs them
-compiled when PyStemmer is installed, as it is with the api extra, rather than a suffix list of our own), by prefix, exactly, or in capitals only, as the YAML file explains. Matching runs
-on normalised text (see `normalise.py`), so the lexicon is written without accents, in lower case.
+term's language (the Snowball project's own stemmers through `snowballstemmer`, which runs them compiled
+when PyStemmer is installed, as it is with the api extra, rather than a suffix list of our own), by
+prefix, exactly, or in capitals only, as the YAML file explains. Matching runs on normalised text (see
+`normalise.py`), so the lexicon is written without accents, in lower case.
 """
 
 from __future__ import annotations
