@@ -7,6 +7,9 @@
   result, never a 500, and leave the database intact.
 - XSS and template-injection payloads in comment text, author handle and account handle are shown escaped
   (and never evaluated) in the dashboard's HTML.
+- Every integer parameter of every route (query, path, JSON body), found from `app.routes`, refuses values
+  beyond what the databases hold with a 422 at that parameter.
+- Only http(s) permalinks are stored, returned by the API or linked on the flag page.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from triage_api.config import ApiSettings
 from triage_api.deps import SESSION_COOKIE
 from triage_api.flags.models import Flag
@@ -381,3 +384,41 @@ async def test_a_huge_audit_offset_is_422_not_500(database_url: str) -> None:
         )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "offset"]
+
+
+# --- links from platforms ---------------------------------------------------------------------------------
+
+UNSAFE_LINKS = [
+    "javascript:alert(1)",
+    " JaVaScRiPt:alert(document.cookie)",
+    "java\tscript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "//evil.example/x",
+]
+
+
+async def test_only_http_permalinks_are_stored_returned_or_linked(database_url: str) -> None:
+    app = create_app(settings(database_url))
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with running(app) as client:
+        for link in UNSAFE_LINKS:
+            flag = make_flag(comment=make_comment(comment=make_comment_body(permalink=link)))
+            with app.state.sessionmaker() as db, db.begin():
+                store_flags(db, [flag])
+                assert db.get(Flag, str(flag.event_id)).permalink is None, link  # not stored
+                # a row from before links were checked: neither the API nor the page may link it
+                db.execute(update(Flag).where(Flag.id == str(flag.event_id)).values(permalink=link))
+            assert (await client.get(f"/api/flags/{flag.event_id}", headers=auth)).json()["permalink"] is None
+            page = (await client.get(f"/flags/{flag.event_id}", headers=auth)).text
+            assert 'id="permalink"' not in page and "script:" not in page.lower(), link
+        good = make_flag(
+            comment=make_comment(comment=make_comment_body(permalink="https://facebook.com/1_2"))
+        )
+        with app.state.sessionmaker() as db, db.begin():
+            store_flags(db, [good])
+        assert (await client.get(f"/api/flags/{good.event_id}", headers=auth)).json()["permalink"] == (
+            "https://facebook.com/1_2"
+        )
+        page = (await client.get(f"/flags/{good.event_id}", headers=auth)).text
+        assert 'href="https://facebook.com/1_2"' in page
