@@ -1,4 +1,5 @@
-"""The transactional outbox for `ActionRequested`, on SQLite and PostgreSQL and the real embedded broker:
+"""The transactional outbox for `ActionRequested`, on SQLite and PostgreSQL and the real brokers (embedded and
+Apache Kafka):
 the action row and its outbox entry commit or roll back together; the relay publishes entries in order with
 the comment key as the Kafka key; entries left pending by a process that stopped before publishing go out
 when the next one starts; and while the broker is down entries stay pending and go out once it is back."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,6 +31,8 @@ from triage_events import ACTIONS, ActionKind, ActionRequested, Label, decode
 from tests.builders import make_comment, make_flag
 from tests.integration.desk_support import Desk, make_app, running_desk
 from tests.integration.helpers import eventually, read_all
+from tests.kafka.cluster import KafkaCluster
+from tests.kafka.fixtures import Bus, bus_profile
 
 pytestmark = pytest.mark.integration
 
@@ -64,8 +68,10 @@ async def our_requests(bootstrap: str, comment_key: str) -> list[ActionRequested
 
 
 @contextlib.asynccontextmanager
-async def kafka_publisher(bootstrap: str) -> AsyncIterator[KafkaActionPublisher]:
-    publisher = KafkaActionPublisher(BrokerProfile(bootstrap, embedded=True))
+async def kafka_publisher(bus: Bus | str) -> AsyncIterator[KafkaActionPublisher]:
+    """The API's publisher, on a running broker or (a bootstrap address) the embedded one that is not up."""
+    profile = bus_profile(bus) if not isinstance(bus, str) else BrokerProfile(bus, embedded=True)
+    publisher = KafkaActionPublisher(profile)
     try:
         yield publisher
     finally:
@@ -127,10 +133,10 @@ def entries_in(db: Any) -> int:
 
 
 async def test_the_relay_publishes_to_the_broker_in_order_with_the_comment_key(
-    database_url: str, broker: EmbeddedBroker
+    database_url: str, bus: Bus
 ) -> None:
     async with (
-        kafka_publisher(broker.bootstrap_servers) as publisher,
+        kafka_publisher(bus) as publisher,
         running_desk(make_app(database_url, publisher, **FAST)) as desk,  # type: ignore[arg-type]
     ):
         flag = hostile()
@@ -141,7 +147,7 @@ async def test_the_relay_publishes_to_the_broker_in_order_with_the_comment_key(
         assert hide.status_code == unhide.status_code == 202
         sent = [e for e in entries(desk) if e.sent_at is not None]
         assert [e.event_id for e in sent] == [hide.json()["id"], unhide.json()["id"]]
-        events = await our_requests(broker.bootstrap_servers, flag.comment_key)
+        events = await our_requests(bus.bootstrap_servers, flag.comment_key)
         assert [str(e.event_id) for e in events] == [hide.json()["id"], unhide.json()["id"]]
         assert [e.action for e in events] == [ActionKind.HIDE, ActionKind.UNHIDE]
         await asyncio.to_thread(desk.app.state.outbox_relay.refresh_gauges)
@@ -149,7 +155,7 @@ async def test_the_relay_publishes_to_the_broker_in_order_with_the_comment_key(
 
 
 async def test_entries_left_pending_by_a_stopped_process_are_published_at_the_next_start(
-    database_url: str, broker: EmbeddedBroker
+    database_url: str, bus: Bus
 ) -> None:
     flag = hostile("Leave pending, then restart")
     # The first process has no bus (its relay never runs): as if it crashed right after the commit.
@@ -162,9 +168,9 @@ async def test_entries_left_pending_by_a_stopped_process_are_published_at_the_ne
             assert r.status_code == 202 and r.json()["status"] == "requested"
             ids.append(r.json()["id"])
         assert [(e.event_id, e.sent_at) for e in entries(first)] == [(ids[0], None), (ids[1], None)]
-    assert await our_requests(broker.bootstrap_servers, flag.comment_key) == []
+    assert await our_requests(bus.bootstrap_servers, flag.comment_key) == []
 
-    async with kafka_publisher(broker.bootstrap_servers) as publisher:
+    async with kafka_publisher(bus) as publisher:
         app = make_app(database_url, publisher, **FAST)  # type: ignore[arg-type]
         async with restarted(app, first.tokens) as second:
 
@@ -172,19 +178,25 @@ async def test_entries_left_pending_by_a_stopped_process_are_published_at_the_ne
                 return all(e.sent_at is not None for e in entries(second))
 
             await eventually(all_sent, 30, "the leftover entries published")
-            events = await our_requests(broker.bootstrap_servers, flag.comment_key)
+            events = await our_requests(bus.bootstrap_servers, flag.comment_key)
             assert [str(e.event_id) for e in events] == ids
             detail = (await second.client.get(f"/api/flags/{fid}", headers=second.auth("viewer"))).json()
             assert detail["last_action"] == "unhide: requested" and detail["last_action_error"] is None
 
 
-async def test_while_the_broker_is_down_entries_stay_pending_then_go_out(database_url: str) -> None:
+@pytest.mark.parametrize("kind", ["embedded", pytest.param("kafka", marks=pytest.mark.kafka)])
+async def test_while_the_broker_is_down_entries_stay_pending_then_go_out(
+    database_url: str, kind: str, tmp_path: Path
+) -> None:
     port = free_port()
     bootstrap = f"127.0.0.1:{port}"
+    later: Bus = (
+        EmbeddedBroker(port=port) if kind == "embedded" else KafkaCluster(tmp_path / "kafka", port=port)
+    )
     failures_before = metric(
         "triage_api_action_outbox_publish_failures_total", {"reason": "KafkaConnectionError"}
     )
-    async with kafka_publisher(bootstrap) as publisher:
+    async with kafka_publisher(bootstrap if kind == "embedded" else later) as publisher:
         down_app = make_app(database_url, publisher, outbox_publish_wait_seconds=2.0, **FAST)  # type: ignore[arg-type]
         async with running_desk(down_app) as desk:
             flag = hostile("Broker down for a while")
@@ -205,7 +217,7 @@ async def test_while_the_broker_is_down_entries_stay_pending_then_go_out(databas
             await asyncio.to_thread(desk.app.state.outbox_relay.refresh_gauges)
             assert metric("triage_api_action_outbox_pending") == 1
 
-            broker = EmbeddedBroker(port=port)
+            broker = later
             await asyncio.to_thread(broker.start)
             try:
 

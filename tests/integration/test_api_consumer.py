@@ -1,5 +1,5 @@
-"""The API service against a real broker and real databases: flags consumed idempotently, bad messages
-dead-lettered, the REST listing, and sign-in."""
+"""The API service against real brokers (embedded and Apache Kafka) and real databases: flags consumed
+idempotently, bad messages dead-lettered, the REST listing, and sign-in."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ from triage_api.config import ApiSettings
 from triage_api.flags.models import Flag, FlagLabel
 from triage_api.flags.service import store_flags
 from triage_api.main import create_app
-from triage_bus.embedded import EmbeddedBroker
-from triage_bus.profile import BrokerProfile
 from triage_events import (
     DLQ,
     FLAGS,
@@ -34,6 +32,7 @@ from triage_events import (
 
 from tests.builders import make_comment, make_comment_body, make_flag, unique
 from tests.integration.helpers import committed_total, eventually, produce, read_all
+from tests.kafka.fixtures import Bus, bus_profile
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +75,7 @@ def keys_of(page: dict[str, Any]) -> list[str]:
 
 
 async def test_flags_are_stored_once_each_and_bad_messages_are_dead_lettered(
-    database_url: str, fresh_broker: EmbeddedBroker
+    database_url: str, fresh_bus: Bus
 ) -> None:
     hostile = flag_at(0, [Label.HOSTILE])
     urgent = flag_at(1, [Label.URGENT], severity=Severity.CRITICAL, platform=Platform.INSTAGRAM)
@@ -103,14 +102,14 @@ async def test_flags_are_stored_once_each_and_bad_messages_are_dead_lettered(
         (b"facebook:1:3", wrong_schema),
     ]
     config = settings(database_url, consumer_enabled=True)
-    app = create_app(config, BrokerProfile(fresh_broker.bootstrap_servers, embedded=True))
+    app = create_app(config, bus_profile(fresh_bus))
 
     async with running(app) as client:
-        await produce(fresh_broker.bootstrap_servers, FLAGS.name, messages)
+        await produce(fresh_bus.bootstrap_servers, FLAGS.name, messages)
 
         async def all_committed() -> bool:
             total = await committed_total(
-                fresh_broker.bootstrap_servers, config.consumer_group, FLAGS.name, FLAGS.partitions
+                fresh_bus.bootstrap_servers, config.consumer_group, FLAGS.name, FLAGS.partitions
             )
             return total == len(messages)
 
@@ -169,7 +168,7 @@ async def test_flags_are_stored_once_each_and_bad_messages_are_dead_lettered(
         missing = await client.get("/api/flags/00000000-0000-4000-8000-000000000000", headers=AUTH)
         assert missing.status_code == 404
 
-    letters = [decode(DeadLetter, r.value) for r in await read_all(fresh_broker.bootstrap_servers, DLQ.name)]
+    letters = [decode(DeadLetter, r.value) for r in await read_all(fresh_bus.bootstrap_servers, DLQ.name)]
     by_value = {
         base64.b64decode(letter.value_b64 or ""): letter for letter in letters if letter.service == "api"
     }
@@ -184,7 +183,7 @@ async def test_flags_are_stored_once_each_and_bad_messages_are_dead_lettered(
 
 
 async def test_a_flag_the_database_refuses_does_not_stop_the_stream(
-    database_url: str, fresh_broker: EmbeddedBroker
+    database_url: str, fresh_bus: Bus
 ) -> None:
     # PostgreSQL text cannot hold NUL; SQLite can. Either way the flags after it must be stored.
     odd = make_flag(comment=make_comment(text="you useless clowns\x00"))
@@ -192,14 +191,14 @@ async def test_a_flag_the_database_refuses_does_not_stop_the_stream(
     key = b"same-partition"
     messages: list[tuple[bytes | None, bytes | None]] = [(key, encode(f)) for f in (odd, *later)]
     config = settings(database_url, consumer_enabled=True)
-    app = create_app(config, BrokerProfile(fresh_broker.bootstrap_servers, embedded=True))
+    app = create_app(config, bus_profile(fresh_bus))
 
     async with running(app) as client:
-        await produce(fresh_broker.bootstrap_servers, FLAGS.name, messages)
+        await produce(fresh_bus.bootstrap_servers, FLAGS.name, messages)
 
         async def all_committed() -> bool:
             total = await committed_total(
-                fresh_broker.bootstrap_servers, config.consumer_group, FLAGS.name, FLAGS.partitions
+                fresh_bus.bootstrap_servers, config.consumer_group, FLAGS.name, FLAGS.partitions
             )
             return total == len(messages)
 
@@ -207,7 +206,7 @@ async def test_a_flag_the_database_refuses_does_not_stop_the_stream(
         stored = set(keys_of((await client.get("/api/flags", headers=AUTH)).json()))
 
     assert {f.comment_key for f in later} <= stored
-    letters = [decode(DeadLetter, r.value) for r in await read_all(fresh_broker.bootstrap_servers, DLQ.name)]
+    letters = [decode(DeadLetter, r.value) for r in await read_all(fresh_bus.bootstrap_servers, DLQ.name)]
     if database_url.startswith("postgresql"):
         assert odd.comment_key not in stored
         [letter] = letters

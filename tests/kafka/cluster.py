@@ -214,6 +214,7 @@ class KafkaCluster:
     nodes: list[KafkaNode] = field(default_factory=list)
     cluster_id: str = field(default_factory=random_cluster_id)
     profile: str = "kafka"  # the TRIAGE_KAFKA_PROFILE of services that use it
+    port: int | None = None  # the first node's client port (a test that knows the address before the start)
 
     @property
     def replication(self) -> int:
@@ -225,6 +226,8 @@ class KafkaCluster:
 
     @property
     def bootstrap_servers(self) -> str:
+        if not self.nodes and self.port is not None:
+            return f"127.0.0.1:{self.port}"
         return ",".join(node.address for node in self.nodes)
 
     def node(self, node_id: int) -> KafkaNode:
@@ -236,6 +239,8 @@ class KafkaCluster:
         self.nodes = [
             KafkaNode(i, free_port(), free_port(), self.folder / f"node-{i}") for i in range(1, self.size + 1)
         ]
+        if self.port is not None:
+            self.nodes[0].port = self.port
         voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self.nodes)
         for node in self.nodes:
             node.write_config(voters, self.replication, self.overrides)

@@ -5,9 +5,11 @@ Kafka. Every test that touches Kafka carries the `kafka` marker (`make test-kafk
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from triage_bus.embedded import EmbeddedBroker
+from triage_bus.profile import BrokerProfile
 
 from tests.kafka.cluster import KafkaCluster
 
@@ -38,6 +40,19 @@ def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaClu
 
 
 @pytest.fixture(params=["embedded", pytest.param("kafka", marks=pytest.mark.kafka)])
+def fresh_bus(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Bus]:
+    """A broker of this test's own, empty: the embedded one, then a Kafka node (a few seconds to start)."""
+    if request.param == "embedded":
+        embedded = EmbeddedBroker().start()
+        try:
+            yield embedded
+        finally:
+            embedded.stop()
+        return
+    yield from _started(KafkaCluster(tmp_path / "kafka", size=1))
+
+
+@pytest.fixture(params=["embedded", pytest.param("kafka", marks=pytest.mark.kafka)])
 def bus(request: pytest.FixtureRequest) -> Bus:
     """The session's embedded broker, then the session's Kafka node: the same test on both."""
     name = "broker" if request.param == "embedded" else "kafka_node"
@@ -52,3 +67,14 @@ def bus_env(bus: Bus) -> dict[str, str]:
         env["TRIAGE_KAFKA_REPLICATION_FACTOR"] = str(bus.policy.replication_factor)
         env["TRIAGE_KAFKA_MIN_INSYNC_REPLICAS"] = str(bus.policy.min_insync_replicas)
     return env
+
+
+def bus_profile(bus: Bus) -> BrokerProfile:
+    """The broker profile an in-process service uses on this broker."""
+    policy = bus.policy if isinstance(bus, KafkaCluster) else None
+    return BrokerProfile(
+        bus.bootstrap_servers,
+        embedded=bus.profile == "embedded",
+        replication_factor=policy.replication_factor if policy else None,
+        min_insync_replicas=policy.min_insync_replicas if policy else None,
+    )
