@@ -89,3 +89,24 @@ def test_recent_keys_forget_the_oldest_key_beyond_capacity() -> None:
     # "b" was the least recently seen when "c" arrived.
     assert recent.seen("a") is True
     assert recent.seen("b") is False
+
+
+def test_replay_takes_the_platform_the_file_names_in_any_case_or_field() -> None:
+    """A replayed comment shows the platform its line names ("demo" only when it names none)."""
+    import pytest
+    from triage_events import Account, InvalidEvent, Platform
+    from triage_ingest.normalize import from_replay_line
+
+    account = Account(id="acct", handle="@acct")
+    cases = {
+        b'{"text": "hi", "platform": "Facebook"}': Platform.FACEBOOK,
+        b'{"text": "hi", "platform": "twitter"}': Platform.X,
+        b'{"text": "hi", "network": "instagram"}': Platform.INSTAGRAM,
+        b'{"text": "hi", "source": "YouTube"}': Platform.YOUTUBE,
+        b'{"text": "hi", "account": {"id": "page-1", "platform": "linkedin"}}': Platform.LINKEDIN,
+        b'{"text": "hi"}': Platform.DEMO,
+    }
+    for line, platform in cases.items():
+        assert from_replay_line(line, account).platform is platform, line
+    with pytest.raises(InvalidEvent):
+        from_replay_line(b'{"text": "hi", "platform": "myspace"}', account)

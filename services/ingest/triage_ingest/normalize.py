@@ -43,7 +43,7 @@ def from_replay_object(obj: dict[str, Any], account: Account, fallback_id: str) 
     account_obj = obj.get("account")
     try:
         return CommentReceived(
-            platform=Platform(obj.get("platform") or Platform.DEMO),
+            platform=_platform(obj),
             account=Account.model_validate(account_obj) if isinstance(account_obj, dict) else account,
             comment=Comment(
                 platform_comment_id=str(obj.get("id") or fallback_id),
@@ -63,6 +63,28 @@ def from_replay_object(obj: dict[str, Any], account: Account, fallback_id: str) 
         )
     except (ValidationError, ValueError) as exc:
         raise InvalidEvent("schema", _describe(exc)) from None
+
+
+# What exports call the platforms besides their names here, and the fields that may name it.
+_PLATFORM_ALIASES = {
+    "twitter": "x",
+    "fb": "facebook",
+    "ig": "instagram",
+    "yt": "youtube",
+    "tik tok": "tiktok",
+}
+_PLATFORM_FIELDS = ("platform", "network", "source", "channel")
+
+
+def _platform(obj: dict[str, Any]) -> Platform:
+    """The platform the line (or its account object) names, in any case, under `platform` or another usual
+    field name, aliases included ("Twitter" is x); `demo` only when it names none."""
+    account = obj.get("account") if isinstance(obj.get("account"), dict) else {}
+    for named in [obj.get(f) for f in _PLATFORM_FIELDS] + [account.get("platform")]:
+        if isinstance(named, str) and named.strip():
+            name = named.strip().lower()
+            return Platform(_PLATFORM_ALIASES.get(name, name))  # an unknown one: a dead letter saying so
+    return Platform.DEMO
 
 
 def _timestamp(value: Any) -> datetime:
