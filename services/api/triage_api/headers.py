@@ -15,6 +15,8 @@ the inline allowance opens no door for injected markup; the desk's pages never g
 
 from __future__ import annotations
 
+from typing import cast
+
 from secure import (
     ContentSecurityPolicy,
     CrossOriginOpenerPolicy,
@@ -86,8 +88,9 @@ class SecurityHeaders:
     around the same app, chosen by path)."""
 
     def __init__(self, app: ASGIApp, https: bool = False) -> None:
-        self.desk = SecureASGIMiddleware(app, secure=policy(desk_policy(), https))
-        self.docs = SecureASGIMiddleware(app, secure=policy(docs_policy(), https))
+        # cast: the library types ASGI messages as plain objects, Starlette as mappings
+        self.desk = cast(ASGIApp, SecureASGIMiddleware(app, secure=policy(desk_policy(), https)))
+        self.docs = cast(ASGIApp, SecureASGIMiddleware(app, secure=policy(docs_policy(), https)))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(DOCS_PATHS):
