@@ -54,6 +54,8 @@ _HAITIAN_WORDS = """
     manman zanmi kenbe fanmi jodia demen aswe
 """
 _HAITIAN = frozenset(_HAITIAN_WORDS.split())
+# The covered language a script most likely means, when the text is too short, or the identifier unsure.
+_SCRIPT_LANGUAGE = {"hangul": "ko", "han": "zh", "arabic": "ar", "cyrillic": "ru"}
 _MARKER_WORD = re.compile(r"[a-z]+")
 _LINK = re.compile(r"\S+\.\S+/\S*|https?://\S+|[@#]\w+")
 
@@ -130,8 +132,8 @@ def identify(view: Normalised) -> tuple[str | None, bool]:
     script = _script(text)
     if script is None:
         return None, False
-    if script in ("hangul", "han", "arabic") and letters < MIN_LETTERS:
-        return {"hangul": "ko", "han": "zh", "arabic": "ar"}[script], False
+    if script in _SCRIPT_LANGUAGE and letters < MIN_LETTERS:
+        return _SCRIPT_LANGUAGE[script], False
     words = _MARKER_WORD.findall(text.lower())
     if script == "latin" and _markers(words, _HAITIAN) >= 2:
         return "ht", False
@@ -144,6 +146,8 @@ def identify(view: Normalised) -> tuple[str | None, bool]:
     code = _SAME.get(code, code)
     if code in COVERED:
         return code, False
+    if script in _SCRIPT_LANGUAGE and probability < SURE:
+        return _SCRIPT_LANGUAGE[script], False  # unsure between neighbours (uk, bg; fa, ur): the covered one
     if script == "other" and letters >= MIN_LETTERS_UNSUPPORTED:
         return code if probability >= LIKELY else UNSUPPORTED_SCRIPT, True
     if probability >= SURE and letters >= MIN_LETTERS_UNSUPPORTED:

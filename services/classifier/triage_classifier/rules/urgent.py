@@ -1,11 +1,25 @@
 """Someone in immediate danger: suicidal intent, self-harm or overdose now, an emergency in progress, a
-specific threat. English and Spanish. Figures of speech and awareness posts are counter-evidence."""
+specific threat. Figures of speech and awareness posts are counter-evidence. The patterns below are the
+English and Spanish core; `urgent_phrases.yaml` adds, per rule, the phrasing of every covered language
+(more English and Spanish slang and euphemism too), as data."""
 
+from importlib.resources import files
+
+import yaml
 from triage_events import Label
 
 from triage_classifier.rules.base import Rule, rx
 
 U = Label.URGENT
+PHRASES: dict[str, dict[str, list[str]]] = yaml.safe_load(
+    files("triage_classifier.rules").joinpath("urgent_phrases.yaml").read_text(encoding="utf-8")
+)
+
+
+def phrases(rule_id: str) -> list[str]:
+    """Every language's alternatives for the rule `rule_id` in `urgent_phrases.yaml`."""
+    return [pattern for patterns in PHRASES.get(rule_id, {}).values() for pattern in patterns]
+
 
 RULES = (
     Rule(
@@ -22,8 +36,10 @@ RULES = (
             r"\b(?:goodbye|bye) (?:everyone|world|all)\b",
             r"\b(?:don'?t|do not) want to (?:be here|be alive|live|wake up)\b.{0,30}\b(?:anymore|tonight|now)\b",
             r"\btonight (?:is|'s) the night\b",
-            r"\b(?:me quiero|quiero) (?:morir|matar)\b|\bquitarme la vida\b|\bsuicidarme\b|\bmatarme\b",
+            r"\b(?:me quiero|quiero) (?:morir|matar)\b(?! de (?:risa|verg[uü]enza|hambre|sue[ñn]o|calor|fr[ií]o|ganas))|"
+            r"\bquitarme la vida\b|\bsuicidarme\b|\bmatarme\b",
             r"\bya no (?:quiero|aguanto) (?:vivir|m[aá]s)\b|\bno quiero (?:seguir )?viviendo\b",
+            *phrases("urgent.suicidal_intent"),
         ),
         "first-person suicidal intent",
         strong=True,
@@ -38,6 +54,7 @@ RULES = (
             r"\b(?:bottle|pills|pastillas)\b.{0,30}\b(?:in front of me|next to me|frente a m[ií])\b",
             r"\b(?:cutting|cortando(?:me)?) (?:myself|me)?\s*(?:right now|now|ahora)\b",
             r"\bi(?:'m| am) (?:cutting|bleeding)\b",
+            *phrases("urgent.means_or_plan"),
         ),
         "means, place or timing of self-harm",
     ),
@@ -51,6 +68,7 @@ RULES = (
             r"\b(?:overdos(?:ed|ing)|od'?(?:ed|ing)|sobredosis)\b.{0,40}\b(?:now|right now|just|ahora|"
             r"not waking|won'?t wake|no despierta)\b",
             r"\b(?:not waking up|won'?t wake up|no despierta|turning blue|se est[aá] poniendo (?:azul|morad[oa]))\b",
+            *phrases("urgent.overdose_now"),
         ),
         "overdose in progress",
         strong=True,
@@ -72,6 +90,7 @@ RULES = (
             r"\b(?:unresponsive|passed out|collapsed|se desmay[oó]|inconsciente|se cay[oó] y no)\b",
             r"\b(?:face|cara) (?:is )?droop\w*\b|\bslurr\w+ (?:his|her|their|my) (?:words|speech)\b",
             r"\bthroat (?:is )?(?:closing|swelling)\b|\bse le (?:cierra|est[aá] cerrando) la garganta\b",
+            *phrases("urgent.emergency_now"),
         ),
         "medical emergency in progress",
         strong=True,
@@ -99,6 +118,7 @@ RULES = (
             r"ma[ñn]ana|hoy|esta noche|entrada)\b",
             r"\b(?:bring(?:ing)?|coming with|with my|llevo|traigo|con mi) (?:my |a |mi |un )?(?:gun|rifle|knife|"
             r"pistola|cuchillo|arma)\b",
+            *phrases("urgent.specific_threat"),
         ),
         "threat with a target, place or time",
         strong=True,
@@ -121,6 +141,7 @@ RULES = (
             r"\b(?:lol|lmao|haha+|jaja+|😂|🤣|💀)",
             r"\b(?:awareness|prevention month|vigil|fundraiser|campaign|campa[ñn]a|prevenci[oó]n|988)\b",
             r"\b(?:last (?:year|month|week)|years? ago|back in \d{4}|el a[ñn]o pasado|hace \w+ a[ñn]os)\b",
+            *phrases("urgent.figure_of_speech"),
         ),
         "figure of speech, awareness post or past event",
         polarity=-1,
