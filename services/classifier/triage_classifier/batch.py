@@ -63,9 +63,12 @@ def classify_stream(classifier: Classifier, source: IO[str], sink: IO[str]) -> i
 
 
 def evaluate_stream(classifier: Classifier, source: IO[str]) -> dict[str, Any]:
-    """Precision, recall and F1 per label, macro-F1 and the share of benign items flagged."""
+    """Precision, recall and F1 per label, macro-F1 and the share of benign items flagged; the same per
+    language (`per_language`) when the items name theirs (`lang` or `language`), with the share sent for
+    review as written in a language the classifier does not cover."""
     texts: list[str] = []
     gold: list[list[int]] = []
+    languages: list[str | None] = []
     names = [label.value for label in LABELS]
     for obj in _objects(source):
         labels = obj.get("labels")
@@ -73,12 +76,23 @@ def evaluate_stream(classifier: Classifier, source: IO[str]) -> dict[str, Any]:
             raise InputError(f"item {len(texts) + 1}: 'labels' must be a list drawn from {', '.join(names)}")
         texts.append(obj["text"])
         gold.append([int(name in labels) for name in names])
+        language = obj.get("lang", obj.get("language"))
+        languages.append(str(language) if language else None)
     predictions = []
+    reviewed = []
     for start in range(0, len(texts), CHUNK):
         for judgement in classifier.classify_batch(texts[start : start + CHUNK]):
             predictions.append([int(label in judgement.labels) for label in LABELS])
-    report = label_metrics(
-        np.array(gold).reshape(-1, len(names)), np.array(predictions).reshape(-1, len(names)), names
-    )
+            reviewed.append(judgement.review is not None)
+    gold_matrix = np.array(gold).reshape(-1, len(names))
+    predicted = np.array(predictions).reshape(-1, len(names))
+    report = label_metrics(gold_matrix, predicted, names)
+    if any(languages):
+        report["per_language"] = {}
+        for language in sorted({lang for lang in languages if lang}):
+            rows = np.array([lang == language for lang in languages])
+            part = label_metrics(gold_matrix[rows], predicted[rows], names)
+            part["reviewed"] = round(float(np.mean(np.array(reviewed)[rows])), 4)
+            report["per_language"][language] = part
     report["model_version"] = classifier.version
     return report

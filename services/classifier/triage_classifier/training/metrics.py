@@ -54,4 +54,17 @@ def format_table(report: dict[str, Any]) -> str:
         f"macro-F1 {report['macro_f1']:.3f} · benign items flagged {report['benign_flagged']:.1%} "
         f"of {report['benign_items']} · exact match {report['exact_match']:.1%} · items {report['items']}"
     )
+    if report.get("per_language"):
+        lines.append("")
+        lines.append(
+            f"{'language':<10}{'items':>6}{'urgent P':>10}{'urgent R':>10}{'benign flagged':>16}{'reviewed':>10}"
+        )
+        for language, part in report["per_language"].items():
+            urgent = part["per_label"].get("urgent", {})
+            recall = f"{urgent['recall']:.3f}" if urgent.get("support") else "-"
+            precision = f"{urgent['precision']:.3f}" if urgent.get("tp", 0) + urgent.get("fp", 0) else "-"
+            lines.append(
+                f"{language:<10}{part['items']:>6}{precision:>10}{recall:>10}"
+                f"{part['benign_flagged']:>15.1%} {part['reviewed']:>9.1%}"
+            )
     return "\n".join(lines)
