@@ -62,7 +62,9 @@ def verdict_fields(event: FlagRaised) -> dict[str, Any]:
     severity = Severity(event.severity)
     return {
         "labels": labels,
-        "primary_label": labels[0],
+        # A flag with no label is one the classifier could not read (`review_reason`, e.g. a language it does
+        # not cover): a person reads it.
+        "primary_label": labels[0] if labels else "needs_review",
         "scores": {label.value: score for label, score in event.scores.items()},
         "severity": severity.value,
         "severity_rank": severity.rank,

@@ -120,8 +120,13 @@ def facts_of_event(event: FlagRaised) -> dict[str, set[str]]:
         "severity": {event.severity.value},
         "platform": {event.platform.value},
         "account": {event.account.id},
-        "language": {event.comment.language} if event.comment.language else set(),
+        "language": {language} if (language := flag_language(event)) else set(),
     }
+
+
+def flag_language(event: FlagRaised) -> str | None:
+    """The comment's language: the one the classifier identified in the text, else the platform's."""
+    return event.language or event.comment.language
 
 
 def facts_of_flag(db: Session, flag: Flag) -> dict[str, set[str]]:
@@ -226,7 +231,7 @@ def route(db: Session, config: RoutingConfig, events: list[FlagRaised], at: date
         status = FlagStatus.ASSIGNED if assignee else FlagStatus.NEW  # a new flag is stored as new
         routes.append({"id": flag_id, "team": team_name, "assignee": assignee, "status": status.value})
         # the language is a routing fact the flag has no column for (re-routing reads it from here)
-        details[flag_id] = {"team": team_name, "assignee": assignee, "language": event.comment.language}
+        details[flag_id] = {"team": team_name, "assignee": assignee, "language": flag_language(event)}
     db.execute(update(Flag), routes)
     audit.record_system(db, ROUTER, "flag.routed", details)
 
