@@ -150,8 +150,11 @@ def write_model_report(artefact: Artefact, corpus: Path, output: Path) -> None:
         "",
         "- The corpus is written by the team, not sampled from real accounts: wording in the wild is wider. "
         "Moderator feedback (correct / wrong per label) should become the next training data.",
-        "- English and Spanish only; the encoder is English-trained, so Spanish leans more on the fine-tuning "
-        "and on the rules.",
+        "- The encoder and heads read English and Spanish (the encoder is English-trained, so Spanish leans "
+        "more on the fine-tuning and on the rules). Chinese, Vietnamese, Tagalog, Arabic, Korean, Russian, "
+        "Haitian Creole, Portuguese and French are judged by the guideline rules alone, and a comment in a "
+        "language not covered is sent for review: see [languages](model-languages.md), with its measured "
+        "floors.",
         "- Thresholds favour recall for urgent and privacy, so some benign comments with emergency words "
         "(drills, past events, jokes) are flagged; they are cheap to dismiss, a missed crisis is not.",
         "- The selection of the fine-tuning epoch used the validation split, which makes validation numbers "
