@@ -87,6 +87,13 @@ class EmbeddedBroker:
     def bootstrap_servers(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def service_env(self) -> dict[str, str]:
+        """What the services need to use this broker."""
+        return {
+            "TRIAGE_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "TRIAGE_KAFKA_PROFILE": self.profile,
+        }
+
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None

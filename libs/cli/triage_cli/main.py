@@ -24,11 +24,20 @@ def cli(log_level: str | None) -> None:
 
 @cli.command()
 @click.option("--data-dir", type=click.Path(path_type=Path), default=DATA_DIR, show_default=True)
-@click.option("--api-port", type=int, default=8000, show_default=True, envvar="TRIAGE_API_PORT", show_envvar=True)
+@click.option(
+    "--api-port", type=int, default=8000, show_default=True, envvar="TRIAGE_API_PORT", show_envvar=True
+)
 @click.option(
     "--ingest-port", type=int, default=8001, show_default=True, envvar="TRIAGE_INGEST_PORT", show_envvar=True
 )
 @click.option("--broker-port", type=int, default=None, help="default: a free port")
+@click.option(
+    "--kafka",
+    metavar="HOST:PORT",
+    default=None,
+    help="use this Apache Kafka cluster instead of the embedded broker (profile kafka; missing topics are "
+    "created, replicated to fit the cluster)",
+)
 @click.option("--demo/--no-demo", default=True, show_default=True, help="replay the bundled demo comments")
 @click.option(
     "--classifier-mode", type=click.Choice(["hybrid", "rules"]), default="hybrid", show_default=True
@@ -46,16 +55,17 @@ def run(
     api_port: int,
     ingest_port: int,
     broker_port: int | None,
+    kafka: str | None,
     demo: bool,
     classifier_mode: str,
     classifier_workers: int,
 ) -> None:
-    """Run the whole product: embedded broker, ingest, classifier, API and dashboard."""
+    """Run the whole product: embedded broker (or `--kafka`), ingest, classifier, API and dashboard."""
     from triage_cli.supervisor import RunOptions
     from triage_cli.supervisor import run as run_all
 
     options = RunOptions(
-        data_dir, api_port, ingest_port, broker_port, demo, classifier_mode, classifier_workers
+        data_dir, api_port, ingest_port, broker_port, demo, classifier_mode, classifier_workers, kafka=kafka
     )
     sys.exit(run_all(options))
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage_bus.embedded import EmbeddedBroker, die_with_parent, free_port
+from triage_bus.external import ExternalKafka
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class RunOptions:
     classifier_mode: str = "hybrid"
     classifier_workers: int = 1
     ready_timeout: float = 180.0
+    kafka: str | None = None  # HOST:PORT of an Apache Kafka cluster to use instead of the embedded broker
 
 
 class Supervisor:
@@ -103,8 +105,12 @@ class Supervisor:
         self.data_dir = options.data_dir.resolve()
         # In its own session like the services: Ctrl-C reaches the supervisor alone, which stops the services
         # while the broker is still there for them to commit and leave their groups, and the broker last.
-        self.broker = EmbeddedBroker(
-            port=options.broker_port, log_path=self.data_dir / "logs" / "broker.log", own_session=True
+        self.broker: EmbeddedBroker | ExternalKafka = (
+            ExternalKafka(options.kafka)
+            if options.kafka
+            else EmbeddedBroker(
+                port=options.broker_port, log_path=self.data_dir / "logs" / "broker.log", own_session=True
+            )
         )
         self.services: list[Service] = []
         self._stopping = False
@@ -128,8 +134,7 @@ class Supervisor:
             "PYTHONUNBUFFERED": "1",
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
-            "TRIAGE_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
-            "TRIAGE_KAFKA_PROFILE": "embedded",
+            **self.broker.service_env(),
             "TRIAGE_API_PORT": str(self.options.api_port),
             "TRIAGE_API_DATABASE_URL": os.environ.get(
                 "TRIAGE_API_DATABASE_URL", f"sqlite:///{self.data_dir / 'triage.db'}"
@@ -203,7 +208,7 @@ class Supervisor:
             f"  Login:      {self._username()} / {password}\n"
             f"  API:        {api}/api/flags  (docs: {api}/docs)\n"
             f"  Webhooks:   {ingest}/webhooks/...\n"
-            f"  Broker:     {self.broker.bootstrap_servers}  (embedded)\n"
+            f"  Broker:     {self.broker.bootstrap_servers}  ({self.broker.profile})\n"
             f"  Logs:       {logs}/\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,
