@@ -232,6 +232,7 @@ class ActionKind(enum.StrEnum):
     HIDE = "hide"
     UNHIDE = "unhide"
     DELETE = "delete"
+    POST = "post"  # a new post on the account (a draft from the desk's Drafts page); comment_key "draft:<id>"
 
 
 class ActionStatus(enum.StrEnum):

@@ -21,6 +21,7 @@ from triage_bus.profile import BrokerProfile
 from triage_events import ACTIONS, ActionCompleted, ActionRequested, InvalidEvent, decode, encode
 
 from triage_api.db import until_stored
+from triage_api.drafts.service import record_completion as record_post_completion
 from triage_api.flags.workflow import record_completion
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def completions(records: list[ConsumerRecord]) -> list[ActionCompleted]:
 
 def apply_completions(factory: sessionmaker[Session], results: list[ActionCompleted]) -> int:
     with factory() as db, db.begin():
-        return sum(record_completion(db, result) for result in results)
+        return sum(record_completion(db, r) or record_post_completion(db, r) for r in results)
 
 
 class ActionResultConsumer:

@@ -33,6 +33,7 @@ from triage_api.consumer import FlagConsumer
 from triage_api.dashboard import stream as stream_views
 from triage_api.dashboard import views as dashboard_views
 from triage_api.db import make_engine, make_sessionmaker, migrate
+from triage_api.drafts import views as draft_views
 from triage_api.errors import ERROR_RESPONSES
 from triage_api.errors import install as install_errors
 from triage_api.flags import desk_views
@@ -185,6 +186,8 @@ def create_app(
     app.include_router(staff_views.router)
     app.include_router(alert_views.router)
     app.include_router(analytics_views.router)
+    app.include_router(draft_views.router)
+    app.include_router(draft_views.page_router)
     app.include_router(dashboard_views.router)
 
     @app.get("/healthz", tags=["health"])

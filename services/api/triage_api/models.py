@@ -2,6 +2,7 @@
 
 from triage_api.audit.models import AuditEvent
 from triage_api.db import Base
+from triage_api.drafts.models import DraftRow
 from triage_api.flags.models import Flag, FlagAction, FlagLabel, FlagNote, LabelFeedback
 from triage_api.oncall.models import Alert, AlertEvent
 from triage_api.outbox import OutboxEntry
@@ -13,6 +14,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Base",
+    "DraftRow",
     "Flag",
     "FlagAction",
     "FlagLabel",

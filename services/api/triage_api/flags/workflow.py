@@ -28,12 +28,12 @@ from triage_events import (
 
 from triage_api.audit import service as audit
 from triage_api.db import as_utc
+from triage_api.drafts.check import review_reply
 from triage_api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from triage_api.flags import sla
 from triage_api.flags.models import ActionState, Flag, FlagAction, FlagNote, FlagStatus, LabelFeedback
 from triage_api.replies.accounts import AccountBook
 from triage_api.replies.catalogue import PRIVATE_REPLY_PLATFORMS, load_catalogue
-from triage_api.replies.guard import check_reply
 from triage_api.replies.render import RenderError, render
 from triage_api.routing import service as routing
 from triage_api.staff.models import Role, User
@@ -330,10 +330,12 @@ def compose_reply(flag: Flag, request: ReplyRequest, accounts: AccountBook) -> t
         raise Unprocessable(f"{flag.platform} does not allow a private reply")
     if "\x00" in text:
         raise Unprocessable("a reply cannot contain NUL characters")
-    verdict = check_reply(text, flag.text, settings.phone_numbers())
-    if not verdict.ok:
-        raise Unprocessable("the PHI guard blocked this reply", verdict.reasons)
-    return text, template_id, needs_approval
+    # The draft check (`triage_api.drafts`): the PHI guard's findings block the reply; any other finding
+    # (individual advice, an unsourced claim, an opinion...) sends it to a lead.
+    review = review_reply(text, flag.text, settings.phone_numbers(), flag.platform)
+    if review.blocked:
+        raise Unprocessable("the PHI guard blocked this reply", review.reasons())
+    return text, template_id, needs_approval or review.needs_review
 
 
 def commenter_handle(flag: Flag) -> str:
@@ -375,7 +377,11 @@ def request_action(
     db.add(row)
     if flag.status in (S.NEW, S.ASSIGNED):
         _move(flag, S.IN_REVIEW)
+    lines = accounts.get(flag.account_id).phone_numbers()
+    findings = review_reply(text, flag.text, lines, flag.platform).summary() if text else ""
     flag.last_action = f"{kind.value}: {'awaiting approval' if pending else 'requested'}"
+    if pending and findings:
+        flag.last_action += f" (draft check: {findings})"
     flag.last_action_error = None
     audit.record(
         db,
@@ -386,6 +392,7 @@ def request_action(
         kind=kind.value,
         action_id=row.id,
         template_id=template_id,
+        findings=findings or None,
     )
     return row, None if pending else _event(flag, row)
 
