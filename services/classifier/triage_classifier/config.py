@@ -14,11 +14,15 @@ class ClassifierSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRIAGE_CLASSIFIER_", extra="ignore")
 
     app_id: str = "triage-classifier"
-    # "hybrid": transformer heads + guideline rules; "rules": guideline rules only (no model download
-    # or torch needed, for quick development runs).
+    # "hybrid": transformer heads + guideline rules; "rules": guideline rules only (no model needed, for
+    # quick development runs).
     mode: Literal["hybrid", "rules"] = "hybrid"
     artefact: Path | None = None  # default: the artefact bundled with the package
-    # torch threads for the model in this process; 0: torch's default, one per core. When several workers
+    # The encoder's engine (triage_classifier.runtime): "onnx" (ONNX Runtime; no torch), "onnx-int8" (int8
+    # weights: smaller, not label-identical) or "torch" (needs the `train` extra). ONNX models are exported
+    # once into data_dir/onnx.
+    runtime: Literal["onnx", "onnx-int8", "torch"] = "onnx"
+    # encoder threads in this process; 0: the engine's default, one per core. When several workers
     # share a machine, one each per core (`triage run --classifier-workers`) keeps them out of each other's way.
     threads: int = Field(default=0, ge=0)
     batch_size: int = 128

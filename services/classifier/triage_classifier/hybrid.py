@@ -16,13 +16,13 @@ import numpy as np
 from triage_events import Evidence, Label
 
 from triage_classifier.artefact import Artefact
-from triage_classifier.encoder import Encoder
 from triage_classifier.features import FEATURE_NAMES, extract
 from triage_classifier.judgement import Judgement
 from triage_classifier.language import Reading, read
 from triage_classifier.policy import severity_for
 from triage_classifier.rule_classifier import STRONG_SCORE, judge_by_rules, review_of, rule_evidence
 from triage_classifier.rules import RuleHit, evaluate
+from triage_classifier.runtime import Runtime, TextEncoder, load_encoder
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -30,7 +30,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class HybridClassifier:
-    def __init__(self, artefact: Artefact, encoder: Encoder) -> None:
+    def __init__(self, artefact: Artefact, encoder: TextEncoder) -> None:
         if tuple(artefact.feature_names) != FEATURE_NAMES:
             raise ValueError("artefact was trained with other rule features; run `triage train`")
         self.artefact = artefact
@@ -43,12 +43,16 @@ class HybridClassifier:
         self._override = np.array([label.value in artefact.rule_override for label in self.labels])
 
     @classmethod
-    def load(cls, directory: Path | None = None, threads: int | None = None) -> HybridClassifier:
+    def load(
+        cls,
+        directory: Path | None = None,
+        threads: int | None = None,
+        runtime: Runtime = "onnx",
+        cache_dir: Path | None = None,
+    ) -> HybridClassifier:
+        """The artefact with its encoder on `runtime` (triage_classifier.runtime; ONNX needs no torch)."""
         artefact = Artefact.load(directory)
-        encoder = Encoder(threads=threads)
-        if artefact.delta:
-            encoder.apply_delta(artefact.delta)
-        return cls(artefact, encoder)
+        return cls(artefact, load_encoder(runtime, artefact.delta, threads=threads, cache_dir=cache_dir))
 
     def probabilities(
         self, texts: list[str] | list[Reading], batch_size: int = 32

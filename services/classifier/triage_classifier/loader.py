@@ -17,6 +17,16 @@ def load_classifier(settings: ClassifierSettings) -> Classifier:
     else:
         from triage_classifier.hybrid import HybridClassifier
 
-        classifier = HybridClassifier.load(settings.artefact, threads=settings.threads or None)
-    log.info("classifier loaded mode=%s version=%s", settings.mode, classifier.version)
+        classifier = HybridClassifier.load(
+            settings.artefact,
+            threads=settings.threads or None,
+            runtime=settings.runtime,
+            cache_dir=settings.data_dir / "onnx",
+        )
+    log.info(
+        "classifier loaded mode=%s runtime=%s version=%s",
+        settings.mode,
+        settings.runtime if settings.mode == "hybrid" else "-",
+        classifier.version,
+    )
     return classifier

@@ -1,0 +1,77 @@
+"""The encoder on ONNX Runtime: the fine-tuned MiniLM exported by `onnx_export`, tokenised with the
+`tokenizers` library from the base model's tokenizer.json. Neither torch nor transformers is imported.
+
+Same contract as the torch `Encoder`: texts are sorted by length before batching (padding stays small), and the
+pooled, L2-normalised embeddings come back in the caller's order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from triage_classifier.base_model import DIM, MAX_TOKENS, base_model_path
+from triage_classifier.onnx_export import Precision, cached_export
+
+log = logging.getLogger(__name__)
+
+
+def load_tokenizer(model_dir: Path):  # type: ignore[no-untyped-def]
+    """The base model's fast tokenizer, truncating at MAX_TOKENS and padding to the longest in a batch
+    (tokenizer.json itself pads every text to 128, which would waste most of the work on short comments)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    return tokenizer
+
+
+class OnnxEncoder:
+    def __init__(
+        self,
+        delta: dict[str, np.ndarray] | None = None,
+        cache_dir: Path = Path(".triage/classifier/onnx"),
+        precision: Precision = "fp32",
+        threads: int | None = None,
+        model_dir: Path | None = None,
+    ) -> None:
+        import onnxruntime as ort
+
+        model_dir = model_dir or base_model_path()
+        self.precision = precision
+        self.model_path = cached_export(model_dir, delta or {}, cache_dir, precision)
+        self.tokenizer = load_tokenizer(model_dir)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.inter_op_num_threads = 1
+        options.intra_op_num_threads = threads or 0  # 0: one per core
+        self.session = ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
+        log.info("onnx encoder loaded precision=%s file=%s", precision, self.model_path.name)
+
+    def forward(self, texts: list[str]) -> np.ndarray:
+        """Pooled, normalised embeddings for one batch."""
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        (embeddings,) = self.session.run(["embeddings"], {"input_ids": ids, "attention_mask": mask})
+        return embeddings  # type: ignore[no-any-return]
+
+    def encode(
+        self, texts: list[str], batch_size: int = 32, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Embeddings for `texts` in their order (batched by length)."""
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = self.forward([texts[i] for i in idx])
+            if progress:
+                progress(len(idx))
+        return out

@@ -1,0 +1,58 @@
+"""Which engine runs the encoder, chosen by `TRIAGE_CLASSIFIER_RUNTIME`.
+
+- `onnx` (the default): ONNX Runtime with the float weights, fused attention kernels. Needs neither torch nor
+  transformers, and gives the torch path's embeddings (cosine above 0.9999) and so its labels.
+- `onnx-int8`: the same graph with int8 weights (dynamic quantisation): a quarter of the size and less memory,
+  but it moves some test comments across a threshold (docs/benchmarks.md), so it is not the default.
+- `torch`: the training-time encoder on transformers; needs the `train` extra (`pip install -e '.[train]'`).
+
+All three take the artefact's fine-tuning delta and return the same pooled, normalised embeddings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+Runtime = Literal["onnx", "onnx-int8", "torch"]
+RUNTIMES: tuple[Runtime, ...] = ("onnx", "onnx-int8", "torch")
+
+
+class TextEncoder(Protocol):
+    def encode(
+        self, texts: list[str], batch_size: int = 32, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray: ...
+
+
+def load_encoder(
+    runtime: Runtime,
+    delta: dict[str, np.ndarray],
+    threads: int | None = None,
+    cache_dir: Path | None = None,
+) -> TextEncoder:
+    """The encoder with `delta` applied; ONNX models are exported once into `cache_dir` and reused."""
+    if runtime == "torch":
+        try:
+            from triage_classifier.encoder import Encoder
+        except ImportError as exc:
+            raise ImportError(
+                "TRIAGE_CLASSIFIER_RUNTIME=torch needs the training extra: pip install -e '.[train]'"
+            ) from exc
+        encoder = Encoder(threads=threads)
+        if delta:
+            encoder.apply_delta(delta)
+        return encoder
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown classifier runtime {runtime!r}: one of {', '.join(RUNTIMES)}")
+    from triage_classifier.onnx_encoder import OnnxEncoder
+
+    if cache_dir is None:
+        from triage_classifier.config import get_settings
+
+        cache_dir = get_settings().data_dir / "onnx"
+    return OnnxEncoder(
+        delta, cache_dir=cache_dir, precision="int8" if runtime == "onnx-int8" else "fp32", threads=threads
+    )

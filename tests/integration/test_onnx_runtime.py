@@ -1,0 +1,181 @@
+"""The encoder on ONNX Runtime against the torch encoder it replaces: the same embeddings and the same labels on
+the test split, int8 close behind, a deterministic export, and a worker import path that never needs torch."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from triage_classifier.artefact import Artefact
+from triage_classifier.base_model import base_model_path
+from triage_classifier.hybrid import HybridClassifier
+from triage_classifier.onnx_export import export, fine_tuned_weights
+from triage_classifier.policy import LABELS
+from triage_classifier.runtime import load_encoder
+from triage_classifier.training.corpus import load_split, matrix
+from triage_classifier.training.metrics import label_metrics
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+NAMES = [label.value for label in LABELS]
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx")
+
+
+@pytest.fixture(scope="session")
+def torch_classifier() -> HybridClassifier:
+    return HybridClassifier.load(runtime="torch")
+
+
+@pytest.fixture(scope="session")
+def test_texts_and_gold() -> tuple[list[str], np.ndarray]:
+    items = load_split(ROOT / "data" / "corpus", "test")
+    return [item.text for item in items], matrix(items)
+
+
+def test_onnx_gives_the_torch_embeddings_in_the_callers_order(
+    torch_classifier: HybridClassifier, onnx_cache: Path, test_texts_and_gold: tuple[list[str], np.ndarray]
+) -> None:
+    texts = [*test_texts_and_gold[0][:48], "", "ok", "x " * 400]  # empty, tiny and truncated at 128 tokens
+    delta = torch_classifier.artefact.delta
+    onnx = load_encoder("onnx", delta, threads=2, cache_dir=onnx_cache)
+    reference = torch_classifier.encoder.encode(texts, batch_size=16)
+    got = onnx.encode(texts, batch_size=16)
+    assert got.shape == reference.shape == (len(texts), 384)
+    cosine = np.sum(reference * got, axis=1)
+    assert cosine.min() > 0.9999, cosine.min()
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    # Each row belongs to its own text whatever the batching.
+    one_by_one = np.vstack([onnx.encode([t]) for t in texts[:5]])
+    assert np.allclose(one_by_one, got[:5], atol=1e-4)
+    assert onnx.encode([]).shape == (0, 384)
+
+
+def split_metrics(classifier: HybridClassifier, texts: list[str], gold: np.ndarray) -> dict:  # type: ignore[type-arg]
+    judgements = classifier.classify_batch(texts)
+    pred = np.array([[label in j.labels for label in LABELS] for j in judgements])
+    return label_metrics(gold, pred, NAMES)
+
+
+@pytest.fixture(scope="session")
+def torch_metrics(
+    torch_classifier: HybridClassifier, test_texts_and_gold: tuple[list[str], np.ndarray]
+) -> dict:  # type: ignore[type-arg]
+    metrics = split_metrics(torch_classifier, *test_texts_and_gold)
+    assert metrics["macro_f1"] > 0.7  # the torch path itself labels well (so the comparisons mean something)
+    return metrics
+
+
+def test_onnx_labels_the_test_split_as_the_torch_path_does(
+    torch_metrics: dict,  # type: ignore[type-arg]
+    onnx_cache: Path,
+    test_texts_and_gold: tuple[list[str], np.ndarray],
+) -> None:
+    """Issue #23's bar: macro-F1 within 0.005 of torch and no label's recall lower by more than 0.01."""
+    onnx = split_metrics(
+        HybridClassifier.load(runtime="onnx", threads=2, cache_dir=onnx_cache), *test_texts_and_gold
+    )
+    assert onnx["macro_f1"] >= torch_metrics["macro_f1"] - 0.005, (
+        onnx["macro_f1"],
+        torch_metrics["macro_f1"],
+    )
+    for name in NAMES:
+        assert onnx["per_label"][name]["recall"] >= torch_metrics["per_label"][name]["recall"] - 0.01, name
+
+
+def test_onnx_int8_stays_close_to_the_torch_path(
+    torch_metrics: dict,  # type: ignore[type-arg]
+    onnx_cache: Path,
+    test_texts_and_gold: tuple[list[str], np.ndarray],
+) -> None:
+    """int8 is the opt-in smaller runtime: it misses issue #23's per-label recall bar by a comment or two (a
+    label with 40 positives moves 0.025 per comment), so what is held here is looser and says how close it is."""
+    int8 = split_metrics(
+        HybridClassifier.load(runtime="onnx-int8", threads=2, cache_dir=onnx_cache), *test_texts_and_gold
+    )
+    assert int8["macro_f1"] >= torch_metrics["macro_f1"] - 0.01, (int8["macro_f1"], torch_metrics["macro_f1"])
+    for name in NAMES:
+        reference = torch_metrics["per_label"][name]
+        assert int8["per_label"][name]["tp"] >= reference["tp"] - 2, (
+            name
+        )  # at most two positives lost a label
+
+
+def test_the_export_is_deterministic_and_int8_is_a_quarter_of_fp32(tmp_path: Path) -> None:
+    delta = Artefact.load().delta
+    model_dir = base_model_path()
+    paths = [
+        export(model_dir, delta, tmp_path / name, precision)
+        for name, precision in (
+            ("a.onnx", "fp32"),
+            ("b.onnx", "fp32"),
+            ("c.onnx", "int8"),
+            ("d.onnx", "int8"),
+        )
+    ]
+    digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+    assert digests[0] == digests[1]
+    assert digests[2] == digests[3]
+    assert paths[2].stat().st_size < paths[0].stat().st_size / 3
+    assert [p.name for p in tmp_path.iterdir() if p.suffix != ".onnx"] == []  # no scratch files left
+
+
+def test_a_delta_for_a_weight_the_model_lacks_is_refused() -> None:
+    bad = {"encoder.layer.9.attention.self.query.lora_a": np.zeros((2, 384), dtype=np.float16)}
+    bad["encoder.layer.9.attention.self.query.lora_b"] = np.zeros((384, 2), dtype=np.float16)
+    with pytest.raises(ValueError, match="lacks"):
+        fine_tuned_weights(base_model_path(), bad)
+    with pytest.raises(ValueError, match="unexpected keys"):
+        fine_tuned_weights(base_model_path(), {"embeddings.word_embeddings.weight": np.zeros(1)})
+
+
+def test_the_worker_loads_and_classifies_with_torch_uninstallable(tmp_path: Path) -> None:
+    """The worker's import path (agents, loader, the ONNX encoder) in a process where importing torch,
+    transformers, peft or sentence-transformers fails as if they were not installed."""
+    script = textwrap.dedent(
+        """
+        import sys
+
+        BLOCKED = ("torch", "transformers", "peft", "sentence_transformers")
+
+        class NotInstalled:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in BLOCKED:
+                    raise ModuleNotFoundError(f"No module named {name!r}")
+                return None
+
+        sys.meta_path.insert(0, NotInstalled())
+        from triage_classifier import agents  # noqa: F401
+        from triage_classifier.config import ClassifierSettings
+        from triage_classifier.loader import load_classifier
+
+        classifier = load_classifier(ClassifierSettings(data_dir=sys.argv[1], threads=2))
+        judgements = classifier.classify_batch(
+            ["I took all my pills an hour ago and I want to die", "Thank you to the nurses on 4B, wonderful care"]
+        )
+        print("labels", [sorted(label.value for label in j.labels) for j in judgements])
+        print("loaded", sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in BLOCKED}))
+        """
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env.pop("TRIAGE_CLASSIFIER_RUNTIME", None)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = dict(
+        line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("labels", "loaded"))
+    )
+    assert lines["labels"] == "[['urgent'], []]"
+    assert lines["loaded"] == "[]"
+    assert any(p.name.startswith("encoder-fp32-") for p in (tmp_path / "onnx").iterdir())
