@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 T = TypeVar("T")
 
@@ -66,13 +67,23 @@ async def read_all(bootstrap_servers: str, topic: str, idle: float = 1.0) -> lis
 
 
 async def committed_total(bootstrap_servers: str, group_id: str, topic: str, partitions: int) -> int:
-    """The sum of a group's committed offsets on `topic` (partitions named explicitly: broker bug B6)."""
+    """The sum of a group's committed offsets on `topic` (partitions named explicitly: broker bug B6). On a new
+    Kafka cluster the first coordinator lookup creates the offsets topic and is answered "not available"
+    meanwhile: asked again for up to 30 s."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
+    deadline = time.monotonic() + 30
     try:
-        offsets = await admin.list_consumer_group_offsets(
-            group_id, partitions=[TopicPartition(topic, p) for p in range(partitions)]
-        )
+        while True:
+            try:
+                offsets = await admin.list_consumer_group_offsets(
+                    group_id, partitions=[TopicPartition(topic, p) for p in range(partitions)]
+                )
+                break
+            except GroupCoordinatorNotAvailableError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
     finally:
         await admin.close()
     return sum(max(0, meta.offset) for meta in offsets.values())

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from triage_bus.embedded import EmbeddedBroker, free_port
+from triage_bus.embedded import free_port
 from triage_events import COMMENTS, encode
 
 from tests.builders import make_comment, unique
 from tests.integration import processes
 from tests.integration.helpers import committed_total, eventually, produce
+from tests.kafka.fixtures import Bus, bus_env
 
 pytestmark = pytest.mark.integration
 
@@ -35,14 +36,11 @@ def lag_samples(text: str) -> dict[tuple[str, str], float]:
     return found
 
 
-async def test_the_worker_exports_its_lag_per_topic_and_partition(
-    fresh_broker: EmbeddedBroker, tmp_path: Path
-) -> None:
+async def test_the_worker_exports_its_lag_per_topic_and_partition(fresh_bus: Bus, tmp_path: Path) -> None:
     app_id = unique("clf-lag")
     port = free_port()
     env = processes.service_env(
-        TRIAGE_KAFKA_BOOTSTRAP_SERVERS=fresh_broker.bootstrap_servers,
-        TRIAGE_KAFKA_PROFILE="embedded",
+        **bus_env(fresh_bus),
         TRIAGE_CLASSIFIER_MODE="rules",
         TRIAGE_CLASSIFIER_APP_ID=app_id,
         TRIAGE_CLASSIFIER_DATA_DIR=str(tmp_path / "classifier"),
@@ -53,13 +51,13 @@ async def test_the_worker_exports_its_lag_per_topic_and_partition(
     children = [processes.start("classifier", ["classifier"], env, tmp_path / "logs")]
     try:
         await produce(
-            fresh_broker.bootstrap_servers, COMMENTS.name, [(c.kafka_key, encode(c)) for c in comments]
+            fresh_bus.bootstrap_servers, COMMENTS.name, [(c.kafka_key, encode(c)) for c in comments]
         )
 
         async def all_committed() -> bool:
             assert children[0].alive(), processes.describe(children)
             done = await committed_total(
-                fresh_broker.bootstrap_servers, app_id, COMMENTS.name, COMMENTS.partitions
+                fresh_bus.bootstrap_servers, app_id, COMMENTS.name, COMMENTS.partitions
             )
             return done == len(comments)
 

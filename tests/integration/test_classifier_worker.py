@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from triage_bus.embedded import EmbeddedBroker, free_port
+from triage_bus.embedded import free_port
 from triage_classifier.artefact import Artefact
 from triage_events import (
     ALERTS,
@@ -31,6 +31,7 @@ from triage_events import (
 from tests.builders import make_account, make_author, make_comment, make_comment_body, unique
 from tests.integration import processes
 from tests.integration.helpers import committed_total, eventually, produce, read_all
+from tests.kafka.fixtures import Bus, bus_env
 
 pytestmark = pytest.mark.integration
 
@@ -65,11 +66,11 @@ def comment(text: str, account_id: str, author_id: str) -> CommentReceived:
     )
 
 
-async def publish(broker: EmbeddedBroker, comments: list[CommentReceived]) -> None:
+async def publish(broker: Bus, comments: list[CommentReceived]) -> None:
     await produce(broker.bootstrap_servers, COMMENTS.name, [(c.kafka_key, encode(c)) for c in comments])
 
 
-async def flags_for(broker: EmbeddedBroker, keys: set[str]) -> dict[str, FlagRaised] | None:
+async def flags_for(broker: Bus, keys: set[str]) -> dict[str, FlagRaised] | None:
     """The flags for every key in `keys`, or None while any is missing."""
     events = [
         decode_flag_event(r.value) for r in await read_all(broker.bootstrap_servers, FLAGS.name, idle=0.5)
@@ -78,13 +79,13 @@ async def flags_for(broker: EmbeddedBroker, keys: set[str]) -> dict[str, FlagRai
     return found if set(found) == keys else None
 
 
-async def alerts(broker: EmbeddedBroker) -> list[AlertRaised]:
+async def alerts(broker: Bus) -> list[AlertRaised]:
     return [
         decode(AlertRaised, r.value) for r in await read_all(broker.bootstrap_servers, ALERTS.name, idle=0.5)
     ]
 
 
-async def caught_up(broker: EmbeddedBroker, app_id: str, child: processes.Child) -> None:
+async def caught_up(broker: Bus, app_id: str, child: processes.Child) -> None:
     """Wait until the worker has committed every comment and every record of its internal topics (surge marks,
     hostile flags and clears by author), i.e. the flags, alerts and table updates for them are on the broker."""
     topics = (COMMENTS.name, f"{app_id}-account-labels", f"{app_id}-author-verdicts")
@@ -104,14 +105,11 @@ def surges(found: list[AlertRaised], account_id: str) -> list[AlertRaised]:
     return [a for a in found if a.kind is AlertKind.SURGE and a.account.id == account_id]
 
 
-async def test_worker_flags_alerts_escalates_and_recovers_its_tables(
-    fresh_broker: EmbeddedBroker, tmp_path: Path
-) -> None:
+async def test_worker_flags_alerts_escalates_and_recovers_its_tables(fresh_bus: Bus, tmp_path: Path) -> None:
     version = Artefact.load().version
     app_id = unique("clf-tables")
     env = processes.service_env(
-        TRIAGE_KAFKA_BOOTSTRAP_SERVERS=fresh_broker.bootstrap_servers,
-        TRIAGE_KAFKA_PROFILE="embedded",
+        **bus_env(fresh_bus),
         TRIAGE_CLASSIFIER_MODE="hybrid",
         TRIAGE_CLASSIFIER_APP_ID=app_id,
         TRIAGE_CLASSIFIER_SURGE_THRESHOLD="3",
@@ -129,11 +127,11 @@ async def test_worker_flags_alerts_escalates_and_recovers_its_tables(
     children: list[processes.Child] = []
     try:
         children.append(processes.start("classifier-1", ["classifier"], env, tmp_path / "logs"))
-        await publish(fresh_broker, [hostile[0], misinfo[0], misinfo[1], urgent, hostile[1], misinfo[2]])
+        await publish(fresh_bus, [hostile[0], misinfo[0], misinfo[1], urgent, hostile[1], misinfo[2]])
 
         before = {c.comment_key for c in [*misinfo[:3], *hostile[:2], urgent]}
-        flags = await eventually(lambda: flags_for(fresh_broker, before), DEADLINE, "the first six flags")
-        await caught_up(fresh_broker, app_id, children[0])
+        flags = await eventually(lambda: flags_for(fresh_bus, before), DEADLINE, "the first six flags")
+        await caught_up(fresh_bus, app_id, children[0])
 
         assert {f.model_version for f in flags.values()} == {version}
         assert all(flags[c.comment_key].labels == [Label.MISINFORMATION] for c in misinfo[:3])
@@ -147,7 +145,7 @@ async def test_worker_flags_alerts_escalates_and_recovers_its_tables(
         [repeat] = [e for e in second.evidence if e.rule_id == "hostile.repeat"]
         assert repeat.label is Label.HOSTILE and "2 hostile comments" in repeat.note
 
-        found = await alerts(fresh_broker)
+        found = await alerts(fresh_bus)
         [surge] = surges(found, surged)
         assert surge.label is Label.MISINFORMATION
         assert sorted(surge.comment_keys) == sorted(c.comment_key for c in misinfo[:3])
@@ -169,23 +167,17 @@ async def test_worker_flags_alerts_escalates_and_recovers_its_tables(
         # A record on the internal surge topic that cannot be read: dead-lettered, and the worker goes on.
         internal = f"{app_id}-account-labels"
         garbled = f"facebook:{surged}|misinformation".encode()
-        await produce(
-            fresh_broker.bootstrap_servers, internal, [(garbled, b'{"comment_keys": "not a list"}')]
-        )
+        await produce(fresh_bus.bootstrap_servers, internal, [(garbled, b'{"comment_keys": "not a list"}')])
         # And one on the internal author topic: the same.
         authors_topic = f"{app_id}-author-verdicts"
-        await produce(fresh_broker.bootstrap_servers, authors_topic, [(b"facebook:x", b"not a verdict")])
-        await publish(fresh_broker, [hostile[2], *misinfo[3:]])
+        await produce(fresh_bus.bootstrap_servers, authors_topic, [(b"facebook:x", b"not a verdict")])
+        await publish(fresh_bus, [hostile[2], *misinfo[3:]])
 
         after = {c.comment_key for c in [hostile[2], *misinfo[3:]]}
-        later = await eventually(
-            lambda: flags_for(fresh_broker, after), DEADLINE, "the flags after the restart"
-        )
-        await caught_up(fresh_broker, app_id, children[1])
+        later = await eventually(lambda: flags_for(fresh_bus, after), DEADLINE, "the flags after the restart")
+        await caught_up(fresh_bus, app_id, children[1])
 
-        letters = [
-            decode(DeadLetter, r.value) for r in await read_all(fresh_broker.bootstrap_servers, DLQ.name)
-        ]
+        letters = [decode(DeadLetter, r.value) for r in await read_all(fresh_bus.bootstrap_servers, DLQ.name)]
         # At least once: a worker that starts on partitions never committed can read a record twice.
         garbled_letters = [d for d in letters if d.topic == internal]
         assert garbled_letters
@@ -207,7 +199,7 @@ async def test_worker_flags_alerts_escalates_and_recovers_its_tables(
         assert third.labels == [Label.HOSTILE]
         assert third.severity is Severity.HIGH
         assert any(e.rule_id == "hostile.repeat" for e in third.evidence)
-        found = await alerts(fresh_broker)
+        found = await alerts(fresh_bus)
         # Three more on the surged account would fire on an empty table; the recovered one is still quiet.
         assert all(later[c.comment_key].labels == [Label.MISINFORMATION] for c in misinfo[3:])
         assert surges(found, surged) == [surge]

@@ -54,8 +54,12 @@ def kafka_classpath() -> str:
 
 
 def random_cluster_id() -> str:
-    """A cluster id as Kafka writes one: 16 random bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A cluster id as Kafka makes one: 16 random bytes, URL-safe base64 without padding, never starting with
+    "-" (the storage tool would read it as an option; a test failed on one)."""
+    while True:
+        found = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not found.startswith("-"):
+            return found
 
 
 @dataclass
