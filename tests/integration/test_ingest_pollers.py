@@ -1,4 +1,4 @@
-"""The pollers against fake platform servers (real HTTP on 127.0.0.1) and the real embedded broker: X
+"""The pollers against fake platform servers (real HTTP on 127.0.0.1) and the real brokers (embedded, Apache Kafka): X
 pagination and since_id, 429 with reset, a restart mid-run (nothing missed, nothing twice), YouTube paging,
 edits and quota, Reddit paging and a removed cursor comment, a malformed item dead-lettered while the rest
 of its page is published, and the service starting its pollers from the accounts file."""
@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 from triage_bus.embedded import EmbeddedBroker
-from triage_bus.profile import BrokerProfile
 from triage_events import COMMENTS, DLQ, CommentChange, CommentReceived, DeadLetter, decode
 from triage_ingest.accounts import AccountConfig, Accounts
 from triage_ingest.main import create_app
@@ -36,9 +35,21 @@ from tests.fakes import x as fake_x
 from tests.fakes import youtube as fake_yt
 from tests.fakes.server import serve
 from tests.integration.helpers import eventually, read_all
+from tests.kafka.fixtures import Bus, bus_profile
 from tests.unit.ingest_fakes import metric, settings
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["embedded", pytest.param("kafka", marks=pytest.mark.kafka)])
+def broker(request: pytest.FixtureRequest, broker: EmbeddedBroker) -> Bus:
+    """Each test on the session's embedded broker, then on the session's Kafka node: cursors move only after
+    the broker acknowledged, whichever broker that is."""
+    if request.param == "embedded":
+        return broker
+    kafka: Bus = request.getfixturevalue("kafka_node")
+    return kafka
+
 
 UA = "server:triage-ingest-test:0.1 (by /u/triage-tests)"
 
@@ -48,9 +59,9 @@ def unique_digits() -> str:
 
 
 @contextlib.asynccontextmanager
-async def publishing(broker: EmbeddedBroker, accounts: Accounts) -> AsyncIterator[Sink]:
+async def publishing(broker: Bus, accounts: Accounts) -> AsyncIterator[Sink]:
     """A started publisher of its own (its dedup memory starts empty, like a restarted service)."""
-    publisher = Publisher(BrokerProfile(broker.bootstrap_servers, embedded=True), accounts)
+    publisher = Publisher(bus_profile(broker), accounts)
     await publisher.start()
     try:
         yield Sink(publisher, accounts)
@@ -58,13 +69,13 @@ async def publishing(broker: EmbeddedBroker, accounts: Accounts) -> AsyncIterato
         await publisher.stop()
 
 
-async def published(broker: EmbeddedBroker, account_id: str) -> list[CommentReceived]:
+async def published(broker: Bus, account_id: str) -> list[CommentReceived]:
     records = await read_all(broker.bootstrap_servers, COMMENTS.name, idle=0.5)
     events = [decode(CommentReceived, r.value) for r in records]
     return [e for e in events if e.account.id == account_id]
 
 
-async def dead_letters(broker: EmbeddedBroker, source: str, marker: str) -> list[DeadLetter]:
+async def dead_letters(broker: Bus, source: str, marker: str) -> list[DeadLetter]:
     records = await read_all(broker.bootstrap_servers, DLQ.name, idle=0.5)
     letters = [decode(DeadLetter, r.value) for r in records]
     return [d for d in letters if d.topic == source and marker in ((d.value_b64 and _raw(d)) or "")]
@@ -89,9 +100,7 @@ def x_poller(
     return XMentions(account, fake_x.BEARER, url, http, store, sink, accounts, opts)
 
 
-async def test_x_pages_down_to_since_id_then_polls_only_what_is_new(
-    broker: EmbeddedBroker, tmp_path: Path
-) -> None:
+async def test_x_pages_down_to_since_id_then_polls_only_what_is_new(broker: Bus, tmp_path: Path) -> None:
     account = unique_digits()
     accounts = Accounts([AccountConfig(platform="x", id=account, handle="@BrightwaterHealth")])
     fake = fake_x.FakeX(account)
@@ -118,7 +127,7 @@ async def test_x_pages_down_to_since_id_then_polls_only_what_is_new(
     assert metric("triage_ingest_api_quota_remaining_requests", platform="x", account=account) == 450 - 5
 
 
-async def test_x_restart_mid_run_publishes_every_mention_once(broker: EmbeddedBroker, tmp_path: Path) -> None:
+async def test_x_restart_mid_run_publishes_every_mention_once(broker: Bus, tmp_path: Path) -> None:
     account = unique_digits()
     accounts = Accounts([AccountConfig(platform="x", id=account)])
     fake = fake_x.FakeX(account)
@@ -154,7 +163,7 @@ async def test_x_restart_mid_run_publishes_every_mention_once(broker: EmbeddedBr
     assert resumed["since_id"] == str(base) and resumed["pagination_token"]
 
 
-async def test_x_429_waits_for_the_reset_then_carries_on(broker: EmbeddedBroker, tmp_path: Path) -> None:
+async def test_x_429_waits_for_the_reset_then_carries_on(broker: Bus, tmp_path: Path) -> None:
     account = unique_digits()
     accounts = Accounts([AccountConfig(platform="x", id=account)])
     fake = fake_x.FakeX(account)
@@ -204,7 +213,7 @@ def yt_poller(
 
 
 async def test_youtube_pages_until_seen_threads_and_publishes_edits_and_bad_items(
-    broker: EmbeddedBroker, tmp_path: Path
+    broker: Bus, tmp_path: Path
 ) -> None:
     channel = f"UC{unique_digits()}"
     accounts = Accounts([AccountConfig(platform="youtube", id=channel)])
@@ -245,7 +254,7 @@ async def test_youtube_pages_until_seen_threads_and_publishes_edits_and_bad_item
 
 
 async def test_youtube_quota_spent_here_or_there_stops_requests_until_midnight(
-    broker: EmbeddedBroker, tmp_path: Path
+    broker: Bus, tmp_path: Path
 ) -> None:
     channel = f"UC{unique_digits()}"
     accounts = Accounts([AccountConfig(platform="youtube", id=channel)])
@@ -305,7 +314,7 @@ def reddit_poller(
 
 
 async def test_reddit_pages_forward_and_survives_a_removed_cursor_comment(
-    broker: EmbeddedBroker, tmp_path: Path
+    broker: Bus, tmp_path: Path
 ) -> None:
     account = f"acct{unique_digits()}"
     sub = f"sub{unique_digits()}"
@@ -333,9 +342,7 @@ async def test_reddit_pages_forward_and_survives_a_removed_cursor_comment(
     assert metric("triage_ingest_api_quota_remaining_requests", platform="reddit", account=account) < 600
 
 
-async def test_the_service_polls_configured_accounts_and_not_the_others(
-    broker: EmbeddedBroker, tmp_path: Path
-) -> None:
+async def test_the_service_polls_configured_accounts_and_not_the_others(broker: Bus, tmp_path: Path) -> None:
     account = unique_digits()
     fake = fake_x.FakeX(account)
     base = 1_930_000_000_000_000_000
@@ -360,7 +367,7 @@ async def test_the_service_polls_configured_accounts_and_not_the_others(
 
         app = create_app(
             config,
-            BrokerProfile(broker.bootstrap_servers, embedded=True),
+            bus_profile(broker),
             load_accounts(accounts_file, config.secret),
         )
         async with app.router.lifespan_context(app):
@@ -383,11 +390,11 @@ async def _at_least(fake: fake_x.FakeX, n: int) -> bool:
     return len(fake.requests) >= n
 
 
-async def test_no_polled_accounts_no_state_file(tmp_path: Path, broker: EmbeddedBroker) -> None:
+async def test_no_polled_accounts_no_state_file(tmp_path: Path, broker: Bus) -> None:
     state = tmp_path / "poll.sqlite3"
     app = create_app(
         settings(poll_state_file=state),
-        BrokerProfile(broker.bootstrap_servers, embedded=True),
+        bus_profile(broker),
         Accounts([AccountConfig(platform="facebook", id="104512345678901")]),
     )
     async with app.router.lifespan_context(app):
