@@ -34,13 +34,25 @@ def _ordered(found: list[Finding]) -> list[Finding]:
     guard's findings on a reply are kept as the guard gives them)."""
     unique = list({(f.kind, f.rule, f.field, f.start, f.end): f for f in found if f.blocks}.values())
     unique += list({(f.kind, f.field, f.start, f.end): f for f in found if not f.blocks}.values())
+    phi_spans = [(f.field, f.start, f.end) for f in unique if f.kind == "phi"]
     kept = [
         f
         for f in unique
         if f.blocks
-        or not any(
-            o is not f and o.kind == f.kind and o.field == f.field and o.start <= f.start and f.end <= o.end
-            for o in unique
+        or not (
+            any(
+                o is not f
+                and o.kind == f.kind
+                and o.field == f.field
+                and o.start <= f.start
+                and f.end <= o.end
+                for o in unique
+            )
+            # a date or number the PHI guard already reported is not a patient-story finding as well
+            or (
+                f.kind == "patient_identifier"
+                and any(fd == f.field and s < f.end and f.start < e for fd, s, e in phi_spans)
+            )
         )
     ]
     return sorted(kept, key=lambda f: (f.field == CAPTION, f.start, KINDS.index(f.kind), f.end))

@@ -9,11 +9,18 @@ Dates and rooms in a post are judged by `patient_story`, which looks at whether 
 
 from __future__ import annotations
 
+import re
+
 from triage_api.drafts.findings import TEXT, Draft, Finding, make
 from triage_api.replies import guard
 from triage_api.replies.accounts import AccountSettings
 
 POST_KINDS = frozenset({"record_number", "date_of_birth", "insurance", "phone", "identifier", "condition"})
+
+
+# A condition tied to "you" in a post speaks to every reader ("ask about your insulin"); one tied to a third
+# person ("her leukemia", "he has diabetes") tells everyone about someone.
+_ADDRESSED = re.compile(r"\b(?:you|your|yours|usted|tu|tus)\b[^.!?\n]*$", re.IGNORECASE)
 
 
 def _finding(field: str, found: guard.Finding, blocks: bool) -> Finding:
@@ -48,4 +55,5 @@ def check_post(draft: Draft, account: AccountSettings | None) -> list[Finding]:
         for name, text in draft.fields()
         for f in guard.check(text, None, account)
         if f.kind in POST_KINDS
+        and not (f.kind == "condition" and _ADDRESSED.search(text[max(0, f.start - 40) : f.start]))
     ]
