@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeAlias
 
 import pytest
 from triage_bus.embedded import EmbeddedBroker
@@ -13,7 +14,7 @@ from triage_bus.profile import BrokerProfile
 
 from tests.kafka.cluster import KafkaCluster
 
-Bus = EmbeddedBroker | KafkaCluster
+Bus: TypeAlias = EmbeddedBroker | KafkaCluster
 
 
 def _started(cluster: KafkaCluster) -> Iterator[KafkaCluster]:
