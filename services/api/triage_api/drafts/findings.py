@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 from triage_api.drafts.rules import rules
 
@@ -45,7 +46,7 @@ class Finding:
     fix: str = ""
     guidelines: tuple[str, ...] = ()
     blocks: bool = False
-    excerpt: str = field(default="", compare=False)
+    excerpt: str = dataclasses.field(default="", compare=False)
 
     @property
     def title(self) -> str:
