@@ -230,7 +230,9 @@ async def test_the_flag_page_forms_escalate_raise_and_reroute(database_url: str,
             assert r.status_code == 303
             assert state(desk, flag_id) == ("leads", "lead-user", "assigned", "high")
             r = await browser.post(act, data={"op": "reroute", "team": "social", "csrf_token": token})
-            assert r.status_code == 403 and "requires the lead role" in r.text
+            # Refused, and shown on the flag's page after a redirect (post, redirect, get).
+            assert r.status_code == 303 and r.headers["location"] == f"/flags/{flag_id}"
+            assert "requires the lead role" in (await browser.get(r.headers["location"])).text
         async with sign_in(desk, "lead") as browser:
             page = (await browser.get(f"/flags/{flag_id}")).text
             assert 'id="reroute-form"' in page

@@ -79,7 +79,8 @@ _PLATFORM_FIELDS = ("platform", "network", "source", "channel")
 def _platform(obj: dict[str, Any]) -> Platform:
     """The platform the line (or its account object) names, in any case, under `platform` or another usual
     field name, aliases included ("Twitter" is x); `demo` only when it names none."""
-    account = obj.get("account") if isinstance(obj.get("account"), dict) else {}
+    named_account = obj.get("account")
+    account: dict[str, Any] = named_account if isinstance(named_account, dict) else {}
     for named in [obj.get(f) for f in _PLATFORM_FIELDS] + [account.get("platform")]:
         if isinstance(named, str) and named.strip():
             name = named.strip().lower()

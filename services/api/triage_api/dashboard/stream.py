@@ -10,7 +10,8 @@ replica can serve any browser (nothing lives in process memory that another repl
 browser inserts the fields with `textContent`, so comment text is never interpreted as HTML.
 
 A flag page's stream (`/api/stream/flags/{id}`) sends the flag's whole moderation state (status, severity,
-team, assignee, claim, last action and its error, SLA due time, notes, audit trail, pending approvals) as
+team, assignee, claim, last action and its error, SLA due time, notes, audit trail, pending approvals, the
+replies' progress) as
 `event: flag-update` whenever it differs from the version the page has: every change to a flag writes an
 audit entry, so a status change, an assignment, an action result arriving as `ActionCompleted`, a note or
 any new audit entry is seen within a poll. State rather than deltas: a transaction that commits late is
@@ -208,6 +209,12 @@ def flag_state(db: Session, flag_id: str) -> FlagState | None:
         "pending": sorted(
             a.id for a in workflow.actions(db, flag_id) if a.status == ActionState.PENDING_APPROVAL
         ),
+        # The replies' progress (their text is on the page already: staff text, never the comment's).
+        "replies": [
+            {"id": a.id, "status": a.status, "error": a.error}
+            for a in workflow.actions(db, flag_id)
+            if a.action in ("reply", "private_reply")
+        ],
     }
     # The claim expiring is a change too, so the version covers who holds it now (not only the columns).
     version = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -18,14 +18,16 @@ from sqlalchemy.orm import Session
 from triage_events import ActionKind, Label, Severity
 
 from triage_api.audit.service import AuditQuery, list_events
+from triage_api.dashboard import flash
+from triage_api.dashboard.context import context_of
 from triage_api.dashboard.highlight import segments
 from triage_api.dashboard.stream import flag_state
 from triage_api.db import as_utc
 from triage_api.deps import DbDep, csrf_ok, current_principal
 from triage_api.errors import DeskError, Forbidden
 from triage_api.flags import sla, workflow
-from triage_api.flags.desk_views import in_transaction, send, suggestions
-from triage_api.flags.models import ActionState, FlagStatus
+from triage_api.flags.desk_views import comment_language, in_transaction, send, suggestions
+from triage_api.flags.models import ActionState, FlagAction, FlagStatus
 from triage_api.flags.service import (
     CURSOR_MAX_LENGTH,
     DESK_DEFAULT_ORDER,
@@ -42,6 +44,7 @@ from triage_api.flags.service import (
     preferred_order,
     set_preferred_order,
 )
+from triage_api.replies.catalogue import LANGUAGE_NAMES, languages
 from triage_api.staff.models import Role
 from triage_api.staff.service import Principal
 
@@ -224,8 +227,16 @@ def _flag_context(
         "teams": sorted(request.app.state.routing.teams),
         "open_statuses": sla.OPEN_STATUSES,
         "claim": workflow.claim_holder(flag),
-        "language": language or accounts.get(flag.account_id).language,
+        "language": language or comment_language(flag, accounts),
+        "comment_language": getattr(flag, "language", None),  # stored on flags by newer API versions
+        "language_names": LANGUAGE_NAMES,
+        "languages": languages(),
         "suggestions": suggestions(flag, accounts, language),
+        "context": context_of(db, flag),
+        "replies": [a for a in workflow.actions(db, flag_id) if a.action in REPLY_ACTIONS],
+        # Feedback is asked for the labels the flag has or that scored above zero, not for the rest.
+        "feedback_labels": {label for label, score in flag.scores.items() if score >= 0.005}
+        | set(flag.labels),
         "pending": [a for a in workflow.actions(db, flag_id) if a.status == ActionState.PENDING_APPROVAL],
         "verdicts": {
             f.label: f.verdict for f in workflow.feedback(db, flag_id) if f.username == principal.username
@@ -251,8 +262,45 @@ def flag_page(
     if principal is None:
         return RedirectResponse("/login", status_code=303)
     context = _flag_context(request, db, principal, flag_id, language)
-    context["done"] = done
-    return request.app.state.templates.TemplateResponse(request, "flag.html", context)
+    context["done"] = DONE_MESSAGES.get(done or "", DONE_MESSAGES["other"]) if done else None
+    context["done_kind"] = done
+    refused = flash.unpack(principal.csrf_token, request.cookies.get(flash.COOKIE))
+    if refused is not None:  # a refused post, redirected here: its error, reasons and draft
+        context.update(
+            error=str(refused.get("error", "")),
+            reasons=[str(r) for r in refused.get("reasons", [])],
+            draft=refused.get("draft"),
+            done=None,
+        )
+        if isinstance(refused.get("language"), str) and refused["language"] in context["languages"]:
+            context["language"] = refused["language"]
+    response = request.app.state.templates.TemplateResponse(request, "flag.html", context)
+    if flash.COOKIE in request.cookies:
+        response.delete_cookie(flash.COOKIE, path=f"/flags/{flag_id}")
+    return response
+
+
+# The banner after a form post, by operation.
+DONE_MESSAGES = {
+    "reply": "Reply sent to the platform. Its text is under Replies below; the platform's answer shows there.",
+    "reply_pending": "Reply saved: it waits for a lead's approval before it is sent (see Replies below).",
+    "hide": "Hide requested: the platform's answer shows under last action.",
+    "unhide": "Unhide requested.",
+    "delete": "Delete requested.",
+    "claim": "Claimed: the flag is yours for now.",
+    "release": "Claim released.",
+    "dismiss": "Flag dismissed.",
+    "escalate": "Flag escalated.",
+    "resolve": "Flag resolved.",
+    "note": "Note added.",
+    "feedback": "Thanks: your verdict is kept for retraining.",
+    "approve": "Approved and sent.",
+    "reject": "Rejected.",
+    "severity": "Severity raised.",
+    "reroute": "Flag re-routed.",
+    "other": "Done.",
+}
+REPLY_ACTIONS = frozenset({ActionKind.REPLY.value, ActionKind.PRIVATE_REPLY.value})
 
 
 @router.post("/flags/{flag_id}/act")
@@ -286,7 +334,7 @@ async def flag_action(
     try:
         if not principal.role.allows(role):
             raise Forbidden(f"{op} requires the {role.value} role")
-        await _perform(
+        row = await _perform(
             request,
             flag_id,
             principal,
@@ -304,6 +352,23 @@ async def flag_action(
             team,
         )
     except DeskError as exc:
+        # Post, redirect, get: the flag's page shows the refusal (and keeps the draft) from a signed,
+        # short-lived cookie; only a flag that does not exist, or a draft too long for a cookie, is answered
+        # here, as before.
+        refused = {"error": exc.message, "reasons": exc.reasons, "draft": text if op == "reply" else None}
+        value = flash.pack(principal.csrf_token or "", {**refused, "language": language})
+        if exc.status_code != 404 and value is not None and principal.csrf_token:
+            response = RedirectResponse(f"/flags/{flag_id}", status_code=303)
+            response.set_cookie(
+                flash.COOKIE,
+                value,
+                max_age=flash.MAX_AGE_S,
+                path=f"/flags/{flag_id}",
+                httponly=True,
+                samesite="strict",
+                secure=request.app.state.settings.secure_cookies,
+            )
+            return response
 
         def page(db: Session) -> dict[str, Any]:
             return _flag_context(request, db, principal, flag_id, language)
@@ -314,6 +379,8 @@ async def flag_action(
             request, "flag.html", context, status_code=exc.status_code
         )
     # Only the queue is accepted as a destination besides the flag itself (no open redirect).
+    if op == "reply" and row is not None and row.status == ActionState.PENDING_APPROVAL:
+        op = "reply_pending"
     target = "/" if next == "/" else f"/flags/{flag_id}?done={op}"
     return RedirectResponse(target, status_code=303)
 
@@ -334,7 +401,8 @@ async def _perform(
     action_id: str | None,
     severity: Severity | None = None,
     team: str | None = None,
-) -> None:
+) -> FlagAction | None:
+    """Carry out one form operation; the platform action it recorded, if any."""
     accounts = request.app.state.accounts
     minutes = request.app.state.settings.claim_minutes
     if kind is not None:
@@ -349,7 +417,7 @@ async def _perform(
             lambda db: workflow.request_action(db, flag_id, action_kind, principal, accounts, reply),
         )
         await send(request, row, event)
-        return
+        return row
     if op in ("approve", "reject"):
         row, event = await run_in_threadpool(
             in_transaction,
@@ -357,7 +425,7 @@ async def _perform(
             lambda db: workflow.decide(db, action_id or "", op == "approve", principal),
         )
         await send(request, row, event)
-        return
+        return row
 
     def work(db: Session) -> None:
         if op == "claim":
@@ -376,3 +444,4 @@ async def _perform(
             workflow.reroute(db, flag_id, team, None, principal)
 
     await run_in_threadpool(in_transaction, request, work)
+    return None

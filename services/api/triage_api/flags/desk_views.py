@@ -19,7 +19,7 @@ from triage_api.flags.schemas import FlagOut
 from triage_api.outbox import enqueue
 from triage_api.params import UtcDateTime
 from triage_api.replies.accounts import AccountBook
-from triage_api.replies.catalogue import ReplyTemplate, load_catalogue, templates_for
+from triage_api.replies.catalogue import ReplyTemplate, languages, load_catalogue, templates_for
 from triage_api.replies.guard import check_reply
 from triage_api.replies.render import RenderError, render
 from triage_api.staff.service import Principal
@@ -86,7 +86,9 @@ class ActionOut(BaseModel):
 
 class TemplateOut(BaseModel):
     id: str
+    title: str
     label: str
+    emergency: str | None = None
     variant: str
     needs_approval: bool
     guidance: list[str]
@@ -96,6 +98,7 @@ class TemplateOut(BaseModel):
 
 class SuggestionOut(BaseModel):
     id: str
+    title: str
     variant: str
     language: str
     text: str | None
@@ -103,12 +106,20 @@ class SuggestionOut(BaseModel):
     sources: list[str]
     needs_approval: bool
     blocked: list[str]
+    texts: dict[str, str] = Field(
+        default_factory=dict, description="the template filled in, in every language it is written in"
+    )
+    blocked_by_language: dict[str, list[str]] = Field(
+        default_factory=dict, description="why the PHI guard (or a missing setting) stops it, per language"
+    )
 
 
 def _template_out(t: ReplyTemplate) -> TemplateOut:
     return TemplateOut(
         id=t.id,
+        title=t.title,
         label=t.label.value,
+        emergency=t.emergency.value if t.emergency else None,
         variant=t.variant,
         needs_approval=t.needs_approval,
         guidance=t.guidance,
@@ -285,28 +296,44 @@ def templates_route(_: ViewerDep) -> list[TemplateOut]:
     return [_template_out(t) for t in load_catalogue().values()]
 
 
+def comment_language(flag: Flag, accounts: AccountBook) -> str:
+    """The language to answer a flag in: the comment's own (as the classifier identified it) where a template
+    is written in it, else the account's language setting."""
+    identified = getattr(flag, "language", None)  # stored on flags by newer API versions
+    if isinstance(identified, str) and identified in languages():
+        return identified
+    return accounts.get(flag.account_id).language
+
+
 def suggestions(flag: Flag, accounts: AccountBook, language: str | None = None) -> list[SuggestionOut]:
-    """The templates that fit a flag, filled in with the account's settings and checked by the PHI guard."""
+    """The templates that fit a flag, filled in with the account's settings in every language and checked by
+    the PHI guard; `text` and `blocked` are those of `language` (the comment's language by default)."""
     settings = accounts.get(flag.account_id)
-    lang = language or settings.language
+    lang = language or comment_language(flag, accounts)
     variables = {**settings.variables(), "handle": workflow.commenter_handle(flag)}
     out = []
-    for t in templates_for(flag.labels, flag.platform, flag.suggested_templates):
-        try:
-            text: str | None = render(t, lang, variables)
-            blocked = check_reply(text or "", flag.text, settings.phone_numbers()).reasons
-        except RenderError as exc:
-            text, blocked = None, [str(exc)]
+    for t in templates_for(flag.labels, flag.platform, flag.suggested_templates, flag.evidence):
+        texts: dict[str, str] = {}
+        blocked: dict[str, list[str]] = {}
+        for code in dict.fromkeys([lang, *t.text]):
+            try:
+                texts[code] = render(t, code, variables)
+                blocked[code] = check_reply(texts[code], flag.text, settings.phone_numbers()).reasons
+            except RenderError as exc:
+                blocked[code] = [str(exc)]
         out.append(
             SuggestionOut(
                 id=t.id,
+                title=t.title,
                 variant=t.variant,
                 language=lang,
-                text=text,
+                text=texts.get(lang),
                 guidance=t.guidance,
                 sources=t.sources,
                 needs_approval=t.needs_approval or "misinformation" in flag.labels,
-                blocked=blocked,
+                blocked=blocked[lang],
+                texts={code: text for code, text in texts.items() if code in t.text},
+                blocked_by_language={code: why for code, why in blocked.items() if code in t.text},
             )
         )
     return out

@@ -339,8 +339,10 @@ def compose_reply(flag: Flag, request: ReplyRequest, accounts: AccountBook) -> t
 
 
 def commenter_handle(flag: Flag) -> str:
-    handle = flag.author_handle or "there"
-    return handle if handle.startswith("@") or handle == "there" else f"@{handle}"
+    """The commenter's public handle with its @, or "" for a comment without an author (the templates then
+    greet no one rather than "there")."""
+    handle = flag.author_handle.strip()
+    return "" if not handle else handle if handle.startswith("@") else f"@{handle}"
 
 
 def request_action(

@@ -1,10 +1,14 @@
 """The reply template catalogue (`templates.yaml`): per label a public and a private variant, English and
-Spanish, each with the guidance it follows and the sources behind that guidance."""
+Spanish, each with a human title, the guidance it follows and the published sources behind that guidance.
+Urgent templates are for one kind of emergency (self-harm, medical), chosen from the rules that fired."""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field
@@ -12,13 +16,49 @@ from triage_events import Label, Platform
 
 CATALOGUE = Path(__file__).with_name("templates.yaml")
 LANGUAGES = ("en", "es")
+# What the desk's language selector calls each language a template may be written in.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "es": "Español",
+    "vi": "Tiếng Việt",
+    "ht": "Kreyòl ayisyen",
+    "zh": "中文",
+    "tl": "Tagalog",
+    "ar": "العربية",
+    "fr": "Français",
+    "pt": "Português",
+    "ru": "Русский",
+    "ko": "한국어",
+}
+
+
+class Emergency(enum.StrEnum):
+    """The kind of emergency an urgent comment describes: each gets its own lines to call."""
+
+    SELF_HARM = "self_harm"  # 988 Suicide & Crisis Lifeline, and 911 for immediate danger
+    MEDICAL = "medical"  # 911 or the nearest emergency department (stroke, chest pain, not breathing …)
+
+
+# The classifier's urgent rules (`triage_classifier.rules.urgent`) by the kind of emergency they find. A threat
+# of violence, a fire or an accident is a 911 matter like a medical emergency: no crisis line.
+EMERGENCY_RULES: dict[str, Emergency] = {
+    "urgent.suicidal_intent": Emergency.SELF_HARM,
+    "urgent.means_or_plan": Emergency.SELF_HARM,
+    "urgent.overdose_now": Emergency.SELF_HARM,
+    "urgent.emergency_now": Emergency.MEDICAL,
+    "urgent.call_for_help_now": Emergency.MEDICAL,
+    "urgent.fire_or_accident": Emergency.MEDICAL,
+    "urgent.specific_threat": Emergency.MEDICAL,
+}
 # Platforms where an account can answer a comment with a private message (Meta private replies).
 PRIVATE_REPLY_PLATFORMS = frozenset({Platform.FACEBOOK.value, Platform.INSTAGRAM.value})
 
 
 class ReplyTemplate(BaseModel):
     id: str
+    title: str = Field(min_length=1)
     label: Label
+    emergency: Emergency | None = None
     variant: str = Field(pattern="^(public|private)$")
     needs_approval: bool = False
     guidance: list[str]
@@ -42,20 +82,43 @@ def load_catalogue(path: Path = CATALOGUE) -> dict[str, ReplyTemplate]:
         missing = [lang for lang in LANGUAGES if lang not in template.text]
         if missing:
             raise ValueError(f"template {template.id} lacks languages {missing}")
+        if (template.emergency is None) != (template.label is not Label.URGENT):
+            raise ValueError(f"template {template.id}: urgent templates, and only they, name an emergency")
     return by_id
 
 
+def languages() -> list[str]:
+    """Every language some template is written in: English and Spanish first, then the others by code."""
+    written = {lang for t in load_catalogue().values() for lang in t.text}
+    return [*LANGUAGES, *sorted(written - set(LANGUAGES))]
+
+
+def emergencies(evidence: Iterable[Mapping[str, Any]]) -> list[Emergency]:
+    """The kinds of emergency a flag's evidence points at, self-harm first; self-harm when no rule says
+    (a model-only urgent flag): its template has 911 as well as 988."""
+    found = {EMERGENCY_RULES[rule] for e in evidence if (rule := e.get("rule_id")) in EMERGENCY_RULES}
+    return sorted(found, key=list(Emergency).index) or [Emergency.SELF_HARM]
+
+
 def templates_for(
-    labels: list[str], platform: str, suggested: list[str] | None = None
+    labels: list[str],
+    platform: str,
+    suggested: list[str] | None = None,
+    evidence: Iterable[Mapping[str, Any]] = (),
 ) -> list[ReplyTemplate]:
     """The templates that fit a flag: suggested ones first, then the rest for its labels; private variants
-    only where the platform allows a private reply."""
+    only where the platform allows a private reply; urgent ones only for the kinds of emergency the
+    evidence shows (a stroke never gets the crisis line's template)."""
     catalogue = load_catalogue()
-    ids = [*(suggested or []), *(f"{label}.{v}" for label in labels for v in ("public", "private"))]
+    kinds = emergencies(evidence) if Label.URGENT.value in labels else []
+    by_label = [t.id for label in labels for t in catalogue.values() if t.label.value == label]
     chosen: list[ReplyTemplate] = []
-    for template_id in dict.fromkeys(ids):
+    for template_id in dict.fromkeys([*(suggested or []), *by_label]):
         template = catalogue.get(template_id)
         if template is None or (template.private and platform not in PRIVATE_REPLY_PLATFORMS):
             continue
+        if template.emergency is not None and template.emergency not in kinds:
+            continue
         chosen.append(template)
-    return chosen
+    # Emergencies first, self-harm before medical; the rest keep their order (the sort is stable).
+    return sorted(chosen, key=lambda t: (0, kinds.index(t.emergency)) if t.emergency in kinds else (1, 0))

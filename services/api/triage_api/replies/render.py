@@ -29,7 +29,8 @@ def render_text(source: str, variables: dict[str, str]) -> str:
 def render(template: ReplyTemplate, language: str, variables: dict[str, str]) -> str:
     """The template's text in `language` (English if it has none), variables filled in."""
     source = template.text.get(language) or template.text["en"]
-    empty = [name for name, value in variables.items() if name in source and not value]
+    # The handle may be empty (a comment without an author): the texts read well without it.
+    empty = [name for name, value in variables.items() if name in source and not value and name != "handle"]
     if empty:
         raise RenderError(f"account setting(s) not configured: {', '.join(sorted(empty))}")
     return render_text(source, variables)

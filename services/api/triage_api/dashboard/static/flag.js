@@ -1,12 +1,27 @@
-// Flag page: "Use this" copies a filled-in template into the reply box; single-key shortcuts.
+// Flag page: the language selector shows each template in that language; "Use this" copies the shown text
+// into the reply box; single-key shortcuts.
 (function () {
   const text = document.getElementById("reply-text");
   const templateId = document.getElementById("template-id");
   const privateBox = document.getElementById("private");
+  const language = document.getElementById("reply-language");
+  function showLanguage() {
+    if (!language) return;
+    document.querySelectorAll(".template").forEach(function (card) {
+      const bodies = card.querySelectorAll(".template-body[data-language]");
+      let shown = false;
+      bodies.forEach(function (body) { body.hidden = body.dataset.language !== language.value; shown = shown || !body.hidden; });
+      const use = card.querySelector(".use-template");
+      if (use) use.disabled = !card.querySelector('.template-body[data-language="' + CSS.escape(language.value) + '"] .template-text');
+      card.classList.toggle("unwritten", !shown);
+    });
+  }
+  if (language) { language.addEventListener("change", showLanguage); showLanguage(); }
   document.querySelectorAll(".use-template").forEach(function (button) {
     button.addEventListener("click", function () {
       const card = button.closest(".template");
-      const body = card.querySelector(".template-text");
+      const wanted = language ? '.template-body[data-language="' + CSS.escape(language.value) + '"] .template-text' : ".template-text";
+      const body = card.querySelector(wanted);
       text.value = body ? body.textContent : "";
       templateId.value = button.dataset.templateId;
       if (privateBox) privateBox.checked = button.dataset.private === "true";
@@ -14,7 +29,10 @@
     });
   });
   if (text) text.addEventListener("input", function () { templateId.value = ""; });
-  if (text && window.location.hash === "#reply-form" && !text.disabled) text.focus();
+  // `r` in the queue opens this page at #reply-form: focus the box once the page has settled (the browser's
+  // own scroll to the anchor comes after the scripts run), and put the caret at the end.
+  function focusReply() { if (!text || text.disabled) return; text.focus({ preventScroll: false }); text.setSelectionRange(text.value.length, text.value.length); }
+  if (text && window.location.hash === "#reply-form") { focusReply(); window.addEventListener("load", focusReply); }
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const tag = (event.target.tagName || "").toLowerCase();
@@ -101,11 +119,23 @@
     entries.forEach(function (e) {
       const tr = element("tr");
       tr.dataset.auditId = String(e.id);
-      tr.appendChild(element("td", "", e.at));
+      const at = element("time", "local", e.at + " UTC"); at.dateTime = e.at.replace(" ", "T") + "Z"; at.dataset.format = "datetime";
+      if (window.TriageTimes) window.TriageTimes.localise(at);
+      const when = element("td"); when.appendChild(at); tr.appendChild(when);
       tr.appendChild(element("td", "", e.actor));
       tr.appendChild(element("td", "audit-action", e.action));
       tr.appendChild(element("td", "muted", e.detail));
       body.appendChild(tr);
+    });
+  }
+
+  function replies(list) {
+    list.forEach(function (r) {
+      const item = document.querySelector('.sent-reply[data-action-id="' + CSS.escape(r.id) + '"]');
+      if (!item) { if (r.status !== "pending_approval") show("stale", true); return; }
+      item.dataset.status = r.status;
+      const status = item.querySelector(".reply-status");
+      if (status) status.textContent = words(r.status) + (r.error ? " · " + r.error : "");
     });
   }
 
@@ -126,11 +156,12 @@
     setText("last-error-text", state.last_action_error || "");
     show("last-error", !!state.last_action_error);
     const dueEl = document.getElementById("due");
-    if (dueEl) { dueEl.dateTime = state.due_at; dueEl.textContent = state.due_at.slice(11, 16) + " UTC"; }
+    if (dueEl) { dueEl.dateTime = state.due_at; dueEl.textContent = state.due_at.slice(11, 16) + " UTC"; if (window.TriageTimes) window.TriageTimes.localise(dueEl); }
     due = state.due_at; open = state.open;
     tick();
     notes(state.notes);
     audit(state.audit);
+    replies(state.replies || []);
     if (state.pending.join(",") !== (article.dataset.pending || "")) show("stale", true);
     const meta = document.getElementById("flag-meta");
     if (meta) { meta.classList.remove("changed"); void meta.offsetWidth; meta.classList.add("changed"); }
