@@ -58,7 +58,8 @@ def test_moderator_handles_a_flag_from_queue_to_sent_reply(
     row = page.wait_for_selector(f"tr[data-flag-id='{flag_id}']")  # arrived over SSE, no reload
     assert "useless clowns" in row.inner_text()
     shots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shots / "queue.png"), full_page=True)
+    # Fixed sizes (the README's layout): the queue's first screen, and the top 1,500 pixels of the flag page.
+    page.screenshot(path=str(shots / "queue.png"), clip={"x": 0, "y": 0, "width": 1280, "height": 900})
     assert (shots / "queue.png").stat().st_size > 0
 
     # What needs a human first: the critical flag, then the two medium ones by due time (the hostile one last).
@@ -70,7 +71,9 @@ def test_moderator_handles_a_flag_from_queue_to_sent_reply(
     page.click(".use-template[data-template-id='hostile.public']")
     reply = page.input_value("#reply-text")
     assert "@river_w" in reply and "1-800-555-0199" in reply
-    page.screenshot(path=str(shots / "flag.png"), full_page=True)
+    page.screenshot(
+        path=str(shots / "flag.png"), full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": 1500}
+    )
     page.click("#send-reply")
     page.wait_for_selector("#done")
     assert page.inner_text("#last-action") == "reply: requested"
