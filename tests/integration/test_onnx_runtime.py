@@ -179,3 +179,18 @@ def test_the_worker_loads_and_classifies_with_torch_uninstallable(tmp_path: Path
     assert lines["labels"] == "[['urgent'], []]"
     assert lines["loaded"] == "[]"
     assert any(p.name.startswith("encoder-fp32-") for p in (tmp_path / "onnx").iterdir())
+
+
+def test_training_exports_and_checks_the_onnx_encoder(
+    torch_classifier: HybridClassifier, tmp_path: Path
+) -> None:
+    from triage_classifier.training.onnx_check import export_and_check
+
+    texts = ["Is it safe to take ibuprofen with lisinopril?", "Great staff in the ER last night", ""]
+    delta = torch_classifier.artefact.delta
+    report = export_and_check(torch_classifier.encoder, delta, texts, tmp_path)
+    assert report["min_cosine"] >= 0.9999
+    assert (tmp_path / report["file"]).exists()
+    # An encoder that is not the one exported (the base model without the delta) is caught.
+    with pytest.raises(RuntimeError, match="drifts"):
+        export_and_check(load_encoder("torch", {}), delta, texts, tmp_path)

@@ -187,6 +187,14 @@ def train(
         "train_items": len(train_items),
         "regularisation_C": heads.c,
     }
+    # The services run this encoder on ONNX Runtime: export it now and check it against torch on validation.
+    from triage_classifier.config import get_settings
+    from triage_classifier.training.onnx_check import export_and_check
+
+    validation_texts = [item.text for item in splits["validation"]]
+    metrics["onnx_export"] = export_and_check(
+        encoder, delta, validation_texts, get_settings().data_dir / "onnx"
+    )
     if public_data is not None and public_data.exists():
         from triage_classifier.training.public import load_public_held_out
 
