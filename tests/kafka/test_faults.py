@@ -4,7 +4,7 @@ replay -> classifier (Faust, rules mode) -> API -> PostgreSQL: a partition leade
 restarted, the active controller killed, a broker paused (SIGSTOP) for longer than its session with the
 controller. Each ends with every flaggable comment stored as exactly one flag, no benign one flagged, and every
 urgent comment alerted. The time the flow of flags into the database stopped, and the time until it ran again,
-is printed and written to `kafka-recovery.txt` in pytest's base temporary folder."""
+is printed and appended to `test-results/kafka-recovery.txt`."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from tests.integration.conftest import POSTGRES_URL
 from tests.integration.faults import CERTAIN, CuttableProxy, write_comments
 from tests.integration.helpers import eventually
 from tests.integration.test_fault_pipeline import FaultStack
-from tests.kafka.cluster import KafkaCluster
+from tests.kafka.cluster import ROOT, KafkaCluster
 from tests.kafka.fixtures import bus_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka]
@@ -37,6 +37,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.kafka]
 TOKEN = "kafka-fault-token-5d0c1e"
 BURST = 300  # comments per fault test, at RATE a second
 RATE = 100.0
+RESULTS = ROOT / "test-results"  # git-ignored; kept after the run, unlike pytest's rotated temporary folders
 URGENT_TEXT = next(text for text, label in CERTAIN if label == "urgent")
 
 
@@ -167,8 +168,9 @@ async def burst_with_fault(
         "after it; 0 lost, 0 duplicated flags and urgent alerts"
     )
     print(line)
-    with (stack.work.parent / "kafka-recovery.txt").open("a") as out:
-        out.write(line + "\n")
+    RESULTS.mkdir(exist_ok=True)
+    with (RESULTS / "kafka-recovery.txt").open("a") as out:
+        out.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
     await cluster_healthy(cluster)
 
 
