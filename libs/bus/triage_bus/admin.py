@@ -56,6 +56,12 @@ class TopicPolicy:
             )
 
 
+def in_sync_for(replication_factor: int) -> int:
+    """The copies that must hold a record for a replication factor, leaving one broker free to be down: 2 of 3
+    (or more), 1 of 2 or 1."""
+    return max(1, min(2, replication_factor - 1))
+
+
 # One broker: development, the embedded broker, single-node tests.
 SINGLE_NODE = TopicPolicy(replication_factor=1, min_insync_replicas=1)
 

@@ -10,7 +10,7 @@ import os
 from aiokafka.admin import AIOKafkaAdminClient
 from triage_events.topics import ALL_TOPICS, Topic
 
-from triage_bus.admin import TopicPolicy, create_topics, wait_until_ready
+from triage_bus.admin import TopicPolicy, create_topics, in_sync_for, wait_until_ready
 from triage_bus.embedded import BrokerError
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def fitted_policy(brokers: int) -> TopicPolicy:
     """TRIAGE_KAFKA_REPLICATION_FACTOR / _MIN_INSYNC_REPLICAS when set, else three copies (two in sync) or as
     many as there are brokers: a development cluster of one broker works as it is."""
     replication = int(os.environ.get("TRIAGE_KAFKA_REPLICATION_FACTOR") or min(3, max(1, brokers)))
-    in_sync = int(os.environ.get("TRIAGE_KAFKA_MIN_INSYNC_REPLICAS") or min(2, replication))
+    in_sync = int(os.environ.get("TRIAGE_KAFKA_MIN_INSYNC_REPLICAS") or in_sync_for(replication))
     return TopicPolicy(replication, in_sync)
 
 

@@ -24,7 +24,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from triage_bus.admin import SINGLE_NODE, TopicPolicy
+from triage_bus.admin import SINGLE_NODE, TopicPolicy, in_sync_for
 from triage_bus.settings import BusSettings
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class BrokerProfile:
         if self.embedded:
             return SINGLE_NODE
         replication = self.replication_factor or 3
-        return TopicPolicy(replication, self.min_insync_replicas or min(2, replication))
+        return TopicPolicy(replication, self.min_insync_replicas or in_sync_for(replication))
 
     @property
     def idempotent_producer(self) -> bool:
