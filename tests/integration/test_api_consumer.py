@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -291,7 +292,9 @@ async def test_sign_in_with_the_bootstrap_password_sets_a_safe_session_cookie(da
         assert "Sign in to Triage" not in queue.text
         assert (await client.get("/api/flags")).status_code == 200  # the session works for the API too
 
-        logout = await client.post("/logout")
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)">', queue.text)
+        assert token, "the queue page carries the session's CSRF token"
+        logout = await client.post("/logout", data={"csrf_token": token.group(1)})
         assert logout.status_code == 303
         assert (await client.get("/api/flags")).status_code == 401
 
