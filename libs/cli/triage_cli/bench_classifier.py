@@ -1,6 +1,8 @@
 """`triage bench classifier`: throughput and latency of the raw model, of the whole classifier function
-and of the Faust worker through the embedded broker, measured side by side in one run on the same texts.
-Results are numbers and ratios (machines are noisy: compare within a run, not across runs)."""
+and of the Faust worker through the embedded broker, measured side by side in one run on the same texts, for
+each encoder runtime (torch fp32, ONNX Runtime fp32 and int8; torch only where the `train` extra is installed).
+The in-process rows run in alternating rounds so that a busy machine slows every runtime alike; each row gives
+the median and the spread. Results are numbers and ratios (machines are noisy: compare within a run)."""
 
 from __future__ import annotations
 
@@ -14,14 +16,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import torch
 from triage_classifier.config import ClassifierSettings
 from triage_classifier.hybrid import HybridClassifier
+from triage_classifier.runtime import RUNTIMES, Runtime
 from triage_classifier.training.corpus import SPLITS, load_split
 
-from triage_cli.bench_pipeline import WARMUP_TEXT, bench_comment, machine, start_service, stop_services
+from triage_cli.bench_pipeline import (
+    WARMUP_TEXT,
+    RssSampler,
+    bench_comment,
+    machine,
+    start_service,
+    stop_services,
+)
 
 BATCH = 32
+ROUNDS = 3
+RUNTIME_NAMES = {"torch": "torch fp32", "onnx": "ONNX Runtime fp32", "onnx-int8": "ONNX Runtime int8"}
 
 
 @dataclass
@@ -31,6 +42,7 @@ class Measure:
     seconds: float
     latencies_ms: list[float]
     latency_kind: str
+    rss_peak_mb: float | None = None
 
     @property
     def rate(self) -> float:
@@ -57,8 +69,11 @@ def time_batches(name: str, fn, texts: list[str], size: int) -> Measure:  # type
     return Measure(name, len(texts), time.perf_counter() - started, latencies, f"per micro-batch of {size}")
 
 
-def worker_measure(texts: list[str], expected_flags: int, rate: float | None) -> Measure:
-    """Start the broker and a classifier worker, publish `texts`, time the flags coming out."""
+def worker_measure(
+    texts: list[str], expected_flags: int, rate: float | None, runtime: Runtime = "onnx"
+) -> Measure:
+    """Start the broker and a classifier worker on `runtime`, publish `texts`, time the flags coming out; the
+    worker's resident memory is sampled throughout."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
     from triage_bus.embedded import EmbeddedBroker, free_port
     from triage_events import COMMENTS as COMMENTS_TOPIC
@@ -73,9 +88,11 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
             "TRIAGE_CLASSIFIER_APP_ID": run_id,
             "TRIAGE_CLASSIFIER_DATA_DIR": data_dir,
             "TRIAGE_CLASSIFIER_WEB_PORT": str(free_port()),
+            "TRIAGE_CLASSIFIER_RUNTIME": runtime,
             "TRIAGE_LOG_LEVEL": "WARNING",
         }
         worker = start_service("classifier", env, Path(data_dir) / "worker.log")
+        sampler = RssSampler({"worker": worker.pid})
 
         account = Account(id="bench", handle="@bench")
 
@@ -92,6 +109,7 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
                 fetch_max_wait_ms=50,
                 enable_auto_commit=False,
             )
+            sampling = asyncio.create_task(sampler.run(0.25))
             await producer.start()
             await consumer.start()
             consumer.assign([TopicPartition(FLAGS.name, p) for p in range(FLAGS.partitions)])
@@ -137,14 +155,18 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
                                 received += 1
                                 last = time.perf_counter()
                 await producing
+                sampler.sample()
                 return Measure(
-                    "faust worker via broker" + (f" at {rate:g}/s" if rate else ", burst"),
+                    f"faust worker via broker, {RUNTIME_NAMES[runtime]}"
+                    + (f", at {rate:g}/s" if rate else ", burst"),
                     len(texts),
                     last - started,
                     latencies,
                     "comment published → flag consumed",
+                    rss_peak_mb=sampler.peak.get("worker"),
                 )
             finally:
+                sampling.cancel()
                 await consumer.stop()
                 await producer.stop()
 
@@ -154,40 +176,135 @@ def worker_measure(texts: list[str], expected_flags: int, rate: float | None) ->
             stop_services([worker])
 
 
+def available_runtimes() -> list[Runtime]:
+    """Every runtime that loads here: torch only where the `train` extra is installed."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return [r for r in RUNTIMES if r != "torch"]
+    return list(RUNTIMES)
+
+
+def process_rss(runtime: Runtime, texts: list[str]) -> tuple[float, float]:
+    """Peak and final resident memory (MiB) of a fresh process that loads the classifier on `runtime` and
+    judges `texts`: the encoder's own footprint, without the broker client and Faust."""
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from triage_classifier.hybrid import HybridClassifier\n"
+        "texts = json.loads(sys.stdin.read())\n"
+        "c = HybridClassifier.load(runtime=sys.argv[1], cache_dir=Path(sys.argv[2]))\n"
+        "for i in range(0, len(texts), 128):\n"
+        "    c.classify_batch(texts[i : i + 128])\n"
+        "status = dict(l.split(':', 1) for l in Path('/proc/self/status').read_text().splitlines())\n"
+        "print(int(status['VmHWM'].split()[0]), int(status['VmRSS'].split()[0]))\n"
+    )
+    cache = ClassifierSettings().data_dir / "onnx"
+    done = subprocess.run(
+        [sys.executable, "-c", script, runtime, str(cache)],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    peak_kb, last_kb = (int(v) for v in done.stdout.split()[-2:])
+    return peak_kb / 1024, last_kb / 1024
+
+
+def median_of(runs: list[Measure]) -> Measure:
+    """The run with the median rate (its latencies), for a row measured in several rounds."""
+    return sorted(runs, key=lambda m: m.rate)[len(runs) // 2]
+
+
 def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
     settings = ClassifierSettings()  # what the worker subprocess reads from the same environment
     texts = bench_texts(corpus, count)
-    classifier = HybridClassifier.load()
-    classifier.classify_batch(texts[:BATCH])  # warm-up
-    # The worker's micro-batches, each sorted by length and forwarded BATCH texts at a time, for both rows.
+    runtimes = available_runtimes()
+    classifiers = {r: HybridClassifier.load(runtime=r, threads=settings.threads or None) for r in runtimes}
+    for classifier in classifiers.values():
+        classifier.classify_batch(texts[:BATCH])  # warm-up
+    # The worker's micro-batches, each sorted by length and forwarded BATCH texts at a time, for every row.
+    # Rounds alternate the runtimes (and rotate who goes first) so load from elsewhere falls on all of them.
     size = settings.batch_size
-    raw = time_batches(
-        "raw model (encoder forward, batched)", lambda b: classifier.encoder.encode(b, BATCH), texts, size
+    raw_runs: dict[Runtime, list[Measure]] = {r: [] for r in runtimes}
+    full_runs: dict[Runtime, list[Measure]] = {r: [] for r in runtimes}
+    for round_no in range(ROUNDS):
+        order = runtimes[round_no % len(runtimes) :] + runtimes[: round_no % len(runtimes)]
+        for r in order:
+            encoder = classifiers[r].encoder
+            raw_runs[r].append(
+                time_batches(
+                    f"raw model, {RUNTIME_NAMES[r]}", lambda b, e=encoder: e.encode(b, BATCH), texts, size
+                )
+            )
+            full_runs[r].append(
+                time_batches(
+                    f"classifier function, {RUNTIME_NAMES[r]}", classifiers[r].classify_batch, texts, size
+                )
+            )
+    reference: Runtime = "torch" if "torch" in runtimes else runtimes[0]
+    reference_rate = median_of(raw_runs[reference]).rate
+    default = classifiers[settings.runtime] if settings.runtime in classifiers else classifiers[runtimes[0]]
+    flagged = [bool(j.labels) for j in default.classify_batch(texts)]  # the flags each worker row awaits
+    worker_runtimes: list[Runtime] = [settings.runtime] + (
+        ["torch"] if settings.runtime != "torch" and "torch" in runtimes else []
     )
-    full = time_batches("classifier function (model + rules + heads)", classifier.classify_batch, texts, size)
-    flagged = [bool(j.labels) for j in classifier.classify_batch(texts)]  # the flags each worker row awaits
-    burst = worker_measure(texts, sum(flagged), None)
+    bursts = [worker_measure(texts, sum(flagged), None, r) for r in worker_runtimes]
     steady_count = max(BATCH, int(rate * 20))
-    steady = worker_measure(texts[:steady_count], sum(flagged[:steady_count]), rate)
-    rows = [raw, full, burst, steady]
+    steady = worker_measure(texts[:steady_count], sum(flagged[:steady_count]), rate, settings.runtime)
+    rss = {r: process_rss(r, texts[:512]) for r in runtimes}
+
+    def spread(runs: list[Measure]) -> str:
+        rates = [m.rate for m in runs]
+        return f"{min(rates):.1f} to {max(rates):.1f}"
+
+    versions = []
+    import onnxruntime
+
+    versions.append(f"onnxruntime {onnxruntime.__version__}")
+    if "torch" in runtimes:
+        import torch
+
+        versions.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
     lines = [
         "# Benchmarks",
         "",
         f"Generated by `triage bench classifier` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
-        f"Machine: {machine()}; torch {torch.__version__} ({torch.get_num_threads()} threads).",
-        f"Model: {classifier.version}. Texts: {count} comments drawn from the corpus (mixed lengths, English and "
-        f"Spanish); the same texts for every row.",
+        f"Machine: {machine()}; {', '.join(versions)}; encoder threads setting {settings.threads or 'default'}.",
+        f"Model: {default.version}. Texts: {count} comments drawn from the corpus (mixed lengths, English and "
+        f"Spanish); the same texts for every row. In-process rows: median of {ROUNDS} alternating rounds, "
+        "with the range of the rounds.",
         "",
-        "| what | comments | comments/s | vs raw model | latency p50 (ms) | latency p99 (ms) | latency measured |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        f"| what | comments | comments/s (median) | range over rounds | vs raw {RUNTIME_NAMES[reference]} "
+        "| latency p50 (ms) | latency p99 (ms) | latency measured |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for m in rows:
-        ratio = "(rate-limited)" if m is steady else f"{m.rate / raw.rate:.0%}"
+    rows: list[tuple[Measure, str]] = []
+    for r in runtimes:
+        rows.append((median_of(raw_runs[r]), spread(raw_runs[r])))
+    for r in runtimes:
+        rows.append((median_of(full_runs[r]), spread(full_runs[r])))
+    rows += [(m, "one run") for m in [*bursts, steady]]
+    for m, rng in rows:
+        ratio = "(rate-limited)" if m is steady else f"{m.rate / reference_rate:.2f}x"
         lines.append(
-            f"| {m.name} | {m.items} | {m.rate:.1f} | {ratio} | {m.percentile(50):.0f} | "
+            f"| {m.name} | {m.items} | {m.rate:.1f} | {rng} | {ratio} | {m.percentile(50):.0f} | "
             f"{m.percentile(99):.0f} | {m.latency_kind} |"
         )
     lines += [
+        "",
+        "Resident memory (MiB): "
+        + "; ".join(
+            f"{m.name}: peak {m.rss_peak_mb:.0f}" for m in [*bursts, steady] if m.rss_peak_mb is not None
+        )
+        + ". A fresh process that loads the classifier and judges 512 comments, per runtime: "
+        + "; ".join(
+            f"{RUNTIME_NAMES[r]} peak {peak:.0f}, after {last:.0f}" for r, (peak, last) in rss.items()
+        )
+        + ".",
         "",
         "The worker rows run the real Faust worker as a subprocess against the embedded broker, with the "
         f"production settings (micro-batches of {settings.batch_size} within {settings.batch_within_s * 1000:.0f} ms, "
@@ -202,9 +319,11 @@ def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
                     "rate": round(m.rate, 1),
                     "p50_ms": round(m.percentile(50), 1),
                     "p99_ms": round(m.percentile(99), 1),
+                    **({"rss_peak_mb": round(m.rss_peak_mb)} if m.rss_peak_mb is not None else {}),
                 }
-                for m in rows
-            },
+                for m, _ in rows
+            }
+            | {"rounds": {RUNTIME_NAMES[r]: [round(m.rate, 1) for m in raw_runs[r]] for r in runtimes}},
             indent=2,
         ),
         "```",
