@@ -57,6 +57,7 @@ def payload(flag: Flag) -> dict[str, object]:
         "account_handle": flag.account_handle,
         "author_handle": flag.author_handle,
         "text": flag.text or "",
+        "language": flag.language,  # null: not identified
         "flagged_at": as_utc(flag.flagged_at).isoformat(),
         "due_at": flag.due_at.isoformat(),
         "open": flag.status in sla.OPEN_STATUSES,

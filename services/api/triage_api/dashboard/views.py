@@ -27,6 +27,7 @@ from triage_api.deps import DbDep, csrf_ok, current_principal
 from triage_api.errors import DeskError, Forbidden
 from triage_api.flags import sla, workflow
 from triage_api.flags.desk_views import comment_language, in_transaction, send, suggestions
+from triage_api.flags.language_names import language_label
 from triage_api.flags.models import ActionState, FlagAction, FlagStatus
 from triage_api.flags.service import (
     CURSOR_MAX_LENGTH,
@@ -228,7 +229,8 @@ def _flag_context(
         "open_statuses": sla.OPEN_STATUSES,
         "claim": workflow.claim_holder(flag),
         "language": language or comment_language(flag, accounts),
-        "comment_language": getattr(flag, "language", None),  # stored on flags by newer API versions
+        "comment_language": flag.language,
+        "comment_language_label": language_label(flag.language) if flag.language else None,
         "language_names": LANGUAGE_NAMES,
         "languages": languages(),
         "suggestions": suggestions(flag, accounts, language),

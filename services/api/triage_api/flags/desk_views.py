@@ -299,9 +299,8 @@ def templates_route(_: ViewerDep) -> list[TemplateOut]:
 def comment_language(flag: Flag, accounts: AccountBook) -> str:
     """The language to answer a flag in: the comment's own (as the classifier identified it) where a template
     is written in it, else the account's language setting."""
-    identified = getattr(flag, "language", None)  # stored on flags by newer API versions
-    if isinstance(identified, str) and identified in languages():
-        return identified
+    if flag.language is not None and flag.language in languages():
+        return flag.language
     return accounts.get(flag.account_id).language
 
 

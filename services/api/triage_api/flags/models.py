@@ -86,6 +86,10 @@ class Flag(Base):
     # platform gave them (`Comment.parent_id`, `thread_id`): the flag page shows the conversation around it.
     parent_comment_id: Mapped[str | None] = mapped_column(String(256), default=None)
     thread_id: Mapped[str | None] = mapped_column(String(256), default=None)
+    # Migration 0011. The comment's language (an ISO 639-1 code, "und" when the script says nothing), as the
+    # classifier identified it in the text, else as the platform gave it; replaced by a newer verdict. Null
+    # when nobody could tell (or for flags stored before 0011): the desk then answers in the account's language.
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
     label_rows: Mapped[list[FlagLabel]] = relationship(cascade="all, delete-orphan", lazy="raise")
 
     # The queue's newest-first order is (flagged_at, id) descending; each filter's index ends with it, so a page (and a

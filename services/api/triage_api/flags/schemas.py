@@ -37,6 +37,11 @@ class FlagOut(BaseModel):
     claimed_until: UtcDateTime | None = None
     last_action: str | None = None
     last_action_error: str | None = None
+    language: str | None = Field(
+        default=None,
+        description="The comment's language (an ISO 639-1 code, `und` for a script that says none) as the "
+        "classifier identified it, else the platform's; null when neither could tell",
+    )
     comment_deleted_at: UtcDateTime | None = Field(
         default=None,
         description="When the comment was deleted on the platform (nothing left to reply to, hide or delete)",

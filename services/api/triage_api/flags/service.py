@@ -72,7 +72,19 @@ def verdict_fields(event: FlagRaised) -> dict[str, Any]:
         "model_version": event.model_version,
         "suggested_templates": event.suggested_templates,
         "text": event.comment.text,
+        "language": event_language(event),
     }
+
+
+# A language tag as the classifier or a platform writes it ("es", "und", "zh-Hant"): what fits `flags.language`.
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})?")
+
+
+def event_language(event: FlagRaised) -> str | None:
+    """The comment's language: the one the classifier identified in the text, else the platform's; None when
+    neither could tell, or when what was given is not a language tag that fits the column (never cut)."""
+    language = event.language or event.comment.language
+    return language if language and len(language) <= 16 and _LANGUAGE_TAG.fullmatch(language) else None
 
 
 def _row(event: FlagRaised) -> dict[str, object]:

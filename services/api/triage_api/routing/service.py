@@ -29,6 +29,7 @@ from triage_api.audit import service as audit
 from triage_api.audit.models import AuditEvent
 from triage_api.flags import sla
 from triage_api.flags.models import Flag, FlagStatus
+from triage_api.flags.service import event_language
 from triage_api.flags.sla import OPEN_STATUSES
 
 EXAMPLE = Path(__file__).with_name("rules.example.yaml")
@@ -125,22 +126,15 @@ def facts_of_event(event: FlagRaised) -> dict[str, set[str]]:
 
 
 def flag_language(event: FlagRaised) -> str | None:
-    """The comment's language: the one the classifier identified in the text, else the platform's."""
-    return event.language or event.comment.language
+    """The comment's language: the one the classifier identified in the text, else the platform's (what
+    `flags.language` stores)."""
+    return event_language(event)
 
 
 def facts_of_flag(db: Session, flag: Flag) -> dict[str, set[str]]:
-    """A stored flag's routing facts. The comment's language is not a column: it is kept in the flag's
-    `flag.routed` audit entry."""
-    language = None
-    for detail in db.scalars(
-        select(AuditEvent.detail)
-        .where(AuditEvent.flag_id == flag.id, AuditEvent.action == "flag.routed")
-        .order_by(AuditEvent.id.desc())
-    ):
-        if isinstance(detail, dict) and detail.get("language"):
-            language = str(detail["language"])
-            break
+    """A stored flag's routing facts. The comment's language is its `language` column (migration 0011); for
+    a flag stored before that, the one its `flag.routed` audit entry kept."""
+    language = flag.language or _routed_language(db, flag.id)
     return {
         "label": set(flag.labels),
         "severity": {flag.severity},
@@ -148,6 +142,18 @@ def facts_of_flag(db: Session, flag: Flag) -> dict[str, set[str]]:
         "account": {flag.account_id},
         "language": {language} if language else set(),
     }
+
+
+def _routed_language(db: Session, flag_id: str) -> str | None:
+    """The language the flag's latest `flag.routed` audit entry that names one kept."""
+    for detail in db.scalars(
+        select(AuditEvent.detail)
+        .where(AuditEvent.flag_id == flag_id, AuditEvent.action == "flag.routed")
+        .order_by(AuditEvent.id.desc())
+    ):
+        if isinstance(detail, dict) and detail.get("language"):
+            return str(detail["language"])
+    return None
 
 
 def bind(factory: sessionmaker[Session], config: RoutingConfig) -> None:
@@ -230,7 +236,7 @@ def route(db: Session, config: RoutingConfig, events: list[FlagRaised], at: date
         assignee = picker.next(team_name, config.teams[team_name])
         status = FlagStatus.ASSIGNED if assignee else FlagStatus.NEW  # a new flag is stored as new
         routes.append({"id": flag_id, "team": team_name, "assignee": assignee, "status": status.value})
-        # the language is a routing fact the flag has no column for (re-routing reads it from here)
+        # kept here too: re-routing a flag stored before migration 0011 (no `language`) reads it from here
         details[flag_id] = {"team": team_name, "assignee": assignee, "language": flag_language(event)}
     db.execute(update(Flag), routes)
     audit.record_system(db, ROUTER, "flag.routed", details)
