@@ -62,4 +62,4 @@ def test_the_comments_language_is_preselected_when_a_template_has_it() -> None:
     flag = SimpleNamespace(account_id="acct-1", language="es")
     assert comment_language(flag, book) == "es"  # type: ignore[arg-type]
     assert comment_language(SimpleNamespace(account_id="acct-1", language="xx"), book) == "en"  # type: ignore[arg-type]
-    assert comment_language(SimpleNamespace(account_id="acct-es"), book) == "es"  # type: ignore[arg-type]
+    assert comment_language(SimpleNamespace(account_id="acct-es", language=None), book) == "es"  # type: ignore[arg-type]
