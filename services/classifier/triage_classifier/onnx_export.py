@@ -18,7 +18,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -63,10 +63,10 @@ class _Graph:
         self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
-    def op(self, op_type: str, inputs: list[str], **attrs: object) -> str:
+    def op(self, op_type: str, inputs: list[str], domain: str = "", **attrs: Any) -> str:
         self._count += 1
         out = f"{op_type.lower()}_{self._count}"
-        self.nodes.append(self.helper.make_node(op_type, inputs, [out], name=out, **attrs))
+        self.nodes.append(self.helper.make_node(op_type, inputs, [out], name=out, domain=domain, **attrs))
         return out
 
     def linear(self, x: str, weights: dict[str, np.ndarray], prefix: str) -> str:
