@@ -14,7 +14,7 @@ run: $(RUNTIME_STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/triage run $(RUN_ARGS)
 
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/pytest -q
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/pytest -q --durations=25
 
 # The tests on Apache Kafka alone (a single node and a three-node cluster, started from .cache/kafka; needs
 # Java 17 and Maven for the first fetch). `make test` runs them too.
