@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from triage_api.drafts.check import KINDS, check_draft, review_reply
+from triage_api.drafts.evaluate import evaluate, read_labelled
 from triage_api.drafts.findings import Draft
 from triage_api.drafts.rules import rules
 from triage_api.replies.accounts import AccountBook
@@ -28,51 +29,7 @@ FLOORS = {"drafts.jsonl": (0.95, 0.90, 0.05), "drafts_holdout.jsonl": (0.70, 0.0
 
 
 def labelled(name: str) -> list[dict[str, Any]]:
-    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
-def as_draft(row: dict[str, Any]) -> Draft:
-    return Draft(
-        row["text"],
-        row.get("platform", "facebook"),
-        row.get("caption", ""),
-        tuple(row.get("links", [])),
-        row.get("sponsored", False),
-        row.get("sponsor", ""),
-        row.get("reply_to"),
-    )
-
-
-def measure(rows: list[dict[str, Any]]) -> tuple[dict[str, dict[str, float]], float]:
-    counts = {k: {"tp": 0, "fp": 0, "fn": 0} for k in KINDS}
-    clean = flagged_clean = 0
-    for row in rows:
-        found = {f.kind for f in check_draft(as_draft(row), ACCOUNT)}
-        expected = set(row["kinds"])
-        if not expected:
-            clean += 1
-            flagged_clean += bool(found)
-        for kind in KINDS:
-            key = (
-                "tp"
-                if kind in found and kind in expected
-                else "fp"
-                if kind in found
-                else "fn"
-                if kind in expected
-                else None
-            )
-            if key:
-                counts[kind][key] += 1
-    report = {}
-    for kind, c in counts.items():
-        report[kind] = {
-            "precision": c["tp"] / max(1, c["tp"] + c["fp"]),
-            "recall": c["tp"] / max(1, c["tp"] + c["fn"]),
-            "support": c["tp"] + c["fn"],
-        }
-    return report, flagged_clean / max(1, clean)
+    return read_labelled((DATA / name).read_text(encoding="utf-8").splitlines())
 
 
 def test_the_labelled_set_covers_every_kind_and_clean_drafts() -> None:
@@ -89,16 +46,13 @@ def test_the_labelled_set_covers_every_kind_and_clean_drafts() -> None:
 
 @pytest.mark.parametrize("name", sorted(FLOORS))
 def test_per_kind_precision_and_recall(name: str) -> None:
-    report, false_on_clean = measure(labelled(name))
+    report = evaluate(labelled(name), ACCOUNT)
     min_recall, min_precision, max_false = FLOORS[name]
-    print(f"\n{name}")
-    for kind, r in report.items():
-        print(f"  {kind:20} precision {r['precision']:.3f} recall {r['recall']:.3f} (n={r['support']})")
-    print(f"  clean drafts with a finding: {false_on_clean:.3f}")
-    for kind, r in report.items():
-        assert r["recall"] >= min_recall, (kind, r)
-        assert r["precision"] >= min_precision, (kind, r)
-    assert false_on_clean <= max_false
+    print(f"\n{name}\n{report.table()}")
+    for kind, score in report.kinds.items():
+        assert score.recall >= min_recall, (kind, score)
+        assert score.precision >= min_precision, (kind, score)
+    assert report.false_on_clean <= max_false
 
 
 def test_findings_point_at_the_text_and_cite_the_guidance() -> None:
@@ -149,3 +103,21 @@ def test_a_reply_review_blocks_phi_and_sends_the_rest_to_a_lead() -> None:
     held = review_reply("I think the vaccine mandate went too far.", "thoughts?", [])
     assert not held.blocked and held.needs_review and held.summary() == "personal_opinion"
     assert review_reply("Thanks, we've passed this on to our team.", "hi", []).findings == []
+
+
+def test_triage_eval_reports_the_post_check_on_labelled_drafts() -> None:
+    from click.testing import CliRunner
+    from triage_cli.main import cli
+
+    path = str(DATA / "drafts.jsonl")
+    result = CliRunner().invoke(cli, ["eval", "--drafts", "--json", path])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["drafts"] == len(labelled("drafts.jsonl"))
+    assert set(report["kinds"]) == set(KINDS)
+    assert report["kinds"]["phi"]["recall"] >= 0.95
+    assert report["false_on_clean"] <= 0.05
+
+    bad = CliRunner().invoke(cli, ["eval", "--drafts", "-"], input='{"text": "hi", "kinds": ["nonsense"]}\n')
+    assert bad.exit_code == 1
+    assert "line 1: `kinds` must be a list of" in bad.output

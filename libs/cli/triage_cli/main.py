@@ -233,8 +233,18 @@ def classify(input_, output, mode: str, artefact: Path | None) -> None:  # type:
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @click.option("--mode", type=click.Choice(["hybrid", "rules"]), default="hybrid", show_default=True)
 @click.option("--artefact", type=click.Path(file_okay=False, path_type=Path), default=None)
-def evaluate(file, as_json: bool, mode: str, artefact: Path | None) -> None:  # type: ignore[no-untyped-def]
-    """Score the classifier on JSONL with gold `labels`: per-label precision/recall/F1, macro-F1, benign flagged."""
+@click.option(
+    "--drafts",
+    is_flag=True,
+    help="FILE holds labelled drafts (`text`, `kinds`): score the post check instead of the classifier",
+)
+def evaluate(file, as_json: bool, mode: str, artefact: Path | None, drafts: bool) -> None:  # type: ignore[no-untyped-def]
+    """Score the classifier on JSONL with gold `labels`: per-label precision/recall/F1, macro-F1, benign flagged.
+    With --drafts, score the post check on labelled drafts: precision and recall per kind of finding, and the
+    clean drafts given a finding."""
+    if drafts:
+        _evaluate_drafts(file, as_json)
+        return
     from triage_classifier.batch import InputError, evaluate_stream
     from triage_classifier.training.metrics import format_table
 
@@ -243,6 +253,18 @@ def evaluate(file, as_json: bool, mode: str, artefact: Path | None) -> None:  # 
     except InputError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(report, indent=2) if as_json else format_table(report))
+
+
+def _evaluate_drafts(file, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from triage_api.drafts.evaluate import LabelledDraftError, evaluate, read_labelled
+    from triage_api.replies.accounts import AccountBook
+
+    try:
+        rows = read_labelled(file)
+    except LabelledDraftError as exc:
+        raise click.ClickException(str(exc)) from None
+    report = evaluate(rows, AccountBook.load(None).get("*"))
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.table())
 
 
 @cli.command()
