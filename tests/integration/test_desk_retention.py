@@ -46,3 +46,44 @@ def test_old_comment_text_is_purged_and_metadata_kept(database_url: str) -> None
         assert audit == ["retention.purged"]
     finally:
         engine.dispose()
+
+
+def test_old_drafts_are_deleted_except_one_being_published(database_url: str) -> None:
+    from triage_api.drafts import service as drafts
+    from triage_api.drafts.findings import Draft
+    from triage_api.drafts.models import DraftRow, DraftStatus
+    from triage_api.replies.accounts import AccountBook
+    from triage_api.staff.models import Role
+    from triage_api.staff.service import Principal
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    factory = make_sessionmaker(engine)
+    author = Principal(1, "mod", Role.MODERATOR)
+    accounts = AccountBook.load(None)
+    try:
+        with factory() as db, db.begin():
+            ids = {
+                name: drafts.save(db, None, Draft(text), "*", author, accounts).id
+                for name, text in [
+                    ("old", "Our patient in room 5 turned 90 today!"),
+                    ("sending", "Flu shots at the Oak Street clinic this Saturday."),
+                    ("recent", "Visiting hours change on Monday."),
+                ]
+            }
+            rows = {row.id: row for row in db.scalars(select(DraftRow)).all()}
+            for name in ("old", "sending"):
+                rows[ids[name]].updated_at = NOW - timedelta(days=91)
+            rows[ids["sending"]].status = DraftStatus.PUBLISHING.value
+            rows[ids["recent"]].updated_at = NOW - timedelta(days=89)
+        with factory() as db, db.begin():
+            assert drafts.purge_old(db, 90, at=NOW) == 1
+        with factory() as db, db.begin():
+            assert drafts.purge_old(db, 90, at=NOW) == 0  # idempotent
+        with factory() as db:
+            left = set(db.scalars(select(DraftRow.id)).all())
+            audit = db.scalars(select(AuditEvent.action).where(AuditEvent.action.like("retention.%"))).all()
+        assert left == {ids["sending"], ids["recent"]}
+        assert audit == ["retention.drafts_purged"]
+    finally:
+        engine.dispose()

@@ -33,12 +33,13 @@ from triage_api.consumer import FlagConsumer
 from triage_api.dashboard import stream as stream_views
 from triage_api.dashboard import views as dashboard_views
 from triage_api.db import make_engine, make_sessionmaker, migrate
+from triage_api.drafts import service as drafts
 from triage_api.drafts import views as draft_views
 from triage_api.errors import ERROR_RESPONSES
 from triage_api.errors import install as install_errors
 from triage_api.flags import desk_views
 from triage_api.flags import views as flag_views
-from triage_api.flags.retention import run_retention
+from triage_api.flags.retention import purge_text, run_retention
 from triage_api.headers import SecurityHeaders
 from triage_api.oncall import views as alert_views
 from triage_api.oncall.channels import build_channels
@@ -112,7 +113,10 @@ def create_app(
         tasks = [asyncio.create_task(notifier.run(), name="oncall-notifier")]
         if settings.retention_days > 0:
             tasks.append(
-                asyncio.create_task(run_retention(factory, settings.retention_days), name="retention")
+                asyncio.create_task(
+                    run_retention(factory, settings.retention_days, purges=(purge_text, drafts.purge_old)),
+                    name="retention",
+                )
             )
         kafka_publisher: KafkaActionPublisher | None = None
         if settings.consumer_enabled:

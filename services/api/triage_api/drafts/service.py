@@ -18,11 +18,11 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from triage_events import Account, ActionCompleted, ActionKind, ActionRequested, ActionStatus, Platform
 
@@ -268,3 +268,23 @@ def history(db: Session, draft_id: str, scan: int = 2000) -> list[AuditEvent]:
         .limit(scan)
     ).all()
     return [r for r in reversed(rows) if (r.detail or {}).get("draft_id") == draft_id]
+
+
+def purge_old(db: Session, days: int, at: datetime | None = None) -> int:
+    """Delete drafts untouched for more than `days` (their text may hold what the check found), except one
+    still on its way to the platform; the audit keeps hashes, counts and the published text. Returns how many
+    went."""
+    cutoff = (at or now()) - timedelta(days=days)
+    purged = len(
+        db.execute(
+            delete(DraftRow)
+            .where(DraftRow.updated_at < cutoff, DraftRow.status != DraftStatus.PUBLISHING.value)
+            .returning(DraftRow.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )
+    if purged:
+        audit.record(
+            db, "system:retention", "system", "retention.drafts_purged", None, count=purged, days=days
+        )
+    return purged

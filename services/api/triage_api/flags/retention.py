@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -33,18 +34,26 @@ def purge_text(db: Session, days: int, at: datetime | None = None) -> int:
     return purged
 
 
-async def run_retention(factory: sessionmaker[Session], days: int, every_s: float = 3600.0) -> None:
-    """Purge once an hour (idempotent, so every replica may run it)."""
+Purge = Callable[[Session, int], int]
+
+
+async def run_retention(
+    factory: sessionmaker[Session],
+    days: int,
+    every_s: float = 3600.0,
+    purges: Sequence[Purge] = (purge_text,),
+) -> None:
+    """Run each purge once an hour (each idempotent, so every replica may run them)."""
     while True:
 
         def once() -> int:
             with factory() as db, db.begin():
-                return purge_text(db, days)
+                return sum(purge(db, days) for purge in purges)
 
         try:
             purged = await asyncio.to_thread(once)
             if purged:
-                log.info("retention purged comment text count=%d days=%d", purged, days)
+                log.info("retention purged rows count=%d days=%d", purged, days)
         except Exception as exc:  # a database hiccup must not end the API; try again next round
             log.warning("retention run failed error=%s", type(exc).__name__)
         await asyncio.sleep(every_s)
