@@ -1,6 +1,7 @@
 """The reply template catalogue (`templates.yaml`): per label a public and a private variant, English and
 Spanish, each with a human title, the guidance it follows and the published sources behind that guidance.
-Urgent templates are for one kind of emergency (self-harm, medical), chosen from the rules that fired."""
+Urgent templates are for one kind of emergency (self-harm, medical), chosen from the rules that fired, and
+are written in every language the classifier covers: someone in danger gets an answer they can read."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from triage_events import Label, Platform
 
 CATALOGUE = Path(__file__).with_name("templates.yaml")
 LANGUAGES = ("en", "es")
+# The languages the classifier covers (`triage_classifier.language.COVERED`): every urgent template has each.
+URGENT_LANGUAGES = ("en", "es", "zh", "vi", "tl", "ar", "ko", "ru", "ht", "pt", "fr")
 # What the desk's language selector calls each language a template may be written in.
 LANGUAGE_NAMES = {
     "en": "English",
@@ -79,7 +82,8 @@ def load_catalogue(path: Path = CATALOGUE) -> dict[str, ReplyTemplate]:
     if len(by_id) != len(templates):
         raise ValueError("duplicate template ids in the catalogue")
     for template in templates:
-        missing = [lang for lang in LANGUAGES if lang not in template.text]
+        required = URGENT_LANGUAGES if template.label is Label.URGENT else LANGUAGES
+        missing = [lang for lang in required if lang not in template.text]
         if missing:
             raise ValueError(f"template {template.id} lacks languages {missing}")
         if (template.emergency is None) != (template.label is not Label.URGENT):
