@@ -1,29 +1,58 @@
 """The `post` action kind (a draft from the desk's Drafts page) in ingest's actions worker: a dry run
-answers `dry_run` without calling the platform; live, the platform clients do not post yet and answer
-`failed` / `unsupported_action` without calling anything (docs/post_check.md says what posting needs)."""
+answers `dry_run` without calling the platform; live, a Facebook Page post is `POST /{page-id}/feed` and an
+X post `POST /2/tweets` without a reply field, each with the account's token, answering the new post's id,
+sent once across a redelivery, and a platform's refusal is a `failed` completion with its reason. Platforms
+that publish only media (Instagram, YouTube) refuse a text post as `unsupported_action` without a call."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from uuid import uuid4
 
-from triage_events import Account, ActionKind, ActionRequested, ActionStatus, Platform
-from triage_ingest.actions.ledger import IDEMPOTENT
+import pytest
+from triage_events import (
+    Account,
+    ActionCompleted,
+    ActionKind,
+    ActionRequested,
+    ActionStatus,
+    Platform,
+    decode,
+)
+from triage_ingest.actions.ledger import IDEMPOTENT, OUTCOME_UNKNOWN, MemoryActionLog
+from triage_ingest.actions.worker import settle
 
-from tests.unit.ingest_actions_test import FakeGraph, executor
-from tests.unit.ingest_fakes import PAGE_ID
+from tests.unit.ingest_actions_test import TOKEN, FakeGraph, executor
+from tests.unit.ingest_fakes import IG_USER_ID, PAGE_ID
+from tests.unit.ingest_platform_actions_test import request, x_harness, youtube_harness
+from tests.unit.ingest_platform_fakes import FakeX, FakeYouTube, serve
+
+TEXT = "Flu shots this week at every clinic."
+FB_POST_ID = f"{PAGE_ID}_1029384756"
 
 
-def post() -> ActionRequested:
+@pytest.fixture
+def fake_x() -> Iterator[FakeX]:
+    fake = FakeX()
+    with serve(fake):
+        yield fake
+
+
+def post(platform: Platform = Platform.FACEBOOK, account: str = PAGE_ID) -> ActionRequested:
     return ActionRequested(
         event_id=uuid4(),
         action=ActionKind.POST,
         comment_key="draft:0c6a1f6e-0000-4000-8000-000000000001",
-        platform=Platform.FACEBOOK,
-        account=Account(id=PAGE_ID),
+        platform=platform,
+        account=Account(id=account),
         platform_comment_id="",
-        text="Flu shots this week at every clinic.",
+        text=TEXT,
         requested_by="moderator-user",
     )
+
+
+def x_post() -> ActionRequested:
+    return request(Platform.X, ActionKind.POST, "", text=TEXT, comment_key="draft:x-1")
 
 
 async def test_a_post_runs_dry_by_default_and_calls_nothing() -> None:
@@ -33,11 +62,112 @@ async def test_a_post_runs_dry_by_default_and_calls_nothing() -> None:
     assert done.status is ActionStatus.DRY_RUN and done.action is ActionKind.POST
     assert done.comment_key == request.comment_key and done.request_id == request.event_id
     assert graph.calls == []
-
-
-async def test_a_live_post_is_refused_not_sent() -> None:
-    graph = FakeGraph()
-    done = await executor(graph).run(post())
-    assert done.status is ActionStatus.FAILED and done.error == "unsupported_action"
-    assert graph.calls == []
     assert ActionKind.POST not in IDEMPOTENT  # an interrupted post is never sent twice
+
+
+# --- Facebook Page -----------------------------------------------------------------------------------------
+
+
+async def test_a_live_facebook_post_goes_to_the_page_feed_with_the_page_token() -> None:
+    graph = FakeGraph()
+    graph.script = [(200, {"id": FB_POST_ID}, {})]
+    done = await executor(graph).run(post())
+    assert (done.status, done.platform_result_id, done.error) == (ActionStatus.DONE, FB_POST_ID, None)
+    assert graph.calls == [("POST", f"/v23.0/{PAGE_ID}/feed", {"message": TEXT}, f"Bearer {TOKEN}")]
+
+
+async def test_a_redelivered_facebook_post_is_sent_once() -> None:
+    graph = FakeGraph()
+    graph.script = [(200, {"id": FB_POST_ID}, {})]
+    ledger, worker, request = MemoryActionLog(), executor(graph), post()
+    first = await settle(worker, ledger, request)
+    again = await settle(worker, ledger, request)
+    assert again == first
+    assert decode(ActionCompleted, first).platform_result_id == FB_POST_ID
+    assert len(graph.calls) == 1
+
+
+async def test_a_post_that_may_have_gone_out_is_not_sent_again() -> None:
+    graph = FakeGraph()
+    ledger, request = MemoryActionLog(), post()
+    ledger.action_started(str(request.event_id), request.action.value, dry_run=False)  # crashed mid-call
+    done = decode(ActionCompleted, await settle(executor(graph), ledger, request))
+    assert (done.status, done.error) == (ActionStatus.FAILED, OUTCOME_UNKNOWN)
+    assert graph.calls == []
+
+
+async def test_a_facebook_refusal_is_a_failed_post_with_the_reason() -> None:
+    graph = FakeGraph()
+    denied = {
+        "message": "(#200) Requires pages_manage_posts permission",
+        "type": "OAuthException",
+        "code": 200,
+    }
+    graph.script = [(403, {"error": denied}, {})]
+    sleeps: list[float] = []
+    done = await executor(graph, sleeps=sleeps).run(post())
+    assert (done.status, done.error, done.platform_result_id) == (ActionStatus.FAILED, "graph_200", None)
+    assert len(graph.calls) == 1 and sleeps == []
+
+
+async def test_a_post_without_text_is_refused_before_any_call() -> None:
+    graph = FakeGraph()
+    done = await executor(graph).run(post().model_copy(update={"text": None}))
+    assert (done.status, done.error) == (ActionStatus.FAILED, "no_text")
+    assert graph.calls == []
+
+
+async def test_instagram_refuses_a_text_post_without_calling() -> None:
+    graph = FakeGraph()
+    done = await executor(graph).run(post(Platform.INSTAGRAM, IG_USER_ID))
+    assert (done.status, done.error) == (ActionStatus.FAILED, "unsupported_action")
+    assert graph.calls == []
+
+
+# --- X -----------------------------------------------------------------------------------------------------
+
+
+async def test_a_live_x_post_is_a_tweet_without_a_reply_field(fake_x: FakeX) -> None:
+    done = await x_harness(fake_x).run(x_post())
+    assert (done.status, done.platform_result_id) == (ActionStatus.DONE, "1880000000000000001")
+    assert [(c.method, c.path, c.json) for c in fake_x.calls] == [("POST", "/2/tweets", {"text": TEXT})]
+    assert fake_x.calls[0].headers["authorization"] == "Bearer x-user-token"
+
+
+async def test_a_redelivered_x_post_is_sent_once(fake_x: FakeX) -> None:
+    ledger, harness, request = MemoryActionLog(), x_harness(fake_x), x_post()
+    first = await settle(harness.executor, ledger, request)
+    again = await settle(harness.executor, ledger, request)
+    assert again == first
+    assert decode(ActionCompleted, first).status is ActionStatus.DONE
+    assert fake_x.paths("POST") == ["/2/tweets"]
+
+
+async def test_an_x_refusal_is_a_failed_post_with_the_reason(fake_x: FakeX) -> None:
+    duplicate = {
+        "title": "Forbidden",
+        "type": "about:blank",
+        "status": 403,
+        "detail": "You are not allowed to create a Tweet with duplicate content.",
+    }
+    fake_x.queue("/2/tweets", 403, duplicate)
+    fake_x.queue("/2/tweets", 400, {"title": "Invalid Request", "status": 400, "type": "about:blank"})
+    harness = x_harness(fake_x)
+    forbidden = await harness.run(x_post())
+    invalid = await harness.run(x_post())
+    assert (forbidden.status, forbidden.error) == (ActionStatus.FAILED, "not_allowed")
+    assert (invalid.status, invalid.error) == (ActionStatus.FAILED, "invalid_request")
+    assert len(fake_x.calls) == 2 and harness.sleeps == []
+
+
+# --- YouTube -----------------------------------------------------------------------------------------------
+
+
+async def test_youtube_refuses_a_text_post_without_calling() -> None:
+    fake = FakeYouTube()
+    with serve(fake):
+        done = await youtube_harness(fake).run(
+            request(Platform.YOUTUBE, ActionKind.POST, "", text=TEXT, comment_key="draft:yt-1")
+        )
+    assert (done.status, done.error) == (ActionStatus.FAILED, "unsupported_action")
+    assert fake.calls == []

@@ -37,7 +37,7 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
 
 
 def require_text(request: ActionRequested) -> str:
-    """The reply text, which a reply or private reply cannot do without."""
+    """The text, which a reply, private reply or post cannot do without."""
     if not request.text:
         raise ActionFailed("no_text", transient=False)
     return request.text

@@ -5,6 +5,10 @@ Facebook: reply `POST /{comment-id}/comments`, hide/unhide `POST /{comment-id}` 
 within 7 days). Instagram: reply `POST /{comment-id}/replies`, hide/unhide `POST /{comment-id}` `hide`,
 delete `DELETE /{comment-id}`, private reply `POST /{ig-user-id}/messages`. The page token travels in the
 Authorization header, never in a URL that could be logged.
+
+A post (the team's own, from the Drafts page) is `POST /{page-id}/feed` with `message` on a Facebook Page (the
+page id is the account id; the answer's `id` is the new post's). Instagram publishes only media (a container
+of an image or video first), so a text post there is refused as `unsupported_action` before any call.
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ class MetaGraph:
             case ActionKind.PRIVATE_REPLY:
                 body = {"recipient": {"comment_id": cid}, "message": {"text": require_text(request)}}
                 return "POST", f"{request.account.id}/messages", {"json": body}
+            case ActionKind.POST if not instagram:
+                return "POST", f"{request.account.id}/feed", {"data": _text(request)}
         raise ActionFailed("unsupported_action", transient=False)
 
     def _record_usage(self, request: ActionRequested, response: httpx.Response) -> None:

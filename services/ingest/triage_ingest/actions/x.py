@@ -5,8 +5,9 @@ Reply `POST /2/tweets` `{"text", "reply": {"in_reply_to_tweet_id"}}`; hide/unhid
 which X allows for the account's own posts only, so the author is looked up first and someone else's post
 fails as `not_own_post` (the desk hides it instead); private reply is a DM,
 `POST /2/dm_conversations/with/:participant_id/messages`, to the author looked up the same way
-(`ActionRequested` carries no author id). The token is an OAuth 2.0 user-context bearer token with
-`tweet.write tweet.moderate.write dm.write` (credential `access_token`).
+(`ActionRequested` carries no author id); a post of the account's own (from the Drafts page) is
+`POST /2/tweets` `{"text"}`, with no reply field, and answers the new post's id. The token is an OAuth 2.0
+user-context bearer token with `tweet.write tweet.moderate.write dm.write` (credential `access_token`).
 
 X sends `x-rate-limit-remaining` / `x-rate-limit-reset` (epoch seconds) and no Retry-After: the remaining
 count becomes the quota gauge, the reset the wait after a 429.
@@ -72,6 +73,11 @@ class XClient:
                 path = f"/2/dm_conversations/with/{author}/messages"
                 sent = await self._call(request, token, "POST", path, json={"text": text})
                 return _str(sent.get("dm_event_id"))
+            case ActionKind.POST:
+                created = await self._call(
+                    request, token, "POST", "/2/tweets", json={"text": require_text(request)}
+                )
+                return _str(created.get("id"))
         raise ActionFailed("unsupported_action", transient=False)
 
     async def _author(self, request: ActionRequested, token: str) -> str:
