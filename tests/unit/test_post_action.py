@@ -2,13 +2,15 @@
 answers `dry_run` without calling the platform; live, a Facebook Page post is `POST /{page-id}/feed` and an
 X post `POST /2/tweets` without a reply field, each with the account's token, answering the new post's id,
 sent once across a redelivery, and a platform's refusal is a `failed` completion with its reason. Platforms
-that publish only media (Instagram, YouTube) refuse a text post as `unsupported_action` without a call."""
+that publish only media (Instagram, YouTube) refuse a text post as `unsupported_action` without a call; Reddit
+posts a self post to the subreddit the account's config names, and refuses without one."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from uuid import uuid4
 
+import httpx
 import pytest
 from triage_events import (
     Account,
@@ -19,13 +21,23 @@ from triage_events import (
     Platform,
     decode,
 )
+from triage_ingest.accounts import AccountConfig, Accounts
 from triage_ingest.actions.ledger import IDEMPOTENT, OUTCOME_UNKNOWN, MemoryActionLog
+from triage_ingest.actions.oauth import TokenSource
+from triage_ingest.actions.reddit import RedditClient, configured_subreddit, title
 from triage_ingest.actions.worker import settle
 
 from tests.unit.ingest_actions_test import TOKEN, FakeGraph, executor
 from tests.unit.ingest_fakes import IG_USER_ID, PAGE_ID
-from tests.unit.ingest_platform_actions_test import request, x_harness, youtube_harness
-from tests.unit.ingest_platform_fakes import FakeX, FakeYouTube, serve
+from tests.unit.ingest_platform_actions_test import Harness, request, x_harness, youtube_harness
+from tests.unit.ingest_platform_fakes import (
+    REDDIT_USER,
+    FakeReddit,
+    FakeX,
+    FakeYouTube,
+    platform_accounts,
+    serve,
+)
 
 TEXT = "Flu shots this week at every clinic."
 FB_POST_ID = f"{PAGE_ID}_1029384756"
@@ -158,6 +170,82 @@ async def test_an_x_refusal_is_a_failed_post_with_the_reason(fake_x: FakeX) -> N
     assert (forbidden.status, forbidden.error) == (ActionStatus.FAILED, "not_allowed")
     assert (invalid.status, invalid.error) == (ActionStatus.FAILED, "invalid_request")
     assert len(fake_x.calls) == 2 and harness.sleeps == []
+
+
+# --- Reddit ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_reddit() -> Iterator[FakeReddit]:
+    fake = FakeReddit()
+    with serve(fake):
+        yield fake
+
+
+def reddit_poster(fake: FakeReddit, target: str) -> Harness:
+    known = platform_accounts()
+    configs = [AccountConfig(platform="reddit", id=REDDIT_USER, target=target)]
+    http = httpx.AsyncClient(timeout=5)
+    agent = "server:triage-test:1.0 (by /u/brightwater_health)"
+    tokens = TokenSource(
+        http,
+        f"{fake.base_url}/api/v1/access_token",
+        known.credential,
+        basic_auth=True,
+        headers={"User-Agent": agent},
+    )
+    where = configured_subreddit(Accounts(configs))
+    client = RedditClient(http, fake.base_url, tokens, known.metric_label, agent, where)
+    return Harness(Platform.REDDIT, client, http)
+
+
+def reddit_post(text: str = TEXT) -> ActionRequested:
+    return request(Platform.REDDIT, ActionKind.POST, "", text=text, comment_key="draft:reddit-1")
+
+
+async def test_a_live_reddit_post_is_a_self_post_in_the_configured_subreddit(fake_reddit: FakeReddit) -> None:
+    created = {
+        "url": "https://www.reddit.com/r/brightwater/comments/1abcde/",
+        "id": "1abcde",
+        "name": "t3_1abcde",
+    }
+    fake_reddit.queue("/api/submit", 200, {"json": {"errors": [], "data": created}})
+    long_title = "Flu shots " + "x" * 400
+    done = await reddit_poster(fake_reddit, "r/brightwater").run(
+        reddit_post(f"\n{long_title}\nEvery clinic.")
+    )
+    assert (done.status, done.platform_result_id) == (ActionStatus.DONE, "t3_1abcde")
+    submit = [c for c in fake_reddit.calls if c.path == "/api/submit"]
+    assert len(submit) == 1 and submit[0].headers["authorization"] == "bearer reddit-token"
+    assert submit[0].form == {
+        "api_type": "json",
+        "kind": "self",
+        "sr": "brightwater",
+        "title": long_title[:300],
+        "text": f"\n{long_title}\nEvery clinic.",
+    }
+
+
+async def test_a_reddit_post_without_a_configured_subreddit_is_refused(fake_reddit: FakeReddit) -> None:
+    for target in ("", "user/brightwater_health"):
+        done = await reddit_poster(fake_reddit, target).run(reddit_post())
+        assert (done.status, done.error) == (ActionStatus.FAILED, "unsupported_action")
+    assert fake_reddit.calls == []
+
+
+async def test_a_reddit_refusal_is_a_failed_post_with_the_reason(fake_reddit: FakeReddit) -> None:
+    errors = [["SUBREDDIT_NOTALLOWED", "you aren't allowed to post there.", "sr"]]
+    fake_reddit.queue("/api/submit", 200, {"json": {"errors": errors}})
+    harness = reddit_poster(fake_reddit, "r/brightwater")
+    done = await harness.run(reddit_post())
+    assert (done.status, done.error) == (ActionStatus.FAILED, "reddit_subreddit_notallowed")
+    assert [c.path for c in fake_reddit.calls if c.path == "/api/submit"] == ["/api/submit"]
+    assert harness.sleeps == []
+
+
+def test_a_reddit_title_is_the_first_line_that_says_something() -> None:
+    assert title("  \n Open house Saturday \nDetails inside") == "Open house Saturday"
+    assert len(title("y" * 500)) == 300
 
 
 # --- YouTube -----------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from triage_ingest.accounts import Accounts, load_accounts
 from triage_ingest.actions.base import PlatformClient
 from triage_ingest.actions.meta import MetaGraph
 from triage_ingest.actions.oauth import TokenSource
-from triage_ingest.actions.reddit import RedditClient
+from triage_ingest.actions.reddit import RedditClient, configured_subreddit
 from triage_ingest.actions.worker import ActionWorker, Executor
 from triage_ingest.actions.x import XClient
 from triage_ingest.actions.youtube import YouTubeClient
@@ -148,7 +148,12 @@ def _action_clients(
         Platform.X: XClient(http, settings.x_api_url, token, accounts.metric_label),
         Platform.YOUTUBE: YouTubeClient(http, settings.youtube_api_url, google, accounts.metric_label, quota),
         Platform.REDDIT: RedditClient(
-            http, settings.reddit_api_url, reddit_tokens, accounts.metric_label, settings.reddit_user_agent
+            http,
+            settings.reddit_api_url,
+            reddit_tokens,
+            accounts.metric_label,
+            settings.reddit_user_agent,
+            configured_subreddit(accounts),
         ),
     }
 

@@ -4,7 +4,11 @@ Reply `POST /api/comment` (`thing_id`, `text`, `api_type=json`); hide `POST /api
 `spam=false`) and unhide `POST /api/approve`, both for subreddits the account moderates (elsewhere Reddit
 answers 403: `not_moderator`); delete `POST /api/del` for the account's own comments, `/api/remove` for
 anyone else's (the author comes from `GET /api/info`); private reply `POST /api/compose` to the author.
-Ids are fullnames (`t1_…` for comments); a bare id is taken as a comment.
+Ids are fullnames (`t1_…` for comments); a bare id is taken as a comment. A post of the account's own (from the
+Drafts page) is a self post, `POST /api/submit` (`kind=self`, `sr`, `title`: the text's first line cut to 300
+characters, `text`), in the subreddit the account's config names as its target (`r/<name>`); without one it
+is refused as `unsupported_action` before any call, since Reddit has no feed of an account's own to post to
+that the desk could pick for it. It answers the new post's fullname (`t3_…`).
 
 Every call carries the bearer token from `TokenSource` and a descriptive User-Agent, which Reddit requires.
 `X-Ratelimit-Remaining` becomes the quota gauge and `X-Ratelimit-Reset` (seconds from now) the wait after a
@@ -20,6 +24,7 @@ from typing import Any
 import httpx
 from triage_events import ActionKind, ActionRequested, Platform
 
+from triage_ingest.accounts import Accounts
 from triage_ingest.actions.base import ActionFailed
 from triage_ingest.actions.http import failure, json_object, require_text, send
 from triage_ingest.actions.oauth import TokenSource, unauthorized
@@ -27,6 +32,9 @@ from triage_ingest.platform_http import REDDIT_RATE_HEADERS, header_number, reco
 
 DM_SUBJECT = "About your comment"
 _FULLNAME_PREFIXES = ("t1_", "t3_")
+TITLE_LIMIT = 300  # Reddit's longest title
+
+Subreddit = Callable[[Platform, str], str | None]
 
 
 class RedditClient:
@@ -37,12 +45,16 @@ class RedditClient:
         tokens: TokenSource,
         account_label: Callable[[Platform, str], str],
         user_agent: str,
+        subreddit: Subreddit | None = None,
     ) -> None:
+        """`subreddit`: where an account posts (`configured_subreddit`); none, or None for an account: it
+        does not post."""
         self._http = http
         self._base = base_url.rstrip("/")
         self._tokens = tokens
         self._label = account_label
         self._agent = user_agent
+        self._subreddit: Subreddit = subreddit or (lambda _platform, _account: None)
 
     async def execute(self, request: ActionRequested) -> str | None:
         thing = fullname(request.platform_comment_id)
@@ -71,6 +83,19 @@ class RedditClient:
                 form = {"api_type": "json", "to": author, "subject": DM_SUBJECT, "text": text}
                 await self._call(request, "POST", "/api/compose", form)
                 return None
+            case ActionKind.POST:
+                text = require_text(request)
+                subreddit = self._subreddit(request.platform, request.account.id)
+                if subreddit is None:
+                    raise ActionFailed("unsupported_action", transient=False)  # no subreddit configured
+                form = {
+                    "api_type": "json",
+                    "kind": "self",
+                    "sr": subreddit,
+                    "title": title(text),
+                    "text": text,
+                }
+                return _submitted_name(await self._call(request, "POST", "/api/submit", form))
         raise ActionFailed("unsupported_action", transient=False)
 
     async def _author(self, request: ActionRequested, thing: str) -> str | None:
@@ -115,6 +140,25 @@ def fullname(comment_id: str) -> str:
     return comment_id if comment_id.startswith(_FULLNAME_PREFIXES) else f"t1_{comment_id}"
 
 
+def configured_subreddit(accounts: Accounts) -> Subreddit:
+    """The subreddit an account's config names as its target (`r/<name>`), for its posts; None when the
+    target is a user's page, unset, or the account unknown."""
+
+    def subreddit(platform: Platform, account_id: str) -> str | None:
+        config = accounts.get(platform, account_id)
+        target = config.target.strip().removeprefix("/") if config else ""
+        name = target.removeprefix("r/") if target.startswith("r/") else ""
+        return name.strip("/") or None
+
+    return subreddit
+
+
+def title(text: str) -> str:
+    """A post's title: its first line that has something on it, cut to Reddit's 300 characters."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first[:TITLE_LIMIT]
+
+
 def _raise_json_errors(body: dict[str, Any]) -> None:
     """`{"json": {"errors": [["RATELIMIT", "…", "ratelimit"]], "ratelimit": 291.2}}` as `ActionFailed`."""
     answer = body.get("json")
@@ -138,6 +182,14 @@ def _created_name(body: dict[str, Any]) -> str | None:
     first = things[0] if isinstance(things, list) and things and isinstance(things[0], dict) else {}
     created = first.get("data")
     name = created.get("name") if isinstance(created, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _submitted_name(body: dict[str, Any]) -> str | None:
+    """The fullname of the post `/api/submit` created (`json.data.name`)."""
+    answer = body.get("json")
+    data = answer.get("data") if isinstance(answer, dict) else None
+    name = data.get("name") if isinstance(data, dict) else None
     return name if isinstance(name, str) else None
 
 
