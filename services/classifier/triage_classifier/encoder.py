@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from triage_classifier.base_model import DIM, MAX_TOKENS, base_model_path
+from triage_classifier.base_model import DIM, MAX_TOKENS, base_model_path, encode_by_length
 
 log = logging.getLogger(__name__)
 __all__ = ["DIM", "MAX_TOKENS", "Encoder", "base_model_path"]
@@ -61,13 +61,4 @@ class Encoder:
         self, texts: list[str], batch_size: int = 32, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
         """Embeddings for `texts` in their order (batched by length)."""
-        if not texts:
-            return np.zeros((0, DIM), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            idx = order[start : start + batch_size]
-            out[idx] = self.forward([texts[i] for i in idx]).numpy()
-            if progress:
-                progress(len(idx))
-        return out
+        return encode_by_length(lambda batch: self.forward(batch).numpy(), texts, batch_size, progress)

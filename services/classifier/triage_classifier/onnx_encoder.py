@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from triage_classifier.base_model import DIM, MAX_TOKENS, base_model_path
+from triage_classifier.base_model import MAX_TOKENS, base_model_path, encode_by_length
 from triage_classifier.onnx_export import Precision, cached_export
 
 log = logging.getLogger(__name__)
@@ -65,13 +65,4 @@ class OnnxEncoder:
         self, texts: list[str], batch_size: int = 32, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
         """Embeddings for `texts` in their order (batched by length)."""
-        if not texts:
-            return np.zeros((0, DIM), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            idx = order[start : start + batch_size]
-            out[idx] = self.forward([texts[i] for i in idx])
-            if progress:
-                progress(len(idx))
-        return out
+        return encode_by_length(self.forward, texts, batch_size, progress)
