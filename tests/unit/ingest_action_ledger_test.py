@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
+from triage_bus.consume import Sink, handle_records
 from triage_bus.profile import BrokerProfile
 from triage_events import (
     ACTIONS,
@@ -29,7 +31,7 @@ from triage_events import (
 )
 from triage_ingest.actions.base import ActionFailed
 from triage_ingest.actions.ledger import KEEP_S, OUTCOME_UNKNOWN, STARTED, ActionLog, MemoryActionLog
-from triage_ingest.actions.worker import ActionWorker, Executor, settle
+from triage_ingest.actions.worker import ActionWorker, Executor, decode_request, settle
 from triage_ingest.main import _state_store
 from triage_ingest.polling import cursors
 from triage_ingest.polling.cursors import CursorStore
@@ -222,11 +224,28 @@ async def test_the_worker_publishes_the_recorded_answer_for_a_duplicate() -> Non
     worker = ActionWorker(BrokerProfile("127.0.0.1:1", embedded=True), "g", executor(platform))
     sent = request(ActionKind.REPLY)
     for offset in (0, 1):  # the outbox published the row twice
-        await worker._handle(producer, encode(sent), sent.comment_key.encode(), 0, offset)  # type: ignore[arg-type]
+        await deliver(worker, producer, sent, offset)
     published = producer.sent[ACTIONS.name]
     assert len(published) == 2 and published[0] == published[1]
     assert published[0][0] == sent.comment_key.encode()
     assert platform.calls == [("reply", "c1")]
+
+
+@dataclass(frozen=True)
+class DeliveredRecord:
+    value: bytes
+    key: bytes
+    offset: int
+    topic: str = ACTIONS.name
+    partition: int = 0
+
+
+async def deliver(
+    worker: ActionWorker, producer: InMemoryProducer, sent: ActionRequested, offset: int
+) -> None:
+    """One delivery of `sent` to the worker, as its consumer hands it over."""
+    record = DeliveredRecord(encode(sent), sent.comment_key.encode(), offset)
+    await handle_records([record], decode_request, worker.handle, Sink(producer, "ingest"))
 
 
 class FailingToRecord(MemoryActionLog):
@@ -247,10 +266,10 @@ async def test_a_crash_before_the_outcome_is_recorded_publishes_nothing_and_is_n
     worker = ActionWorker(BrokerProfile("127.0.0.1:1", embedded=True), "g", executor(platform), ledger)
     sent = request(ActionKind.REPLY)
     with pytest.raises(Crash):
-        await worker._handle(producer, encode(sent), sent.comment_key.encode(), 0, 0)  # type: ignore[arg-type]
+        await deliver(worker, producer, sent, 0)
     assert producer.sent == {}  # nothing acknowledged: the offset is not committed, the request comes back
     ledger.broken = False
-    await worker._handle(producer, encode(sent), sent.comment_key.encode(), 0, 0)  # type: ignore[arg-type]
+    await deliver(worker, producer, sent, 0)
     [(_key, value)] = producer.sent[ACTIONS.name]
     assert decode(ActionCompleted, value).error == OUTCOME_UNKNOWN
     assert platform.calls == [("reply", "c1")]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from typing import Any
+from typing import Any, Protocol
 
 from triage_events import DeadLetter
 
@@ -70,6 +70,28 @@ def dead_letter(
         value_b64=base64.b64encode(value).decode() if value is not None else None,
         reason=reason,
         error=error[:1000],
+    )
+
+
+class Record(Protocol):
+    """What is needed of a Kafka record (aiokafka's `ConsumerRecord` is one)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+def dead_letter_record(service: str, record: Record, reason: str, error: str) -> DeadLetter:
+    """The dead letter of a bus record, kept whole with its topic, partition and offset."""
+    return dead_letter(
+        service, record.topic, record.key, record.value, reason, error, record.partition, record.offset
     )
 
 

@@ -7,6 +7,7 @@ from triage_events.codec import (
     decode_typed,
     describe_validation_error,
     encode,
+    event_type,
 )
 from triage_events.schemas import (
     Account,
@@ -66,4 +67,5 @@ __all__ = [
     "decode_typed",
     "describe_validation_error",
     "encode",
+    "event_type",
 ]

@@ -57,6 +57,17 @@ def decode_flag_event(data: bytes | None) -> FlagRaised | FlagCleared:
     return event
 
 
+def event_type(data: bytes | None) -> str | None:
+    """The `type` a payload says it is, without validating the rest (None when it is not a JSON object or
+    names no type): for readers of a topic that carries events for more than one reader."""
+    try:
+        parsed = json.loads(data or b"")
+    except (ValueError, RecursionError):
+        return None
+    kind = parsed.get("type") if isinstance(parsed, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def _load(data: bytes | None) -> dict[str, object]:
     if data is None:
         raise InvalidEvent("empty", "message has no value")

@@ -10,16 +10,16 @@ after that commit. Re-delivered results are recognised by their request id and c
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Protocol
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
+from aiokafka import AIOKafkaProducer
 from sqlalchemy.orm import Session, sessionmaker
+from triage_bus.consume import BusConsumer, Received, Sink
 from triage_bus.profile import BrokerProfile
-from triage_events import ACTIONS, ActionCompleted, ActionRequested, InvalidEvent, decode, encode
+from triage_events import ACTIONS, ActionCompleted, ActionRequested, decode, encode, event_type
 
+from triage_api import metrics
 from triage_api.db import until_stored
 from triage_api.drafts.service import record_completion as record_post_completion
 from triage_api.flags.workflow import record_completion
@@ -66,26 +66,12 @@ class KafkaActionPublisher:
             self._producer = None
 
 
-def _event_type(value: bytes | None) -> str | None:
-    try:
-        parsed = json.loads(value or b"")
-    except (ValueError, RecursionError):
+def decode_completion(value: bytes | None) -> ActionCompleted | None:
+    """A result, or None for the requests (ours, on the same topic; ingest reads them and dead-letters the
+    malformed ones). A record that says it is a result and is not a valid one is dead-lettered here."""
+    if event_type(value) != "action_completed":
         return None
-    return parsed.get("type") if isinstance(parsed, dict) else None
-
-
-def completions(records: list[ConsumerRecord]) -> list[ActionCompleted]:
-    """The results among a batch; requests (ours, on the same topic) and malformed records are skipped
-    (ingest dead-letters malformed requests; a malformed result has no request to attach to)."""
-    found: list[ActionCompleted] = []
-    for record in records:
-        if _event_type(record.value) != "action_completed":
-            continue
-        try:
-            found.append(decode(ActionCompleted, record.value))
-        except InvalidEvent as exc:
-            log.warning("malformed action result reason=%s offset=%s", exc.reason, record.offset)
-    return found
+    return decode(ActionCompleted, value)
 
 
 def apply_completions(factory: sessionmaker[Session], results: list[ActionCompleted]) -> int:
@@ -97,32 +83,29 @@ class ActionResultConsumer:
     def __init__(
         self, profile: BrokerProfile, factory: sessionmaker[Session], group_id: str, retry_delay: float = 1.0
     ) -> None:
-        self._profile = profile
         self._factory = factory
-        self._group_id = group_id
         self._retry_delay = retry_delay
         self.applied = 0
-        self.running = False
+        self._bus = BusConsumer(
+            profile,
+            ACTIONS.name,
+            group_id,
+            "api",
+            decode_completion,
+            self.handle,
+            max_records=200,
+            on_dead_letter=metrics.count_dead_letter,
+        )
+
+    @property
+    def running(self) -> bool:
+        return self._bus.running
 
     async def run(self) -> None:
-        consumer = AIOKafkaConsumer(ACTIONS.name, **self._profile.consumer_kwargs(self._group_id))
-        await consumer.start()
-        self.running = True
-        try:
-            while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=200)
-                for tp, records in batches.items():
-                    await self._handle(tp, records, consumer)
-        finally:
-            self.running = False
-            await consumer.stop()
+        await self._bus.run()
 
-    async def _handle(
-        self, tp: TopicPartition, records: list[ConsumerRecord], consumer: AIOKafkaConsumer
-    ) -> None:
-        results = completions(records)
-        if results:
-            self.applied += await until_stored(
-                lambda: apply_completions(self._factory, results), self._retry_delay, "action results"
-            )
-        await consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "")})
+    async def handle(self, received: list[Received[ActionCompleted]], sink: Sink) -> None:
+        results = [item.event for item in received]
+        self.applied += await until_stored(
+            lambda: apply_completions(self._factory, results), self._retry_delay, "action results"
+        )

@@ -17,22 +17,11 @@ import logging
 from collections.abc import Callable
 from typing import TypeAlias
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from triage_bus.dlq import dead_letter
+from triage_bus.consume import BusConsumer, Received, Sink
 from triage_bus.profile import BrokerProfile
-from triage_events import (
-    DLQ,
-    FLAGS,
-    DeadLetter,
-    FlagCleared,
-    FlagRaised,
-    InvalidEvent,
-    decode_flag_event,
-    encode,
-)
+from triage_events import FLAGS, FlagCleared, FlagRaised, decode_flag_event
 
 from triage_api import metrics
 from triage_api.db import until_stored
@@ -45,28 +34,6 @@ SERVICE = "api"
 
 
 FlagEvent: TypeAlias = FlagRaised | FlagCleared
-
-
-def split_batch(records: list[ConsumerRecord]) -> tuple[list[FlagEvent], list[DeadLetter]]:
-    flags: list[FlagEvent] = []
-    letters: list[DeadLetter] = []
-    for record in records:
-        try:
-            flags.append(decode_flag_event(record.value))
-        except InvalidEvent as exc:
-            letters.append(
-                dead_letter(
-                    SERVICE,
-                    record.topic,
-                    record.key,
-                    record.value,
-                    exc.reason,
-                    str(exc),
-                    record.partition,
-                    record.offset,
-                )
-            )
-    return flags, letters
 
 
 Router = Callable[[Session, list[FlagRaised]], None]
@@ -135,6 +102,9 @@ def write_flags(factory: sessionmaker[Session], flags: list[FlagEvent], router: 
 
 
 class FlagConsumer:
+    """The flags topic into the database: one poll (every partition) in one transaction, then the offsets. A
+    comment's records share a partition, so each comment's keep their order."""
+
     def __init__(
         self,
         profile: BrokerProfile,
@@ -144,86 +114,45 @@ class FlagConsumer:
         router: Router | None = None,
     ) -> None:
         self._router = router
-        self._profile = profile
         self._factory = factory
-        self._group_id = group_id
         self._retry_delay = retry_delay
         self.stored = 0
-        self.running = False
+        self._bus = BusConsumer(
+            profile,
+            FLAGS.name,
+            group_id,
+            SERVICE,
+            decode_flag_event,
+            self.handle,
+            on_dead_letter=metrics.count_dead_letter,
+            after_poll=lambda consumer: metrics.record_consumer_lag(consumer, FLAGS.name),
+        )
+
+    @property
+    def running(self) -> bool:
+        return self._bus.running
 
     async def run(self) -> None:
-        consumer = AIOKafkaConsumer(FLAGS.name, **self._profile.consumer_kwargs(self._group_id))
-        producer = AIOKafkaProducer(**self._profile.producer_kwargs())
-        await consumer.start()
-        await producer.start()
-        self.running = True
-        try:
-            while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=500)
-                if batches:
-                    await self._handle(batches, consumer, producer)
-                await metrics.record_consumer_lag(consumer, FLAGS.name)
-        finally:
-            self.running = False
-            await consumer.stop()
-            await producer.stop()
+        await self._bus.run()
 
-    async def _handle(
-        self,
-        batches: dict[TopicPartition, list[ConsumerRecord]],
-        consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
-    ) -> None:
-        """One poll's records, from every partition, in one transaction (a comment's records share a
-        partition, so each comment's keep their order); then each partition's offset is committed."""
-        records = [record for partition_records in batches.values() for record in partition_records]
-        flags, letters = split_batch(records)
-        for letter in letters:
-            log.warning(
-                "dead letter reason=%s partition=%s offset=%s", letter.reason, letter.partition, letter.offset
-            )
-            metrics.DEAD_LETTERS.labels(FLAGS.name, letter.reason).inc()
-            await producer.send_and_wait(DLQ.name, encode(letter))
-        inserted = 0
-        if flags:
-            # Data the database refuses (e.g. a NUL character PostgreSQL refuses) would stall the partition
-            # for good if retried: those flags are stored one by one and the refused ones dead-lettered.
-            inserted = await until_stored(
-                lambda: write_flags(self._factory, flags, self._router),
-                self._retry_delay,
-                "batch",
-                lambda: self._store_one_by_one(records, producer),
-            )
+    async def handle(self, received: list[Received[FlagEvent]], sink: Sink) -> None:
+        flags = [item.event for item in received]
+        # Data the database refuses (e.g. a NUL character PostgreSQL refuses) would stall the partition for
+        # good if retried: those flags are stored one by one and the refused ones dead-lettered.
+        inserted = await until_stored(
+            lambda: write_flags(self._factory, flags, self._router),
+            self._retry_delay,
+            "batch",
+            lambda: self._store_one_by_one(received, sink),
+        )
         self.stored += inserted
-        await consumer.commit({tp: OffsetAndMetadata(rs[-1].offset + 1, "") for tp, rs in batches.items()})
-        log.info("flags stored partitions=%d received=%d inserted=%d", len(batches), len(records), inserted)
+        log.info("flags stored received=%d inserted=%d", len(received), inserted)
 
-    async def _store_one_by_one(self, records: list[ConsumerRecord], producer: AIOKafkaProducer) -> int:
+    async def _store_one_by_one(self, received: list[Received[FlagEvent]], sink: Sink) -> int:
         inserted = 0
-        for record in records:
+        for item in received:
             try:
-                flag = decode_flag_event(record.value)
-            except InvalidEvent:
-                continue  # already dead-lettered
-            try:
-                inserted += await asyncio.to_thread(write_flags, self._factory, [flag], self._router)
+                inserted += await asyncio.to_thread(write_flags, self._factory, [item.event], self._router)
             except (IntegrityError, DataError) as exc:
-                log.warning(
-                    "flag refused by the database partition=%s offset=%s error=%s",
-                    record.partition,
-                    record.offset,
-                    type(exc).__name__,
-                )
-                letter = dead_letter(
-                    SERVICE,
-                    record.topic,
-                    record.key,
-                    record.value,
-                    "rejected_by_database",
-                    type(exc).__name__,
-                    record.partition,
-                    record.offset,
-                )
-                metrics.DEAD_LETTERS.labels(FLAGS.name, "rejected_by_database").inc()
-                await producer.send_and_wait(DLQ.name, encode(letter))
+                await sink.dead_letter(item.record, "rejected_by_database", type(exc).__name__)
         return inserted

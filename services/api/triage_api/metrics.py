@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import Counter, Gauge, Histogram
+from triage_events import DeadLetter
 
 FLAGS_STORED = Counter(
     "triage_api_flags_stored_total",
@@ -134,3 +135,7 @@ async def record_consumer_lag(consumer: AIOKafkaConsumer, topic: str) -> None:
         if highwater is not None:
             lag += max(0, highwater - await consumer.position(tp))
     CONSUMER_LAG.labels(topic).set(lag)
+
+
+def count_dead_letter(letter: DeadLetter) -> None:
+    DEAD_LETTERS.labels(letter.topic, letter.reason).inc()

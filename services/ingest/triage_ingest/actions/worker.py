@@ -15,23 +15,20 @@ reply) answered `failed` / `outcome_unknown` for a person to check, never sent t
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from triage_bus.dlq import dead_letter
+from triage_bus.consume import BusConsumer, Received, Sink
 from triage_bus.profile import BrokerProfile
 from triage_events import (
     ACTIONS,
-    DLQ,
     ActionCompleted,
     ActionRequested,
     ActionStatus,
-    InvalidEvent,
     Platform,
     decode,
     encode,
+    event_type,
 )
 
 from triage_ingest import metrics
@@ -179,59 +176,39 @@ async def settle(executor: Executor, ledger: ActionLog, request: ActionRequested
     return encoded
 
 
+def decode_request(value: bytes | None) -> ActionRequested | None:
+    """A request, or None for a result (ours, on the same topic); anything else that is not a valid request
+    is dead-lettered here."""
+    if event_type(value) == "action_completed":
+        return None
+    return decode(ActionRequested, value)
+
+
 class ActionWorker:
-    """The consumer loop around an `Executor`. Offsets are committed after the completions of the batch are
-    acknowledged by the broker; `ledger` (in memory when not given) makes a redelivery harmless."""
+    """The consumer of requests around an `Executor`. A batch's offsets are committed after its completions
+    are acknowledged by the broker; `ledger` (in memory when not given) makes a redelivery harmless."""
 
     def __init__(
         self, profile: BrokerProfile, group_id: str, executor: Executor, ledger: ActionLog | None = None
     ) -> None:
-        self._profile = profile
-        self._group_id = group_id
         self._executor = executor
         self._ledger: ActionLog = ledger if ledger is not None else MemoryActionLog()
+        self._bus = BusConsumer(
+            profile,
+            ACTIONS.name,
+            group_id,
+            "ingest",
+            decode_request,
+            self.handle,
+            max_records=50,
+            poll_ms=1000,
+        )
 
     async def run(self) -> None:
-        consumer = AIOKafkaConsumer(ACTIONS.name, **self._profile.consumer_kwargs(self._group_id))
-        producer = AIOKafkaProducer(**self._profile.producer_kwargs())
-        await producer.start()
-        await consumer.start()
-        try:
-            while True:
-                batches = await consumer.getmany(timeout_ms=1000, max_records=50)
-                for records in batches.values():
-                    for record in records:
-                        await self._handle(
-                            producer, record.value, record.key, record.partition, record.offset
-                        )
-                if batches:
-                    await consumer.commit()
-        finally:
-            await consumer.stop()
-            await producer.stop()
+        await self._bus.run()
 
-    async def _handle(
-        self, producer: AIOKafkaProducer, value: bytes | None, key: bytes | None, partition: int, offset: int
-    ) -> None:
-        if _event_type(value) == "action_completed":
-            return  # our own results share the topic
-        try:
-            request = decode(ActionRequested, value)
-        except InvalidEvent as exc:
-            log.warning(
-                "action request rejected reason=%s partition=%d offset=%d", exc.reason, partition, offset
-            )
-            letter = dead_letter("ingest", ACTIONS.name, key, value, exc.reason, str(exc), partition, offset)
-            await producer.send_and_wait(DLQ.name, encode(letter))
-            return
-        completed = await settle(self._executor, self._ledger, request)
-        await producer.send_and_wait(ACTIONS.name, completed, key=request.comment_key.encode())
-
-
-def _event_type(value: bytes | None) -> str | None:
-    """The `type` of a JSON event, without validating the rest."""
-    try:
-        parsed = json.loads(value or b"")
-    except (ValueError, RecursionError):
-        return None
-    return parsed.get("type") if isinstance(parsed, dict) else None
+    async def handle(self, received: list[Received[ActionRequested]], sink: Sink) -> None:
+        for item in received:
+            request = item.event
+            completed = await settle(self._executor, self._ledger, request)
+            await sink.send(ACTIONS.name, completed, key=request.comment_key.encode())
