@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import func, select
-from triage_api.consumer import FlagConsumer
 from triage_api.db import make_engine, make_sessionmaker, migrate
+from triage_api.flags.consumer import FlagConsumer
 from triage_api.flags.models import Flag
 from triage_bus.embedded import EmbeddedBroker
 from triage_bus.profile import BrokerProfile

@@ -29,7 +29,6 @@ from triage_api.analytics import views as analytics_views
 from triage_api.audit import views as audit_views
 from triage_api.body_limit import LimitRequestBody
 from triage_api.config import ApiSettings, get_settings
-from triage_api.consumer import FlagConsumer
 from triage_api.dashboard import stream as stream_views
 from triage_api.dashboard import views as dashboard_views
 from triage_api.db import make_engine, make_sessionmaker, migrate
@@ -39,6 +38,7 @@ from triage_api.errors import ERROR_RESPONSES
 from triage_api.errors import install as install_errors
 from triage_api.flags import desk_views
 from triage_api.flags import views as flag_views
+from triage_api.flags.consumer import FlagConsumer
 from triage_api.flags.retention import purge_text, run_retention
 from triage_api.headers import SecurityHeaders
 from triage_api.oncall import views as alert_views
