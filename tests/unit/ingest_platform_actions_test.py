@@ -23,11 +23,11 @@ from triage_ingest.actions.worker import Executor
 from triage_ingest.actions.x import XClient
 from triage_ingest.actions.youtube import YouTubeClient
 from triage_ingest.main import _action_clients, _state_store
-from triage_ingest.platform_http import REDDIT_RATE_HEADERS, X_RATE_HEADERS, retry_after
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.runner import Polling
 from triage_ingest.publisher import Publisher
 from triage_ingest.quota import DailyQuota, QuotaExhausted
+from triage_ingest.rate_limits import REDDIT_RATE_HEADERS, X_RATE_HEADERS, retry_after
 
 from tests.fakes.youtube import google_error
 from tests.unit.ingest_fakes import metric, settings

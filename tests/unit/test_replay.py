@@ -95,7 +95,7 @@ def test_replay_takes_the_platform_the_file_names_in_any_case_or_field() -> None
     """A replayed comment shows the platform its line names ("demo" only when it names none)."""
     import pytest
     from triage_events import Account, InvalidEvent, Platform
-    from triage_ingest.normalize import from_replay_line
+    from triage_ingest.replay_lines import from_replay_line
 
     account = Account(id="acct", handle="@acct")
     cases = {

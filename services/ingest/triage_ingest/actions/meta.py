@@ -21,8 +21,8 @@ import httpx
 from triage_events import ActionKind, ActionRequested, Platform
 
 from triage_ingest.actions.base import ActionFailed
-from triage_ingest.actions.http import failure, json_object, require_text, send
-from triage_ingest.platform_http import record_remaining, retry_after
+from triage_ingest.actions.calls import failure, json_object, require_text, send
+from triage_ingest.rate_limits import record_remaining, retry_after
 
 # Graph error codes that mean "slow down" (application, user, page and custom rate limits).
 _THROTTLED = {4, 17, 32, 613, 80001, 80002, 80004, 80005, 80006}

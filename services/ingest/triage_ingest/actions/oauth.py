@@ -17,8 +17,8 @@ import httpx
 from triage_events import Platform
 
 from triage_ingest.actions.base import ActionFailed
-from triage_ingest.actions.http import json_object, send
-from triage_ingest.platform_http import Clock, retry_after
+from triage_ingest.actions.calls import json_object, send
+from triage_ingest.rate_limits import Clock, retry_after
 
 Credential = Callable[[Platform, str, str], str | None]
 

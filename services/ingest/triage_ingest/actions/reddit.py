@@ -26,9 +26,9 @@ from triage_events import ActionKind, ActionRequested, Platform
 
 from triage_ingest.accounts import Accounts
 from triage_ingest.actions.base import ActionFailed
-from triage_ingest.actions.http import failure, json_object, require_text, send
+from triage_ingest.actions.calls import failure, json_object, require_text, send
 from triage_ingest.actions.oauth import TokenSource, unauthorized
-from triage_ingest.platform_http import REDDIT_RATE_HEADERS, header_number, record_remaining, retry_after
+from triage_ingest.rate_limits import REDDIT_RATE_HEADERS, header_number, record_remaining, retry_after
 
 DM_SUBJECT = "About your comment"
 _FULLNAME_PREFIXES = ("t1_", "t3_")

@@ -23,8 +23,8 @@ import httpx
 from triage_events import ActionKind, ActionRequested, Platform
 
 from triage_ingest.actions.base import ActionFailed
-from triage_ingest.actions.http import failure, json_object, require_text, send
-from triage_ingest.platform_http import X_RATE_HEADERS, Clock, header_number, record_remaining, retry_after
+from triage_ingest.actions.calls import failure, json_object, require_text, send
+from triage_ingest.rate_limits import X_RATE_HEADERS, Clock, header_number, record_remaining, retry_after
 
 _REASONS = {400: "invalid_request", 403: "not_allowed", 404: "not_found"}
 

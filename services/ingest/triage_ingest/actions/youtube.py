@@ -27,10 +27,10 @@ import httpx
 from triage_events import ActionKind, ActionRequested, Platform
 
 from triage_ingest.actions.base import ActionFailed
-from triage_ingest.actions.http import failure, json_object, require_text, send
+from triage_ingest.actions.calls import failure, json_object, require_text, send
 from triage_ingest.actions.oauth import TokenSource, unauthorized
-from triage_ingest.platform_http import google_error_reason, record_remaining, retry_after
 from triage_ingest.quota import DailyQuota, QuotaExhausted
+from triage_ingest.rate_limits import google_error_reason, record_remaining, retry_after
 
 COST = {"insert": 50, "setModerationStatus": 50, "delete": 50, "list": 1}
 _TRANSIENT = {"rateLimitExceeded", "userRateLimitExceeded", "backendError"}

@@ -9,8 +9,8 @@ from typing import Protocol
 import httpx
 from triage_events import Platform
 
-from triage_ingest.platform_http import Clock, RateHeaders, header_number, record_remaining, reset_in
 from triage_ingest.polling.errors import RateLimited
+from triage_ingest.rate_limits import Clock, RateHeaders, header_number, record_remaining, reset_in
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,12 @@ import httpx
 from triage_events import Platform
 
 from triage_ingest.accounts import Accounts
-from triage_ingest.platform_http import REDDIT_RATE_HEADERS, reset_in
 from triage_ingest.polling.base import Clock, PollOptions, RateGate
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.errors import PollFailed, RateLimited
-from triage_ingest.polling.http import get, json_body, raise_for_server_error
+from triage_ingest.polling.fetch import get, json_body, raise_for_server_error
 from triage_ingest.polling.sink import Sink
+from triage_ingest.rate_limits import REDDIT_RATE_HEADERS, reset_in
 from triage_ingest.sources import reddit
 
 log = logging.getLogger(__name__)

@@ -23,13 +23,13 @@ from triage_events import CommentKind, CommentReceived, Platform
 
 from triage_ingest import metrics
 from triage_ingest.accounts import Accounts
-from triage_ingest.platform_http import google_error_reason
 from triage_ingest.polling.base import PollOptions
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.errors import PollFailed, RateLimited
-from triage_ingest.polling.http import get, json_body, raise_for_server_error
+from triage_ingest.polling.fetch import get, json_body, raise_for_server_error
 from triage_ingest.polling.sink import Sink
 from triage_ingest.quota import DailyQuota, QuotaExhausted
+from triage_ingest.rate_limits import google_error_reason
 from triage_ingest.sources import youtube
 from triage_ingest.sources.base import Batch
 

@@ -2,7 +2,7 @@
 error signals into `ActionFailed` the same way everywhere.
 
 One place decides what "try again later" looks like: 429 and 5xx are transient, a network error is
-transient, 401 is a bad token, and the wait comes from `triage_ingest.platform_http.retry_after` (shared with
+transient, 401 is a bad token, and the wait comes from `triage_ingest.rate_limits.retry_after` (shared with
 the pollers).
 """
 
