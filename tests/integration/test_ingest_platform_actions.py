@@ -40,26 +40,21 @@ from triage_ingest.main import _action_clients, create_app
 from triage_ingest.polling.cursors import CursorStore
 
 from tests.builders import unique
+from tests.fakes.accounts import REDDIT_USER, X_ACCOUNT, YT_CHANNEL, platform_accounts
+from tests.fakes.meta import FakeGraphMentions
+from tests.fakes.recorder import serve
+from tests.fakes.reddit import FakeRedditActions
+from tests.fakes.x import FakeXActions
+from tests.fakes.youtube import FakeYouTubeActions
+from tests.ingest_support import IG_USER_ID, body, ig_delivery, meta_signature, settings
 from tests.integration.helpers import committed_total, eventually, produce, read_all
-from tests.unit.ingest_fakes import IG_USER_ID, body, ig_delivery, meta_signature, settings
-from tests.unit.ingest_platform_fakes import (
-    REDDIT_USER,
-    X_ACCOUNT,
-    YT_CHANNEL,
-    FakeGraph,
-    FakeReddit,
-    FakeX,
-    FakeYouTube,
-    platform_accounts,
-    serve,
-)
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[dict[Platform, Any]]:
-    x, youtube, reddit = FakeX(), FakeYouTube(), FakeReddit()
+    x, youtube, reddit = FakeXActions(), FakeYouTubeActions(), FakeRedditActions()
     with serve(x), serve(youtube), serve(reddit):
         yield {Platform.X: x, Platform.YOUTUBE: youtube, Platform.REDDIT: reddit}
 
@@ -153,7 +148,7 @@ async def test_youtube_delete_of_someone_elses_comment_rejects_it(
 async def test_reddit_hide_through_the_worker_and_a_refusal_reported(
     fresh_broker: EmbeddedBroker, fakes: dict[Platform, Any]
 ) -> None:
-    reddit: FakeReddit = fakes[Platform.REDDIT]
+    reddit: FakeRedditActions = fakes[Platform.REDDIT]
     reddit.unmoderated.add("t1_nomod1")
     refused, done = await complete(
         fresh_broker,
@@ -168,14 +163,14 @@ async def test_reddit_hide_through_the_worker_and_a_refusal_reported(
 
 
 @pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    fake = FakeGraph()
+def graph() -> Iterator[FakeGraphMentions]:
+    fake = FakeGraphMentions()
     with serve(fake):
         yield fake
 
 
 async def test_instagram_mention_is_fetched_and_published_or_dead_lettered(
-    broker: EmbeddedBroker, graph: FakeGraph
+    broker: EmbeddedBroker, graph: FakeGraphMentions
 ) -> None:
     token = {"IG_TOKEN": "ig-token"}
     config = AccountConfig(platform="instagram", id=IG_USER_ID, credentials={"access_token": "IG_TOKEN"})

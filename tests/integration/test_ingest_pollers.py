@@ -34,9 +34,9 @@ from tests.fakes import reddit as fake_reddit
 from tests.fakes import x as fake_x
 from tests.fakes import youtube as fake_yt
 from tests.fakes.server import serve
+from tests.ingest_support import metric, settings
 from tests.integration.helpers import eventually, read_all
 from tests.kafka.fixtures import Bus, bus_profile
-from tests.unit.ingest_fakes import metric, settings
 
 pytestmark = pytest.mark.integration
 

@@ -37,9 +37,10 @@ from triage_ingest.polling import cursors
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.quota import DailyQuota
 
-from tests.unit.ingest_fakes import PAGE_ID, InMemoryProducer, accounts, metric, settings
-from tests.unit.ingest_platform_actions_test import polling
-from tests.unit.ingest_platform_fakes import platform_accounts
+from tests.fakes.accounts import platform_accounts
+from tests.fakes.producer import InMemoryProducer
+from tests.ingest_support import PAGE_ID, accounts, metric, settings
+from tests.unit.ingest.actions.test_platform_clients import polling
 
 REPLY_TEXT = "Please call our patient relations team at 555 0100."
 NON_IDEMPOTENT = [ActionKind.REPLY, ActionKind.PRIVATE_REPLY]

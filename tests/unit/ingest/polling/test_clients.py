@@ -26,8 +26,9 @@ from triage_ingest.quota import DailyQuota
 from tests.fakes import reddit as fake_reddit
 from tests.fakes import x as fake_x
 from tests.fakes import youtube as fake_yt
+from tests.fakes.producer import InMemoryProducer
 from tests.fakes.server import serve
-from tests.unit.ingest_fakes import InMemoryProducer, metric
+from tests.ingest_support import metric
 
 X_ID = "1500000000000000042"
 CHANNEL = "UCclients000000000000000"
