@@ -20,7 +20,7 @@ from triage_bus.embedded import EmbeddedBroker
 from triage_events import COMMENTS, DLQ, CommentChange, CommentReceived, DeadLetter, decode
 from triage_ingest.accounts import AccountConfig, Accounts
 from triage_ingest.main import create_app
-from triage_ingest.polling.base import PollOptions
+from triage_ingest.polling.base import PollContext, PollOptions
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.errors import PollFailed, QuotaExhausted, RateLimited
 from triage_ingest.polling.reddit import RedditComments, RedditToken
@@ -97,7 +97,7 @@ def x_poller(
     **options: Any,
 ) -> XMentions:
     opts = PollOptions(**{"page_size": 5, "max_pages": 10, "backfill_pages": 1, **options})
-    return XMentions(account, fake_x.BEARER, url, http, store, sink, accounts, opts)
+    return XMentions(account, fake_x.BEARER, url, PollContext(http, store, sink, accounts, opts))
 
 
 async def test_x_pages_down_to_since_id_then_polls_only_what_is_new(broker: Bus, tmp_path: Path) -> None:
@@ -203,11 +203,7 @@ def yt_poller(
         channel,
         ("api_key", fake_yt.API_KEY),
         f"{url}/youtube/v3",
-        http,
-        store,
-        sink,
-        accounts,
-        options,
+        PollContext(http, store, sink, accounts, options),
         quota,
     )
 
@@ -310,7 +306,9 @@ def reddit_poller(
         fake_reddit.PASSWORD,
     )
     options = PollOptions(page_size=5, max_pages=10, backfill_pages=1)
-    return RedditComments(account, f"r/{sub}", token, url, UA, http, store, sink, accounts, options)
+    return RedditComments(
+        account, f"r/{sub}", token, url, UA, PollContext(http, store, sink, accounts, options)
+    )
 
 
 async def test_reddit_pages_forward_and_survives_a_removed_cursor_comment(
