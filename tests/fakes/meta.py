@@ -14,6 +14,21 @@ import httpx
 from tests.fakes.accounts import IG_USER_ID
 from tests.fakes.recorder import Answer, Call, FakePlatform
 
+# What the Graph API answers for a mentioning comment and a mentioning caption (the id is the one asked for).
+MENTIONED_COMMENT = {
+    "text": "@brightwater my mother's chemo got cancelled twice, who do I call?",
+    "timestamp": "2026-01-05T14:03:11+0000",
+    "username": "sam.q",
+    "like_count": 2,
+    "media": {"id": "17918195224117851"},
+}
+MENTIONED_MEDIA = {
+    "caption": "Great nurses at @brightwater today",
+    "timestamp": "2026-01-05T15:00:00+0000",
+    "username": "pat.r",
+    "permalink": "https://www.instagram.com/p/C1abc/",
+}
+
 
 @dataclass
 class FakeGraphMentions(FakePlatform):
@@ -27,23 +42,10 @@ class FakeGraphMentions(FakePlatform):
         comment = re.match(r"mentioned_comment\.comment_id\((\w+)\)", fields)
         media = re.match(r"mentioned_media\.media_id\((\w+)\)", fields)
         if call.path.endswith(f"/{IG_USER_ID}") and comment:
-            found = {
-                "id": comment.group(1),
-                "text": "@brightwater my mother's chemo got cancelled twice, who do I call?",
-                "timestamp": "2026-01-05T14:03:11+0000",
-                "username": "sam.q",
-                "like_count": 2,
-                "media": {"id": "17918195224117851"},
-            }
+            found = {**MENTIONED_COMMENT, "id": comment.group(1)}
             return 200, {"mentioned_comment": found, "id": IG_USER_ID}, {}
         if call.path.endswith(f"/{IG_USER_ID}") and media:
-            found = {
-                "id": media.group(1),
-                "caption": "Great nurses at @brightwater today",
-                "timestamp": "2026-01-05T15:00:00+0000",
-                "username": "pat.r",
-                "permalink": "https://www.instagram.com/p/C1abc/",
-            }
+            found = {**MENTIONED_MEDIA, "id": media.group(1)}
             return 200, {"mentioned_media": found, "id": IG_USER_ID}, {}
         error = {"message": "Unsupported get request.", "type": "GraphMethodException", "code": 100}
         return 400, {"error": error}, {}

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -20,6 +20,7 @@ from starlette.routing import Route
 from tests.fakes.server import serve as serve_app
 
 Answer = tuple[int, Any, dict[str, str]]  # status, JSON body (None: empty), headers
+Fake = TypeVar("Fake", bound="FakePlatform")
 
 
 @dataclass
@@ -45,10 +46,13 @@ class FakePlatform:
     calls: list[Call] = field(default_factory=list)
     script: list[Scripted] = field(default_factory=list)
     base_url: str = ""
+    cleared: ClassVar[tuple[str, ...]] = ()  # the fake's own collections that `reset` empties too
 
     def reset(self) -> None:
         self.calls.clear()
         self.script.clear()
+        for name in self.cleared:
+            getattr(self, name).clear()
 
     def queue(
         self, fragment: str, status: int, body: Any = None, headers: dict[str, str] | None = None
@@ -97,3 +101,9 @@ def serve(fake: FakePlatform) -> Iterator[str]:
     with serve_app(fake.app()) as url:
         fake.base_url = url
         yield url
+
+
+def served(fake: Fake) -> Iterator[Fake]:
+    """The body of a fixture that serves `fake` for its scope: `yield from served(FakeXActions())`."""
+    with serve(fake):
+        yield fake

@@ -161,6 +161,8 @@ class FakeRedditActions(FakePlatform):
     unmoderated: set[str] = field(default_factory=set)  # fullnames in subreddits we do not moderate
     remaining: float = 99.0
 
+    cleared = ("authors",)
+
     def answer(self, call: Call) -> Answer:
         if call.path == "/api/v1/access_token":
             expected = "Basic " + base64.b64encode(b"reddit-client:reddit-secret").decode()

@@ -131,10 +131,13 @@ class FakeX:
         return JSONResponse({"data": page, "includes": {"users": users}, "meta": meta}, 200, headers)
 
 
+def problem(status: int, title: str, detail: str) -> dict[str, Any]:
+    """X API v2's problem-details error body."""
+    return {"title": title, "detail": detail, "type": "about:blank", "status": status}
+
+
 def _problem(status: int, title: str, detail: str, headers: dict[str, str]) -> JSONResponse:
-    return JSONResponse(
-        {"title": title, "detail": detail, "type": "about:blank", "status": status}, status, headers
-    )
+    return JSONResponse(problem(status, title, detail), status, headers)
 
 
 def _invalid(parameter: str, headers: dict[str, str]) -> JSONResponse:
@@ -159,6 +162,8 @@ class FakeXActions(FakePlatform):
     authors: dict[str, str] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)
     remaining: int = 50
+
+    cleared = ("authors", "missing")
 
     def answer(self, call: Call) -> Answer:
         self.remaining = max(0, self.remaining - 1)

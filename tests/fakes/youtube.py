@@ -166,6 +166,8 @@ class FakeYouTubeActions(FakePlatform):
     owners: dict[str, str] = field(default_factory=dict)  # comment id -> author channel id
     tokens_issued: int = 0
 
+    cleared = ("owners",)
+
     def answer(self, call: Call) -> Answer:
         if call.path == "/token":
             if (

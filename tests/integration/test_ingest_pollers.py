@@ -188,6 +188,12 @@ async def test_x_429_waits_for_the_reset_then_carries_on(broker: Bus, tmp_path: 
     assert ids == Counter({str(base): 1, str(base + 1): 1})
 
 
+def youtube_channel() -> tuple[str, Accounts, fake_yt.FakeYouTube]:
+    """A channel of this test's own, the accounts naming it, and a fake YouTube serving its threads."""
+    channel = f"UC{unique_digits()}"
+    return channel, Accounts([AccountConfig(platform="youtube", id=channel)]), fake_yt.FakeYouTube(channel)
+
+
 def yt_poller(
     channel: str,
     url: str,
@@ -211,9 +217,7 @@ def yt_poller(
 async def test_youtube_pages_until_seen_threads_and_publishes_edits_and_bad_items(
     broker: Bus, tmp_path: Path
 ) -> None:
-    channel = f"UC{unique_digits()}"
-    accounts = Accounts([AccountConfig(platform="youtube", id=channel)])
-    fake = fake_yt.FakeYouTube(channel)
+    channel, accounts, fake = youtube_channel()
     fake.threads = [fake_yt.thread(fake_yt.comment(f"c{i}", f"2026-01-05T10:0{i}:00Z")) for i in range(2)]
     store = CursorStore(tmp_path / "poll.sqlite3")
     with serve(fake.app()) as url:
@@ -252,9 +256,7 @@ async def test_youtube_pages_until_seen_threads_and_publishes_edits_and_bad_item
 async def test_youtube_quota_spent_here_or_there_stops_requests_until_midnight(
     broker: Bus, tmp_path: Path
 ) -> None:
-    channel = f"UC{unique_digits()}"
-    accounts = Accounts([AccountConfig(platform="youtube", id=channel)])
-    fake = fake_yt.FakeYouTube(channel)
+    channel, accounts, fake = youtube_channel()
     fake.threads = [fake_yt.thread(fake_yt.comment(f"q{i}", f"2026-01-05T10:{i:02d}:00Z")) for i in range(9)]
     store = CursorStore(tmp_path / "poll.sqlite3")
     with serve(fake.app()) as url:

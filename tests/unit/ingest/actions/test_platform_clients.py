@@ -5,147 +5,35 @@ as the wait), permanent errors reported as reasons, token exchange and renewal, 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
-from triage_bus.profile import BrokerProfile
-from triage_events import Account, ActionKind, ActionRequested, ActionStatus, Platform
-from triage_ingest.accounts import Accounts
-from triage_ingest.actions.base import PlatformClient
-from triage_ingest.actions.oauth import TokenSource
+from triage_events import ActionKind, ActionStatus, Platform
 from triage_ingest.actions.reddit import RedditClient
-from triage_ingest.actions.worker import Executor
 from triage_ingest.actions.x import XClient
 from triage_ingest.actions.youtube import YouTubeClient
 from triage_ingest.main import _action_clients, _state_store
 from triage_ingest.polling.cursors import CursorStore
-from triage_ingest.polling.runner import Polling
-from triage_ingest.publisher import Publisher
 from triage_ingest.quota import DailyQuota, QuotaExhausted
 from triage_ingest.rate_limits import REDDIT_RATE_HEADERS, X_RATE_HEADERS, retry_after
 
 from tests.fakes.accounts import REDDIT_USER, SECRETS, X_ACCOUNT, X_OTHER_USER, YT_CHANNEL, platform_accounts
-from tests.fakes.recorder import serve
 from tests.fakes.reddit import FakeRedditActions
-from tests.fakes.x import FakeXActions
+from tests.fakes.x import FakeXActions, problem
 from tests.fakes.youtube import FakeYouTubeActions, google_error
 from tests.ingest_support import metric, settings
-
-REPLY = "Thank you for reaching out. Please call our nurse line so we can help."
-NOW = 1767225600.0
-
-
-@pytest.fixture(scope="module")
-def fake_x() -> Iterator[FakeXActions]:
-    fake = FakeXActions()
-    with serve(fake):
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def fake_youtube() -> Iterator[FakeYouTubeActions]:
-    fake = FakeYouTubeActions()
-    with serve(fake):
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def fake_reddit() -> Iterator[FakeRedditActions]:
-    fake = FakeRedditActions()
-    with serve(fake):
-        yield fake
-
-
-@pytest.fixture(autouse=True)
-def clean(fake_x: FakeXActions, fake_youtube: FakeYouTubeActions, fake_reddit: FakeRedditActions) -> None:
-    for fake in (fake_x, fake_youtube, fake_reddit):
-        fake.reset()
-    fake_x.authors.clear()
-    fake_x.missing.clear()
-    fake_youtube.owners.clear()
-    fake_reddit.authors.clear()
-
-
-class Harness:
-    """An executor over one platform client, with the waits it asked for recorded instead of slept."""
-
-    def __init__(self, platform: Platform, client: PlatformClient, http: httpx.AsyncClient) -> None:
-        self.sleeps: list[float] = []
-        self.http = http
-
-        async def sleep(seconds: float) -> None:
-            self.sleeps.append(seconds)
-
-        self.executor = Executor(
-            {platform: client}, platform_accounts(), dry_run=False, max_attempts=3, max_delay=600, sleep=sleep
-        )
-
-    async def run(self, request: ActionRequested) -> Any:
-        return await self.executor.run(request)
-
-
-def x_harness(fake: FakeXActions, accounts: Accounts | None = None) -> Harness:
-    known = accounts or platform_accounts()
-    http = httpx.AsyncClient(timeout=5)
-
-    def token(platform: Platform, account_id: str) -> str | None:
-        return known.credential(platform, account_id, "access_token")
-
-    return Harness(
-        Platform.X, XClient(http, fake.base_url, token, known.metric_label, clock=lambda: NOW), http
-    )
-
-
-def youtube_harness(
-    fake: FakeYouTubeActions, quota: DailyQuota | None = None, accounts: Accounts | None = None
-) -> Harness:
-    known = accounts or platform_accounts()
-    http = httpx.AsyncClient(timeout=5)
-    tokens = TokenSource(http, f"{fake.base_url}/token", known.credential, basic_auth=False)
-    client = YouTubeClient(http, f"{fake.base_url}/youtube/v3", tokens, known.metric_label, quota)
-    return Harness(Platform.YOUTUBE, client, http)
-
-
-def reddit_harness(fake: FakeRedditActions, accounts: Accounts | None = None) -> Harness:
-    known = accounts or platform_accounts()
-    http = httpx.AsyncClient(timeout=5)
-    agent = "server:triage-test:1.0 (by /u/brightwater_health)"
-    tokens = TokenSource(
-        http,
-        f"{fake.base_url}/api/v1/access_token",
-        known.credential,
-        basic_auth=True,
-        headers={"User-Agent": agent},
-    )
-    return Harness(
-        Platform.REDDIT, RedditClient(http, fake.base_url, tokens, known.metric_label, agent), http
-    )
-
-
-def request(platform: Platform, action: ActionKind, comment_id: str, **overrides: Any) -> ActionRequested:
-    account = {Platform.X: X_ACCOUNT, Platform.YOUTUBE: YT_CHANNEL, Platform.REDDIT: REDDIT_USER}[platform]
-    handle = {
-        Platform.X: "@brightwater",
-        Platform.YOUTUBE: "@brightwaterhealth",
-        Platform.REDDIT: "u/brightwater_health",
-    }
-    fields: dict[str, Any] = {
-        "event_id": uuid4(),
-        "action": action,
-        "comment_key": f"{platform.value}:{account}:{comment_id}",
-        "platform": platform,
-        "account": Account(id=account, handle=handle[platform]),
-        "platform_comment_id": comment_id,
-        "text": REPLY if action in (ActionKind.REPLY, ActionKind.PRIVATE_REPLY) else None,
-        "requested_by": "moderator:jlee",
-    }
-    return ActionRequested(**{**fields, **overrides})
-
+from tests.unit.ingest.actions.harness import (
+    NOW,
+    REPLY,
+    Harness,
+    polling,
+    reddit_harness,
+    request,
+    x_harness,
+    youtube_harness,
+)
 
 # --- X ---------------------------------------------------------------------------------------------------
 
@@ -204,12 +92,7 @@ async def test_x_429_waits_until_the_reset_then_succeeds(fake_x: FakeXActions) -
 
 
 async def test_x_permanent_errors_are_reasons_not_retries(fake_x: FakeXActions) -> None:
-    forbidden = {
-        "title": "Forbidden",
-        "type": "about:blank",
-        "status": 403,
-        "detail": "You are not permitted to hide replies in this conversation.",
-    }
+    forbidden = problem(403, "Forbidden", "You are not permitted to hide replies in this conversation.")
     fake_x.queue("/hidden", 403, forbidden)
     fake_x.missing.add("1111111111111111111")
     fake_x.authors["1870000000000000002"] = X_ACCOUNT
@@ -313,13 +196,6 @@ async def test_youtube_refused_refresh_token_is_a_reason(fake_youtube: FakeYouTu
     completed = await harness.run(request(Platform.YOUTUBE, ActionKind.HIDE, "UgzAbc123"))
     assert (completed.status, completed.error) == (ActionStatus.FAILED, "token_refresh_failed")
     assert [c.path for c in fake_youtube.calls] == ["/token"]
-
-
-def polling(config: Any, accounts: Accounts, http: httpx.AsyncClient) -> Polling:
-    """The pollers as the service builds them (nothing is polled: no loop is started)."""
-    return Polling.from_settings(
-        config, accounts, Publisher(BrokerProfile("127.0.0.1:1", embedded=True), accounts), http
-    )
 
 
 async def test_pollers_and_actions_spend_one_youtube_budget(

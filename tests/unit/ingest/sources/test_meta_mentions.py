@@ -17,7 +17,7 @@ from triage_ingest.publisher import Publisher
 
 from tests.fakes.meta import FakeGraphMentions
 from tests.fakes.producer import InMemoryProducer
-from tests.fakes.recorder import serve
+from tests.fakes.recorder import served
 from tests.ingest_support import IG_USER_ID, body, ig_delivery, meta_signature, settings
 
 COMMENT_MENTION = {
@@ -29,9 +29,7 @@ CAPTION_MENTION = {"field": "mentions", "value": {"media_id": "17920112008063024
 
 @pytest.fixture(scope="module")
 def graph() -> Iterator[FakeGraphMentions]:
-    fake = FakeGraphMentions()
-    with serve(fake):
-        yield fake
+    yield from served(FakeGraphMentions())
 
 
 @pytest.fixture(autouse=True)
