@@ -1,2 +1,4 @@
-"""Fake platform servers for the pollers: real HTTP on 127.0.0.1, stateful listings with the documented
-paging, headers, error bodies and rate-limit behaviour of X API v2, YouTube Data API v3 and Reddit."""
+"""Fakes of what ingest talks to, one module per party, over real HTTP on 127.0.0.1 where the client makes
+HTTP calls: the pollers' listings and the actions clients' endpoints of X (`x`), YouTube (`youtube`) and
+Reddit (`reddit`), Meta's Graph API (`meta`), the recording server they share (`recorder`, `server`), the
+accounts they know (`accounts`), and the bus producer (`producer`)."""

@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fakes.recorder import Answer, Call, FakePlatform
+
 CLIENT_ID = "p-jcoLKBynTLew"
 CLIENT_SECRET = "gko_LXELoV07ZBNUXrvWZfzE3aI"
 USERNAME = "brightwater_health"
@@ -149,3 +151,57 @@ class FakeReddit:
             },
         }
         return JSONResponse(listing, 200, self._headers())
+
+
+@dataclass
+class FakeRedditActions(FakePlatform):
+    """oauth.reddit.com plus www.reddit.com/api/v1/access_token (at the same host)."""
+
+    authors: dict[str, str] = field(default_factory=dict)  # fullname -> username
+    unmoderated: set[str] = field(default_factory=set)  # fullnames in subreddits we do not moderate
+    remaining: float = 99.0
+
+    cleared = ("authors",)
+
+    def answer(self, call: Call) -> Answer:
+        if call.path == "/api/v1/access_token":
+            expected = "Basic " + base64.b64encode(b"reddit-client:reddit-secret").decode()
+            if call.headers.get("authorization") != expected:
+                return 401, {"message": "Unauthorized", "error": 401}, {}
+            if call.form.get("refresh_token") != "reddit-refresh":
+                return 200, {"error": "invalid_grant"}, {}
+            return (
+                200,
+                {"access_token": "reddit-token", "token_type": "bearer", "expires_in": 86400, "scope": "*"},
+                {},
+            )
+        self.remaining -= 1
+        limits = {
+            "x-ratelimit-used": str(100 - self.remaining),
+            "x-ratelimit-remaining": str(self.remaining),
+            "x-ratelimit-reset": "412",
+        }
+        if call.headers.get("authorization") != "bearer reddit-token":
+            return 401, {"message": "Unauthorized", "error": 401}, limits
+        if call.path == "/api/comment":
+            thing = {
+                "kind": "t1",
+                "data": {"id": "k9new", "name": "t1_k9new", "parent_id": call.form.get("thing_id")},
+            }
+            return 200, {"json": {"errors": [], "data": {"things": [thing]}}}, limits
+        if call.path in ("/api/remove", "/api/approve") and call.form.get("id") in self.unmoderated:
+            return 403, {"message": "Forbidden", "error": 403}, limits
+        if call.path in ("/api/remove", "/api/approve", "/api/del"):
+            return 200, {}, limits
+        if call.path == "/api/compose":
+            return 200, {"json": {"errors": []}}, limits
+        if call.path == "/api/info":
+            fullname = call.query.get("id", "")
+            author = self.authors.get(fullname, "some_redditor")
+            child = {"kind": "t1", "data": {"name": fullname, "author": author, "subreddit": "brightwater"}}
+            return (
+                200,
+                {"kind": "Listing", "data": {"children": [child], "after": None, "before": None}},
+                limits,
+            )
+        return 404, {"message": "Not Found", "error": 404}, limits

@@ -9,6 +9,7 @@ window is spent; problem-details error bodies as v2 sends them.
 from __future__ import annotations
 
 import base64
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.fakes.accounts import X_ACCOUNT, X_OTHER_USER
+from tests.fakes.recorder import Answer, Call, FakePlatform
 
 BEARER = "x-app-bearer-token-5d1e"
 
@@ -127,10 +131,13 @@ class FakeX:
         return JSONResponse({"data": page, "includes": {"users": users}, "meta": meta}, 200, headers)
 
 
+def problem(status: int, title: str, detail: str) -> dict[str, Any]:
+    """X API v2's problem-details error body."""
+    return {"title": title, "detail": detail, "type": "about:blank", "status": status}
+
+
 def _problem(status: int, title: str, detail: str, headers: dict[str, str]) -> JSONResponse:
-    return JSONResponse(
-        {"title": title, "detail": detail, "type": "about:blank", "status": status}, status, headers
-    )
+    return JSONResponse(problem(status, title, detail), status, headers)
 
 
 def _invalid(parameter: str, headers: dict[str, str]) -> JSONResponse:
@@ -146,3 +153,71 @@ def _invalid(parameter: str, headers: dict[str, str]) -> JSONResponse:
         "type": "https://api.twitter.com/2/problems/invalid-request",
     }
     return JSONResponse(body, 400, headers)
+
+
+@dataclass
+class FakeXActions(FakePlatform):
+    """api.x.com: posts by `authors` (id -> author id), everything else by someone else."""
+
+    authors: dict[str, str] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+    remaining: int = 50
+
+    cleared = ("authors", "missing")
+
+    def answer(self, call: Call) -> Answer:
+        self.remaining = max(0, self.remaining - 1)
+        limits = {
+            "x-rate-limit-limit": "50",
+            "x-rate-limit-remaining": str(self.remaining),
+            "x-rate-limit-reset": str(int(time.time()) + 900),
+        }
+        if call.headers.get("authorization") != "Bearer x-user-token":
+            return (
+                401,
+                {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"},
+                {},
+            )
+        if call.method == "POST" and call.path == "/2/tweets":
+            return (
+                201,
+                {"data": {"id": "1880000000000000001", "edit_history_tweet_ids": ["1880000000000000001"]}},
+                limits,
+            )
+        hidden = re.fullmatch(r"/2/tweets/(\d+)/hidden", call.path)
+        if call.method == "PUT" and hidden:
+            return 200, {"data": {"hidden": bool(call.json and call.json.get("hidden"))}}, limits
+        post = re.fullmatch(r"/2/tweets/(\d+)", call.path)
+        if call.method == "GET" and post:
+            if post.group(1) in self.missing:
+                problem = {
+                    "value": post.group(1),
+                    "detail": f"Could not find tweet with id: [{post.group(1)}].",
+                    "title": "Not Found Error",
+                    "resource_type": "tweet",
+                    "type": "https://api.twitter.com/2/problems/resource-not-found",
+                }
+                return 200, {"errors": [problem]}, limits
+            author = self.authors.get(post.group(1), X_OTHER_USER)
+            return (
+                200,
+                {
+                    "data": {
+                        "id": post.group(1),
+                        "author_id": author,
+                        "edit_history_tweet_ids": [post.group(1)],
+                    }
+                },
+                limits,
+            )
+        if call.method == "DELETE" and post:
+            return 200, {"data": {"deleted": True}}, limits
+        dm = re.fullmatch(r"/2/dm_conversations/with/(\d+)/messages", call.path)
+        if call.method == "POST" and dm:
+            conversation = f"{X_ACCOUNT}-{dm.group(1)}"
+            return (
+                201,
+                {"data": {"dm_conversation_id": conversation, "dm_event_id": "1580705921830768643"}},
+                limits,
+            )
+        return 404, {"title": "Not Found Error", "status": 404, "type": "about:blank"}, limits

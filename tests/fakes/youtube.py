@@ -17,6 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fakes.accounts import YT_CHANNEL, YT_OTHER_CHANNEL
+from tests.fakes.recorder import Answer, Call, FakePlatform
+
 API_KEY = "AIzaSy-fake-youtube-key-0042"
 
 
@@ -154,3 +157,56 @@ def google_error(
 
 def _error(code: int, reason: str, message: str, domain: str) -> JSONResponse:
     return JSONResponse(google_error(code, reason, domain, message), code)
+
+
+@dataclass
+class FakeYouTubeActions(FakePlatform):
+    """www.googleapis.com/youtube/v3 plus oauth2.googleapis.com/token (at `/token`)."""
+
+    owners: dict[str, str] = field(default_factory=dict)  # comment id -> author channel id
+    tokens_issued: int = 0
+
+    cleared = ("owners",)
+
+    def answer(self, call: Call) -> Answer:
+        if call.path == "/token":
+            if (
+                call.form.get("refresh_token") != "yt-refresh"
+                or call.form.get("client_secret") != "yt-secret"
+            ):
+                return 400, {"error": "invalid_grant", "error_description": "Bad Request"}, {}
+            self.tokens_issued += 1
+            token = f"ya29.fake-{self.tokens_issued}"
+            scope = "https://www.googleapis.com/auth/youtube.force-ssl"
+            return (
+                200,
+                {"access_token": token, "expires_in": 3599, "token_type": "Bearer", "scope": scope},
+                {},
+            )
+        if not call.headers.get("authorization", "").startswith("Bearer ya29.fake-"):
+            return 401, google_error(401, "authError", "global", "Invalid Credentials"), {}
+        if call.method == "POST" and call.path == "/youtube/v3/comments":
+            snippet = (call.json or {}).get("snippet", {})
+            created = {
+                "kind": "youtube#comment",
+                "etag": "x1",
+                "id": f"{snippet.get('parentId')}.AaBbCc1",
+                "snippet": {"parentId": snippet.get("parentId"), "authorChannelId": {"value": YT_CHANNEL}},
+            }
+            return 200, created, {}
+        if call.method == "POST" and call.path == "/youtube/v3/comments/setModerationStatus":
+            return 204, None, {}
+        if call.method == "GET" and call.path == "/youtube/v3/comments":
+            comment = call.query.get("id", "")
+            if comment not in self.owners and comment.startswith("missing"):
+                return 200, {"kind": "youtube#commentListResponse", "items": []}, {}
+            owner = self.owners.get(comment, YT_OTHER_CHANNEL)
+            item = {
+                "kind": "youtube#comment",
+                "id": comment,
+                "snippet": {"authorChannelId": {"value": owner}},
+            }
+            return 200, {"kind": "youtube#commentListResponse", "items": [item]}, {}
+        if call.method == "DELETE" and call.path == "/youtube/v3/comments":
+            return 204, None, {}
+        return 404, google_error(404, "notFound", "global", "Not Found"), {}

@@ -14,10 +14,10 @@ from triage_bus.profile import BrokerProfile
 from triage_ingest.main import create_app as create_ingest_app
 
 from tests.builders import make_flag
+from tests.ingest_support import accounts
+from tests.ingest_support import settings as ingest_settings
 from tests.integration.desk_support import make_app, running_desk
 from tests.integration.test_desk_dashboard import sign_in
-from tests.unit.ingest_fakes import accounts
-from tests.unit.ingest_fakes import settings as ingest_settings
 
 pytestmark = pytest.mark.integration
 

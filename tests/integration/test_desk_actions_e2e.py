@@ -26,9 +26,9 @@ from triage_events import (
 from triage_ingest.actions.worker import ActionWorker, Executor
 
 from tests.builders import make_comment, make_flag, unique
+from tests.ingest_support import accounts
 from tests.integration.desk_support import Desk, running_desk
 from tests.integration.helpers import eventually, produce, read_all
-from tests.unit.ingest_fakes import accounts
 
 pytestmark = pytest.mark.integration
 

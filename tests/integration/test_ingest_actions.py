@@ -26,8 +26,8 @@ from triage_events import (
 from triage_ingest.actions.worker import ActionWorker, Executor
 
 from tests.builders import unique
+from tests.ingest_support import PAGE_ID, accounts
 from tests.integration.helpers import eventually, produce, read_all
-from tests.unit.ingest_fakes import PAGE_ID, accounts
 
 pytestmark = pytest.mark.integration
 

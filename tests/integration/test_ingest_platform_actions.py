@@ -40,43 +40,44 @@ from triage_ingest.main import _action_clients, create_app
 from triage_ingest.polling.cursors import CursorStore
 
 from tests.builders import unique
+from tests.fakes.accounts import REDDIT_USER, X_ACCOUNT, YT_CHANNEL, platform_accounts
+from tests.fakes.meta import FakeGraphMentions
+from tests.fakes.recorder import serve, served
+from tests.fakes.reddit import FakeRedditActions
+from tests.fakes.x import FakeXActions
+from tests.fakes.youtube import FakeYouTubeActions
+from tests.ingest_support import IG_USER_ID, body, ig_delivery, meta_signature, settings
 from tests.integration.helpers import committed_total, eventually, produce, read_all
-from tests.unit.ingest_fakes import IG_USER_ID, body, ig_delivery, meta_signature, settings
-from tests.unit.ingest_platform_fakes import (
-    REDDIT_USER,
-    X_ACCOUNT,
-    YT_CHANNEL,
-    FakeGraph,
-    FakeReddit,
-    FakeX,
-    FakeYouTube,
-    platform_accounts,
-    serve,
-)
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[dict[Platform, Any]]:
-    x, youtube, reddit = FakeX(), FakeYouTube(), FakeReddit()
+    x, youtube, reddit = FakeXActions(), FakeYouTubeActions(), FakeRedditActions()
     with serve(x), serve(youtube), serve(reddit):
         yield {Platform.X: x, Platform.YOUTUBE: youtube, Platform.REDDIT: reddit}
 
 
-async def complete(
-    broker: EmbeddedBroker, fakes: dict[Platform, Any], *requests: ActionRequested
-) -> list[ActionCompleted]:
-    """Put the requests on the topic and run the real worker until each one's completion is on the topic."""
+def live(fakes: dict[Platform, Any], **overrides: Any) -> Any:
+    """Ingest's settings with live actions against the platform fakes."""
     x, youtube, reddit = fakes[Platform.X], fakes[Platform.YOUTUBE], fakes[Platform.REDDIT]
-    configured = settings(
+    return settings(
         actions_dry_run=False,
         x_api_url=x.base_url,
         youtube_api_url=f"{youtube.base_url}/youtube/v3",
         google_token_url=f"{youtube.base_url}/token",
         reddit_api_url=reddit.base_url,
         reddit_auth_url=f"{reddit.base_url}/api/v1/access_token",
+        **overrides,
     )
+
+
+async def complete(
+    broker: EmbeddedBroker, fakes: dict[Platform, Any], *requests: ActionRequested
+) -> list[ActionCompleted]:
+    """Put the requests on the topic and run the real worker until each one's completion is on the topic."""
+    configured = live(fakes)
     accounts = platform_accounts()
     messages: list[tuple[bytes | None, bytes | None]] = [
         (r.comment_key.encode(), encode(r)) for r in requests
@@ -122,8 +123,7 @@ def action(
 
 
 async def test_x_reply_through_the_worker(fresh_broker: EmbeddedBroker, fakes: dict[Platform, Any]) -> None:
-    post = str(1876543210987654321 + uuid4().int % 1000)
-    request = action(Platform.X, X_ACCOUNT, ActionKind.REPLY, post, "Please call our patient relations team.")
+    post, request = x_reply()
     [completed] = await complete(fresh_broker, fakes, request)
     assert (completed.status, completed.platform_result_id) == (ActionStatus.DONE, "1880000000000000001")
     assert completed.comment_key == request.comment_key
@@ -153,7 +153,7 @@ async def test_youtube_delete_of_someone_elses_comment_rejects_it(
 async def test_reddit_hide_through_the_worker_and_a_refusal_reported(
     fresh_broker: EmbeddedBroker, fakes: dict[Platform, Any]
 ) -> None:
-    reddit: FakeReddit = fakes[Platform.REDDIT]
+    reddit: FakeRedditActions = fakes[Platform.REDDIT]
     reddit.unmoderated.add("t1_nomod1")
     refused, done = await complete(
         fresh_broker,
@@ -168,14 +168,12 @@ async def test_reddit_hide_through_the_worker_and_a_refusal_reported(
 
 
 @pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    fake = FakeGraph()
-    with serve(fake):
-        yield fake
+def graph() -> Iterator[FakeGraphMentions]:
+    yield from served(FakeGraphMentions())
 
 
 async def test_instagram_mention_is_fetched_and_published_or_dead_lettered(
-    broker: EmbeddedBroker, graph: FakeGraph
+    broker: EmbeddedBroker, graph: FakeGraphMentions
 ) -> None:
     token = {"IG_TOKEN": "ig-token"}
     config = AccountConfig(platform="instagram", id=IG_USER_ID, credentials={"access_token": "IG_TOKEN"})
@@ -232,19 +230,6 @@ async def test_instagram_mention_is_fetched_and_published_or_dead_lettered(
 # --- Effectively once per request id across restarts (the actions ledger) --------------------------------
 
 
-def live(fakes: dict[Platform, Any], **overrides: Any) -> Any:
-    x, youtube, reddit = fakes[Platform.X], fakes[Platform.YOUTUBE], fakes[Platform.REDDIT]
-    return settings(
-        actions_dry_run=False,
-        x_api_url=x.base_url,
-        youtube_api_url=f"{youtube.base_url}/youtube/v3",
-        google_token_url=f"{youtube.base_url}/token",
-        reddit_api_url=reddit.base_url,
-        reddit_auth_url=f"{reddit.base_url}/api/v1/access_token",
-        **overrides,
-    )
-
-
 async def answers(bootstrap: str, request: ActionRequested) -> list[bytes]:
     """Every `ActionCompleted` for `request` on the topic, as published."""
     return [
@@ -272,13 +257,20 @@ def x_calls(fakes: dict[Platform, Any], method: str, post: str) -> list[Any]:
     ]
 
 
+def x_reply() -> tuple[str, ActionRequested]:
+    """A post of this test's own on X, and a request to reply to it."""
+    post = str(1876543210987654321 + uuid4().int % 1000)
+    return post, action(
+        Platform.X, X_ACCOUNT, ActionKind.REPLY, post, "Please call our patient relations team."
+    )
+
+
 async def test_a_request_published_twice_across_a_restart_replies_once(
     fresh_broker: EmbeddedBroker, fakes: dict[Platform, Any], tmp_path: Path
 ) -> None:
     bootstrap = fresh_broker.bootstrap_servers
     profile = BrokerProfile(bootstrap, embedded=True)
-    post = str(1876543210987654321 + uuid4().int % 1000)
-    request = action(Platform.X, X_ACCOUNT, ActionKind.REPLY, post, "Please call our patient relations team.")
+    post, request = x_reply()
     message: list[tuple[bytes | None, bytes | None]] = [(request.comment_key.encode(), encode(request))]
     group = unique("ingest-actions")
     # The real service (composition root): its actions ledger is the configured state file.
@@ -334,8 +326,7 @@ async def test_a_crash_after_the_platform_call_ends_a_reply_as_outcome_unknown_a
 ) -> None:
     bootstrap = fresh_broker.bootstrap_servers
     profile = BrokerProfile(bootstrap, embedded=True)
-    post = str(1876543210987654321 + uuid4().int % 1000)
-    reply = action(Platform.X, X_ACCOUNT, ActionKind.REPLY, post, "Please call our patient relations team.")
+    post, reply = x_reply()
     hide = action(Platform.X, X_ACCOUNT, ActionKind.HIDE, post)  # same comment key: same partition, in order
     await produce(bootstrap, ACTIONS.name, [(r.comment_key.encode(), encode(r)) for r in (reply, hide)])
     group, state = unique("ingest-actions"), tmp_path / "ingest.sqlite3"

@@ -20,7 +20,7 @@ from triage_bus.embedded import EmbeddedBroker
 from triage_events import COMMENTS, DLQ, CommentChange, CommentReceived, DeadLetter, decode
 from triage_ingest.accounts import AccountConfig, Accounts
 from triage_ingest.main import create_app
-from triage_ingest.polling.base import PollOptions
+from triage_ingest.polling.base import PollContext, PollOptions
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.errors import PollFailed, QuotaExhausted, RateLimited
 from triage_ingest.polling.reddit import RedditComments, RedditToken
@@ -34,9 +34,9 @@ from tests.fakes import reddit as fake_reddit
 from tests.fakes import x as fake_x
 from tests.fakes import youtube as fake_yt
 from tests.fakes.server import serve
+from tests.ingest_support import metric, settings
 from tests.integration.helpers import eventually, read_all
 from tests.kafka.fixtures import Bus, bus_profile
-from tests.unit.ingest_fakes import metric, settings
 
 pytestmark = pytest.mark.integration
 
@@ -97,7 +97,7 @@ def x_poller(
     **options: Any,
 ) -> XMentions:
     opts = PollOptions(**{"page_size": 5, "max_pages": 10, "backfill_pages": 1, **options})
-    return XMentions(account, fake_x.BEARER, url, http, store, sink, accounts, opts)
+    return XMentions(account, fake_x.BEARER, url, PollContext(http, store, sink, accounts, opts))
 
 
 async def test_x_pages_down_to_since_id_then_polls_only_what_is_new(broker: Bus, tmp_path: Path) -> None:
@@ -188,6 +188,12 @@ async def test_x_429_waits_for_the_reset_then_carries_on(broker: Bus, tmp_path: 
     assert ids == Counter({str(base): 1, str(base + 1): 1})
 
 
+def youtube_channel() -> tuple[str, Accounts, fake_yt.FakeYouTube]:
+    """A channel of this test's own, the accounts naming it, and a fake YouTube serving its threads."""
+    channel = f"UC{unique_digits()}"
+    return channel, Accounts([AccountConfig(platform="youtube", id=channel)]), fake_yt.FakeYouTube(channel)
+
+
 def yt_poller(
     channel: str,
     url: str,
@@ -203,11 +209,7 @@ def yt_poller(
         channel,
         ("api_key", fake_yt.API_KEY),
         f"{url}/youtube/v3",
-        http,
-        store,
-        sink,
-        accounts,
-        options,
+        PollContext(http, store, sink, accounts, options),
         quota,
     )
 
@@ -215,9 +217,7 @@ def yt_poller(
 async def test_youtube_pages_until_seen_threads_and_publishes_edits_and_bad_items(
     broker: Bus, tmp_path: Path
 ) -> None:
-    channel = f"UC{unique_digits()}"
-    accounts = Accounts([AccountConfig(platform="youtube", id=channel)])
-    fake = fake_yt.FakeYouTube(channel)
+    channel, accounts, fake = youtube_channel()
     fake.threads = [fake_yt.thread(fake_yt.comment(f"c{i}", f"2026-01-05T10:0{i}:00Z")) for i in range(2)]
     store = CursorStore(tmp_path / "poll.sqlite3")
     with serve(fake.app()) as url:
@@ -256,9 +256,7 @@ async def test_youtube_pages_until_seen_threads_and_publishes_edits_and_bad_item
 async def test_youtube_quota_spent_here_or_there_stops_requests_until_midnight(
     broker: Bus, tmp_path: Path
 ) -> None:
-    channel = f"UC{unique_digits()}"
-    accounts = Accounts([AccountConfig(platform="youtube", id=channel)])
-    fake = fake_yt.FakeYouTube(channel)
+    channel, accounts, fake = youtube_channel()
     fake.threads = [fake_yt.thread(fake_yt.comment(f"q{i}", f"2026-01-05T10:{i:02d}:00Z")) for i in range(9)]
     store = CursorStore(tmp_path / "poll.sqlite3")
     with serve(fake.app()) as url:
@@ -310,7 +308,9 @@ def reddit_poller(
         fake_reddit.PASSWORD,
     )
     options = PollOptions(page_size=5, max_pages=10, backfill_pages=1)
-    return RedditComments(account, f"r/{sub}", token, url, UA, http, store, sink, accounts, options)
+    return RedditComments(
+        account, f"r/{sub}", token, url, UA, PollContext(http, store, sink, accounts, options)
+    )
 
 
 async def test_reddit_pages_forward_and_survives_a_removed_cursor_comment(

@@ -12,8 +12,8 @@ from triage_bus.profile import BrokerProfile
 from triage_events import COMMENTS, CommentReceived, decode
 from triage_ingest.main import create_app
 
+from tests.ingest_support import accounts, body, fb_comment_change, meta_signature, page_delivery, settings
 from tests.integration.helpers import read_all
-from tests.unit.ingest_fakes import accounts, body, fb_comment_change, meta_signature, page_delivery, settings
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,7 @@ from triage_bus.profile import BrokerProfile
 from triage_events import COMMENTS, DLQ, CommentReceived, DeadLetter, decode
 from triage_ingest.main import create_app
 
-from tests.integration.helpers import read_all
-from tests.unit.ingest_fakes import (
+from tests.ingest_support import (
     LINKEDIN_SECRET,
     PAGE_ID,
     accounts,
@@ -33,6 +32,7 @@ from tests.unit.ingest_fakes import (
     page_delivery,
     settings,
 )
+from tests.integration.helpers import read_all
 
 pytestmark = pytest.mark.integration
 

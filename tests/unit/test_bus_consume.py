@@ -20,7 +20,7 @@ from triage_events import (
 )
 
 from tests.builders import make_flag
-from tests.unit.ingest_fakes import InMemoryProducer
+from tests.fakes.producer import InMemoryProducer
 
 
 @dataclass(frozen=True)

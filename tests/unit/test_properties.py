@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from triage_classifier.rule_classifier import RuleClassifier
 from triage_classifier.rules import evaluate
 from triage_events import Account, CommentReceived, FlagRaised, InvalidEvent, decode, encode
-from triage_ingest.normalize import from_replay_line
+from triage_ingest.replay_lines import from_replay_line
 
 from tests.builders import make_comment
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from triage_bus.dlq import dead_letter, dead_letter_part
 from triage_events import Account, DeadLetter, InvalidEvent
 
-from triage_ingest.normalize import from_replay_line
 from triage_ingest.publisher import Publisher
+from triage_ingest.replay_lines import from_replay_line
 
 log = logging.getLogger(__name__)
 

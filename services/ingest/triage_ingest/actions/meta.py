@@ -14,41 +14,24 @@ of an image or video first), so a text post there is refused as `unsupported_act
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 from triage_events import ActionKind, ActionRequested, Platform
 
 from triage_ingest.actions.base import ActionFailed
-from triage_ingest.actions.http import failure, json_object, require_text, send
-from triage_ingest.platform_http import record_remaining, retry_after
+from triage_ingest.actions.calls import StaticTokenClient, failure, json_object, require_text
+from triage_ingest.rate_limits import retry_after
 
 # Graph error codes that mean "slow down" (application, user, page and custom rate limits).
 _THROTTLED = {4, 17, 32, 613, 80001, 80002, 80004, 80005, 80006}
 
 
-class MetaGraph:
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        base_url: str,
-        token: Callable[[Platform, str], str | None],
-        account_label: Callable[[Platform, str], str],
-    ) -> None:
-        self._http = http
-        self._base = base_url.rstrip("/")
-        self._token = token
-        self._label = account_label
-
+class MetaGraph(StaticTokenClient):
     async def execute(self, request: ActionRequested) -> str | None:
-        token = self._token(request.platform, request.account.id)
-        if not token:
-            raise ActionFailed("no_credentials", transient=False)
+        token = self._account_token(request)
         method, path, kwargs = self._call(request)
-        response = await send(
-            self._http, method, f"{self._base}/{path}", headers={"Authorization": f"Bearer {token}"}, **kwargs
-        )
+        response = await self._send(method, f"/{path}", token, **kwargs)
         self._record_usage(request, response)
         if response.is_success:
             result = json_object(response)
@@ -84,8 +67,7 @@ class MetaGraph:
                 except ValueError:
                     continue
         if percents:
-            label = self._label(request.platform, request.account.id)
-            record_remaining(request.platform, label, 100 - max(percents))
+            self._record_remaining(request, 100 - max(percents))
 
 
 def _text(request: ActionRequested) -> dict[str, str]:

@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable
 
 import httpx
-from triage_events import Platform
+from triage_events import ActionRequested, Platform
 
 from triage_ingest.actions.base import ActionFailed
-from triage_ingest.actions.http import json_object, send
-from triage_ingest.platform_http import Clock, retry_after
+from triage_ingest.actions.calls import AccountLabel, ApiClient, json_object, send
+from triage_ingest.rate_limits import Clock, retry_after
 
 Credential = Callable[[Platform, str, str], str | None]
 
@@ -104,3 +104,19 @@ def unauthorized(tokens: TokenSource, platform: Platform, account_id: str) -> Ac
         tokens.invalidate(platform, account_id)
         return ActionFailed("token_expired", transient=True)
     return ActionFailed("invalid_token", transient=False)
+
+
+class OAuthClient(ApiClient):
+    """A client whose accounts' tokens are exchanged and renewed by a `TokenSource` (Reddit, YouTube)."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, base_url: str, tokens: TokenSource, account_label: AccountLabel
+    ) -> None:
+        super().__init__(http, base_url, account_label)
+        self._tokens = tokens
+
+    async def _account_token(self, request: ActionRequested) -> str:
+        return await self._tokens.token(request.platform, request.account.id)
+
+    def _unauthorized(self, request: ActionRequested) -> ActionFailed:
+        return unauthorized(self._tokens, request.platform, request.account.id)

@@ -26,9 +26,9 @@ from triage_events import ActionKind, ActionRequested, Platform
 
 from triage_ingest.accounts import Accounts
 from triage_ingest.actions.base import ActionFailed
-from triage_ingest.actions.http import failure, json_object, require_text, send
-from triage_ingest.actions.oauth import TokenSource, unauthorized
-from triage_ingest.platform_http import REDDIT_RATE_HEADERS, header_number, record_remaining, retry_after
+from triage_ingest.actions.calls import AccountLabel, failure, json_object, require_text
+from triage_ingest.actions.oauth import OAuthClient, TokenSource
+from triage_ingest.rate_limits import REDDIT_RATE_HEADERS, header_number, retry_after
 
 DM_SUBJECT = "About your comment"
 _FULLNAME_PREFIXES = ("t1_", "t3_")
@@ -37,22 +37,19 @@ TITLE_LIMIT = 300  # Reddit's longest title
 Subreddit = Callable[[Platform, str], str | None]
 
 
-class RedditClient:
+class RedditClient(OAuthClient):
     def __init__(
         self,
         http: httpx.AsyncClient,
         base_url: str,
         tokens: TokenSource,
-        account_label: Callable[[Platform, str], str],
+        account_label: AccountLabel,
         user_agent: str,
         subreddit: Subreddit | None = None,
     ) -> None:
         """`subreddit`: where an account posts (`configured_subreddit`); none, or None for an account: it
         does not post."""
-        self._http = http
-        self._base = base_url.rstrip("/")
-        self._tokens = tokens
-        self._label = account_label
+        super().__init__(http, base_url, tokens, account_label)
         self._agent = user_agent
         self._subreddit: Subreddit = subreddit or (lambda _platform, _account: None)
 
@@ -117,14 +114,12 @@ class RedditClient:
         form: dict[str, str] | None,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        platform, account = request.platform, request.account.id
-        token = await self._tokens.token(platform, account)
+        token = await self._account_token(request)
         headers = {"Authorization": f"bearer {token}", "User-Agent": self._agent}
-        response = await send(self._http, method, self._base + path, headers=headers, data=form, **kwargs)
-        label = self._label(platform, account)
-        record_remaining(platform, label, header_number(response, REDDIT_RATE_HEADERS.remaining))
+        response = await self._send(method, path, token, headers, data=form, **kwargs)
+        self._record_remaining(request, header_number(response, REDDIT_RATE_HEADERS.remaining))
         if response.status_code == 401:
-            raise unauthorized(self._tokens, platform, account)
+            raise self._unauthorized(request)
         if not response.is_success:
             delay = retry_after(response, REDDIT_RATE_HEADERS)
             moderating = path in ("/api/remove", "/api/approve")

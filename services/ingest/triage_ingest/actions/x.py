@@ -16,38 +16,39 @@ count becomes the quota gauge, the reset the wait after a 429.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
-from triage_events import ActionKind, ActionRequested, Platform
+from triage_events import ActionKind, ActionRequested
 
 from triage_ingest.actions.base import ActionFailed
-from triage_ingest.actions.http import failure, json_object, require_text, send
-from triage_ingest.platform_http import X_RATE_HEADERS, Clock, header_number, record_remaining, retry_after
+from triage_ingest.actions.calls import (
+    AccountLabel,
+    AccountToken,
+    StaticTokenClient,
+    failure,
+    json_object,
+    require_text,
+)
+from triage_ingest.rate_limits import X_RATE_HEADERS, Clock, header_number, retry_after
 
 _REASONS = {400: "invalid_request", 403: "not_allowed", 404: "not_found"}
 
 
-class XClient:
+class XClient(StaticTokenClient):
     def __init__(
         self,
         http: httpx.AsyncClient,
         base_url: str,
-        token: Callable[[Platform, str], str | None],
-        account_label: Callable[[Platform, str], str],
+        token: AccountToken,
+        account_label: AccountLabel,
         clock: Clock = time.time,
     ) -> None:
-        self._http = http
-        self._base = base_url.rstrip("/")
-        self._token = token
-        self._label = account_label
+        super().__init__(http, base_url, token, account_label)
         self._clock = clock
 
     async def execute(self, request: ActionRequested) -> str | None:
-        token = self._token(request.platform, request.account.id)
-        if not token:
-            raise ActionFailed("no_credentials", transient=False)
+        token = self._account_token(request)
         post = request.platform_comment_id
         match request.action:
             case ActionKind.REPLY:
@@ -93,11 +94,8 @@ class XClient:
         self, request: ActionRequested, token: str, method: str, path: str, **kwargs: Any
     ) -> dict[str, Any]:
         """The `data` object of a successful answer; `ActionFailed` otherwise."""
-        response = await send(
-            self._http, method, self._base + path, headers={"Authorization": f"Bearer {token}"}, **kwargs
-        )
-        label = self._label(request.platform, request.account.id)
-        record_remaining(request.platform, label, header_number(response, X_RATE_HEADERS.remaining))
+        response = await self._send(method, path, token, **kwargs)
+        self._record_remaining(request, header_number(response, X_RATE_HEADERS.remaining))
         if not response.is_success:
             delay = retry_after(response, X_RATE_HEADERS, self._clock)
             raise failure(response, _REASONS.get(response.status_code), delay)

@@ -20,35 +20,31 @@ moderator can ask again tomorrow. `rateLimitExceeded` (too fast, not too much) i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 import httpx
-from triage_events import ActionKind, ActionRequested, Platform
+from triage_events import ActionKind, ActionRequested
 
 from triage_ingest.actions.base import ActionFailed
-from triage_ingest.actions.http import failure, json_object, require_text, send
-from triage_ingest.actions.oauth import TokenSource, unauthorized
-from triage_ingest.platform_http import google_error_reason, record_remaining, retry_after
+from triage_ingest.actions.calls import AccountLabel, failure, json_object, require_text
+from triage_ingest.actions.oauth import OAuthClient, TokenSource
 from triage_ingest.quota import DailyQuota, QuotaExhausted
+from triage_ingest.rate_limits import google_error_reason, retry_after
 
 COST = {"insert": 50, "setModerationStatus": 50, "delete": 50, "list": 1}
 _TRANSIENT = {"rateLimitExceeded", "userRateLimitExceeded", "backendError"}
 
 
-class YouTubeClient:
+class YouTubeClient(OAuthClient):
     def __init__(
         self,
         http: httpx.AsyncClient,
         base_url: str,
         tokens: TokenSource,
-        account_label: Callable[[Platform, str], str],
+        account_label: AccountLabel,
         quota: DailyQuota | None = None,
     ) -> None:
-        self._http = http
-        self._base = base_url.rstrip("/")
-        self._tokens = tokens
-        self._label = account_label
+        super().__init__(http, base_url, tokens, account_label)
         self._quota = quota
 
     async def execute(self, request: ActionRequested) -> str | None:
@@ -102,16 +98,13 @@ class YouTubeClient:
     async def _call(
         self, request: ActionRequested, operation: str, method: str, path: str, **kwargs: Any
     ) -> dict[str, Any]:
-        platform, account = request.platform, request.account.id
-        token = await self._tokens.token(platform, account)
+        token = await self._account_token(request)
         self._spend(request, COST[operation])
-        response = await send(
-            self._http, method, self._base + path, headers={"Authorization": f"Bearer {token}"}, **kwargs
-        )
+        response = await self._send(method, path, token, **kwargs)
         if response.is_success:
             return json_object(response)
         if response.status_code == 401:
-            raise unauthorized(self._tokens, platform, account)
+            raise self._unauthorized(request)
         reason = google_error_reason(response)
         if reason == "quotaExceeded":
             if self._quota is not None:
@@ -135,8 +128,7 @@ class YouTubeClient:
 
     def _gauge(self, request: ActionRequested) -> None:
         if self._quota is not None:
-            label = self._label(request.platform, request.account.id)
-            record_remaining(request.platform, label, self._quota.remaining())
+            self._record_remaining(request, self._quota.remaining())
 
 
 def _snake(reason: str) -> str:

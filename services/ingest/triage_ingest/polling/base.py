@@ -1,16 +1,22 @@
-"""What every poller shares: its options, the protocol the runner drives, and a rate-limit gate."""
+"""What every poller shares: its options, the protocol the runner drives, what it holds for its account (its
+cursor, where its pages go), and a rate-limit gate."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 import httpx
 from triage_events import Platform
 
-from triage_ingest.platform_http import Clock, RateHeaders, header_number, record_remaining, reset_in
+from triage_ingest.accounts import Accounts
+from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.errors import RateLimited
+from triage_ingest.polling.sink import Sink
+from triage_ingest.rate_limits import Clock, RateHeaders, header_number, record_remaining, reset_in
+from triage_ingest.sources.base import Batch
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,44 @@ class Poller(Protocol):
         """Fetch what is new, publish it, advance the cursor; returns the events published. Raises
         `PollFailed` (with what was published so far already saved in the cursor)."""
         ...
+
+
+@dataclass(frozen=True)
+class PollContext:
+    """What the pollers of one service share: the HTTP client, the cursor store, the sink pages are
+    delivered to, the accounts, and the paging options."""
+
+    http: httpx.AsyncClient
+    store: CursorStore
+    sink: Sink
+    accounts: Accounts
+    options: PollOptions
+
+
+class AccountPoller:
+    """What a poller holds for its one account: the shared context, and the account's cursor (kept in the
+    store under the platform and account id)."""
+
+    platform: Platform
+
+    def __init__(self, account_id: str, context: PollContext) -> None:
+        self.account_id = account_id
+        self._context = context
+
+    def _stored(self) -> dict[str, Any]:
+        """The account's saved cursor as stored ({} before its first run); each poller reads its own shape."""
+        return self._context.store.get(self.platform.value, self.account_id)
+
+    def _save(self, cursor: Any) -> None:
+        """Keep `cursor` (a dataclass) as the account's cursor."""
+        self._context.store.put(self.platform.value, self.account_id, asdict(cursor))
+
+    async def _deliver(self, batch: Batch, parts: Mapping[str, Any]) -> int:
+        """Publish one normalised page; `parts` maps each problem's `where` to its raw item."""
+        return await self._context.sink.deliver(self.platform, self.account_id, batch, parts)
+
+    def _metric_label(self) -> str:
+        return self._context.accounts.metric_label(self.platform, self.account_id)
 
 
 class RateGate:

@@ -18,19 +18,16 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from triage_events import Platform
 
-from triage_ingest.accounts import Accounts
-from triage_ingest.platform_http import REDDIT_RATE_HEADERS, reset_in
-from triage_ingest.polling.base import Clock, PollOptions, RateGate
-from triage_ingest.polling.cursors import CursorStore
+from triage_ingest.polling.base import AccountPoller, Clock, PollContext, RateGate
 from triage_ingest.polling.errors import PollFailed, RateLimited
-from triage_ingest.polling.http import get, json_body, raise_for_server_error
-from triage_ingest.polling.sink import Sink
+from triage_ingest.polling.fetch import get, json_body, raise_for_server_error
+from triage_ingest.rate_limits import REDDIT_RATE_HEADERS, reset_in
 from triage_ingest.sources import reddit
 
 log = logging.getLogger(__name__)
@@ -122,7 +119,7 @@ class RedditToken:
         return token
 
 
-class RedditComments:
+class RedditComments(AccountPoller):
     platform = Platform.REDDIT
 
     def __init__(
@@ -132,44 +129,31 @@ class RedditComments:
         token: RedditToken,
         base_url: str,
         user_agent: str,
-        http: httpx.AsyncClient,
-        store: CursorStore,
-        sink: Sink,
-        accounts: Accounts,
-        options: PollOptions,
+        context: PollContext,
         clock: Clock = time.time,
     ) -> None:
-        self.account_id = account_id
+        super().__init__(account_id, context)
         self._url = f"{base_url.rstrip('/')}/{target.strip('/')}/comments"
         self._token = token
         self._user_agent = user_agent
-        self._http = http
-        self._store = store
-        self._sink = sink
-        self._accounts = accounts
-        self._options = options
-        label = accounts.metric_label(Platform.REDDIT, account_id)
-        self._gate = RateGate(REDDIT_RATE_HEADERS, Platform.REDDIT, label, clock)
+        self._gate = RateGate(REDDIT_RATE_HEADERS, Platform.REDDIT, self._metric_label(), clock)
 
     def cursor(self) -> RedditCursor:
-        return RedditCursor.load(self._store.get(self.platform.value, self.account_id))
-
-    def _save(self, cursor: RedditCursor) -> None:
-        self._store.put(self.platform.value, self.account_id, asdict(cursor))
+        return RedditCursor.load(self._stored())
 
     async def run_once(self) -> int:
         cursor = self.cursor()
         if cursor.fullname is None:
             return await self._first_run()
         published = 0
-        for page in range(1, self._options.max_pages + 1):
+        for page in range(1, self._context.options.max_pages + 1):
             items = await self._fetch(before=cursor.fullname)
             if not items:
                 return await self._recover(cursor) if page == 1 else published
-            published += await self._deliver(items)
+            published += await self._deliver_items(items)
             cursor = cursor.advanced(items)
             self._save(cursor)
-            if len(items) < self._options.page_size:
+            if len(items) < self._context.options.page_size:
                 break
         return published
 
@@ -177,16 +161,16 @@ class RedditComments:
         """No cursor yet: the newest `backfill_pages` pages, oldest page first, then the cursor."""
         pages: list[list[Any]] = []
         after: str | None = None
-        for _ in range(self._options.backfill_pages):
+        for _ in range(self._context.options.backfill_pages):
             items = await self._fetch(after=after)
             pages.append(items)
             stamp = _stamp(items[-1]) if items else None
-            if len(items) < self._options.page_size or stamp is None:
+            if len(items) < self._context.options.page_size or stamp is None:
                 break
             after = stamp[0]
         published, cursor = 0, RedditCursor()
         for items in reversed(pages):
-            published += await self._deliver(items)
+            published += await self._deliver_items(items)
             cursor = cursor.advanced(items)
         self._save(cursor)
         return published
@@ -197,12 +181,12 @@ class RedditComments:
         older pages while every comment on one is new."""
         pages: list[list[Any]] = []
         after: str | None = None
-        for _ in range(self._options.max_pages):
+        for _ in range(self._context.options.max_pages):
             items = await self._fetch(after=after)
             fresh = [item for item in items if cursor.is_new(item)]
             pages.append(fresh)
             stamp = _stamp(items[-1]) if items else None
-            if len(fresh) < len(items) or len(items) < self._options.page_size or stamp is None:
+            if len(fresh) < len(items) or len(items) < self._context.options.page_size or stamp is None:
                 break
             after = stamp[0]
         if not any(pages):
@@ -210,19 +194,18 @@ class RedditComments:
         log.info("reddit cursor fell back to created_utc account=%s", self.account_id)
         published = 0
         for fresh in reversed(pages):
-            published += await self._deliver(fresh)
+            published += await self._deliver_items(fresh)
             cursor = cursor.advanced(fresh)
         self._save(cursor)
         return published
 
-    async def _deliver(self, items: list[Any]) -> int:
+    async def _deliver_items(self, items: list[Any]) -> int:
         payload = {"kind": "Listing", "data": {"children": items}}
-        batch = reddit.normalise(payload, self.account_id, self._accounts)
-        parts = {f"children[{i}]": item for i, item in enumerate(items)}
-        return await self._sink.deliver(Platform.REDDIT, self.account_id, batch, parts)
+        batch = reddit.normalise(payload, self.account_id, self._context.accounts)
+        return await self._deliver(batch, {f"children[{i}]": item for i, item in enumerate(items)})
 
     async def _fetch(self, before: str | None = None, after: str | None = None) -> list[Any]:
-        params: dict[str, Any] = {"limit": self._options.page_size, "raw_json": 1}
+        params: dict[str, Any] = {"limit": self._context.options.page_size, "raw_json": 1}
         if before:
             params["before"] = before
         if after:
@@ -230,7 +213,7 @@ class RedditComments:
         self._gate.check()
         token = await self._token.get()
         headers = {"Authorization": f"Bearer {token}", "User-Agent": self._user_agent}
-        response = await get(self._http, self._url, params, headers)
+        response = await get(self._context.http, self._url, params, headers)
         wait = self._gate.read(response)
         if response.status_code == 429:
             raise RateLimited(wait)

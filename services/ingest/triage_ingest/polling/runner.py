@@ -27,7 +27,7 @@ from triage_events import Platform
 from triage_ingest import metrics
 from triage_ingest.accounts import AccountConfig, Accounts
 from triage_ingest.config import IngestSettings
-from triage_ingest.polling.base import Poller, PollOptions
+from triage_ingest.polling.base import PollContext, Poller, PollOptions
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.errors import PollFailed
 from triage_ingest.polling.reddit import RedditComments, RedditToken
@@ -150,12 +150,8 @@ class _Builder:
     ) -> None:
         self.settings = settings
         self.accounts = accounts
-        self.http = http
-        self.store = store
-        self.sink = Sink(publisher, accounts)
-        self.options = PollOptions(
-            settings.poll_page_size, settings.poll_max_pages, settings.poll_backfill_pages
-        )
+        options = PollOptions(settings.poll_page_size, settings.poll_max_pages, settings.poll_backfill_pages)
+        self.context = PollContext(http, store, Sink(publisher, accounts), accounts, options)
         # One YouTube project (API key) serves every channel: one budget for all of them.
         self.youtube_quota = DailyQuota(settings.poll_youtube_daily_quota, "youtube", store)
 
@@ -166,23 +162,11 @@ class _Builder:
         s = self.settings
         poller: Poller | None = None
         if config.platform is Platform.X and (bearer := credential("bearer_token")):
-            poller = XMentions(
-                config.id, bearer, s.x_api_url, self.http, self.store, self.sink, self.accounts, self.options
-            )
+            poller = XMentions(config.id, bearer, s.x_api_url, self.context)
         elif config.platform is Platform.YOUTUBE:
             key = next(((n, v) for n in ("access_token", "api_key") if (v := credential(n))), None)
             if key is not None:
-                poller = YouTubeThreads(
-                    config.id,
-                    key,
-                    s.youtube_api_url,
-                    self.http,
-                    self.store,
-                    self.sink,
-                    self.accounts,
-                    self.options,
-                    self.youtube_quota,
-                )
+                poller = YouTubeThreads(config.id, key, s.youtube_api_url, self.context, self.youtube_quota)
         elif config.platform is Platform.REDDIT:
             poller = self._reddit(config, credential)
         if poller is None:
@@ -202,7 +186,7 @@ class _Builder:
             return None
         s = self.settings
         token = RedditToken(
-            self.http,
+            self.context.http,
             s.reddit_auth_url,
             s.reddit_user_agent,
             client_id,
@@ -216,9 +200,5 @@ class _Builder:
             token,
             s.reddit_api_url,
             s.reddit_user_agent,
-            self.http,
-            self.store,
-            self.sink,
-            self.accounts,
-            self.options,
+            self.context,
         )

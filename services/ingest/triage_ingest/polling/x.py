@@ -14,19 +14,15 @@ or when the remaining count reaches 0, nothing is sent before the reset.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from triage_events import Platform
 
-from triage_ingest.accounts import Accounts
-from triage_ingest.platform_http import X_RATE_HEADERS
-from triage_ingest.polling.base import Clock, PollOptions, RateGate
-from triage_ingest.polling.cursors import CursorStore
+from triage_ingest.polling.base import AccountPoller, Clock, PollContext, RateGate
 from triage_ingest.polling.errors import PollFailed, RateLimited
-from triage_ingest.polling.http import get, json_body, raise_for_server_error
-from triage_ingest.polling.sink import Sink
+from triage_ingest.polling.fetch import get, json_body, raise_for_server_error
+from triage_ingest.rate_limits import X_RATE_HEADERS
 from triage_ingest.sources import x
 
 
@@ -41,7 +37,7 @@ class XCursor:
         return cls(**{k: v for k, v in value.items() if k in cls.__dataclass_fields__ and isinstance(v, str)})
 
 
-class XMentions:
+class XMentions(AccountPoller):
     platform = Platform.X
 
     def __init__(
@@ -49,47 +45,33 @@ class XMentions:
         account_id: str,
         bearer_token: str,
         base_url: str,
-        http: httpx.AsyncClient,
-        store: CursorStore,
-        sink: Sink,
-        accounts: Accounts,
-        options: PollOptions,
+        context: PollContext,
         clock: Clock = time.time,
     ) -> None:
-        self.account_id = account_id
+        super().__init__(account_id, context)
         self._token = bearer_token
         self._url = f"{base_url.rstrip('/')}/2/users/{account_id}/mentions"
-        self._http = http
-        self._store = store
-        self._sink = sink
-        self._accounts = accounts
-        self._options = options
-        self._gate = RateGate(
-            X_RATE_HEADERS, Platform.X, accounts.metric_label(Platform.X, account_id), clock
-        )
+        self._gate = RateGate(X_RATE_HEADERS, Platform.X, self._metric_label(), clock)
 
     def cursor(self) -> XCursor:
-        return XCursor.load(self._store.get(self.platform.value, self.account_id))
-
-    def _save(self, cursor: XCursor) -> None:
-        self._store.put(self.platform.value, self.account_id, asdict(cursor))
+        return XCursor.load(self._stored())
 
     async def run_once(self) -> int:
         cursor = self.cursor()
         backfill = cursor.since_id is None
         published = 0
-        for page in range(1, self._options.max_pages + 1):
+        for page in range(1, self._context.options.max_pages + 1):
             payload = await self._fetch(cursor)
             posts = payload.get("data")
             posts = posts if isinstance(posts, list) else []
-            batch = x.normalise(payload, self.account_id, self._accounts)
+            batch = x.normalise(payload, self.account_id, self._context.accounts)
             parts = {f"data[{i}]": post for i, post in enumerate(posts)}
-            published += await self._sink.deliver(Platform.X, self.account_id, batch, parts)
+            published += await self._deliver(batch, parts)
             meta = payload.get("meta")
             meta = meta if isinstance(meta, dict) else {}
             newest = cursor.run_newest_id or _newest(meta, posts)
             next_token = meta.get("next_token") if isinstance(meta.get("next_token"), str) else None
-            if next_token and not (backfill and page >= self._options.backfill_pages):
+            if next_token and not (backfill and page >= self._context.options.backfill_pages):
                 cursor = XCursor(cursor.since_id, newest, next_token)
                 self._save(cursor)
                 continue
@@ -99,7 +81,7 @@ class XMentions:
 
     async def _fetch(self, cursor: XCursor) -> dict[str, Any]:
         params: dict[str, Any] = {
-            "max_results": self._options.page_size,
+            "max_results": self._context.options.page_size,
             "tweet.fields": x.TWEET_FIELDS,
             "user.fields": x.USER_FIELDS,
             "expansions": x.EXPANSIONS,
@@ -109,7 +91,9 @@ class XMentions:
         if cursor.next_token:
             params["pagination_token"] = cursor.next_token
         self._gate.check()
-        response = await get(self._http, self._url, params, {"Authorization": f"Bearer {self._token}"})
+        response = await get(
+            self._context.http, self._url, params, {"Authorization": f"Bearer {self._token}"}
+        )
         wait = self._gate.read(response)
         if response.status_code == 429:
             raise RateLimited(max(1.0, wait) if wait is not None else None)

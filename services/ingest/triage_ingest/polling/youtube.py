@@ -14,22 +14,18 @@ the YouTube actions client spends too), counted before the call; when it is spen
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import httpx
 from triage_events import CommentKind, CommentReceived, Platform
 
 from triage_ingest import metrics
-from triage_ingest.accounts import Accounts
-from triage_ingest.platform_http import google_error_reason
-from triage_ingest.polling.base import PollOptions
-from triage_ingest.polling.cursors import CursorStore
+from triage_ingest.polling.base import AccountPoller, PollContext
 from triage_ingest.polling.errors import PollFailed, RateLimited
-from triage_ingest.polling.http import get, json_body, raise_for_server_error
-from triage_ingest.polling.sink import Sink
+from triage_ingest.polling.fetch import get, json_body, raise_for_server_error
 from triage_ingest.quota import DailyQuota, QuotaExhausted
+from triage_ingest.rate_limits import google_error_reason
 from triage_ingest.sources import youtube
 from triage_ingest.sources.base import Batch
 
@@ -83,7 +79,7 @@ class YouTubeCursor:
         return cls(mark(value.get("seen")), mark(value.get("run")), token if isinstance(token, str) else None)
 
 
-class YouTubeThreads:
+class YouTubeThreads(AccountPoller):
     platform = Platform.YOUTUBE
 
     def __init__(
@@ -91,48 +87,37 @@ class YouTubeThreads:
         channel_id: str,
         credential: tuple[str, str],  # ("api_key" | "access_token", value)
         base_url: str,
-        http: httpx.AsyncClient,
-        store: CursorStore,
-        sink: Sink,
-        accounts: Accounts,
-        options: PollOptions,
+        context: PollContext,
         quota: DailyQuota,
     ) -> None:
-        self.account_id = channel_id
+        super().__init__(channel_id, context)
         self._credential = credential
         self._url = f"{base_url.rstrip('/')}/commentThreads"
-        self._http = http
-        self._store = store
-        self._sink = sink
-        self._accounts = accounts
-        self._options = options
         self._quota = quota
-        self._label = accounts.metric_label(Platform.YOUTUBE, channel_id)
+        self._label = self._metric_label()
 
     def cursor(self) -> YouTubeCursor:
-        return YouTubeCursor.load(self._store.get(self.platform.value, self.account_id))
-
-    def _save(self, cursor: YouTubeCursor) -> None:
-        self._store.put(self.platform.value, self.account_id, asdict(cursor))
+        return YouTubeCursor.load(self._stored())
 
     async def run_once(self) -> int:
         cursor = self.cursor()
         first_run = cursor.seen.instant is None
         published = 0
-        for page in range(1, self._options.max_pages + 1):
+        for page in range(1, self._context.options.max_pages + 1):
             payload = await self._fetch(cursor.next_token)
             items = payload.get("items")
             items = items if isinstance(items, list) else []
-            batch = youtube.normalise(payload, self.account_id, self._accounts)
+            batch = youtube.normalise(payload, self.account_id, self._context.accounts)
             fresh = Batch([e for e in batch.events if cursor.seen.is_new(e)], batch.ignored, batch.problems)
-            parts = _parts(items)
-            published += await self._sink.deliver(Platform.YOUTUBE, self.account_id, fresh, parts)
+            published += await self._deliver(fresh, _parts(items))
             run = cursor.run.advanced(batch.events)
             next_token = (
                 payload.get("nextPageToken") if isinstance(payload.get("nextPageToken"), str) else None
             )
             more = (
-                page < self._options.backfill_pages if first_run else _reaches_past(batch.events, cursor.seen)
+                page < self._context.options.backfill_pages
+                if first_run
+                else _reaches_past(batch.events, cursor.seen)
             )
             if next_token and more:
                 cursor = YouTubeCursor(cursor.seen, run, next_token)
@@ -146,7 +131,7 @@ class YouTubeThreads:
         params: dict[str, Any] = {
             "part": youtube.PARTS,
             "allThreadsRelatedToChannelId": self.account_id,
-            "maxResults": self._options.page_size,
+            "maxResults": self._context.options.page_size,
             "order": "time",
             "textFormat": "plainText",
         }
@@ -164,7 +149,7 @@ class YouTubeThreads:
             self._gauge(0)
             raise
         self._gauge(left)
-        response = await get(self._http, self._url, params, headers)
+        response = await get(self._context.http, self._url, params, headers)
         if response.status_code == 200:
             body = json_body(response)
             if not isinstance(body, dict):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from triage_events import CommentReceived, describe_validation_error
+from triage_events import Comment, CommentReceived, Platform, describe_validation_error
+
+from triage_ingest.accounts import Accounts
 
 
 @dataclass(frozen=True)
@@ -77,42 +76,14 @@ class Unusable(ValueError):
         self.detail = detail
 
 
-def hmac_sha256_hex(secret: str, message: bytes) -> str:
-    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
-
-
-def same_digest(expected_hex: str, given: str) -> bool:
-    """Constant-time comparison of two hex digests (case-insensitive, as senders differ)."""
-    return hmac.compare_digest(expected_hex.encode("ascii"), given.strip().lower().encode("ascii", "replace"))
-
-
-def epoch_or_iso(value: Any) -> datetime:
-    """A platform timestamp: epoch seconds (or milliseconds), or an ISO 8601 string."""
-    if isinstance(value, bool) or value in (None, ""):
-        raise Unusable("schema", "timestamp missing")
-    if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
-        number = float(value)
-        return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise Unusable("schema", "timestamp not ISO 8601") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise Unusable("schema", f"timestamp is a {type(value).__name__}")
-
-
-def obj(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise Unusable("schema", f"{where}: expected an object")
-    return value
-
-
-def text_id(value: Any, where: str) -> str:
-    """An id that platforms send as a string (sometimes as a number)."""
-    if isinstance(value, bool) or not isinstance(value, str | int) or str(value) == "":
-        raise Unusable("schema", f"{where}: missing id")
-    return str(value)
+def received(
+    accounts: Accounts, platform: Platform, account_id: str, comment: Comment, **change: Any
+) -> CommentReceived:
+    """The event of `comment`, seen on our account `account_id` (`change`, `changed_at`: what happened to it,
+    when the platform says)."""
+    return CommentReceived(
+        platform=platform, account=accounts.account(platform, account_id), comment=comment, **change
+    )
 
 
 def describe(exc: ValidationError) -> str:

@@ -19,16 +19,9 @@ from typing import Any
 from triage_events import Author, Comment, CommentChange, CommentKind, CommentReceived, Platform
 
 from triage_ingest.accounts import Accounts
-from triage_ingest.sources.base import (
-    Batch,
-    Problem,
-    Unusable,
-    epoch_or_iso,
-    hmac_sha256_hex,
-    obj,
-    same_digest,
-    text_id,
-)
+from triage_ingest.sources.base import Batch, Problem, Unusable, received
+from triage_ingest.sources.fields import epoch_or_iso, obj, text_id
+from triage_ingest.sources.signatures import hmac_sha256_hex, same_digest
 
 SIGNATURE_HEADER = "X-LI-Signature"
 EVENT_TYPE = "ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS"
@@ -104,10 +97,11 @@ def _notification(org: str, notification: dict[str, Any], accounts: Accounts) ->
         raise Unusable("schema", "decoratedGeneratedActivity: no text")
     modified = epoch_or_iso(notification.get("lastModifiedAt"))
     source_post = notification.get("sourcePost")
-    return CommentReceived(
-        platform=Platform.LINKEDIN,
-        account=accounts.account(Platform.LINKEDIN, org),
-        comment=Comment(
+    return received(
+        accounts,
+        Platform.LINKEDIN,
+        org,
+        Comment(
             platform_comment_id=comment_id,
             kind=kind,
             text=text if isinstance(text, str) else "",

@@ -22,16 +22,9 @@ from triage_events import (
 )
 
 from triage_ingest.accounts import Accounts
-from triage_ingest.sources.base import (
-    Batch,
-    Problem,
-    Unusable,
-    epoch_or_iso,
-    hmac_sha256_hex,
-    obj,
-    same_digest,
-    text_id,
-)
+from triage_ingest.sources.base import Batch, Problem, Unusable, received
+from triage_ingest.sources.fields import epoch_or_iso, obj, text_id
+from triage_ingest.sources.signatures import hmac_sha256_hex, same_digest
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _VERBS = {"add": CommentChange.CREATED, "edited": CommentChange.EDITED, "remove": CommentChange.DELETED}
@@ -155,10 +148,11 @@ def mentioned(ref: MentionRef, found: dict[str, Any], accounts: Accounts) -> Com
     media = _mapping(found.get("media"))
     permalink = found.get("permalink")
     created = epoch_or_iso(found.get("timestamp"))
-    return CommentReceived(
-        platform=Platform.INSTAGRAM,
-        account=accounts.account(Platform.INSTAGRAM, ref.ig_user_id),
-        comment=Comment(
+    return received(
+        accounts,
+        Platform.INSTAGRAM,
+        ref.ig_user_id,
+        Comment(
             platform_comment_id=text_id(found.get("id"), "mention.id"),
             kind=CommentKind.MENTION,
             text=text,
@@ -195,10 +189,11 @@ def _facebook(
     parent_id = str(value.get("parent_id") or "") or None
     post = _mapping(value.get("post"))
     created = value.get("created_time") or entry_time
-    return CommentReceived(
-        platform=Platform.FACEBOOK,
-        account=accounts.account(Platform.FACEBOOK, page_id),
-        comment=Comment(
+    return received(
+        accounts,
+        Platform.FACEBOOK,
+        page_id,
+        Comment(
             platform_comment_id=comment_id,
             kind=CommentKind.REPLY if parent_id and parent_id != post_id else CommentKind.COMMENT,
             text=text if isinstance(text, str) else "",
@@ -227,10 +222,11 @@ def _instagram_comment(
     parent_id = str(value.get("parent_id") or "") or None
     created = epoch_or_iso(entry_time)
     username = str(author.get("username") or "")
-    return CommentReceived(
-        platform=Platform.INSTAGRAM,
-        account=accounts.account(Platform.INSTAGRAM, ig_user_id),
-        comment=Comment(
+    return received(
+        accounts,
+        Platform.INSTAGRAM,
+        ig_user_id,
+        Comment(
             platform_comment_id=text_id(value.get("id"), "value.id"),
             kind=CommentKind.REPLY if parent_id else CommentKind.COMMENT,
             text=text,

@@ -24,7 +24,7 @@ from triage_events import CommentReceived
 
 from triage_ingest.accounts import Accounts
 from triage_ingest.actions.base import ActionFailed
-from triage_ingest.actions.http import json_object, send
+from triage_ingest.actions.calls import json_object, send
 from triage_ingest.actions.meta import graph_failure
 from triage_ingest.sources import meta
 from triage_ingest.sources.base import Batch, Problem, Unusable, describe

@@ -14,7 +14,8 @@ from typing import Any
 from triage_events import Author, Comment, CommentKind, CommentReceived, Platform
 
 from triage_ingest.accounts import Accounts
-from triage_ingest.sources.base import Batch, Problem, Unusable, epoch_or_iso, obj, text_id
+from triage_ingest.sources.base import Batch, Problem, Unusable, received
+from triage_ingest.sources.fields import comment_text, epoch_or_iso, obj, text_id
 
 _GONE = {"[removed]", "[deleted]"}
 
@@ -54,17 +55,17 @@ def _child(account_id: str, child: Any, accounts: Accounts) -> CommentReceived |
         raise Unusable("schema", "data.author: missing")
     if author.lower() == account_id.lower():
         return "own_comment"
-    if not isinstance(body, str):
-        raise Unusable("schema", "data.body: missing or not a string")
+    body = comment_text(body, "data.body")
     created = epoch_or_iso(data.get("created_utc"))
     parent = data.get("parent_id")
     link = data.get("link_id")
     permalink = data.get("permalink")
     author_id = data.get("author_fullname")
-    return CommentReceived(
-        platform=Platform.REDDIT,
-        account=accounts.account(Platform.REDDIT, account_id),
-        comment=Comment(
+    return received(
+        accounts,
+        Platform.REDDIT,
+        account_id,
+        Comment(
             platform_comment_id=name,
             kind=CommentKind.REPLY
             if isinstance(parent, str) and parent.startswith("t1_")

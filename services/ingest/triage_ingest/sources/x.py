@@ -13,7 +13,8 @@ from typing import Any
 from triage_events import Author, Comment, CommentChange, CommentKind, CommentReceived, Platform
 
 from triage_ingest.accounts import Accounts
-from triage_ingest.sources.base import Batch, Problem, Unusable, epoch_or_iso, obj, text_id
+from triage_ingest.sources.base import Batch, Problem, Unusable, received
+from triage_ingest.sources.fields import comment_text, epoch_or_iso, obj, text_id
 
 TWEET_FIELDS = (
     "created_at,author_id,conversation_id,lang,in_reply_to_user_id,referenced_tweets,edit_history_tweet_ids"
@@ -45,9 +46,7 @@ def _post(
     author_id = text_id(post.get("author_id"), "author_id")
     if author_id == account_id:
         return "own_comment"
-    text = post.get("text")
-    if not isinstance(text, str):
-        raise Unusable("schema", "text: missing or not a string")
+    text = comment_text(post.get("text"), "text")
     if not isinstance(post.get("created_at"), str):
         raise Unusable("schema", "created_at: missing or not an ISO 8601 string")
     created = epoch_or_iso(post["created_at"])
@@ -60,10 +59,11 @@ def _post(
     username = user.get("username") if isinstance(user.get("username"), str) else ""
     lang = post.get("lang")
     conversation = post.get("conversation_id")
-    return CommentReceived(
-        platform=Platform.X,
-        account=accounts.account(Platform.X, account_id),
-        comment=Comment(
+    return received(
+        accounts,
+        Platform.X,
+        account_id,
+        Comment(
             platform_comment_id=original,
             kind=CommentKind.REPLY if replied_to else CommentKind.MENTION,
             text=text,

@@ -15,7 +15,8 @@ from typing import Any
 from triage_events import Author, Comment, CommentChange, CommentKind, CommentReceived, Platform
 
 from triage_ingest.accounts import Accounts
-from triage_ingest.sources.base import Batch, Problem, Unusable, epoch_or_iso, obj, text_id
+from triage_ingest.sources.base import Batch, Problem, received
+from triage_ingest.sources.fields import comment_text, epoch_or_iso, obj, text_id
 
 PARTS = "snippet,replies"
 
@@ -68,18 +69,17 @@ def _comment(
     if author_channel == channel_id:
         return "own_comment"
     # textOriginal is what the author typed; textDisplay may be HTML-escaped (textFormat=html).
-    text = snippet.get("textOriginal", snippet.get("textDisplay"))
-    if not isinstance(text, str):
-        raise Unusable("schema", "snippet.textOriginal: missing or not a string")
+    text = comment_text(snippet.get("textOriginal", snippet.get("textDisplay")), "snippet.textOriginal")
     published = epoch_or_iso(snippet.get("publishedAt"))
     updated = epoch_or_iso(snippet.get("updatedAt")) if snippet.get("updatedAt") else published
     edited = updated > published
     video = str(video_id) if isinstance(video_id, str) and video_id else None
     display = snippet.get("authorDisplayName")
-    return CommentReceived(
-        platform=Platform.YOUTUBE,
-        account=accounts.account(Platform.YOUTUBE, channel_id),
-        comment=Comment(
+    return received(
+        accounts,
+        Platform.YOUTUBE,
+        channel_id,
+        Comment(
             platform_comment_id=comment_id,
             kind=kind,
             text=text,

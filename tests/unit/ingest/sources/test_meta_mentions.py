@@ -15,8 +15,10 @@ from triage_ingest.accounts import AccountConfig, Accounts
 from triage_ingest.main import create_app
 from triage_ingest.publisher import Publisher
 
-from tests.unit.ingest_fakes import IG_USER_ID, InMemoryProducer, body, ig_delivery, meta_signature, settings
-from tests.unit.ingest_platform_fakes import FakeGraph, serve
+from tests.fakes.meta import FakeGraphMentions
+from tests.fakes.producer import InMemoryProducer
+from tests.fakes.recorder import served
+from tests.ingest_support import IG_USER_ID, body, ig_delivery, meta_signature, settings
 
 COMMENT_MENTION = {
     "field": "mentions",
@@ -26,14 +28,12 @@ CAPTION_MENTION = {"field": "mentions", "value": {"media_id": "17920112008063024
 
 
 @pytest.fixture(scope="module")
-def graph() -> Iterator[FakeGraph]:
-    fake = FakeGraph()
-    with serve(fake):
-        yield fake
+def graph() -> Iterator[FakeGraphMentions]:
+    yield from served(FakeGraphMentions())
 
 
 @pytest.fixture(autouse=True)
-def clean(graph: FakeGraph) -> None:
+def clean(graph: FakeGraphMentions) -> None:
     graph.reset()
 
 
@@ -51,7 +51,9 @@ class Delivered:
         self.letters = producer.dead_letters()
 
 
-async def deliver(graph: FakeGraph, *changes: dict[str, Any], accounts: Accounts | None = None) -> Delivered:
+async def deliver(
+    graph: FakeGraphMentions, *changes: dict[str, Any], accounts: Accounts | None = None
+) -> Delivered:
     app = create_app(
         settings(graph_api_url=f"{graph.base_url}/v23.0"),
         BrokerProfile("127.0.0.1:1", embedded=True),
@@ -72,7 +74,7 @@ async def deliver(graph: FakeGraph, *changes: dict[str, Any], accounts: Accounts
     return Delivered(response.status_code, producer)
 
 
-async def test_comment_mention_is_fetched_and_published(graph: FakeGraph) -> None:
+async def test_comment_mention_is_fetched_and_published(graph: FakeGraphMentions) -> None:
     delivered = await deliver(graph, COMMENT_MENTION)
     assert delivered.status == 200 and delivered.letters == []
     [event] = delivered.comments
@@ -91,7 +93,7 @@ async def test_comment_mention_is_fetched_and_published(graph: FakeGraph) -> Non
     assert "access_token" not in call.query  # the token never travels in a URL
 
 
-async def test_caption_mention_is_fetched_too(graph: FakeGraph) -> None:
+async def test_caption_mention_is_fetched_too(graph: FakeGraphMentions) -> None:
     delivered = await deliver(graph, CAPTION_MENTION, COMMENT_MENTION)
     assert delivered.status == 200
     assert sorted(e.comment.platform_comment_id for e in delivered.comments) == [
@@ -103,7 +105,7 @@ async def test_caption_mention_is_fetched_too(graph: FakeGraph) -> None:
     assert caption.comment.kind is CommentKind.MENTION
 
 
-async def test_without_a_token_the_mention_is_dead_lettered(graph: FakeGraph) -> None:
+async def test_without_a_token_the_mention_is_dead_lettered(graph: FakeGraphMentions) -> None:
     delivered = await deliver(graph, COMMENT_MENTION, accounts=ig_accounts(token=None))
     assert delivered.status == 200 and delivered.comments == []
     [letter] = delivered.letters
@@ -111,7 +113,7 @@ async def test_without_a_token_the_mention_is_dead_lettered(graph: FakeGraph) ->
     assert graph.calls == []
 
 
-async def test_server_errors_are_retried_then_dead_lettered(graph: FakeGraph) -> None:
+async def test_server_errors_are_retried_then_dead_lettered(graph: FakeGraphMentions) -> None:
     unavailable = {"error": {"message": "An unexpected error has occurred.", "code": 2, "is_transient": True}}
     for _ in range(3):
         graph.queue(IG_USER_ID, 503, unavailable, {"Retry-After": "0"})
@@ -122,21 +124,21 @@ async def test_server_errors_are_retried_then_dead_lettered(graph: FakeGraph) ->
     assert len(graph.calls) == 3
 
 
-async def test_a_transient_failure_then_success_publishes(graph: FakeGraph) -> None:
+async def test_a_transient_failure_then_success_publishes(graph: FakeGraphMentions) -> None:
     graph.queue(IG_USER_ID, 429, {"error": {"message": "Application request limit reached", "code": 4}})
     delivered = await deliver(graph, COMMENT_MENTION)
     assert [e.comment.platform_comment_id for e in delivered.comments] == ["17999000000000001"]
     assert len(graph.calls) == 2
 
 
-async def test_permanent_graph_errors_are_not_retried(graph: FakeGraph) -> None:
+async def test_permanent_graph_errors_are_not_retried(graph: FakeGraphMentions) -> None:
     delivered = await deliver(graph, COMMENT_MENTION, accounts=ig_accounts(token="expired"))
     [letter] = delivered.letters
     assert (letter.reason, letter.error) == ("mention_fetch_failed", "entry[0].changes[0]: invalid_token")
     assert len(graph.calls) == 1 and delivered.status == 200
 
 
-async def test_broker_outage_answers_503_so_meta_delivers_again(graph: FakeGraph) -> None:
+async def test_broker_outage_answers_503_so_meta_delivers_again(graph: FakeGraphMentions) -> None:
     app = create_app(
         settings(graph_api_url=f"{graph.base_url}/v23.0"),
         BrokerProfile("127.0.0.1:1", embedded=True),

@@ -7,7 +7,7 @@ import hmac
 
 from triage_events import CommentChange, CommentKind, Platform
 
-from tests.unit.ingest_fakes import (
+from tests.ingest_support import (
     LINKEDIN_ORG,
     LINKEDIN_SECRET,
     app_client,

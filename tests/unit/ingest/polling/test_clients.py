@@ -12,7 +12,7 @@ import pytest
 from triage_bus.profile import BrokerProfile
 from triage_events import Platform
 from triage_ingest.accounts import AccountConfig, Accounts
-from triage_ingest.polling.base import PollOptions
+from triage_ingest.polling.base import PollContext, PollOptions
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.polling.errors import PollFailed, RateLimited
 from triage_ingest.polling.reddit import RedditComments, RedditToken
@@ -26,8 +26,9 @@ from triage_ingest.quota import DailyQuota
 from tests.fakes import reddit as fake_reddit
 from tests.fakes import x as fake_x
 from tests.fakes import youtube as fake_yt
+from tests.fakes.producer import InMemoryProducer
 from tests.fakes.server import serve
-from tests.unit.ingest_fakes import InMemoryProducer, metric
+from tests.ingest_support import metric
 
 X_ID = "1500000000000000042"
 CHANNEL = "UCclients000000000000000"
@@ -56,11 +57,11 @@ async def test_x_wrong_token_and_a_stale_page_token(tmp_path: Path) -> None:
     out, producer = sink()
     with serve(fake.app()) as url:
         async with httpx.AsyncClient() as http:
-            wrong = XMentions(X_ID, "guess", url, http, store, out, ACCOUNTS, OPTIONS)
+            wrong = XMentions(X_ID, "guess", url, PollContext(http, store, out, ACCOUNTS, OPTIONS))
             with pytest.raises(PollFailed, match="unauthorized"):
                 await wrong.run_once()
             store.put("x", X_ID, {"since_id": "1", "run_newest_id": "5", "next_token": "!!not-base64!!"})
-            poller = XMentions(X_ID, fake_x.BEARER, url, http, store, out, ACCOUNTS, OPTIONS)
+            poller = XMentions(X_ID, fake_x.BEARER, url, PollContext(http, store, out, ACCOUNTS, OPTIONS))
             with pytest.raises(PollFailed, match="stale_page_token"):
                 await poller.run_once()
             assert store.get("x", X_ID) == {"since_id": "1", "run_newest_id": None, "next_token": None}
@@ -82,11 +83,7 @@ async def test_youtube_invalid_page_token_restarts_the_run_and_oauth_token_works
                 CHANNEL,
                 ("access_token", "yt-oauth-token"),
                 f"{url}/youtube/v3",
-                http,
-                store,
-                out,
-                ACCOUNTS,
-                OPTIONS,
+                PollContext(http, store, out, ACCOUNTS, OPTIONS),
                 DailyQuota(10, "youtube", store),
             )
             with pytest.raises(PollFailed, match="stale_page_token"):
@@ -116,11 +113,7 @@ def reddit(http: httpx.AsyncClient, url: str, store: CursorStore, out: Sink, pas
         token,
         url,
         "server:triage-test:1 (by /u/t)",
-        http,
-        store,
-        out,
-        ACCOUNTS,
-        OPTIONS,
+        PollContext(http, store, out, ACCOUNTS, OPTIONS),
     )
 
 

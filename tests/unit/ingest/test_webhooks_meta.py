@@ -7,7 +7,7 @@ import json
 
 from triage_events import CommentChange, CommentKind, Platform
 
-from tests.unit.ingest_fakes import (
+from tests.ingest_support import (
     IG_USER_ID,
     PAGE_ID,
     VERIFY_TOKEN,
@@ -184,7 +184,7 @@ async def test_instagram_mention_without_text_is_dead_lettered_not_lost() -> Non
     status, producer, comments = await post_meta(raw, meta_signature(raw))
     assert status == 200 and comments == []
     [letter] = producer.dead_letters()
-    # The text is fetched with the account's token, and this account has none (ingest_ig_mentions_test).
+    # The text is fetched with the account's token, and this account has none (sources/test_meta_mentions.py).
     assert letter.reason == "no_credentials" and letter.topic == "webhook:meta"
 
 

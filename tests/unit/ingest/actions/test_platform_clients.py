@@ -5,160 +5,40 @@ as the wait), permanent errors reported as reasons, token exchange and renewal, 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
-from triage_bus.profile import BrokerProfile
-from triage_events import Account, ActionKind, ActionRequested, ActionStatus, Platform
-from triage_ingest.accounts import Accounts
-from triage_ingest.actions.base import PlatformClient
-from triage_ingest.actions.oauth import TokenSource
+from triage_events import ActionKind, ActionStatus, Platform
 from triage_ingest.actions.reddit import RedditClient
-from triage_ingest.actions.worker import Executor
 from triage_ingest.actions.x import XClient
 from triage_ingest.actions.youtube import YouTubeClient
 from triage_ingest.main import _action_clients, _state_store
-from triage_ingest.platform_http import REDDIT_RATE_HEADERS, X_RATE_HEADERS, retry_after
 from triage_ingest.polling.cursors import CursorStore
-from triage_ingest.polling.runner import Polling
-from triage_ingest.publisher import Publisher
 from triage_ingest.quota import DailyQuota, QuotaExhausted
+from triage_ingest.rate_limits import REDDIT_RATE_HEADERS, X_RATE_HEADERS, retry_after
 
-from tests.fakes.youtube import google_error
-from tests.unit.ingest_fakes import metric, settings
-from tests.unit.ingest_platform_fakes import (
-    REDDIT_USER,
-    SECRETS,
-    X_ACCOUNT,
-    X_OTHER_USER,
-    YT_CHANNEL,
-    FakeReddit,
-    FakeX,
-    FakeYouTube,
-    platform_accounts,
-    serve,
+from tests.fakes.accounts import REDDIT_USER, SECRETS, X_ACCOUNT, X_OTHER_USER, YT_CHANNEL, platform_accounts
+from tests.fakes.reddit import FakeRedditActions
+from tests.fakes.x import FakeXActions, problem
+from tests.fakes.youtube import FakeYouTubeActions, google_error
+from tests.ingest_support import metric, settings
+from tests.unit.ingest.actions.harness import (
+    NOW,
+    REPLY,
+    Harness,
+    polling,
+    reddit_harness,
+    request,
+    x_harness,
+    youtube_harness,
 )
-
-REPLY = "Thank you for reaching out. Please call our nurse line so we can help."
-NOW = 1767225600.0
-
-
-@pytest.fixture(scope="module")
-def fake_x() -> Iterator[FakeX]:
-    fake = FakeX()
-    with serve(fake):
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def fake_youtube() -> Iterator[FakeYouTube]:
-    fake = FakeYouTube()
-    with serve(fake):
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def fake_reddit() -> Iterator[FakeReddit]:
-    fake = FakeReddit()
-    with serve(fake):
-        yield fake
-
-
-@pytest.fixture(autouse=True)
-def clean(fake_x: FakeX, fake_youtube: FakeYouTube, fake_reddit: FakeReddit) -> None:
-    for fake in (fake_x, fake_youtube, fake_reddit):
-        fake.reset()
-    fake_x.authors.clear()
-    fake_x.missing.clear()
-    fake_youtube.owners.clear()
-    fake_reddit.authors.clear()
-
-
-class Harness:
-    """An executor over one platform client, with the waits it asked for recorded instead of slept."""
-
-    def __init__(self, platform: Platform, client: PlatformClient, http: httpx.AsyncClient) -> None:
-        self.sleeps: list[float] = []
-        self.http = http
-
-        async def sleep(seconds: float) -> None:
-            self.sleeps.append(seconds)
-
-        self.executor = Executor(
-            {platform: client}, platform_accounts(), dry_run=False, max_attempts=3, max_delay=600, sleep=sleep
-        )
-
-    async def run(self, request: ActionRequested) -> Any:
-        return await self.executor.run(request)
-
-
-def x_harness(fake: FakeX, accounts: Accounts | None = None) -> Harness:
-    known = accounts or platform_accounts()
-    http = httpx.AsyncClient(timeout=5)
-
-    def token(platform: Platform, account_id: str) -> str | None:
-        return known.credential(platform, account_id, "access_token")
-
-    return Harness(
-        Platform.X, XClient(http, fake.base_url, token, known.metric_label, clock=lambda: NOW), http
-    )
-
-
-def youtube_harness(
-    fake: FakeYouTube, quota: DailyQuota | None = None, accounts: Accounts | None = None
-) -> Harness:
-    known = accounts or platform_accounts()
-    http = httpx.AsyncClient(timeout=5)
-    tokens = TokenSource(http, f"{fake.base_url}/token", known.credential, basic_auth=False)
-    client = YouTubeClient(http, f"{fake.base_url}/youtube/v3", tokens, known.metric_label, quota)
-    return Harness(Platform.YOUTUBE, client, http)
-
-
-def reddit_harness(fake: FakeReddit, accounts: Accounts | None = None) -> Harness:
-    known = accounts or platform_accounts()
-    http = httpx.AsyncClient(timeout=5)
-    agent = "server:triage-test:1.0 (by /u/brightwater_health)"
-    tokens = TokenSource(
-        http,
-        f"{fake.base_url}/api/v1/access_token",
-        known.credential,
-        basic_auth=True,
-        headers={"User-Agent": agent},
-    )
-    return Harness(
-        Platform.REDDIT, RedditClient(http, fake.base_url, tokens, known.metric_label, agent), http
-    )
-
-
-def request(platform: Platform, action: ActionKind, comment_id: str, **overrides: Any) -> ActionRequested:
-    account = {Platform.X: X_ACCOUNT, Platform.YOUTUBE: YT_CHANNEL, Platform.REDDIT: REDDIT_USER}[platform]
-    handle = {
-        Platform.X: "@brightwater",
-        Platform.YOUTUBE: "@brightwaterhealth",
-        Platform.REDDIT: "u/brightwater_health",
-    }
-    fields: dict[str, Any] = {
-        "event_id": uuid4(),
-        "action": action,
-        "comment_key": f"{platform.value}:{account}:{comment_id}",
-        "platform": platform,
-        "account": Account(id=account, handle=handle[platform]),
-        "platform_comment_id": comment_id,
-        "text": REPLY if action in (ActionKind.REPLY, ActionKind.PRIVATE_REPLY) else None,
-        "requested_by": "moderator:jlee",
-    }
-    return ActionRequested(**{**fields, **overrides})
-
 
 # --- X ---------------------------------------------------------------------------------------------------
 
 
-async def test_x_reply_hide_unhide_and_dm_use_the_documented_endpoints(fake_x: FakeX) -> None:
+async def test_x_reply_hide_unhide_and_dm_use_the_documented_endpoints(fake_x: FakeXActions) -> None:
     run = x_harness(fake_x).run
     post = "1876543210987654321"
     reply = await run(request(Platform.X, ActionKind.REPLY, post))
@@ -185,7 +65,7 @@ async def test_x_reply_hide_unhide_and_dm_use_the_documented_endpoints(fake_x: F
     )
 
 
-async def test_x_deletes_own_posts_and_refuses_others(fake_x: FakeX) -> None:
+async def test_x_deletes_own_posts_and_refuses_others(fake_x: FakeXActions) -> None:
     fake_x.authors["1870000000000000001"] = X_ACCOUNT
     run = x_harness(fake_x).run
     own = await run(request(Platform.X, ActionKind.DELETE, "1870000000000000001"))
@@ -195,7 +75,7 @@ async def test_x_deletes_own_posts_and_refuses_others(fake_x: FakeX) -> None:
     assert fake_x.paths("DELETE") == ["/2/tweets/1870000000000000001"]
 
 
-async def test_x_429_waits_until_the_reset_then_succeeds(fake_x: FakeX) -> None:
+async def test_x_429_waits_until_the_reset_then_succeeds(fake_x: FakeXActions) -> None:
     limited = {
         "x-rate-limit-limit": "50",
         "x-rate-limit-remaining": "0",
@@ -211,13 +91,8 @@ async def test_x_429_waits_until_the_reset_then_succeeds(fake_x: FakeX) -> None:
     assert len(fake_x.calls) == 2
 
 
-async def test_x_permanent_errors_are_reasons_not_retries(fake_x: FakeX) -> None:
-    forbidden = {
-        "title": "Forbidden",
-        "type": "about:blank",
-        "status": 403,
-        "detail": "You are not permitted to hide replies in this conversation.",
-    }
+async def test_x_permanent_errors_are_reasons_not_retries(fake_x: FakeXActions) -> None:
+    forbidden = problem(403, "Forbidden", "You are not permitted to hide replies in this conversation.")
     fake_x.queue("/hidden", 403, forbidden)
     fake_x.missing.add("1111111111111111111")
     fake_x.authors["1870000000000000002"] = X_ACCOUNT
@@ -230,7 +105,7 @@ async def test_x_permanent_errors_are_reasons_not_retries(fake_x: FakeX) -> None
     assert fake_x.paths("POST") == [] and fake_x.paths("DELETE") == []
 
 
-async def test_x_without_a_token_fails_cleanly(fake_x: FakeX) -> None:
+async def test_x_without_a_token_fails_cleanly(fake_x: FakeXActions) -> None:
     harness = x_harness(fake_x, platform_accounts({}))
     completed = await harness.run(request(Platform.X, ActionKind.HIDE, "1876543210987654321"))
     assert (completed.status, completed.error) == (ActionStatus.FAILED, "no_credentials")
@@ -240,7 +115,7 @@ async def test_x_without_a_token_fails_cleanly(fake_x: FakeX) -> None:
 # --- YouTube ---------------------------------------------------------------------------------------------
 
 
-async def test_youtube_actions_and_quota_units(fake_youtube: FakeYouTube) -> None:
+async def test_youtube_actions_and_quota_units(fake_youtube: FakeYouTubeActions) -> None:
     fake_youtube.owners["UgzOwn123"] = YT_CHANNEL
     quota = DailyQuota(10_000)
     run = youtube_harness(fake_youtube, quota).run
@@ -280,7 +155,9 @@ async def test_youtube_actions_and_quota_units(fake_youtube: FakeYouTube) -> Non
     )
 
 
-async def test_youtube_quota_exceeded_is_permanent_and_empties_the_gauge(fake_youtube: FakeYouTube) -> None:
+async def test_youtube_quota_exceeded_is_permanent_and_empties_the_gauge(
+    fake_youtube: FakeYouTubeActions,
+) -> None:
     fake_youtube.queue("setModerationStatus", 403, google_error(403, "quotaExceeded"))
     quota = DailyQuota(10_000)
     harness = youtube_harness(fake_youtube, quota)
@@ -290,7 +167,9 @@ async def test_youtube_quota_exceeded_is_permanent_and_empties_the_gauge(fake_yo
     assert metric("triage_ingest_api_quota_remaining_requests", platform="youtube", account=YT_CHANNEL) == 0
 
 
-async def test_youtube_rate_limit_is_retried_and_not_found_is_a_reason(fake_youtube: FakeYouTube) -> None:
+async def test_youtube_rate_limit_is_retried_and_not_found_is_a_reason(
+    fake_youtube: FakeYouTubeActions,
+) -> None:
     fake_youtube.queue("setModerationStatus", 403, google_error(403, "rateLimitExceeded", "youtube.api"))
     harness = youtube_harness(fake_youtube)
     retried = await harness.run(request(Platform.YOUTUBE, ActionKind.HIDE, "UgzAbc123"))
@@ -300,7 +179,7 @@ async def test_youtube_rate_limit_is_retried_and_not_found_is_a_reason(fake_yout
     assert (missing.status, missing.error) == (ActionStatus.FAILED, "comment_not_found")
 
 
-async def test_youtube_renews_a_token_the_api_refuses(fake_youtube: FakeYouTube) -> None:
+async def test_youtube_renews_a_token_the_api_refuses(fake_youtube: FakeYouTubeActions) -> None:
     harness = youtube_harness(fake_youtube)
     first = await harness.run(request(Platform.YOUTUBE, ActionKind.HIDE, "UgzAbc123"))
     fake_youtube.queue("setModerationStatus", 401, google_error(401, "authError", "global"))
@@ -311,7 +190,7 @@ async def test_youtube_renews_a_token_the_api_refuses(fake_youtube: FakeYouTube)
     assert tokens[-1] != tokens[-2]  # the retry carried the newly exchanged token
 
 
-async def test_youtube_refused_refresh_token_is_a_reason(fake_youtube: FakeYouTube) -> None:
+async def test_youtube_refused_refresh_token_is_a_reason(fake_youtube: FakeYouTubeActions) -> None:
     wrong = {**SECRETS, "YT_REFRESH": "revoked"}
     harness = youtube_harness(fake_youtube, accounts=platform_accounts(wrong))
     completed = await harness.run(request(Platform.YOUTUBE, ActionKind.HIDE, "UgzAbc123"))
@@ -319,15 +198,8 @@ async def test_youtube_refused_refresh_token_is_a_reason(fake_youtube: FakeYouTu
     assert [c.path for c in fake_youtube.calls] == ["/token"]
 
 
-def polling(config: Any, accounts: Accounts, http: httpx.AsyncClient) -> Polling:
-    """The pollers as the service builds them (nothing is polled: no loop is started)."""
-    return Polling.from_settings(
-        config, accounts, Publisher(BrokerProfile("127.0.0.1:1", embedded=True), accounts), http
-    )
-
-
 async def test_pollers_and_actions_spend_one_youtube_budget(
-    fake_youtube: FakeYouTube, tmp_path: Path
+    fake_youtube: FakeYouTubeActions, tmp_path: Path
 ) -> None:
     accounts = platform_accounts()
     config = settings(
@@ -375,7 +247,7 @@ async def test_without_pollers_youtube_units_are_kept_in_the_configured_state_fi
 # --- Reddit ----------------------------------------------------------------------------------------------
 
 
-async def test_reddit_actions_use_the_documented_endpoints(fake_reddit: FakeReddit) -> None:
+async def test_reddit_actions_use_the_documented_endpoints(fake_reddit: FakeRedditActions) -> None:
     fake_reddit.authors["t1_own42"] = REDDIT_USER
     run = reddit_harness(fake_reddit).run
     reply = await run(request(Platform.REDDIT, ActionKind.REPLY, "t1_abc123"))
@@ -415,7 +287,7 @@ async def test_reddit_actions_use_the_documented_endpoints(fake_reddit: FakeRedd
     )
 
 
-async def test_reddit_rate_limits_wait_as_told(fake_reddit: FakeReddit) -> None:
+async def test_reddit_rate_limits_wait_as_told(fake_reddit: FakeRedditActions) -> None:
     limited = {"x-ratelimit-used": "100", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "37"}
     fake_reddit.queue("/api/remove", 429, {"message": "Too Many Requests", "error": 429}, limited)
     ratelimit = [
@@ -429,7 +301,7 @@ async def test_reddit_rate_limits_wait_as_told(fake_reddit: FakeReddit) -> None:
     assert harness.sleeps == [37.0, 291.5]
 
 
-async def test_reddit_permanent_errors(fake_reddit: FakeReddit) -> None:
+async def test_reddit_permanent_errors(fake_reddit: FakeRedditActions) -> None:
     fake_reddit.queue("/api/remove", 403, {"message": "Forbidden", "error": 403})
     locked = [["THREAD_LOCKED", "Comments are locked.", "parent"]]
     fake_reddit.queue("/api/comment", 200, {"json": {"errors": locked}})
@@ -443,7 +315,7 @@ async def test_reddit_permanent_errors(fake_reddit: FakeReddit) -> None:
     assert "/api/compose" not in fake_reddit.paths()
 
 
-async def test_reddit_refused_grant_is_a_reason(fake_reddit: FakeReddit) -> None:
+async def test_reddit_refused_grant_is_a_reason(fake_reddit: FakeRedditActions) -> None:
     harness = reddit_harness(fake_reddit, platform_accounts({**SECRETS, "REDDIT_REFRESH": "revoked"}))
     completed = await harness.run(request(Platform.REDDIT, ActionKind.HIDE, "t1_abc123"))
     assert (completed.status, completed.error) == (ActionStatus.FAILED, "token_refresh_failed")

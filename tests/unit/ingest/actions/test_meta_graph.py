@@ -13,43 +13,9 @@ from triage_events import Account, ActionKind, ActionRequested, ActionStatus, Pl
 from triage_ingest.actions.meta import MetaGraph
 from triage_ingest.actions.worker import Executor
 
-from tests.unit.ingest_fakes import IG_USER_ID, PAGE_ID, accounts, metric
-
-TOKEN = "page-token-abc"
-
-
-class FakeGraph:
-    """Answers like graph.facebook.com; `script` queues responses (status, body, headers) for the next calls."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, dict[str, Any], str]] = []
-        self.script: list[tuple[int, dict[str, Any], dict[str, str]]] = []
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        body = request.content.decode()
-        form = dict(httpx.QueryParams(body)) if "form" in request.headers.get("content-type", "") else {}
-        payload = json.loads(body) if "json" in request.headers.get("content-type", "") else form
-        self.calls.append(
-            (request.method, request.url.path, payload, request.headers.get("authorization", ""))
-        )
-        if self.script:
-            status, answer, headers = self.script.pop(0)
-            return httpx.Response(status, json=answer, headers=headers)
-        if request.method == "POST" and request.url.path.endswith(("/comments", "/replies")):
-            return httpx.Response(200, json={"id": "998877665544332_999"})
-        if request.url.path.endswith("/messages"):
-            return httpx.Response(200, json={"recipient_id": "1254477777772919", "message_id": "m_AG5Hz2U"})
-        return httpx.Response(200, json={"success": True})
-
-
-def executor(graph: FakeGraph, dry_run: bool = False, sleeps: list[float] | None = None) -> Executor:
-    async def sleep(seconds: float) -> None:
-        (sleeps if sleeps is not None else []).append(seconds)
-
-    http = httpx.AsyncClient(transport=httpx.MockTransport(graph.handler))
-    client = MetaGraph(http, "https://graph.test/v23.0", lambda _p, _a: TOKEN, lambda _p, a: a)
-    clients = {Platform.FACEBOOK: client, Platform.INSTAGRAM: client}
-    return Executor(clients, accounts(), dry_run=dry_run, max_attempts=4, base_delay=1.0, sleep=sleep)
+from tests.fakes.meta import FakeGraphActions
+from tests.ingest_support import IG_USER_ID, PAGE_ID, accounts, metric
+from tests.unit.ingest.actions.harness import TOKEN, graph_executor
 
 
 def request(action: ActionKind, platform: Platform = Platform.FACEBOOK, **overrides: Any) -> ActionRequested:
@@ -68,8 +34,8 @@ def request(action: ActionKind, platform: Platform = Platform.FACEBOOK, **overri
 
 
 async def test_facebook_calls_per_action() -> None:
-    graph = FakeGraph()
-    run = executor(graph).run
+    graph = FakeGraphActions()
+    run = graph_executor(graph).run
     reply = await run(request(ActionKind.REPLY))
     await run(request(ActionKind.HIDE))
     await run(request(ActionKind.UNHIDE))
@@ -99,29 +65,29 @@ async def test_facebook_calls_per_action() -> None:
 
 
 async def test_instagram_reply_and_hide_use_instagram_endpoints() -> None:
-    graph = FakeGraph()
-    await executor(graph).run(request(ActionKind.REPLY, Platform.INSTAGRAM))
-    await executor(graph).run(request(ActionKind.HIDE, Platform.INSTAGRAM))
+    graph = FakeGraphActions()
+    await graph_executor(graph).run(request(ActionKind.REPLY, Platform.INSTAGRAM))
+    await graph_executor(graph).run(request(ActionKind.HIDE, Platform.INSTAGRAM))
     assert graph.calls[0][1] == "/v23.0/c1/replies"
     assert graph.calls[1][1:3] == ("/v23.0/c1", {"hide": "true"})
 
 
 async def test_throttling_and_server_errors_are_retried_with_backoff() -> None:
-    graph = FakeGraph()
+    graph = FakeGraphActions()
     graph.script = [
         (429, {"error": {"message": "Too many calls", "code": 4}}, {}),
         (400, {"error": {"message": "User request limit reached", "code": 17, "is_transient": True}}, {}),
         (503, {"error": {"message": "Service temporarily unavailable", "code": 2}}, {"Retry-After": "7"}),
     ]
     sleeps: list[float] = []
-    completed = await executor(graph, sleeps=sleeps).run(request(ActionKind.HIDE))
+    completed = await graph_executor(graph, sleeps=sleeps).run(request(ActionKind.HIDE))
     assert completed.status is ActionStatus.DONE
     assert len(graph.calls) == 4
     assert sleeps == [1.0, 2.0, 7.0]
 
 
 async def test_permanent_errors_fail_without_retry() -> None:
-    graph = FakeGraph()
+    graph = FakeGraphActions()
     graph.script = [
         (
             400,
@@ -136,7 +102,7 @@ async def test_permanent_errors_fail_without_retry() -> None:
         action="delete",
         reason="graph_100",
     )
-    completed = await executor(graph).run(request(ActionKind.DELETE))
+    completed = await graph_executor(graph).run(request(ActionKind.DELETE))
     assert (completed.status, completed.error) == (ActionStatus.FAILED, "graph_100")
     assert len(graph.calls) == 1
     after = metric(
@@ -149,53 +115,55 @@ async def test_permanent_errors_fail_without_retry() -> None:
     assert after == before + 1
 
     graph.script = [(401, {"error": {"message": "Error validating access token", "code": 190}}, {})]
-    expired = await executor(graph).run(request(ActionKind.HIDE))
+    expired = await graph_executor(graph).run(request(ActionKind.HIDE))
     assert expired.error == "invalid_token"
 
 
 async def test_retries_give_up_after_max_attempts() -> None:
-    graph = FakeGraph()
+    graph = FakeGraphActions()
     graph.script = [(500, {"error": {"code": 1, "message": "An unknown error occurred"}}, {})] * 4
-    completed = await executor(graph).run(request(ActionKind.HIDE))
+    completed = await graph_executor(graph).run(request(ActionKind.HIDE))
     assert (completed.status, completed.error) == (ActionStatus.FAILED, "http_500")
     assert len(graph.calls) == 4
 
 
 async def test_dry_run_calls_nothing() -> None:
-    graph = FakeGraph()
-    completed = await executor(graph, dry_run=True).run(request(ActionKind.DELETE))
+    graph = FakeGraphActions()
+    completed = await graph_executor(graph, dry_run=True).run(request(ActionKind.DELETE))
     assert completed.status is ActionStatus.DRY_RUN and graph.calls == []
 
 
 async def test_reply_without_text_and_unknown_platform_fail_cleanly() -> None:
-    graph = FakeGraph()
-    no_text = await executor(graph).run(request(ActionKind.REPLY, text=None))
+    graph = FakeGraphActions()
+    no_text = await graph_executor(graph).run(request(ActionKind.REPLY, text=None))
     assert (no_text.status, no_text.error) == (ActionStatus.FAILED, "no_text")
-    x = await executor(graph).run(request(ActionKind.HIDE, platform=Platform.X, account=Account(id="x1")))
+    x = await graph_executor(graph).run(
+        request(ActionKind.HIDE, platform=Platform.X, account=Account(id="x1"))
+    )
     assert x.error == "unsupported_platform"
     assert graph.calls == []
 
 
 async def test_usage_headers_become_quota_remaining() -> None:
-    graph = FakeGraph()
+    graph = FakeGraphActions()
     usage = json.dumps({"call_count": 28, "total_time": 25, "total_cputime": 25})
     graph.script = [(200, {"success": True}, {"X-App-Usage": usage})]
-    await executor(graph).run(request(ActionKind.HIDE))
+    await graph_executor(graph).run(request(ActionKind.HIDE))
     assert metric("triage_ingest_api_quota_remaining_requests", platform="facebook", account=PAGE_ID) == 72
 
 
 async def test_a_reply_the_platform_may_have_posted_is_not_posted_again() -> None:
     """A 5xx answer may come after the platform posted the reply: a public reply is never sent twice, the
     desk sees `outcome_unknown`. A refusal that says nothing was done (429, throttling) is retried."""
-    graph = FakeGraph()
+    graph = FakeGraphActions()
     graph.script = [(503, {"error": {"message": "Service temporarily unavailable", "code": 2}}, {})]
-    unknown = await executor(graph).run(request(ActionKind.REPLY))
+    unknown = await graph_executor(graph).run(request(ActionKind.REPLY))
     assert (unknown.status, unknown.error) == (ActionStatus.FAILED, "outcome_unknown")
     assert len(graph.calls) == 1
 
-    graph = FakeGraph()
+    graph = FakeGraphActions()
     graph.script = [(429, {"error": {"message": "Too many calls", "code": 4}}, {})]
-    throttled = await executor(graph).run(request(ActionKind.REPLY))
+    throttled = await graph_executor(graph).run(request(ActionKind.REPLY))
     assert throttled.status is ActionStatus.DONE
     assert len(graph.calls) == 2
 

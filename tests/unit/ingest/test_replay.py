@@ -11,16 +11,7 @@ from triage_ingest.publisher import Publisher, RecentKeys
 from triage_ingest.replay import replay_file
 
 from tests.builders import make_account, replay_line
-
-
-class InMemoryProducer:
-    """Keeps what was sent, per topic, as (key, value)."""
-
-    def __init__(self) -> None:
-        self.sent: dict[str, list[tuple[bytes | None, bytes]]] = {}
-
-    async def send_and_wait(self, topic: str, value: bytes, key: bytes | None = None) -> None:
-        self.sent.setdefault(topic, []).append((key, value))
+from tests.fakes.producer import InMemoryProducer
 
 
 def in_memory_publisher() -> tuple[Publisher, InMemoryProducer]:
@@ -95,7 +86,7 @@ def test_replay_takes_the_platform_the_file_names_in_any_case_or_field() -> None
     """A replayed comment shows the platform its line names ("demo" only when it names none)."""
     import pytest
     from triage_events import Account, InvalidEvent, Platform
-    from triage_ingest.normalize import from_replay_line
+    from triage_ingest.replay_lines import from_replay_line
 
     account = Account(id="acct", handle="@acct")
     cases = {

@@ -37,9 +37,10 @@ from triage_ingest.polling import cursors
 from triage_ingest.polling.cursors import CursorStore
 from triage_ingest.quota import DailyQuota
 
-from tests.unit.ingest_fakes import PAGE_ID, InMemoryProducer, accounts, metric, settings
-from tests.unit.ingest_platform_actions_test import polling
-from tests.unit.ingest_platform_fakes import platform_accounts
+from tests.fakes.accounts import platform_accounts
+from tests.fakes.producer import InMemoryProducer
+from tests.ingest_support import PAGE_ID, accounts, metric, settings
+from tests.unit.ingest.actions.harness import polling
 
 REPLY_TEXT = "Please call our patient relations team at 555 0100."
 NON_IDEMPOTENT = [ActionKind.REPLY, ActionKind.PRIVATE_REPLY]
@@ -104,6 +105,24 @@ def sqlite_ledger(tmp_path: Path) -> Iterator[tuple[ActionLog, Restart]]:
     opened[-1].close()
 
 
+async def crash_after_the_call(
+    ledger: ActionLog, action: ActionKind
+) -> tuple[ActionRequested, FakeFacebook, FakeFacebook]:
+    """A request whose first attempt dies right after the platform acted, that platform, and a healthy one
+    for the attempt after the restart."""
+    crashing, healthy = FakeFacebook(crash=True), FakeFacebook()
+    sent = request(action)
+    with pytest.raises(Crash):
+        await settle(executor(crashing), ledger, sent)
+    return sent, crashing, healthy
+
+
+def unknown_outcomes(action: ActionKind) -> float:
+    """How many `action`s on the page were reported `outcome_unknown`."""
+    labels = {"platform": "facebook", "account": PAGE_ID, "action": action.value, "reason": OUTCOME_UNKNOWN}
+    return metric("triage_ingest_actions_total", **labels)
+
+
 def redeliveries(action: ActionKind, outcome: str) -> float:
     return metric(
         "triage_ingest_action_redeliveries_total",
@@ -146,19 +165,10 @@ async def test_a_reply_interrupted_after_the_platform_call_is_not_repeated(
     sqlite_ledger: tuple[ActionLog, Restart], action: ActionKind
 ) -> None:
     ledger, restart = sqlite_ledger
-    crashing, healthy = FakeFacebook(crash=True), FakeFacebook()
-    sent = request(action)
-    with pytest.raises(Crash):
-        await settle(executor(crashing), ledger, sent)
+    sent, crashing, healthy = await crash_after_the_call(ledger, action)
     record = ledger.action_record(str(sent.event_id))
     assert record is not None and record.state == STARTED and record.completion is None
-    counted = metric(
-        "triage_ingest_actions_total",
-        platform="facebook",
-        account=PAGE_ID,
-        action=action.value,
-        reason=OUTCOME_UNKNOWN,
-    )
+    counted = unknown_outcomes(action)
     unknown = redeliveries(action, OUTCOME_UNKNOWN)
     ledger = restart()
     answer = await settle(executor(healthy), ledger, sent)
@@ -167,16 +177,7 @@ async def test_a_reply_interrupted_after_the_platform_call_is_not_repeated(
     assert (completed.request_id, completed.action) == (sent.event_id, action)
     assert crashing.calls == [(action.value, "c1")] and healthy.calls == []
     assert redeliveries(action, OUTCOME_UNKNOWN) == unknown + 1
-    assert (
-        metric(
-            "triage_ingest_actions_total",
-            platform="facebook",
-            account=PAGE_ID,
-            action=action.value,
-            reason=OUTCOME_UNKNOWN,
-        )
-        == counted + 1
-    )
+    assert unknown_outcomes(action) == counted + 1
     # Recorded: a third delivery gets the same answer, still without a call.
     assert await settle(executor(healthy), restart(), sent) == answer
     assert healthy.calls == []
@@ -187,10 +188,7 @@ async def test_an_interrupted_hide_unhide_or_delete_is_retried(
     sqlite_ledger: tuple[ActionLog, Restart], action: ActionKind
 ) -> None:
     ledger, restart = sqlite_ledger
-    crashing, healthy = FakeFacebook(crash=True), FakeFacebook()
-    sent = request(action)
-    with pytest.raises(Crash):
-        await settle(executor(crashing), ledger, sent)
+    sent, crashing, healthy = await crash_after_the_call(ledger, action)
     retried = redeliveries(action, "retried")
     ledger = restart()
     completed = decode(ActionCompleted, await settle(executor(healthy), ledger, sent))

@@ -7,11 +7,8 @@ posts a self post to the subreddit the account's config names, and refuses witho
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from uuid import uuid4
 
-import httpx
-import pytest
 from triage_events import (
     Account,
     ActionCompleted,
@@ -23,31 +20,28 @@ from triage_events import (
 )
 from triage_ingest.accounts import AccountConfig, Accounts
 from triage_ingest.actions.ledger import IDEMPOTENT, OUTCOME_UNKNOWN, MemoryActionLog
-from triage_ingest.actions.oauth import TokenSource
-from triage_ingest.actions.reddit import RedditClient, configured_subreddit, title
+from triage_ingest.actions.reddit import configured_subreddit, title
 from triage_ingest.actions.worker import settle
 
-from tests.unit.ingest_actions_test import TOKEN, FakeGraph, executor
-from tests.unit.ingest_fakes import IG_USER_ID, PAGE_ID
-from tests.unit.ingest_platform_actions_test import Harness, request, x_harness, youtube_harness
-from tests.unit.ingest_platform_fakes import (
-    REDDIT_USER,
-    FakeReddit,
-    FakeX,
-    FakeYouTube,
-    platform_accounts,
-    serve,
+from tests.fakes.accounts import REDDIT_USER
+from tests.fakes.meta import FakeGraphActions
+from tests.fakes.recorder import serve
+from tests.fakes.reddit import FakeRedditActions
+from tests.fakes.x import FakeXActions, problem
+from tests.fakes.youtube import FakeYouTubeActions
+from tests.ingest_support import IG_USER_ID, PAGE_ID
+from tests.unit.ingest.actions.harness import (
+    TOKEN,
+    Harness,
+    graph_executor,
+    reddit_harness,
+    request,
+    x_harness,
+    youtube_harness,
 )
 
 TEXT = "Flu shots this week at every clinic."
 FB_POST_ID = f"{PAGE_ID}_1029384756"
-
-
-@pytest.fixture
-def fake_x() -> Iterator[FakeX]:
-    fake = FakeX()
-    with serve(fake):
-        yield fake
 
 
 def post(platform: Platform = Platform.FACEBOOK, account: str = PAGE_ID) -> ActionRequested:
@@ -68,9 +62,9 @@ def x_post() -> ActionRequested:
 
 
 async def test_a_post_runs_dry_by_default_and_calls_nothing() -> None:
-    graph = FakeGraph()
+    graph = FakeGraphActions()
     request = post()
-    done = await executor(graph, dry_run=True).run(request)
+    done = await graph_executor(graph, dry_run=True).run(request)
     assert done.status is ActionStatus.DRY_RUN and done.action is ActionKind.POST
     assert done.comment_key == request.comment_key and done.request_id == request.event_id
     assert graph.calls == []
@@ -81,17 +75,17 @@ async def test_a_post_runs_dry_by_default_and_calls_nothing() -> None:
 
 
 async def test_a_live_facebook_post_goes_to_the_page_feed_with_the_page_token() -> None:
-    graph = FakeGraph()
+    graph = FakeGraphActions()
     graph.script = [(200, {"id": FB_POST_ID}, {})]
-    done = await executor(graph).run(post())
+    done = await graph_executor(graph).run(post())
     assert (done.status, done.platform_result_id, done.error) == (ActionStatus.DONE, FB_POST_ID, None)
     assert graph.calls == [("POST", f"/v23.0/{PAGE_ID}/feed", {"message": TEXT}, f"Bearer {TOKEN}")]
 
 
 async def test_a_redelivered_facebook_post_is_sent_once() -> None:
-    graph = FakeGraph()
+    graph = FakeGraphActions()
     graph.script = [(200, {"id": FB_POST_ID}, {})]
-    ledger, worker, request = MemoryActionLog(), executor(graph), post()
+    ledger, worker, request = MemoryActionLog(), graph_executor(graph), post()
     first = await settle(worker, ledger, request)
     again = await settle(worker, ledger, request)
     assert again == first
@@ -100,16 +94,16 @@ async def test_a_redelivered_facebook_post_is_sent_once() -> None:
 
 
 async def test_a_post_that_may_have_gone_out_is_not_sent_again() -> None:
-    graph = FakeGraph()
+    graph = FakeGraphActions()
     ledger, request = MemoryActionLog(), post()
     ledger.action_started(str(request.event_id), request.action.value, dry_run=False)  # crashed mid-call
-    done = decode(ActionCompleted, await settle(executor(graph), ledger, request))
+    done = decode(ActionCompleted, await settle(graph_executor(graph), ledger, request))
     assert (done.status, done.error) == (ActionStatus.FAILED, OUTCOME_UNKNOWN)
     assert graph.calls == []
 
 
 async def test_a_facebook_refusal_is_a_failed_post_with_the_reason() -> None:
-    graph = FakeGraph()
+    graph = FakeGraphActions()
     denied = {
         "message": "(#200) Requires pages_manage_posts permission",
         "type": "OAuthException",
@@ -117,21 +111,21 @@ async def test_a_facebook_refusal_is_a_failed_post_with_the_reason() -> None:
     }
     graph.script = [(403, {"error": denied}, {})]
     sleeps: list[float] = []
-    done = await executor(graph, sleeps=sleeps).run(post())
+    done = await graph_executor(graph, sleeps=sleeps).run(post())
     assert (done.status, done.error, done.platform_result_id) == (ActionStatus.FAILED, "graph_200", None)
     assert len(graph.calls) == 1 and sleeps == []
 
 
 async def test_a_post_without_text_is_refused_before_any_call() -> None:
-    graph = FakeGraph()
-    done = await executor(graph).run(post().model_copy(update={"text": None}))
+    graph = FakeGraphActions()
+    done = await graph_executor(graph).run(post().model_copy(update={"text": None}))
     assert (done.status, done.error) == (ActionStatus.FAILED, "no_text")
     assert graph.calls == []
 
 
 async def test_instagram_refuses_a_text_post_without_calling() -> None:
-    graph = FakeGraph()
-    done = await executor(graph).run(post(Platform.INSTAGRAM, IG_USER_ID))
+    graph = FakeGraphActions()
+    done = await graph_executor(graph).run(post(Platform.INSTAGRAM, IG_USER_ID))
     assert (done.status, done.error) == (ActionStatus.FAILED, "unsupported_action")
     assert graph.calls == []
 
@@ -139,14 +133,14 @@ async def test_instagram_refuses_a_text_post_without_calling() -> None:
 # --- X -----------------------------------------------------------------------------------------------------
 
 
-async def test_a_live_x_post_is_a_tweet_without_a_reply_field(fake_x: FakeX) -> None:
+async def test_a_live_x_post_is_a_tweet_without_a_reply_field(fake_x: FakeXActions) -> None:
     done = await x_harness(fake_x).run(x_post())
     assert (done.status, done.platform_result_id) == (ActionStatus.DONE, "1880000000000000001")
     assert [(c.method, c.path, c.json) for c in fake_x.calls] == [("POST", "/2/tweets", {"text": TEXT})]
     assert fake_x.calls[0].headers["authorization"] == "Bearer x-user-token"
 
 
-async def test_a_redelivered_x_post_is_sent_once(fake_x: FakeX) -> None:
+async def test_a_redelivered_x_post_is_sent_once(fake_x: FakeXActions) -> None:
     ledger, harness, request = MemoryActionLog(), x_harness(fake_x), x_post()
     first = await settle(harness.executor, ledger, request)
     again = await settle(harness.executor, ledger, request)
@@ -155,13 +149,8 @@ async def test_a_redelivered_x_post_is_sent_once(fake_x: FakeX) -> None:
     assert fake_x.paths("POST") == ["/2/tweets"]
 
 
-async def test_an_x_refusal_is_a_failed_post_with_the_reason(fake_x: FakeX) -> None:
-    duplicate = {
-        "title": "Forbidden",
-        "type": "about:blank",
-        "status": 403,
-        "detail": "You are not allowed to create a Tweet with duplicate content.",
-    }
+async def test_an_x_refusal_is_a_failed_post_with_the_reason(fake_x: FakeXActions) -> None:
+    duplicate = problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
     fake_x.queue("/2/tweets", 403, duplicate)
     fake_x.queue("/2/tweets", 400, {"title": "Invalid Request", "status": 400, "type": "about:blank"})
     harness = x_harness(fake_x)
@@ -175,35 +164,18 @@ async def test_an_x_refusal_is_a_failed_post_with_the_reason(fake_x: FakeX) -> N
 # --- Reddit ----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fake_reddit() -> Iterator[FakeReddit]:
-    fake = FakeReddit()
-    with serve(fake):
-        yield fake
-
-
-def reddit_poster(fake: FakeReddit, target: str) -> Harness:
-    known = platform_accounts()
+def reddit_poster(fake: FakeRedditActions, target: str) -> Harness:
     configs = [AccountConfig(platform="reddit", id=REDDIT_USER, target=target)]
-    http = httpx.AsyncClient(timeout=5)
-    agent = "server:triage-test:1.0 (by /u/brightwater_health)"
-    tokens = TokenSource(
-        http,
-        f"{fake.base_url}/api/v1/access_token",
-        known.credential,
-        basic_auth=True,
-        headers={"User-Agent": agent},
-    )
-    where = configured_subreddit(Accounts(configs))
-    client = RedditClient(http, fake.base_url, tokens, known.metric_label, agent, where)
-    return Harness(Platform.REDDIT, client, http)
+    return reddit_harness(fake, subreddit=configured_subreddit(Accounts(configs)))
 
 
 def reddit_post(text: str = TEXT) -> ActionRequested:
     return request(Platform.REDDIT, ActionKind.POST, "", text=text, comment_key="draft:reddit-1")
 
 
-async def test_a_live_reddit_post_is_a_self_post_in_the_configured_subreddit(fake_reddit: FakeReddit) -> None:
+async def test_a_live_reddit_post_is_a_self_post_in_the_configured_subreddit(
+    fake_reddit: FakeRedditActions,
+) -> None:
     created = {
         "url": "https://www.reddit.com/r/brightwater/comments/1abcde/",
         "id": "1abcde",
@@ -226,14 +198,16 @@ async def test_a_live_reddit_post_is_a_self_post_in_the_configured_subreddit(fak
     }
 
 
-async def test_a_reddit_post_without_a_configured_subreddit_is_refused(fake_reddit: FakeReddit) -> None:
+async def test_a_reddit_post_without_a_configured_subreddit_is_refused(
+    fake_reddit: FakeRedditActions,
+) -> None:
     for target in ("", "user/brightwater_health"):
         done = await reddit_poster(fake_reddit, target).run(reddit_post())
         assert (done.status, done.error) == (ActionStatus.FAILED, "unsupported_action")
     assert fake_reddit.calls == []
 
 
-async def test_a_reddit_refusal_is_a_failed_post_with_the_reason(fake_reddit: FakeReddit) -> None:
+async def test_a_reddit_refusal_is_a_failed_post_with_the_reason(fake_reddit: FakeRedditActions) -> None:
     errors = [["SUBREDDIT_NOTALLOWED", "you aren't allowed to post there.", "sr"]]
     fake_reddit.queue("/api/submit", 200, {"json": {"errors": errors}})
     harness = reddit_poster(fake_reddit, "r/brightwater")
@@ -252,7 +226,7 @@ def test_a_reddit_title_is_the_first_line_that_says_something() -> None:
 
 
 async def test_youtube_refuses_a_text_post_without_calling() -> None:
-    fake = FakeYouTube()
+    fake = FakeYouTubeActions()
     with serve(fake):
         done = await youtube_harness(fake).run(
             request(Platform.YOUTUBE, ActionKind.POST, "", text=TEXT, comment_key="draft:yt-1")

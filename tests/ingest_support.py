@@ -1,4 +1,5 @@
-"""Ingest test doubles and platform payload builders (shapes as the platforms document them)."""
+"""What the ingest tests share: the webhook accounts and settings, the real ingest app with an in-memory
+producer, and the webhook deliveries (shapes as the platforms document them) with their signatures."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from typing import Any
 import httpx
 from prometheus_client import REGISTRY
 from triage_bus.profile import BrokerProfile
-from triage_events import COMMENTS, DLQ, CommentReceived, DeadLetter, decode
 from triage_ingest.accounts import AccountConfig, Accounts
 from triage_ingest.config import IngestSettings
 from triage_ingest.main import create_app
 from triage_ingest.publisher import Publisher
+
+from tests.fakes.producer import InMemoryProducer
 
 APP_SECRET = "meta-app-secret-0b1c"
 VERIFY_TOKEN = "verify-me-6f2d"
@@ -22,25 +24,6 @@ LINKEDIN_SECRET = "li-client-secret-93ae"
 PAGE_ID = "104512345678901"
 IG_USER_ID = "17841400000000000"
 LINKEDIN_ORG = "2414183"
-
-
-class InMemoryProducer:
-    """Keeps what was sent, per topic; `fail` makes every send raise (a broker outage)."""
-
-    def __init__(self) -> None:
-        self.sent: dict[str, list[tuple[bytes | None, bytes]]] = {}
-        self.fail = False
-
-    async def send_and_wait(self, topic: str, value: bytes, key: bytes | None = None) -> None:
-        if self.fail:
-            raise ConnectionError("broker unavailable")
-        self.sent.setdefault(topic, []).append((key, value))
-
-    def comments(self) -> list[CommentReceived]:
-        return [decode(CommentReceived, v) for _k, v in self.sent.get(COMMENTS.name, [])]
-
-    def dead_letters(self) -> list[DeadLetter]:
-        return [decode(DeadLetter, v) for _k, v in self.sent.get(DLQ.name, [])]
 
 
 def accounts() -> Accounts:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from triage_events import CommentKind, CommentReceived, InvalidEvent, Platform, decode, encode
-from triage_ingest.normalize import from_replay_line
+from triage_ingest.replay_lines import from_replay_line
 
 from tests.builders import make_account, replay_line
 
