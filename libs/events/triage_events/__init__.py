@@ -20,6 +20,7 @@ from triage_events.schemas import (
     ClearReason,
     Comment,
     CommentChange,
+    CommentJudged,
     CommentKind,
     CommentReceived,
     DeadLetter,
@@ -30,7 +31,7 @@ from triage_events.schemas import (
     Platform,
     Severity,
 )
-from triage_events.topics import ACTIONS, ALERTS, ALL_TOPICS, COMMENTS, DLQ, FLAGS, Topic
+from triage_events.topics import ACTIONS, ALERTS, ALL_TOPICS, COMMENTS, DLQ, FLAGS, JUDGED, Topic
 
 __all__ = [
     "ACTIONS",
@@ -39,6 +40,7 @@ __all__ = [
     "COMMENTS",
     "DLQ",
     "FLAGS",
+    "JUDGED",
     "Account",
     "ActionCompleted",
     "ActionKind",
@@ -50,6 +52,7 @@ __all__ = [
     "ClearReason",
     "Comment",
     "CommentChange",
+    "CommentJudged",
     "CommentKind",
     "CommentReceived",
     "DeadLetter",
