@@ -26,6 +26,7 @@ from triage_bus.profile import BrokerProfile
 from triage_events import (
     DLQ,
     FLAGS,
+    ClearReason,
     DeadLetter,
     FlagCleared,
     FlagRaised,
@@ -35,6 +36,7 @@ from triage_events import (
 )
 
 from triage_api import metrics
+from triage_api.comments.service import forget_deleted
 from triage_api.db import until_stored
 from triage_api.flags import clear, relabel
 from triage_api.flags.service import store_flags
@@ -101,6 +103,8 @@ def write_flags(factory: sessionmaker[Session], flags: list[FlagEvent], router: 
             if isinstance(flag, FlagCleared):
                 apply_verdicts()  # the verdicts before it in the batch first
                 clears.append(clear.apply(db, flag))
+                if flag.reason is ClearReason.DELETED:  # All comments keeps no text of a deleted comment
+                    forget_deleted(db, flag.comment_key, flag.changed_at)
                 db.flush()
             elif id(flag) not in inserted:
                 verdicts.append(flag)

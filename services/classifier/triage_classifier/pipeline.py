@@ -143,7 +143,11 @@ def label_thresholds(classifier: Classifier) -> dict[Label, float]:
     for the rules alone, none for a classifier that exposes neither."""
     artefact = getattr(classifier, "artefact", None)
     if artefact is not None:
-        return {Label(name): float(value) for name, value in artefact.thresholds.items() if name in Label}
+        return {
+            Label(name): float(value)
+            for name, value in artefact.thresholds.items()
+            if name in Label.__members__.values()
+        }
     threshold = getattr(classifier, "threshold", None)
     return {label: float(threshold) for label in Label} if isinstance(threshold, float) else {}
 
