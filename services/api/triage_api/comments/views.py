@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from triage_events import Label, Platform
@@ -30,7 +30,7 @@ from triage_api.staff.service import Principal
 router = APIRouter(prefix="/api", tags=["comments"])
 page_router = APIRouter(include_in_schema=False)
 NO_NUL = r"^[^\x00]*$"
-LANGUAGE_TAG = r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})?$"
+LANGUAGE_TAG = r"^([A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})?)?$"  # or empty: no filter
 HEARTBEAT_SECONDS = 15.0
 
 
@@ -97,8 +97,16 @@ def out(row: Any) -> dict[str, Any]:
     }
 
 
+def _empty_as_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+# The page's filter form sends every field, the unused ones empty: an empty filter is no filter.
+EmptyAsNone = BeforeValidator(_empty_as_none)
+
+
 def comment_query(
-    platform: Platform | None = None,
+    platform: Annotated[Platform | None, EmptyAsNone, Query()] = None,
     account: Annotated[
         str | None, Query(max_length=256, pattern=NO_NUL, description="account id or handle")
     ] = None,
@@ -107,6 +115,7 @@ def comment_query(
     ] = None,
     band: Annotated[
         Band | None,
+        EmptyAsNone,
         Query(
             description="`flagged`: at or over a threshold; `near`: passed within 0.15 of one; `clear`: the rest"
         ),
@@ -119,7 +128,7 @@ def comment_query(
 ) -> CommentQuery:
     return CommentQuery(
         platform=platform.value if platform else None,
-        account=account,
+        account=account or None,
         language=language.lower() if language else None,
         band=band,
         order=order,
