@@ -289,3 +289,57 @@ async def test_the_consumer_stores_verdicts_once_and_dead_letters_bad_records(
         letters = [decode(DeadLetter, r.value) for r in await read_all(fresh_bus.bootstrap_servers, DLQ.name)]
         mine = [d for d in letters if d.topic == JUDGED.name]
         assert sorted(d.reason for d in mine) == ["not_json", "schema"]
+
+
+async def test_misses_and_precision_from_feedback_on_metrics_analytics_and_the_api(database_url: str) -> None:
+    from triage_api.comments import learning
+
+    from tests.builders import make_flag
+
+    missed = judged(0, 0.2, text="Rosa in bed 4 says goodbye to everyone", language="es")
+    hostile = [
+        make_flag(comment=make_comment(text=f"you clowns {n}"), labels=[Label.HOSTILE]) for n in range(2)
+    ]
+    async with running_desk(make_app(database_url)) as desk:
+        store(desk, missed)
+        desk.add_flags(*hostile)
+        with desk.app.state.sessionmaker() as db:
+            comment_id = db.scalar(select(SeenComment.id))
+        r = await desk.client.post(
+            f"/api/comments/{comment_id}/flag",
+            json={"labels": ["urgent", "privacy"]},
+            headers=desk.auth("moderator"),
+        )
+        assert r.status_code == 201
+        for flag, correct in zip(hostile, (True, False), strict=True):
+            r = await desk.client.put(
+                f"/api/flags/{flag.event_id}/feedback",
+                json={"label": "hostile", "correct": correct},
+                headers=desk.auth("moderator"),
+            )
+            assert r.status_code == 200, r.text
+        r = await desk.client.put(  # a label the classifier missed on its own flag
+            f"/api/flags/{hostile[0].event_id}/feedback",
+            json={"label": "urgent", "correct": True},
+            headers=desk.auth("lead"),
+        )
+        assert r.status_code == 200
+
+        taught = (await desk.client.get("/api/learning", headers=desk.auth("viewer"))).json()
+        misses = {(m["label"], m["language"]): m["count"] for m in taught["misses"]}
+        assert misses == {("urgent", "es"): 1, ("privacy", "es"): 1, ("urgent", "unknown"): 1}
+        assert taught["precision"]["hostile"] == {"precision": 0.5, "correct": 1, "wrong": 1}
+        assert taught["precision"]["spam"]["precision"] is None
+
+        with desk.app.state.sessionmaker() as db:
+            learning.refresh_gauges(db)
+        exposition = (await desk.client.get("/metrics")).text
+        assert 'triage_api_misses_found{label="urgent",language="es"} 1.0' in exposition
+        assert 'triage_api_feedback_precision{label="hostile"} 0.5' in exposition
+        assert 'triage_api_feedback_verdicts{label="hostile",verdict="wrong"} 1.0' in exposition
+        assert "Rosa" not in exposition and "clowns" not in exposition
+
+        async with sign_in(desk, "viewer") as browser:
+            page = (await browser.get("/analytics")).text
+        assert 'id="misses-table"' in page and 'data-label="urgent" data-language="es"' in page
+        assert '<td class="precision">50%</td>' in page

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from triage_events import Label, Platform
 
 from triage_api import metrics
-from triage_api.comments import service
+from triage_api.comments import learning, service
 from triage_api.comments.flag_this import raise_flag
 from triage_api.comments.service import Band, CommentOrder, CommentQuery
 from triage_api.db import as_utc
@@ -166,6 +166,13 @@ async def flag_this_route(
     for label in raised.event.labels:
         metrics.FLAGS_STORED.labels(label.value, raised.event.severity.value).inc()
     return {"flag_id": raised.flag_id, "paged": bool(raised.alerts)}
+
+
+@router.get("/learning")
+def learning_route(db: DbDep, _: ViewerDep) -> dict[str, Any]:
+    """Misses found by people, by label and language, and the precision of the classifier's labels from
+    people's feedback (counts only), as on the Analytics page and /metrics."""
+    return learning.snapshot(db).as_dict()
 
 
 def _newer(factory: sessionmaker[Session], cursor: datetime, seen: set[str]) -> list[Any]:
