@@ -180,7 +180,8 @@ class FlagAction(Base):
 
 
 class LabelFeedback(Base):
-    """A moderator's verdict on one label of a flag, kept for retraining (one row per flag, label, person)."""
+    """A person's verdict on one label of a flag (correct, wrong, or missing: a label it lacked), exported for
+    retraining by `triage feedback export` (one row per flag, label, person)."""
 
     __tablename__ = "label_feedback"
 
