@@ -126,4 +126,18 @@ def test_feedback_export_feeds_training_and_leaves_the_test_split_alone(tmp_path
     assert "feedback: 2 items used for training, 1 dropped" in report
     assert "test F1" in report and "feedback recall" in report
     assert taught["data_sha256"] != plain["data_sha256"]  # the artefact names the data it learnt from
+
+    # Recalibrated: half the feedback trains, half joins validation to choose the thresholds, recall first
+    # for urgent, so the missed emergencies pull urgent's threshold down, never up; the test split stays.
+    report = run(
+        *common, "--output", str(tmp_path / "tuned"), "--feedback", str(exported), "--recalibrate", env=env
+    )
+    tuned = json.loads((tmp_path / "tuned" / "artefact.json").read_text())
+    assert (tuned["metrics"]["feedback"]["items"], tuned["metrics"]["feedback"]["calibration_items"]) == (
+        1,
+        1,
+    )
+    assert tuned["thresholds"]["urgent"] <= taught["thresholds"]["urgent"]
+    assert tuned["metrics"]["test"]["items"] == plain["metrics"]["test"]["items"]
+    assert "1 used with validation to recalibrate the thresholds" in report
     shutil.rmtree(tmp_path / "classifier", ignore_errors=True)

@@ -4,11 +4,14 @@ raised on comments the classifier passed, and flags whose labels they corrected.
 They join the training split only, never validation or test: an item whose text is in the test or validation
 split is dropped (and counted), so the test split measures the same thing before and after. With
 `recalibrate`, the thresholds are chosen on validation plus the feedback, with the same priorities (recall
-first for urgent and privacy): an institution's own comments then set its operating points.
+first for urgent and privacy): an institution's own comments then set its operating points. Thresholds
+chosen on items the heads were fitted on would learn nothing (the heads already score those right), so with
+`recalibrate` the feedback is split deterministically (by a hash of the text): half trains, half calibrates.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,13 @@ def load_feedback(path: Path, held_out: list[Item]) -> Feedback:
     return Feedback(kept, len(items) - len(kept))
 
 
+def split_for_calibration(items: list[Item]) -> tuple[list[Item], list[Item]]:
+    """(training, calibration): every other item in the order of a hash of its text, the first to training
+    (a single item trains)."""
+    ordered = sorted(items, key=lambda item: hashlib.sha256(item.text.encode()).hexdigest())
+    return ordered[::2], ordered[1::2]
+
+
 def before_after(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Per label: precision, recall and F1 before and after, from two `label_metrics` reports."""
     return {
@@ -53,8 +63,12 @@ def format_feedback(report: dict[str, Any]) -> str:
     feedback, before and after."""
     lines = [
         f"feedback: {report['items']} items used for training, {report['dropped_held_out']} dropped "
-        f"(text in the validation or test split), thresholds "
-        f"{'recalibrated with' if report['recalibrated'] else 'calibrated without'} them",
+        f"(text in the validation or test split), "
+        + (
+            f"{report['calibration_items']} used with validation to recalibrate the thresholds"
+            if report["recalibrated"]
+            else "thresholds calibrated on validation alone"
+        ),
         f"{'label':<16}{'test F1':>16}{'test recall':>16}{'feedback recall':>18}{'fb support':>12}",
     ]
     for label, test in report["test"].items():

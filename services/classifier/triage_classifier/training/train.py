@@ -153,6 +153,10 @@ def joined(a: Encoded, b: Encoded) -> Encoded:
     )
 
 
+def rows(data: Encoded, which: slice) -> Encoded:
+    return Encoded(data.items[which], data.inputs[which], data.strong[which], data.gold[which])
+
+
 def fit_best(
     data: dict[str, Encoded], weights: np.ndarray, seed: int, calibration: Encoded | None = None
 ) -> FittedHeads:
@@ -182,18 +186,24 @@ def _with_feedback(
 ) -> tuple[FittedHeads, dict[str, Any]]:
     """The heads refitted with the feedback in the training split, and each label before and after on the test
     split and on the feedback itself (the baseline: the same run without it)."""
-    from triage_classifier.training.feedback import before_after, load_feedback, weights_with
+    from triage_classifier.training.feedback import (
+        before_after,
+        load_feedback,
+        split_for_calibration,
+        weights_with,
+    )
 
     loaded = load_feedback(path, splits["validation"] + splits["test"])
-    report: dict[str, Any] = {"items": len(loaded.items), "dropped_held_out": loaded.dropped_held_out,
-                              "recalibrated": recalibrate}  # fmt: skip
+    learn, held = split_for_calibration(loaded.items) if recalibrate else (loaded.items, [])
+    report: dict[str, Any] = {"items": len(learn), "calibration_items": len(held),
+                              "dropped_held_out": loaded.dropped_held_out, "recalibrated": recalibrate}  # fmt: skip
     if not loaded.items:
         return baseline, report | {"test": {}, "feedback": {}}
-    fb = encode_items(loaded.items, encoder, "feedback")
+    fb = encode_items(learn + held, encoder, "feedback")
     data = dict(baseline.data)
-    data["train"] = joined(baseline.data["train"], fb)
-    calibration = joined(baseline.data["validation"], fb) if recalibrate else None
-    heads = fit_best(data, weights_with(weights, len(loaded.items)), seed, calibration)
+    data["train"] = joined(baseline.data["train"], rows(fb, slice(0, len(learn))))
+    calibration = joined(baseline.data["validation"], rows(fb, slice(len(learn), None))) if held else None
+    heads = fit_best(data, weights_with(weights, len(learn)), seed, calibration)
     report["test"] = before_after(baseline.evaluate(data["test"]), heads.evaluate(data["test"]))
     report["feedback"] = before_after(baseline.evaluate(fb), heads.evaluate(fb))
     return heads, report
