@@ -32,7 +32,7 @@ from triage_events import (
     encode,
 )
 
-from tests.builders import make_comment, make_judged, unique
+from tests.builders import make_comment, make_flag, make_judged, unique
 from tests.integration.desk_support import Desk, make_app, running_desk
 from tests.integration.helpers import committed_total, eventually, produce, read_all
 from tests.integration.test_api_csrf import page_token
@@ -195,6 +195,19 @@ async def test_flag_this_routes_audits_pages_and_refuses_a_second_flag(database_
 
         queue = await desk.client.get("/api/flags", headers=desk.auth("viewer"))
         assert [f["id"] for f in queue.json()["items"]] == [flag_id]
+
+        # The model that missed it does not overrule the person: a later verdict (the comment edited, judged
+        # hostile) and an edit it judges benign leave the flag as the person raised it.
+        later = missed.changed_at + timedelta(hours=1)
+        edited = make_comment(comment=missed.comment.model_copy(update={"text": "edited"}), changed_at=later)
+        verdict = make_flag(comment=edited, labels=[Label.HOSTILE], changed_at=later)
+        calmed = FlagCleared(comment_key=missed.comment_key, platform=missed.platform, account=missed.account,
+                             reason=ClearReason.EDITED_BENIGN, changed_at=later + timedelta(minutes=1))  # fmt: skip
+        write_flags(desk.app.state.sessionmaker, [verdict, calmed])
+        with desk.app.state.sessionmaker() as db:
+            flag = db.get(Flag, flag_id)
+            assert flag is not None
+            assert (flag.labels, flag.status, flag.text) == (["urgent"], "new", missed.comment.text)
 
 
 async def test_the_page_escapes_comment_text_and_offers_flagging_to_moderators_only(
