@@ -101,6 +101,7 @@ async def test_listing_filters_orders_close_to_a_threshold_first_and_refuses_bad
         assert keys(await listing(desk, account="@northclinic")) == [other_account.comment_key]
         assert keys(await listing(desk, account="acct-north")) == [other_account.comment_key]
         assert keys(await listing(desk, language="es")) == [near.comment_key]
+        assert keys(await listing(desk, language="ES")) == [near.comment_key]
         assert keys(await listing(desk, band="flagged")) == [flagged.comment_key]
         assert keys(await listing(desk, band="near")) == [
             e.comment_key for e in (nearer, near, other_account)

@@ -175,7 +175,8 @@ def _filtered(query: CommentQuery) -> Select[SeenComment]:
             (SeenComment.account_id == query.account) | (SeenComment.account_handle == query.account)
         )
     if query.language:
-        statement = statement.where(SeenComment.language == query.language)
+        # Case-insensitive ("es" finds "ES"; "zh-hant" finds "zh-Hant"): `query.language` is lower case.
+        statement = statement.where(func.lower(SeenComment.language) == query.language)
     if query.band is Band.FLAGGED:
         statement = statement.where(SeenComment.margin <= 0)
     elif query.band is Band.NEAR:
