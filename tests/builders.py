@@ -13,6 +13,7 @@ from triage_events import (
     Account,
     Author,
     Comment,
+    CommentJudged,
     CommentReceived,
     Evidence,
     FlagRaised,
@@ -58,6 +59,28 @@ def make_comment(
         comment = make_comment_body(**({"text": text} if text is not None else {}))
     fields: dict[str, Any] = {"platform": Platform.FACEBOOK, "account": make_account(), "comment": comment}
     return CommentReceived(**{**fields, **overrides})
+
+
+def make_judged(
+    *, text: str | None = None, comment: CommentReceived | None = None, **overrides: Any
+) -> CommentJudged:
+    """A `CommentJudged` for `comment` (a fresh one by default): benign, urgent scored 0.2 against 0.35."""
+    comment = comment or make_comment(text=text)
+    fields: dict[str, Any] = {
+        "comment_key": comment.comment_key,
+        "platform": comment.platform,
+        "account": comment.account,
+        "comment": comment.comment,
+        "labels": [],
+        "scores": {Label.URGENT: 0.2, Label.SPAM: 0.01},
+        "thresholds": {Label.URGENT: 0.35, Label.SPAM: 0.6},
+        "severity": Severity.LOW,
+        "model_version": "test-model-1",
+        "language": "en",
+        "changed_at": comment.comment.created_at,
+        "source_event_id": comment.event_id,
+    }
+    return CommentJudged(**{**fields, **overrides})
 
 
 def make_flag(

@@ -3,6 +3,7 @@ chromium driven by Playwright (never `playwright install`)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
@@ -40,15 +41,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(database_url: str) -> Iterator[Server]:  # noqa: F811
+@contextlib.contextmanager
+def serving(app: Any, publisher: FakePublisher) -> Iterator[Server]:
+    """`app` served by uvicorn on a free port, with a viewer, a moderator and a lead."""
     import uvicorn
-    from triage_api.main import create_app
     from triage_api.staff.models import Role
     from triage_api.staff.service import create_user
 
-    publisher = FakePublisher()
-    app = create_app(desk_settings(database_url), action_publisher=publisher)
     port = _free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=uv.run, name="uvicorn-browser-test", daemon=True)
@@ -69,6 +68,15 @@ def server(database_url: str) -> Iterator[Server]:  # noqa: F811
     finally:
         uv.should_exit = True
         thread.join(timeout=30)
+
+
+@pytest.fixture
+def server(database_url: str) -> Iterator[Server]:  # noqa: F811
+    from triage_api.main import create_app
+
+    publisher = FakePublisher()
+    with serving(create_app(desk_settings(database_url), action_publisher=publisher), publisher) as running:
+        yield running
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is

@@ -16,8 +16,10 @@ from triage_events import (
     COMMENTS,
     DLQ,
     FLAGS,
+    JUDGED,
     AlertKind,
     AlertRaised,
+    CommentJudged,
     CommentReceived,
     DeadLetter,
     FlagRaised,
@@ -134,6 +136,13 @@ async def test_worker_flags_alerts_escalates_and_recovers_its_tables(fresh_bus: 
         await caught_up(fresh_bus, app_id, children[0])
 
         assert {f.model_version for f in flags.values()} == {version}
+        # Every judged comment also has its verdict on the judged topic (for the desk's All comments).
+        verdicts = [
+            decode(CommentJudged, r.value) for r in await read_all(fresh_bus.bootstrap_servers, JUDGED.name)
+        ]
+        assert sorted(v.comment_key for v in verdicts) == sorted(before)
+        assert {v.model_version for v in verdicts} == {version}
+        assert all(v.thresholds and set(v.labels) <= set(v.scores) for v in verdicts)
         assert all(flags[c.comment_key].labels == [Label.MISINFORMATION] for c in misinfo[:3])
 
         # Two hostile comments by one author: the second is one step more severe, and says why.

@@ -256,6 +256,18 @@ async def test_replayed_comments_become_flags_exactly_once(stack: Stack) -> None
     assert by_key[key["misinfo"]]["labels"] == ["misinformation"]
     assert by_key[key["misinfo"]]["model_version"] == "rules-1"
 
+    # Every judged comment, benign ones included, is on the desk's All comments, once each.
+    async def all_seen() -> dict[str, dict[str, Any]] | None:
+        async with httpx.AsyncClient(base_url=stack.api_url, headers=AUTH, timeout=5) as client:
+            page = (await client.get("/api/comments", params={"account": account, "limit": 200})).json()
+        seen = {item["comment_key"]: item for item in page["items"]}
+        return seen if set(seen) == set(key.values()) and len(page["items"]) == len(key) else None
+
+    seen = await eventually(all_seen, FLOW_TIMEOUT, "every comment on All comments", every=0.5)
+    assert seen[key["benign"]]["labels"] == [] and seen[key["benign"]]["band"] != "flagged"
+    assert seen[key["benign_es"]]["labels"] == [] and seen[key["benign_es"]]["model_version"] == "rules-1"
+    assert seen[key["urgent"]]["labels"] == ["urgent"] and seen[key["urgent"]]["band"] == "flagged"
+
     on_bus = [decode_flag_event(r.value) for r in await read_all(stack.broker.bootstrap_servers, FLAGS.name)]
     # Benign new comments raise nothing at all: no flag, and no clear either.
     assert not {key["benign"], key["benign_es"]} & {e.comment_key for e in on_bus}

@@ -19,6 +19,7 @@ from triage_events import (
     AlertKind,
     AlertRaised,
     ClearReason,
+    CommentJudged,
     CommentKind,
     CommentReceived,
     DeadLetter,
@@ -43,6 +44,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "comment_received": CommentReceived,
     "flag_raised": FlagRaised,
     "flag_cleared": FlagCleared,
+    "comment_judged": CommentJudged,
     "alert_raised": AlertRaised,
     "action_requested": ActionRequested,
     "action_completed": ActionCompleted,
@@ -150,6 +152,18 @@ def test_golden_flag_raised_with_the_comment_version_it_judged() -> None:
     assert event.changed_at < event.occurred_at  # written on the platform before it was judged
     assert event.severity is Severity.HIGH
     assert event.comment_key == decode(FlagRaised, golden("flag_raised.v1.json")).comment_key
+
+
+def test_golden_comment_judged_benign_carries_scores_and_thresholds() -> None:
+    event = decode(CommentJudged, golden("comment_judged.v1.json"))
+
+    assert event.labels == []  # judged benign: published all the same
+    assert event.scores[Label.URGENT] == 0.31
+    assert event.thresholds[Label.URGENT] == 0.35
+    assert event.severity is Severity.LOW
+    assert event.language == "en"
+    assert event.comment_key == "facebook:1029384756:1029384756_555001"
+    assert event.review_reason is None and event.source_event_id is None
 
 
 def test_golden_flag_cleared_for_a_deleted_comment() -> None:

@@ -38,6 +38,22 @@ def test_benign_comment_raises_nothing() -> None:
     assert result.dead_letters == []
 
 
+def test_every_judged_comment_gets_a_verdict_benign_included() -> None:
+    benign, urgent = make_comment(text=BENIGN), make_comment(text=URGENT)
+    deleted = make_comment(text="gone", change="deleted")
+
+    result = judge_batch(rules, [make_record(benign), make_record(urgent), make_record(deleted)])
+
+    assert [v.comment_key for v in result.verdicts] == [benign.comment_key, urgent.comment_key]
+    quiet, loud = result.verdicts
+    assert quiet.labels == [] and quiet.severity is Severity.LOW
+    assert set(quiet.scores) == set(Label) and quiet.thresholds[Label.URGENT] == rules.threshold
+    assert quiet.model_version == rules.version and quiet.source_event_id == benign.event_id
+    assert quiet.comment == benign.comment and quiet.language == "en"
+    assert loud.labels == [Label.URGENT] and loud.scores[Label.URGENT] >= rules.threshold
+    assert decode(type(loud), encode(loud)) == loud
+
+
 def test_urgent_comment_raises_a_critical_flag_and_an_urgent_alert() -> None:
     comment = make_comment(text=URGENT, platform=Platform.INSTAGRAM)
 

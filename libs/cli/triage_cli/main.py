@@ -300,6 +300,17 @@ def _evaluate_drafts(file, as_json: bool) -> None:  # type: ignore[no-untyped-de
     default=None,
     help="add capped samples of the public data sets in this folder (e.g. ../shared/data)",
 )
+@click.option(
+    "--feedback",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="corpus items from `triage feedback export`, added to the training split only",
+)
+@click.option(
+    "--recalibrate",
+    is_flag=True,
+    help="choose the thresholds on validation plus the feedback (recall first for urgent and privacy)",
+)
 def train(
     report: Path | None,
     corpus: Path,
@@ -308,6 +319,8 @@ def train(
     encoder_delta: Path | None,
     frozen: bool,
     public_data: Path | None,
+    feedback: Path | None,
+    recalibrate: bool,
 ) -> None:
     """Rebuild the classifier artefact from the corpus (deterministic for a seed)."""
     import shutil
@@ -322,7 +335,9 @@ def train(
         if encoder_delta is None and not frozen and (DEFAULT_DIR / "encoder_delta.npz").exists():
             # The bundled delta is read before the new artefact overwrites it.
             encoder_delta = Path(shutil.copy(DEFAULT_DIR / "encoder_delta.npz", scratch))
-        artefact = run_training(corpus, output, seed, public_data, None if frozen else encoder_delta)
+        artefact = run_training(
+            corpus, output, seed, public_data, None if frozen else encoder_delta, feedback, recalibrate
+        )
     click.echo(f"artefact {artefact.version} written to {output}")
     if report is not None:
         from triage_classifier.training.report import write_model_report
@@ -330,6 +345,43 @@ def train(
         write_model_report(artefact, corpus, report)
         click.echo(f"model report written to {report}")
     click.echo(format_table(artefact.metrics["test"]))
+    if "feedback" in artefact.metrics:
+        from triage_classifier.training.feedback import format_feedback
+
+        click.echo(format_feedback(artefact.metrics["feedback"]))
+
+
+# --- learning from the desk (issue 21): feedback export ---------------------------------------------------
+
+
+@cli.group()
+def feedback() -> None:
+    """What people taught the classifier on the desk."""
+
+
+@feedback.command(name="export")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DATA_DIR / "feedback.jsonl",
+    show_default=True,
+    help="JSONL corpus items (written 0600: they hold comment text)",
+)
+@click.option("--database-url", default=None, help="default: $TRIAGE_API_DATABASE_URL")
+def feedback_export(output: Path, database_url: str | None) -> None:
+    """Person-raised flags and label feedback (wrong / missing) as corpus items for `triage train --feedback`."""
+    from triage_api.comments.export import export
+    from triage_api.config import get_settings
+    from triage_api.db import make_engine, make_sessionmaker
+
+    engine = make_engine(database_url or get_settings().database_url)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with make_sessionmaker(engine)() as db:
+            count = export(db, output)
+    finally:
+        engine.dispose()
+    click.echo(f"{count} feedback items written to {output}")
 
 
 @cli.group()

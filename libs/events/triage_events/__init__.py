@@ -21,6 +21,7 @@ from triage_events.schemas import (
     ClearReason,
     Comment,
     CommentChange,
+    CommentJudged,
     CommentKind,
     CommentReceived,
     DeadLetter,
@@ -31,7 +32,7 @@ from triage_events.schemas import (
     Platform,
     Severity,
 )
-from triage_events.topics import ACTIONS, ALERTS, ALL_TOPICS, COMMENTS, DLQ, FLAGS, Topic
+from triage_events.topics import ACTIONS, ALERTS, ALL_TOPICS, COMMENTS, DLQ, FLAGS, JUDGED, Topic
 
 __all__ = [
     "ACTIONS",
@@ -40,6 +41,7 @@ __all__ = [
     "COMMENTS",
     "DLQ",
     "FLAGS",
+    "JUDGED",
     "Account",
     "ActionCompleted",
     "ActionKind",
@@ -51,6 +53,7 @@ __all__ = [
     "ClearReason",
     "Comment",
     "CommentChange",
+    "CommentJudged",
     "CommentKind",
     "CommentReceived",
     "DeadLetter",

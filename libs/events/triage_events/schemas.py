@@ -180,6 +180,29 @@ class FlagRaised(Event):
     review_reason: str | None = None
 
 
+class CommentJudged(Event):
+    """The classifier's verdict on one comment, whatever it was: benign ones too (no labels), so the desk can
+    show every comment and a person can flag what the model passed. Published on `triage.judged.v1` (keyed
+    by comment_key) for every version of a comment it judged; never for a deletion. Carries the comment's
+    text (possible PHI), like `FlagRaised`."""
+
+    type: Literal["comment_judged"] = "comment_judged"
+    comment_key: str
+    platform: Platform
+    account: Account
+    comment: Comment
+    labels: list[Label] = Field(default_factory=list)  # empty: judged benign
+    scores: dict[Label, float] = Field(default_factory=dict)
+    # The decision threshold of each label at the time, so "close to a threshold" can be told downstream.
+    thresholds: dict[Label, float] = Field(default_factory=dict)
+    severity: Severity = Severity.LOW
+    model_version: str
+    language: str | None = None
+    review_reason: str | None = None
+    changed_at: AwareDatetime | None = None
+    source_event_id: UUID | None = None
+
+
 class ClearReason(enum.StrEnum):
     """Why a comment no longer needs a human."""
 

@@ -27,9 +27,12 @@ class Topic:
 COMMENTS = Topic("triage.comments.v1", 6, key="comment_key (platform:account_id:platform_comment_id)")
 # Two event types since FlagCleared was added: read it with `codec.decode_flag_event` (by `type`).
 FLAGS = Topic("triage.flags.v1", 6, key="comment_key")
+# Every verdict, benign ones too, for the desk's "All comments" view. The database keeps recent comments (30 days
+# by default); the bus keeps them no longer than any other topic.
+JUDGED = Topic("triage.judged.v1", 6, key="comment_key")
 ALERTS = Topic("triage.alerts.v1", 3, key="account (platform:account_id)")
 ACTIONS = Topic("triage.actions.v1", 3, key="comment_key")
 # Kept longer: someone has to look at a dead letter, and may only get to it after a holiday.
 DLQ = Topic("triage.dlq.v1", 1, key="original key", retention_ms=14 * DAY_MS)
 
-ALL_TOPICS: tuple[Topic, ...] = (COMMENTS, FLAGS, ALERTS, ACTIONS, DLQ)
+ALL_TOPICS: tuple[Topic, ...] = (COMMENTS, FLAGS, JUDGED, ALERTS, ACTIONS, DLQ)

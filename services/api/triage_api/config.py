@@ -26,6 +26,8 @@ class ApiSettings(BaseSettings):
     accounts_file: Path | None = None  # per-account reply settings; the bundled example when unset
     routing_file: Path | None = None  # routing rules and teams; the bundled example when unset
     retention_days: int = 90  # comment text is purged this long after the flag; 0 keeps it forever
+    # Every judged comment (All comments) is deleted this long after it was judged; 0 keeps them forever.
+    comments_retention_days: int = Field(30, ge=0)
     claim_minutes: int = 15  # how long a moderator's claim on a flag holds without renewal
     # Response targets by severity (seconds): a flag is due this long after it was flagged (or after its clock
     # restarted). The one source for the due times stored on flags (`Flag.sla_due_at`), the first-action

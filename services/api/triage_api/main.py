@@ -28,6 +28,9 @@ from triage_api.actions import ActionPublisher, ActionResultConsumer, KafkaActio
 from triage_api.analytics import views as analytics_views
 from triage_api.audit import views as audit_views
 from triage_api.body_limit import LimitRequestBody
+from triage_api.comments import service as comments
+from triage_api.comments import views as comment_views
+from triage_api.comments.consumer import CommentConsumer
 from triage_api.config import ApiSettings, get_settings
 from triage_api.dashboard import stream as stream_views
 from triage_api.dashboard import views as dashboard_views
@@ -118,12 +121,21 @@ def create_app(
                     name="retention",
                 )
             )
+        if settings.comments_retention_days > 0:
+            tasks.append(
+                asyncio.create_task(
+                    run_retention(factory, settings.comments_retention_days, purges=(comments.purge_old,)),
+                    name="comments-retention",
+                )
+            )
         kafka_publisher: KafkaActionPublisher | None = None
         if settings.consumer_enabled:
             bus = profile or BrokerProfile.from_settings(get_bus_settings())
             consumer = FlagConsumer(bus, factory, settings.consumer_group, router=router)
             alerts = AlertConsumer(bus, factory, f"{settings.consumer_group}-alerts", notifier.wake)
             results = ActionResultConsumer(bus, factory, f"{settings.consumer_group}-actions")
+            judged = CommentConsumer(bus, factory, f"{settings.consumer_group}-comments")
+            app.state.comment_consumer = judged
             app.state.consumer = consumer
             app.state.alert_consumer = alerts
             app.state.action_consumer = results
@@ -133,6 +145,7 @@ def create_app(
             tasks.append(asyncio.create_task(consumer.run(), name="flag-consumer"))
             tasks.append(asyncio.create_task(alerts.run(), name="alert-consumer"))
             tasks.append(asyncio.create_task(results.run(), name="action-result-consumer"))
+            tasks.append(asyncio.create_task(judged.run(), name="comment-consumer"))
         relay.publisher = app.state.action_publisher
         if not isinstance(relay.publisher, NoPublisher):  # without a bus, entries wait for a replica with one
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
@@ -170,6 +183,7 @@ def create_app(
     app.state.consumer = None
     app.state.alert_consumer = None
     app.state.action_consumer = None
+    app.state.comment_consumer = None
     app.state.action_publisher = action_publisher or NoPublisher()
     app.state.outbox_relay = relay
     app.state.oidc = OidcClient(settings) if settings.oidc_enabled else None
@@ -192,6 +206,8 @@ def create_app(
     app.include_router(analytics_views.router)
     app.include_router(draft_views.router)
     app.include_router(draft_views.page_router)
+    app.include_router(comment_views.router)
+    app.include_router(comment_views.page_router)
     app.include_router(dashboard_views.router)
 
     @app.get("/healthz", tags=["health"])
@@ -217,6 +233,9 @@ def create_app(
         results = request.app.state.action_consumer
         if settings.consumer_enabled and (results is None or not results.running):
             problems.append("action result consumer: not running")
+        judged = request.app.state.comment_consumer
+        if settings.consumer_enabled and (judged is None or not judged.running):
+            problems.append("comment consumer: not running")
         status = 200 if not problems else 503
         return JSONResponse({"status": "ok" if not problems else "unavailable", "problems": problems}, status)
 

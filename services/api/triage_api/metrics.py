@@ -139,3 +139,28 @@ async def record_consumer_lag(consumer: AIOKafkaConsumer, topic: str) -> None:
 
 def count_dead_letter(letter: DeadLetter) -> None:
     DEAD_LETTERS.labels(letter.topic, letter.reason).inc()
+
+
+COMMENTS_STORED = Counter(
+    "triage_api_comments_stored_total",
+    "Comments stored for the All comments view for the first time (every verdict, benign included)",
+)
+# Set from the database with the queue gauges (`comments.learning`), so every replica reports the same.
+MISSES_FOUND = Gauge(
+    "triage_api_misses_found",
+    "Labels the classifier missed that people found: labels of flags a person raised on a comment the "
+    "classifier passed, and labels marked missing on a flag, by label and comment language (a code from the "
+    "desk's fixed list, other or unknown)",
+    ["label", "language"],
+)
+FEEDBACK_PRECISION = Gauge(
+    "triage_api_feedback_precision",
+    "Precision of the classifier's labels as people judged them: correct / (correct + wrong) over label "
+    "feedback on its flags (0 when there is none; see triage_api_feedback_verdicts)",
+    ["label"],
+)
+FEEDBACK_VERDICTS = Gauge(
+    "triage_api_feedback_verdicts",
+    "Label feedback rows on the classifier's flags, by verdict",
+    ["label", "verdict"],
+)

@@ -1,6 +1,7 @@
 """All tables, imported in one place so Alembic sees the whole schema."""
 
 from triage_api.audit.models import AuditEvent
+from triage_api.comments.models import SeenComment
 from triage_api.db import Base
 from triage_api.drafts.models import DraftRow
 from triage_api.flags.models import Flag, FlagAction, FlagLabel, FlagNote, LabelFeedback
@@ -21,6 +22,7 @@ __all__ = [
     "FlagNote",
     "LabelFeedback",
     "OutboxEntry",
+    "SeenComment",
     "StaffSession",
     "User",
 ]

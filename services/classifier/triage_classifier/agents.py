@@ -40,6 +40,7 @@ from triage_classifier.app import (
     comments_topic,
     dlq_topic,
     flags_topic,
+    judged_topic,
     settings,
     stall_watch,
 )
@@ -144,6 +145,8 @@ async def classify_comments(stream):  # type: ignore[no-untyped-def]
             await author_verdicts_topic.send(
                 key=result.clear_authors[cleared.comment_key], value=encode(cleared)
             )
+        for verdict in result.verdicts:  # every judged comment, benign too: the desk's All comments
+            await judged_topic.send(key=verdict.comment_key.encode(), value=encode(verdict))
         for alert in result.alerts:
             await alerts_topic.send(
                 key=f"{alert.platform.value}:{alert.account.id}".encode(), value=encode(alert)

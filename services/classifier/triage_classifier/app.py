@@ -8,7 +8,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from triage_bus.profile import BrokerProfile
 from triage_bus.settings import get_bus_settings
-from triage_events import ALERTS, COMMENTS, DLQ, FLAGS, Topic
+from triage_events import ALERTS, COMMENTS, DLQ, FLAGS, JUDGED, Topic
 
 from triage_classifier import lag as consumer_lag
 from triage_classifier import offsets
@@ -43,6 +43,7 @@ def _topic(name: str, partitions: int) -> faust.TopicT:
 
 comments_topic = _topic(COMMENTS.name, COMMENTS.partitions)
 flags_topic = _topic(FLAGS.name, FLAGS.partitions)
+judged_topic = _topic(JUDGED.name, JUDGED.partitions)
 alerts_topic = _topic(ALERTS.name, ALERTS.partitions)
 dlq_topic = _topic(DLQ.name, DLQ.partitions)
 

@@ -5,6 +5,8 @@ and that nothing flags (no labels, low severity, `review_reason`): nothing unrea
 that no longer needs a human raises a `FlagCleared`:
 a deletion (not judged: there is nothing left to judge), or an edit judged benign. A new comment judged
 benign raises nothing (most comments are benign: a clear for each would flood the flags topic for nothing).
+Every judged comment, benign or not, also becomes a `CommentJudged` on its own topic, for the desk's "All
+comments" view.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from triage_events import (
     AlertRaised,
     ClearReason,
     CommentChange,
+    CommentJudged,
     CommentReceived,
     DeadLetter,
     Evidence,
@@ -51,6 +54,7 @@ class Record:
 @dataclass
 class BatchResult:
     flags: list[FlagRaised] = field(default_factory=list)
+    verdicts: list[CommentJudged] = field(default_factory=list)  # one per judged comment, benign included
     cleared: list[FlagCleared] = field(default_factory=list)
     alerts: list[AlertRaised] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
@@ -100,7 +104,9 @@ def judge_batch(classifier: Classifier, records: list[Record]) -> BatchResult:
         return result
     judgements = classifier.classify_batch([c.comment.text for c in comments])
     result.judged = len(comments)
+    thresholds = label_thresholds(classifier)
     for comment, judgement in zip(comments, judgements, strict=True):
+        result.verdicts.append(make_judged(comment, judgement, classifier.version, thresholds))
         if judgement.review == UNSUPPORTED_LANGUAGE:
             result.unsupported_languages.append(judgement.language or "und")
         if not judgement.needs_human:
@@ -129,6 +135,40 @@ def make_flag(comment: CommentReceived, judgement: Judgement, model_version: str
         changed_at=comment.changed_at or comment.comment.created_at,
         language=judgement.language or comment.comment.language,
         review_reason=judgement.review,
+    )
+
+
+def label_thresholds(classifier: Classifier) -> dict[Label, float]:
+    """Each label's decision threshold: the artefact's for the trained classifier, the rules' one threshold
+    for the rules alone, none for a classifier that exposes neither."""
+    artefact = getattr(classifier, "artefact", None)
+    if artefact is not None:
+        return {
+            Label(name): float(value)
+            for name, value in artefact.thresholds.items()
+            if name in Label.__members__.values()
+        }
+    threshold = getattr(classifier, "threshold", None)
+    return {label: float(threshold) for label in Label} if isinstance(threshold, float) else {}
+
+
+def make_judged(
+    comment: CommentReceived, judgement: Judgement, model_version: str, thresholds: dict[Label, float]
+) -> CommentJudged:
+    return CommentJudged(
+        comment_key=comment.comment_key,
+        platform=comment.platform,
+        account=comment.account,
+        comment=comment.comment,
+        labels=judgement.labels,
+        scores={label: round(score, 4) for label, score in judgement.scores.items()},
+        thresholds=thresholds,
+        severity=judgement.severity,
+        model_version=model_version,
+        language=judgement.language or comment.comment.language,
+        review_reason=judgement.review,
+        changed_at=comment.changed_at or comment.comment.created_at,
+        source_event_id=comment.event_id,
     )
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from triage_api.analytics.service import Bucket, Report, Series, Timing, Window, WindowError, report
+from triage_api.comments import learning
 from triage_api.deps import DbDep, ViewerDep, current_principal
 from triage_api.params import EARLIEST, LATEST, QueryDateTime, UtcDateTime
 from triage_api.staff.service import Principal
@@ -237,6 +238,7 @@ def analytics_page(
                 (t.p90_seconds or 0 for t in r.first_action_by_label + r.first_action_by_severity), default=0
             ),
             bucket_format="%Y-%m-%d %H:00" if bucket is Bucket.HOUR else "%Y-%m-%d",
+            learning=learning.snapshot(db).as_dict(),
         )
     return request.app.state.templates.TemplateResponse(
         request, "analytics.html", context, status_code=status

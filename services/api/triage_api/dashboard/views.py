@@ -295,7 +295,7 @@ DONE_MESSAGES = {
     "escalate": "Flag escalated.",
     "resolve": "Flag resolved.",
     "note": "Note added.",
-    "feedback": "Thanks: your verdict is kept for retraining.",
+    "feedback": "Thanks: your verdict is kept for retraining (triage feedback export).",
     "approve": "Approved and sent.",
     "reject": "Rejected.",
     "severity": "Severity raised.",

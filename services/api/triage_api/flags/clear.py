@@ -15,6 +15,8 @@ audit entry by `system:classifier` that says why; the flag keeps its labels, not
 - An edit judged benign applies when it is newer than what the flag shows (`relabel.is_newer`: by the
   comment's change time, falling back to classification time); an older one (out of order, or a replay) is
   ignored. A later edit that makes the comment harmful again reopens a flag this resolved (`reopen`).
+- A flag a person raised on a comment the classifier passed ("Flag this") is not cleared by an edit the
+  classifier judges benign (nor relabelled by its later verdicts, `relabel`): the model already missed it once.
 - No stored flag: nothing to clear (the comment was never flagged), and nothing is stored.
 
 Ids, reasons and times only in the audit trail and logs: never the comment text.
@@ -50,6 +52,9 @@ class Outcome(enum.StrEnum):
     DUPLICATE = "duplicate"  # this very clear, or the deletion, was applied before
     STALE = "stale"  # about an older version of the comment than the flag shows
     MISSING = "missing"  # no flag for the comment: nothing to clear
+    PERSON_RAISED = (
+        "person_raised"  # an edit judged benign by the model that missed it: the person's flag stays
+    )
     NEEDS_CONFIRMATION = (
         "needs_confirmation"  # a deletion of an open urgent or privacy flag, left to a person
     )
@@ -72,6 +77,8 @@ def apply(db: Session, event: FlagCleared) -> Result:
         last = audit.latest(db, flag.id, (action,))
         if last is not None and isinstance(last.detail, dict) and last.detail.get("event_id") == event_id:
             return Result(event, Outcome.DUPLICATE)
+    if flag.raised_by is not None and event.reason is ClearReason.EDITED_BENIGN:
+        return Result(event, Outcome.PERSON_RAISED)
     judged_at = event.occurred_at.astimezone(UTC)
     changed_at = event.changed_at.astimezone(UTC)
     if event.reason is ClearReason.DELETED:

@@ -21,9 +21,10 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from triage_bus.consume import BusConsumer, Received, Sink
 from triage_bus.profile import BrokerProfile
-from triage_events import FLAGS, FlagCleared, FlagRaised, decode_flag_event
+from triage_events import FLAGS, ClearReason, FlagCleared, FlagRaised, decode_flag_event
 
 from triage_api import metrics
+from triage_api.comments.service import forget_deleted
 from triage_api.db import until_stored
 from triage_api.flags import clear, relabel
 from triage_api.flags.service import store_flags
@@ -68,6 +69,8 @@ def write_flags(factory: sessionmaker[Session], flags: list[FlagEvent], router: 
             if isinstance(flag, FlagCleared):
                 apply_verdicts()  # the verdicts before it in the batch first
                 clears.append(clear.apply(db, flag))
+                if flag.reason is ClearReason.DELETED:  # All comments keeps no text of a deleted comment
+                    forget_deleted(db, flag.comment_key, flag.changed_at)
                 db.flush()
             elif id(flag) not in inserted:
                 verdicts.append(flag)

@@ -90,6 +90,9 @@ class Flag(Base):
     # classifier identified it in the text, else as the platform gave it; replaced by a newer verdict. Null
     # when nobody could tell (or for flags stored before 0011): the desk then answers in the account's language.
     language: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Migration 0012. The person who raised the flag on a comment the classifier passed ("Flag this" on All
+    # comments); None for a flag the classifier raised.
+    raised_by: Mapped[str | None] = mapped_column(String(64), default=None)
     label_rows: Mapped[list[FlagLabel]] = relationship(cascade="all, delete-orphan", lazy="raise")
 
     # The queue's newest-first order is (flagged_at, id) descending; each filter's index ends with it, so a page (and a
@@ -177,7 +180,8 @@ class FlagAction(Base):
 
 
 class LabelFeedback(Base):
-    """A moderator's verdict on one label of a flag, kept for retraining (one row per flag, label, person)."""
+    """A person's verdict on one label of a flag (correct, wrong, or missing: a label it lacked), exported for
+    retraining by `triage feedback export` (one row per flag, label, person)."""
 
     __tablename__ = "label_feedback"
 

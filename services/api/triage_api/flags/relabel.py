@@ -44,6 +44,9 @@ class Outcome(enum.StrEnum):
     STALE = "stale"  # not newer than the verdict the flag shows
     UNCHANGED = "unchanged"  # newer, but says what the flag already says
     MISSING = "missing"  # no stored flag for the comment (cannot happen after store_flags)
+    PERSON_RAISED = (
+        "person_raised"  # a person flagged what the model passed: its later verdicts don't overrule
+    )
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ def apply(db: Session, event: FlagRaised) -> Result:
     last = _last_detail(db, flag.id, (ACTION,))
     if event_id == flag.id or (last is not None and last.get("event_id") == event_id):
         return Result(event, Outcome.DUPLICATE)
+    if flag.raised_by is not None:
+        return Result(event, Outcome.PERSON_RAISED)
     if not is_newer(db, flag, event.changed_at, judged_at):
         return Result(event, Outcome.STALE)
     if event.changed_at is not None:

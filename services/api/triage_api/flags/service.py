@@ -25,7 +25,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
-from triage_events import FlagRaised, Severity
+from triage_events import CommentJudged, FlagRaised, Severity
 
 from triage_api.db import as_utc, insert_new, on_conflict_insert
 from triage_api.flags import sla
@@ -80,7 +80,7 @@ def verdict_fields(event: FlagRaised) -> dict[str, Any]:
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})?")
 
 
-def event_language(event: FlagRaised) -> str | None:
+def event_language(event: FlagRaised | CommentJudged) -> str | None:
     """The comment's language: the one the classifier identified in the text, else the platform's; None when
     neither could tell, or when what was given is not a language tag that fits the column (never cut)."""
     language = event.language or event.comment.language

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from triage_events import AlertKind
 
 from triage_api import metrics
+from triage_api.comments import learning
 from triage_api.db import as_utc
 from triage_api.flags import sla
 from triage_api.flags.models import FlagStatus
@@ -289,6 +290,7 @@ class Notifier:
         with self._factory() as db:
             by_status, breaches, oldest_new = service.queue_snapshot(db, now, sla.seconds())
             open_alerts, oldest_alert = service.alerts_snapshot(db, now)
+            learning.refresh_gauges(db)  # misses found by people, precision from feedback
 
         for status in FlagStatus:
             metrics.QUEUE_SIZE.labels(status.value).set(by_status.get(status.value, 0))

@@ -149,7 +149,8 @@ def write_model_report(artefact: Artefact, corpus: Path, output: Path) -> None:
         "## Limits worth knowing",
         "",
         "- The corpus is written by the team, not sampled from real accounts: wording in the wild is wider. "
-        "Moderator feedback (correct / wrong per label) should become the next training data.",
+        "The desk's corrections (flags people raised, labels marked wrong or missing) join training with "
+        "`triage feedback export` and `triage train --feedback` ([learning](learning.md)).",
         "- The encoder and heads read English and Spanish (the encoder is English-trained, so Spanish leans "
         "more on the fine-tuning and on the rules). Chinese, Vietnamese, Tagalog, Arabic, Korean, Russian, "
         "Haitian Creole, Portuguese and French are judged by the guideline rules alone, and a comment in a "

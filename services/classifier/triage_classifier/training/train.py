@@ -141,11 +141,32 @@ def fit_and_calibrate(
         "validation": encode_items(splits["validation"], encoder, "validation"),
         "test": encode_items(splits["test"], encoder, "test"),
     }
+    return fit_best(data, weights, seed)
+
+
+def joined(a: Encoded, b: Encoded) -> Encoded:
+    return Encoded(
+        a.items + b.items,
+        np.vstack([a.inputs, b.inputs]),
+        np.vstack([a.strong, b.strong]),
+        np.vstack([a.gold, b.gold]),
+    )
+
+
+def rows(data: Encoded, which: slice) -> Encoded:
+    return Encoded(data.items[which], data.inputs[which], data.strong[which], data.gold[which])
+
+
+def fit_best(
+    data: dict[str, Encoded], weights: np.ndarray, seed: int, calibration: Encoded | None = None
+) -> FittedHeads:
+    """Heads for each regularisation strength, calibrated on `calibration` (default: validation); the best on
+    validation."""
     best: FittedHeads | None = None
     best_score = -1.0
     for c in tqdm(C_GRID, desc="fitting heads", unit="C", leave=False):
         coef, bias = fit_heads(data["train"], c, seed, weights)
-        thresholds, override = calibrate(data["validation"], coef, bias)
+        thresholds, override = calibrate(calibration or data["validation"], coef, bias)
         candidate = FittedHeads(data, c, coef, bias, thresholds, override)
         score = candidate.evaluate(data["validation"])["macro_f1"]
         if score > best_score:
@@ -154,14 +175,51 @@ def fit_and_calibrate(
     return best
 
 
+def _with_feedback(
+    baseline: FittedHeads,
+    encoder: Encoder,
+    path: Path,
+    splits: dict[str, list[Item]],
+    weights: np.ndarray,
+    seed: int,
+    recalibrate: bool,
+) -> tuple[FittedHeads, dict[str, Any]]:
+    """The heads refitted with the feedback in the training split, and each label before and after on the test
+    split and on the feedback itself (the baseline: the same run without it)."""
+    from triage_classifier.training.feedback import (
+        before_after,
+        load_feedback,
+        split_for_calibration,
+        weights_with,
+    )
+
+    loaded = load_feedback(path, splits["validation"] + splits["test"])
+    learn, held = split_for_calibration(loaded.items) if recalibrate else (loaded.items, [])
+    report: dict[str, Any] = {"items": len(learn), "calibration_items": len(held),
+                              "dropped_held_out": loaded.dropped_held_out, "recalibrated": recalibrate}  # fmt: skip
+    if not loaded.items:
+        return baseline, report | {"test": {}, "feedback": {}}
+    fb = encode_items(learn + held, encoder, "feedback")
+    data = dict(baseline.data)
+    data["train"] = joined(baseline.data["train"], rows(fb, slice(0, len(learn))))
+    calibration = joined(baseline.data["validation"], rows(fb, slice(len(learn), None))) if held else None
+    heads = fit_best(data, weights_with(weights, len(learn)), seed, calibration)
+    report["test"] = before_after(baseline.evaluate(data["test"]), heads.evaluate(data["test"]))
+    report["feedback"] = before_after(baseline.evaluate(fb), heads.evaluate(fb))
+    return heads, report
+
+
 def train(
     corpus_dir: Path,
     output: Path = DEFAULT_DIR,
     seed: int = 13,
     public_data: Path | None = None,
     encoder_delta: Path | None = None,
+    feedback: Path | None = None,
+    recalibrate: bool = False,
 ) -> Artefact:
-    """Fit and calibrate the heads; with `encoder_delta`, on the encoder fine-tuned by `finetune`."""
+    """Fit and calibrate the heads; with `encoder_delta`, on the encoder fine-tuned by `finetune`; with
+    `feedback` (`triage feedback export`), its items join the training split only (`training.feedback`)."""
     seed_everything(seed)
     splits = {name: load_split(corpus_dir, name) for name in ("train", "validation", "test")}
     train_items = list(splits["train"])
@@ -180,6 +238,12 @@ def train(
     if delta:
         encoder.apply_delta(delta)
     heads = fit_and_calibrate(encoder, train_items, splits, np.asarray(weights), seed)
+    feedback_report: dict[str, Any] | None = None
+    if feedback is not None:
+        heads, feedback_report = _with_feedback(
+            heads, encoder, feedback, splits, np.asarray(weights), seed, recalibrate
+        )
+        sources.append(feedback)
     data_hash = sha256_of(sources)
     metrics: dict[str, Any] = {
         "validation": heads.evaluate(heads.data["validation"]),
@@ -187,6 +251,8 @@ def train(
         "train_items": len(train_items),
         "regularisation_C": heads.c,
     }
+    if feedback_report is not None:
+        metrics["feedback"] = feedback_report
     # The services run this encoder on ONNX Runtime: export it now and check it against torch on validation.
     from triage_classifier.config import get_settings
     from triage_classifier.training.onnx_check import export_and_check

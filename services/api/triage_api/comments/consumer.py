@@ -1,0 +1,78 @@
+"""Consumes `triage.judged.v1` (`CommentJudged`, every verdict) into the comments table.
+
+The flag consumer's pattern: each poll's records are written in one transaction, then the offsets are
+committed; a replay stores nothing new (unique `comment_key`, and a verdict replaces the stored one only when
+it judged a newer version). Malformed records, and records the database refuses, go to the dead-letter topic
+with a reason; a database outage stalls the consumer rather than skipping anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from triage_bus.consume import BusConsumer, Received, Sink
+from triage_bus.profile import BrokerProfile
+from triage_events import JUDGED, CommentJudged, decode
+
+from triage_api import metrics
+from triage_api.comments.service import store_judged
+from triage_api.db import until_stored
+
+log = logging.getLogger(__name__)
+
+
+def write_verdicts(factory: sessionmaker[Session], verdicts: list[CommentJudged]) -> int:
+    """One transaction for the batch; returns how many comments were new."""
+    with factory() as db, db.begin():
+        inserted = store_judged(db, verdicts)
+    metrics.COMMENTS_STORED.inc(inserted)
+    return inserted
+
+
+class CommentConsumer:
+    def __init__(
+        self, profile: BrokerProfile, factory: sessionmaker[Session], group_id: str, retry_delay: float = 1.0
+    ) -> None:
+        self._factory = factory
+        self._retry_delay = retry_delay
+        self.stored = 0
+        self._bus = BusConsumer(
+            profile,
+            JUDGED.name,
+            group_id,
+            "api",
+            lambda value: decode(CommentJudged, value),
+            self.handle,
+            on_dead_letter=metrics.count_dead_letter,
+            after_poll=lambda consumer: metrics.record_consumer_lag(consumer, JUDGED.name),
+        )
+
+    @property
+    def running(self) -> bool:
+        return self._bus.running
+
+    async def run(self) -> None:
+        await self._bus.run()
+
+    async def handle(self, received: list[Received[CommentJudged]], sink: Sink) -> None:
+        verdicts = [item.event for item in received]
+        inserted = await until_stored(
+            lambda: write_verdicts(self._factory, verdicts),
+            self._retry_delay,
+            "comments batch",
+            lambda: self._store_one_by_one(received, sink),
+        )
+        self.stored += inserted
+        log.info("comments stored received=%d inserted=%d", len(received), inserted)
+
+    async def _store_one_by_one(self, received: list[Received[CommentJudged]], sink: Sink) -> int:
+        inserted = 0
+        for item in received:
+            try:
+                inserted += await asyncio.to_thread(write_verdicts, self._factory, [item.event])
+            except (IntegrityError, DataError) as exc:
+                await sink.dead_letter(item.record, "rejected_by_database", type(exc).__name__)
+        return inserted

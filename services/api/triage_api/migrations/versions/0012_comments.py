@@ -1,0 +1,61 @@
+"""`comments`: every comment the classifier judged (`CommentJudged`), benign ones too, with its latest
+verdict, for the desk's All comments view; and `flags.raised_by`, the person who raised a flag the
+classifier passed (null: the classifier raised it). Comments are deleted after `comments_retention_days`.
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-05
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "comments",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("comment_key", sa.String(600), nullable=False, unique=True),
+        sa.Column("platform", sa.String(32), nullable=False),
+        sa.Column("account_id", sa.String(256), nullable=False),
+        sa.Column("account_handle", sa.String(256), nullable=False),
+        sa.Column("platform_comment_id", sa.String(256), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("text", sa.Text(), nullable=True),
+        sa.Column("author_id", sa.String(256), nullable=False),
+        sa.Column("author_handle", sa.String(256), nullable=False),
+        sa.Column("permalink", sa.String(2048), nullable=True),
+        sa.Column("parent_comment_id", sa.String(256), nullable=True),
+        sa.Column("thread_id", sa.String(256), nullable=True),
+        sa.Column("language", sa.String(16), nullable=True),
+        sa.Column("labels", sa.JSON(), nullable=False),
+        sa.Column("scores", sa.JSON(), nullable=False),
+        sa.Column("thresholds", sa.JSON(), nullable=False),
+        sa.Column("margin", sa.Float(), nullable=True),
+        sa.Column("closest_label", sa.String(32), nullable=True),
+        sa.Column("severity", sa.String(16), nullable=False),
+        sa.Column("model_version", sa.String(64), nullable=False),
+        sa.Column("review_reason", sa.String(64), nullable=True),
+        sa.Column("commented_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("judged_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index("ix_comments_stored_at_id", "comments", ["stored_at", "id"])
+    op.create_index("ix_comments_judged_at", "comments", ["judged_at"])
+    op.create_index("ix_comments_margin_judged_at", "comments", ["margin", "judged_at"])
+    op.create_index("ix_comments_platform_judged_at", "comments", ["platform", "judged_at"])
+    op.create_index("ix_comments_account_id_judged_at", "comments", ["account_id", "judged_at"])
+    op.create_index("ix_comments_language_judged_at", "comments", ["language", "judged_at"])
+    op.add_column("flags", sa.Column("raised_by", sa.String(64), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("flags", "raised_by")
+    op.drop_table("comments")
