@@ -14,8 +14,8 @@ from triage_api.audit.models import AuditEvent
 from triage_api.comments import service
 from triage_api.comments.models import SeenComment
 from triage_api.config import ApiSettings
-from triage_api.consumer import write_flags
 from triage_api.deps import CSRF_HEADER
+from triage_api.flags.consumer import write_flags
 from triage_api.flags.models import Flag, FlagNote, LabelFeedback
 from triage_api.main import create_app
 from triage_api.oncall.models import Alert
