@@ -141,12 +141,14 @@ def test_a_delta_for_a_weight_the_model_lacks_is_refused() -> None:
 
 def test_the_worker_loads_and_classifies_with_torch_uninstallable(tmp_path: Path) -> None:
     """The worker's import path (agents, loader, the ONNX encoder) in a process where importing torch,
-    transformers, peft or sentence-transformers fails as if they were not installed."""
+    transformers, peft or sentence-transformers fails as if they were not installed, and where neither scipy nor
+    scikit-learn (nor alt-profanity-check, which loads them) is imported while it loads and judges."""
     script = textwrap.dedent(
         """
         import sys
 
         BLOCKED = ("torch", "transformers", "peft", "sentence_transformers")
+        NOT_IMPORTED = ("scipy", "sklearn", "profanity_check", "joblib")
 
         class NotInstalled:
             def find_spec(self, name, path=None, target=None):
@@ -165,6 +167,7 @@ def test_the_worker_loads_and_classifies_with_torch_uninstallable(tmp_path: Path
         )
         print("labels", [sorted(label.value for label in j.labels) for j in judgements])
         print("loaded", sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in BLOCKED}))
+        print("heavy", sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in NOT_IMPORTED}))
         """
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -174,10 +177,13 @@ def test_the_worker_loads_and_classifies_with_torch_uninstallable(tmp_path: Path
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = dict(
-        line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("labels", "loaded"))
+        line.split(" ", 1)
+        for line in done.stdout.splitlines()
+        if line.startswith(("labels", "loaded", "heavy"))
     )
     assert lines["labels"] == "[['urgent'], []]"
     assert lines["loaded"] == "[]"
+    assert lines["heavy"] == "[]"
     assert any(p.name.startswith("encoder-fp32-") for p in (tmp_path / "onnx").iterdir())
 
 
