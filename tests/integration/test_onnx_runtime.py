@@ -61,6 +61,28 @@ def test_onnx_gives_the_torch_embeddings_in_the_callers_order(
     assert onnx.encode([]).shape == (0, 384)
 
 
+def test_onnx_forwards_at_most_forward_batch_texts_a_run(
+    onnx_cache: Path, test_texts_and_gold: tuple[list[str], np.ndarray]
+) -> None:
+    """Callers ask for batches of 32; the session runs 16 at a time (less activation memory), same embeddings."""
+    from triage_classifier.base_model import encode_by_length
+    from triage_classifier.onnx_encoder import FORWARD_BATCH, OnnxEncoder
+
+    encoder = OnnxEncoder(Artefact.load().delta, cache_dir=onnx_cache, threads=2)
+    texts = test_texts_and_gold[0][:40]
+    sizes: list[int] = []
+    forward = encoder.forward
+
+    def counted(batch: list[str]) -> np.ndarray:
+        sizes.append(len(batch))
+        return forward(batch)
+
+    encoder.forward = counted  # type: ignore[method-assign]
+    got = encoder.encode(texts, batch_size=32)
+    assert sizes == [FORWARD_BATCH, FORWARD_BATCH, 40 - 2 * FORWARD_BATCH]
+    assert np.allclose(got, encode_by_length(forward, texts, 32), atol=1e-5)
+
+
 def split_metrics(classifier: HybridClassifier, texts: list[str], gold: np.ndarray) -> dict:  # type: ignore[type-arg]
     judgements = classifier.classify_batch(texts)
     pred = np.array([[label in j.labels for label in LABELS] for j in judgements])
