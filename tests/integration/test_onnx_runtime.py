@@ -15,7 +15,7 @@ import pytest
 from triage_classifier.artefact import Artefact
 from triage_classifier.base_model import base_model_path
 from triage_classifier.hybrid import HybridClassifier
-from triage_classifier.onnx_export import export, fine_tuned_weights
+from triage_classifier.onnx_export import cached_export, export, fine_tuned_weights
 from triage_classifier.policy import LABELS
 from triage_classifier.runtime import load_encoder
 from triage_classifier.training.corpus import load_split, matrix
@@ -152,13 +152,17 @@ def test_the_export_is_deterministic_and_int8_is_a_quarter_of_fp32(tmp_path: Pat
     assert [p.name for p in tmp_path.iterdir() if p.suffix != ".onnx"] == []  # no scratch files left
 
 
-def test_a_delta_for_a_weight_the_model_lacks_is_refused() -> None:
+def test_a_delta_for_a_weight_the_model_lacks_is_refused(tmp_path: Path) -> None:
     bad = {"encoder.layer.9.attention.self.query.lora_a": np.zeros((2, 384), dtype=np.float16)}
     bad["encoder.layer.9.attention.self.query.lora_b"] = np.zeros((384, 2), dtype=np.float16)
     with pytest.raises(ValueError, match="lacks"):
         fine_tuned_weights(base_model_path(), bad)
     with pytest.raises(ValueError, match="unexpected keys"):
         fine_tuned_weights(base_model_path(), {"embeddings.word_embeddings.weight": np.zeros(1)})
+    # The cached export runs in a child process: its refusal reaches the caller, and nothing is cached.
+    with pytest.raises(ValueError, match="lacks"):
+        cached_export(base_model_path(), bad, tmp_path)
+    assert not any(tmp_path.glob("*.onnx"))
 
 
 def test_the_worker_loads_and_classifies_with_torch_uninstallable(tmp_path: Path) -> None:

@@ -238,8 +238,15 @@ def export(
 def cached_export(
     model_dir: Path, delta: dict[str, np.ndarray], cache_dir: Path, precision: Precision = "fp32"
 ) -> Path:
-    """The exported encoder for this artefact, built once per cache folder and reused after."""
+    """The exported encoder for this artefact, built once per cache folder and reused after.
+
+    The export runs in a child process: building the graph holds a few hundred MiB for a second or two, which a
+    worker exporting at its first start would otherwise keep as its peak resident memory."""
     path = cache_dir / f"encoder-{precision}-{cache_key(model_dir, delta, precision)}.onnx"
     if not path.exists():
-        export(model_dir, delta, path, precision)
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+            pool.submit(export, model_dir, delta, path, precision).result()
     return path
