@@ -15,7 +15,7 @@ import pytest
 from triage_classifier.artefact import Artefact
 from triage_classifier.base_model import base_model_path
 from triage_classifier.hybrid import HybridClassifier
-from triage_classifier.onnx_export import export, fine_tuned_weights
+from triage_classifier.onnx_export import cached_export, export, fine_tuned_weights
 from triage_classifier.policy import LABELS
 from triage_classifier.runtime import load_encoder
 from triage_classifier.training.corpus import load_split, matrix
@@ -59,6 +59,28 @@ def test_onnx_gives_the_torch_embeddings_in_the_callers_order(
     one_by_one = np.vstack([onnx.encode([t]) for t in texts[:5]])
     assert np.allclose(one_by_one, got[:5], atol=1e-4)
     assert onnx.encode([]).shape == (0, 384)
+
+
+def test_onnx_forwards_at_most_forward_batch_texts_a_run(
+    onnx_cache: Path, test_texts_and_gold: tuple[list[str], np.ndarray]
+) -> None:
+    """Callers ask for batches of 32; the session runs 16 at a time (less activation memory), same embeddings."""
+    from triage_classifier.base_model import encode_by_length
+    from triage_classifier.onnx_encoder import FORWARD_BATCH, OnnxEncoder
+
+    encoder = OnnxEncoder(Artefact.load().delta, cache_dir=onnx_cache, threads=2)
+    texts = test_texts_and_gold[0][:40]
+    sizes: list[int] = []
+    forward = encoder.forward
+
+    def counted(batch: list[str]) -> np.ndarray:
+        sizes.append(len(batch))
+        return forward(batch)
+
+    encoder.forward = counted  # type: ignore[method-assign]
+    got = encoder.encode(texts, batch_size=32)
+    assert sizes == [FORWARD_BATCH, FORWARD_BATCH, 40 - 2 * FORWARD_BATCH]
+    assert np.allclose(got, encode_by_length(forward, texts, 32), atol=1e-5)
 
 
 def split_metrics(classifier: HybridClassifier, texts: list[str], gold: np.ndarray) -> dict:  # type: ignore[type-arg]
@@ -130,23 +152,29 @@ def test_the_export_is_deterministic_and_int8_is_a_quarter_of_fp32(tmp_path: Pat
     assert [p.name for p in tmp_path.iterdir() if p.suffix != ".onnx"] == []  # no scratch files left
 
 
-def test_a_delta_for_a_weight_the_model_lacks_is_refused() -> None:
+def test_a_delta_for_a_weight_the_model_lacks_is_refused(tmp_path: Path) -> None:
     bad = {"encoder.layer.9.attention.self.query.lora_a": np.zeros((2, 384), dtype=np.float16)}
     bad["encoder.layer.9.attention.self.query.lora_b"] = np.zeros((384, 2), dtype=np.float16)
     with pytest.raises(ValueError, match="lacks"):
         fine_tuned_weights(base_model_path(), bad)
     with pytest.raises(ValueError, match="unexpected keys"):
         fine_tuned_weights(base_model_path(), {"embeddings.word_embeddings.weight": np.zeros(1)})
+    # The cached export runs in a child process: its refusal reaches the caller, and nothing is cached.
+    with pytest.raises(ValueError, match="lacks"):
+        cached_export(base_model_path(), bad, tmp_path)
+    assert not any(tmp_path.glob("*.onnx"))
 
 
 def test_the_worker_loads_and_classifies_with_torch_uninstallable(tmp_path: Path) -> None:
     """The worker's import path (agents, loader, the ONNX encoder) in a process where importing torch,
-    transformers, peft or sentence-transformers fails as if they were not installed."""
+    transformers, peft or sentence-transformers fails as if they were not installed, and where neither scipy nor
+    scikit-learn (nor alt-profanity-check, which loads them) is imported while it loads and judges."""
     script = textwrap.dedent(
         """
         import sys
 
         BLOCKED = ("torch", "transformers", "peft", "sentence_transformers")
+        NOT_IMPORTED = ("scipy", "sklearn", "profanity_check", "joblib")
 
         class NotInstalled:
             def find_spec(self, name, path=None, target=None):
@@ -165,6 +193,7 @@ def test_the_worker_loads_and_classifies_with_torch_uninstallable(tmp_path: Path
         )
         print("labels", [sorted(label.value for label in j.labels) for j in judgements])
         print("loaded", sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in BLOCKED}))
+        print("heavy", sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in NOT_IMPORTED}))
         """
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -174,10 +203,13 @@ def test_the_worker_loads_and_classifies_with_torch_uninstallable(tmp_path: Path
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = dict(
-        line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("labels", "loaded"))
+        line.split(" ", 1)
+        for line in done.stdout.splitlines()
+        if line.startswith(("labels", "loaded", "heavy"))
     )
     assert lines["labels"] == "[['urgent'], []]"
     assert lines["loaded"] == "[]"
+    assert lines["heavy"] == "[]"
     assert any(p.name.startswith("encoder-fp32-") for p in (tmp_path / "onnx").iterdir())
 
 

@@ -1,10 +1,12 @@
 """Hand-built features the model's heads weigh beside the embedding: which guideline rules fired (+1 for
-evidence, -1 for counter-evidence) and the bundled profanity model's probability."""
+evidence, -1 for counter-evidence) and the bundled profanity model's probability (scored with numpy:
+`triage_classifier.profanity`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from triage_classifier import profanity as profanity_model
 from triage_classifier.normalize import Normalised
 from triage_classifier.rules import ALL_RULES, RuleHit, evaluate
 
@@ -14,9 +16,7 @@ _INDEX = {rule_id: i for i, rule_id in enumerate(RULE_IDS)}
 
 
 def profanity(texts: list[str]) -> np.ndarray:
-    from profanity_check import predict_prob
-
-    return np.asarray(predict_prob(texts), dtype=np.float32) if texts else np.zeros(0, dtype=np.float32)
+    return profanity_model.predict_prob(texts).astype(np.float32)
 
 
 def rule_vector(hits: list[RuleHit]) -> np.ndarray:

@@ -18,6 +18,13 @@ from triage_classifier.onnx_export import Precision, cached_export
 
 log = logging.getLogger(__name__)
 
+# The most texts one session run takes, whatever batch the caller asks for. The activations ONNX Runtime's arena
+# grows to (and keeps) scale with it: 16 instead of 32 holds the peak about 55 MiB lower and costs no CPU per
+# comment (shorter runs of length-sorted texts pad less). Freeing the arena after each run, or running without
+# it, gave the memory back between batches but not a lower peak, and cost 6 to 10 % more CPU
+# (docs/benchmarks.md, "Encoder runtimes").
+FORWARD_BATCH = 16
+
 
 def load_tokenizer(model_dir: Path):  # type: ignore[no-untyped-def]
     """The base model's fast tokenizer, truncating at MAX_TOKENS and padding to the longest in a batch
@@ -64,5 +71,5 @@ class OnnxEncoder:
     def encode(
         self, texts: list[str], batch_size: int = 32, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
-        """Embeddings for `texts` in their order (batched by length)."""
-        return encode_by_length(self.forward, texts, batch_size, progress)
+        """Embeddings for `texts` in their order (batched by length, at most FORWARD_BATCH texts a run)."""
+        return encode_by_length(self.forward, texts, min(batch_size, FORWARD_BATCH), progress)

@@ -238,8 +238,67 @@ def export(
 def cached_export(
     model_dir: Path, delta: dict[str, np.ndarray], cache_dir: Path, precision: Precision = "fp32"
 ) -> Path:
-    """The exported encoder for this artefact, built once per cache folder and reused after."""
+    """The exported encoder for this artefact, built once per cache folder and reused after.
+
+    The export runs in a child process (`python -m triage_classifier.onnx_export`): building the graph holds a few
+    hundred MiB for a second or two, which a worker exporting at its first start would otherwise keep as its peak
+    resident memory. A plain child process, not multiprocessing, so no caller needs a `__main__` guard."""
     path = cache_dir / f"encoder-{precision}-{cache_key(model_dir, delta, precision)}.onnx"
     if not path.exists():
-        export(model_dir, delta, path, precision)
+        export_in_child(model_dir, delta, path, precision)
     return path
+
+
+def export_in_child(
+    model_dir: Path, delta: dict[str, np.ndarray], output: Path, precision: Precision
+) -> None:
+    """`export` in a child process of the same interpreter and the same package; its refusals come back as
+    ValueError, anything else as RuntimeError."""
+    import subprocess
+    import sys
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
+    }
+    with tempfile.TemporaryDirectory(dir=output.parent) as scratch:
+        delta_file = Path(scratch) / "delta.npz"
+        np.savez(delta_file, **delta)  # type: ignore[arg-type]
+        args = [
+            sys.executable,
+            "-m",
+            "triage_classifier.onnx_export",
+            str(model_dir),
+            str(delta_file),
+            str(output),
+        ]
+        done = subprocess.run([*args, precision], capture_output=True, text=True, env=env)
+    if done.returncode == _REFUSED:
+        raise ValueError(done.stderr.strip().splitlines()[-1])
+    if done.returncode != 0:
+        raise RuntimeError(f"the ONNX export failed (exit {done.returncode}): {done.stderr[-2000:]}")
+
+
+_REFUSED = 3  # the child's exit status when `export` refused its input (ValueError)
+
+
+def _main(argv: list[str]) -> int:
+    import sys
+
+    model_dir, delta_file, output, precision = argv
+    with np.load(delta_file) as stored:
+        delta = {key: stored[key] for key in stored.files}
+    try:
+        export(Path(model_dir), delta, Path(output), precision)  # type: ignore[arg-type]
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return _REFUSED
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

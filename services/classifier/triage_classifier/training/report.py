@@ -67,7 +67,8 @@ def write_model_report(artefact: Artefact, corpus: Path, output: Path) -> None:
         "their low-rank factors in fp16 (`encoder_delta.npz`, about 1.2 MB) and added to the packaged base "
         "weights at load time, so inference needs neither peft nor a GPU.",
         "- **Heads**: one logistic regression per label over [embedding, guideline-rule features, profanity "
-        "probability from `alt-profanity-check`], class-balanced, regularisation chosen on validation.",
+        "probability from `alt-profanity-check`'s model, scored with numpy from `artefacts/profanity.npz`], "
+        "class-balanced, regularisation chosen on validation.",
         "- **Rules**: the explainable layer in `triage_classifier/rules/` (PHI identifiers, crisis and emergency "
         "language in English and Spanish, personal advice requests, spam patterns, hostility). They are "
         "features for the heads and evidence for moderators; for the labels listed below, a strong rule is "

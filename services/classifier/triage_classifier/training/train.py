@@ -222,6 +222,10 @@ def train(
     `feedback` (`triage feedback export`), its items join the training split only (`training.feedback`)."""
     seed_everything(seed)
     splits = {name: load_split(corpus_dir, name) for name in ("train", "validation", "test")}
+    # The services score profanity with numpy: take the package's model apart first, checked on the corpus.
+    from triage_classifier.training.profanity_export import export_profanity
+
+    profanity_export = export_profanity([item.text for items in splits.values() for item in items])
     train_items = list(splits["train"])
     weights = [1.0] * len(train_items)
     sources = [corpus_dir / "train.jsonl"]
@@ -250,6 +254,7 @@ def train(
         "test": heads.evaluate(heads.data["test"]),
         "train_items": len(train_items),
         "regularisation_C": heads.c,
+        "profanity_export": profanity_export,
     }
     if feedback_report is not None:
         metrics["feedback"] = feedback_report
