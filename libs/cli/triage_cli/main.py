@@ -409,6 +409,20 @@ def bench_classifier(corpus: Path, count: int, rate: float, output: Path | None)
     help="share of the burst's comments written by one author, as in a spam run",
 )
 @click.option(
+    "--broker",
+    type=click.Choice(["embedded", "kafka", "both"]),
+    default="embedded",
+    show_default=True,
+    help="the embedded broker, Apache Kafka from .cache/kafka (tests/kafka/fetch.sh), or both in one run",
+)
+@click.option(
+    "--kafka-nodes",
+    type=click.IntRange(min=1, max=5),
+    default=1,
+    show_default=True,
+    help="Kafka nodes (each broker and controller; replication min(nodes, 3))",
+)
+@click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Markdown section"
 )
 def bench_pipeline(
@@ -421,14 +435,24 @@ def bench_pipeline(
     steady_seconds: float,
     workers: int,
     prolific_share: float,
+    broker: str,
+    kafka_nodes: int,
     output: Path | None,
 ) -> None:
     """A burst through broker → classifier workers → API: throughput, latency, memory, lag recovery."""
-    from triage_cli.bench_pipeline import run_pipeline
+    from triage_cli.bench_pipeline import BROKERS, run_pipeline
+    from triage_cli.kafka_launcher import KafkaError
 
-    report = run_pipeline(
-        count, db_kind, mode, corpus, reference_count, steady_rate, steady_seconds, workers, prolific_share
-    )
+    brokers = BROKERS if broker == "both" else (broker,)
+    try:
+        report = run_pipeline(
+            *(count, db_kind, mode, corpus, reference_count, steady_rate, steady_seconds, workers),
+            prolific_share,
+            brokers,
+            kafka_nodes,
+        )
+    except KafkaError as exc:
+        raise click.ClickException(str(exc)) from None
     _write(report, output)
 
 
