@@ -457,7 +457,9 @@ def bench_pipeline(
 
 
 @bench.command(name="api")
-@click.option("--flags", "count", type=int, default=100_000, show_default=True, help="flags in the database")
+@click.option(
+    "--flags", "count", type=int, default=1_000_000, show_default=True, help="flags in the database"
+)
 @click.option("--concurrency", type=int, default=16, show_default=True)
 @click.option("--seconds", type=float, default=8.0, show_default=True, help="per request kind")
 @click.option(
