@@ -500,6 +500,54 @@ def bench_api(
     _write(run_api(count, concurrency, seconds, db_kind, reference, workers), output)
 
 
+@bench.command(name="oncall")
+@click.option("--count", type=click.IntRange(min=1), default=1500, show_default=True, help="urgent comments")
+@click.option(
+    "--rate", type=click.FloatRange(min=0.1), default=50.0, show_default=True, help="comments/s at ingest"
+)
+@click.option("--mode", type=click.Choice(["hybrid", "rules"]), default="hybrid", show_default=True)
+@click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/corpus"),
+    show_default=True,
+    help="its comments labelled urgent are sent",
+)
+@click.option(
+    "--database",
+    "db_kind",
+    type=click.Choice(["postgresql", "sqlite"]),
+    default="postgresql",
+    show_default=True,
+)
+@click.option("--broker", type=click.Choice(["embedded", "kafka"]), default="embedded", show_default=True)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=2, show_default=True, help="classifier workers"
+)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Markdown section"
+)
+def bench_oncall(
+    count: int,
+    rate: float,
+    mode: str,
+    corpus: Path,
+    db_kind: str,
+    broker: str,
+    workers: int,
+    output: Path | None,
+) -> None:
+    """Urgent comments at a fixed rate from ingest to the on-call page: latency, and every one paged once."""
+    from triage_cli.bench_oncall import run_oncall
+    from triage_cli.kafka_launcher import KafkaError
+
+    try:
+        report, _ = run_oncall(count, rate, mode, corpus, db_kind, broker, workers)
+    except KafkaError as exc:
+        raise click.ClickException(str(exc)) from None
+    _write(report, output)
+
+
 @bench.command(name="report")
 @click.argument("sections", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
