@@ -40,7 +40,7 @@ from triage_cli.supervisor import classifier_workers_env
 
 URGENT_KIND = "urgent_comment"
 TARGET_P99_MS = 5000.0
-QUIET_S = 60.0  # give up waiting for pages after this long without a new one
+QUIET_S = 30.0  # give up waiting for pages after this long without a new one (a comment not judged urgent)
 
 
 @dataclass
@@ -211,8 +211,11 @@ async def _oncall(
             sent_rate = len(texts) / (time.time() - wall_started)
             wanted = {f"{URGENT_KIND}:{key}" for key in sent_at}
             await _wait_for_pages(receiver, wanted, QUIET_S, processes, quiet=True)
-            elapsed = time.time() - wall_started
             cpu = {name: _cpu(pids) - cpu_before[name] for name, pids in cpu_pids.items()}
+            last_page = max(
+                (at for at, page in receiver.triggers() if page.get("dedup_key") in wanted), default=0
+            )
+            elapsed = max(last_page, wall_started + 1) - wall_started
         finally:
             await producer.stop()
         alerts = _alert_times(database_url)
@@ -342,11 +345,13 @@ def oncall_report(r: dict[str, Any]) -> str:
         lines.append(f"| of which {name}, p50 / p99 | {p50:.0f} / {p99:.0f} ms | — |")
     lines += [
         f"| other pages (surges of urgent flags on the account, PHI) | {r['other_pages']} | — |",
-        f"| CPU time, first comment → last page ({r['elapsed']:.0f} s on {cores} cores, {busy:.0%} busy) "
+        f"| CPU time, first comment → last page ({r['elapsed']:.0f} s on {cores} cores: {busy:.0%} of them) "
         f"| {cpu} | — |",
         "",
         "The hops overlap: a flag and its alert leave the classifier together and the API stores them from two "
-        "consumers. Times come from one clock (the services run on this machine).",
+        "consumers. Times come from one clock (the services run on this machine). The CPU times run until "
+        f"the bench stopped waiting ({QUIET_S:.0f} s after the last page when a comment was not judged urgent), "
+        "when the services were idle.",
         "",
     ]
     return "\n".join(lines)

@@ -50,7 +50,8 @@ def machine() -> str:
         memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    return f"{cpu}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}, {platform.system()}"
+    load = f"; load average {os.getloadavg()[0]:.1f} (1 min) as the report was written"
+    return f"{cpu}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}, {platform.system()}{load}"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -774,7 +775,9 @@ def pipeline_report(
     )
     labels = [broker.label for broker, _ in results]
     both = len(results) == 2
-    where = " and, after it, ".join(f"the {label}" for label in labels)
+    where = " and then into ".join(
+        label if label.startswith("Apache") else f"the {label}" for label in labels
+    )
     heading = "Pipeline burst"
     if prolific_share:
         heading += ", one prolific author"
