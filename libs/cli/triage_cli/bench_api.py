@@ -462,6 +462,19 @@ class Stats:
         }
 
 
+async def settle(client: httpx.AsyncClient, timeout: float = 300.0) -> None:
+    """Until the server answers `/healthz` within a second: a cell that overloaded it (an open-loop rate it
+    could not serve) leaves requests running whose clients gave up, and the next cell must not start behind
+    them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            await client.get("/healthz", timeout=1.0)
+            return
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"the API did not recover within {timeout:.0f} s")
+
+
 async def load(
     base: str, scenario: Scenario, concurrency: int, seconds: float, stats: Stats, pid: int | None = None
 ) -> None:
@@ -472,6 +485,7 @@ async def load(
         base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=20, limits=limits
     ) as client:
         if not stats.latencies:
+            await settle(client)
             await client.get(scenario.path, params=scenario.params[0])  # warm the connection and the caches
             t0 = time.perf_counter()
             await client.get(scenario.path, params=scenario.params[0])
@@ -508,6 +522,7 @@ async def load_at_rate(
     async with httpx.AsyncClient(
         base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=20, limits=limits
     ) as client:
+        await settle(client)
         await client.get(scenario.path, params=scenario.params[0])  # warm the connection and the caches
         rng = random.Random(5)
 
