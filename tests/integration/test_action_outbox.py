@@ -26,12 +26,12 @@ from triage_api.staff.models import Role
 from triage_api.staff.service import Principal
 from triage_bus.embedded import EmbeddedBroker, free_port
 from triage_bus.profile import BrokerProfile
+from triage_cli.kafka_launcher import KafkaCluster
 from triage_events import ACTIONS, ActionKind, ActionRequested, Label, decode
 
 from tests.builders import make_comment, make_flag
 from tests.integration.desk_support import Desk, make_app, running_desk
 from tests.integration.helpers import eventually, read_all
-from tests.kafka.cluster import KafkaCluster
 from tests.kafka.fixtures import Bus, bus_profile
 
 pytestmark = pytest.mark.integration

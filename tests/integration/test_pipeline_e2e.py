@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from triage_bus.embedded import EmbeddedBroker, free_port
+from triage_cli.kafka_launcher import KafkaCluster
 from triage_events import (
     ALERTS,
     COMMENTS,
@@ -39,7 +40,6 @@ from triage_events import (
 from tests.builders import make_author, make_comment, make_comment_body, unique
 from tests.integration import processes
 from tests.integration.helpers import committed_total, eventually, produce, read_all
-from tests.kafka.cluster import KafkaCluster
 from tests.kafka.fixtures import Bus, bus_env
 
 pytestmark = pytest.mark.integration

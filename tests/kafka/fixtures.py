@@ -1,6 +1,8 @@
 """Pytest fixtures for Apache Kafka (loaded for the whole suite by tests/conftest.py): a single node shared by
 the session, a three-node cluster per test module, and `bus`, which runs a test on the embedded broker and on
-Kafka. Every test that touches Kafka carries the `kafka` marker (`make test-kafka` runs those)."""
+Kafka. Every test that touches Kafka carries the `kafka` marker (`make test-kafka` runs those); the jars are
+fetched before the first of them. Starting and stopping Kafka is `triage_cli.kafka_launcher`, which
+`triage bench pipeline --broker kafka` uses too."""
 
 from __future__ import annotations
 
@@ -11,10 +13,15 @@ from typing import TypeAlias
 import pytest
 from triage_bus.embedded import EmbeddedBroker
 from triage_bus.profile import BrokerProfile
-
-from tests.kafka.cluster import KafkaCluster
+from triage_cli.kafka_launcher import KafkaCluster, fetch_jars
 
 Bus: TypeAlias = EmbeddedBroker | KafkaCluster
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The jars from Maven Central before the first test on Kafka (a no-op once they are cached)."""
+    if item.get_closest_marker("kafka") is not None:
+        fetch_jars()
 
 
 def _started(cluster: KafkaCluster) -> Iterator[KafkaCluster]:

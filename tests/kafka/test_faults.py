@@ -21,6 +21,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from triage_bus.embedded import free_port
+from triage_cli.kafka_launcher import ROOT, KafkaCluster
 from triage_events import COMMENTS
 
 from tests.builders import unique
@@ -29,7 +30,6 @@ from tests.integration.conftest import POSTGRES_URL
 from tests.integration.faults import CERTAIN, CuttableProxy, write_comments
 from tests.integration.helpers import eventually
 from tests.integration.test_fault_pipeline import FaultStack
-from tests.kafka.cluster import ROOT, KafkaCluster
 from tests.kafka.fixtures import bus_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka]

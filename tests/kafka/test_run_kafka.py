@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 from triage_bus.embedded import free_port
+from triage_cli.kafka_launcher import KafkaCluster
 
 from tests.integration.processes import service_env
 from tests.integration.test_cli_run import Lines
-from tests.kafka.cluster import KafkaCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka]
 

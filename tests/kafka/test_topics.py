@@ -13,12 +13,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import InvalidReplicationFactorError
 from triage_bus.admin import SINGLE_NODE, TopicPolicy, create_topics
+from triage_cli.kafka_launcher import KafkaCluster
 from triage_events import ALL_TOPICS, COMMENTS, DLQ, Topic
 
 from tests.builders import unique
 from tests.integration import processes
 from tests.integration.helpers import eventually
-from tests.kafka.cluster import KafkaCluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka]
 

@@ -1,6 +1,8 @@
 """`triage bench pipeline`: the whole pipeline under a burst, each figure beside a reference measured in the
-same run (`triage bench api` is in `bench_api`, and uses the helpers here). Benchmarks report numbers;
-they assert nothing (tests do). Machines are noisy: compare within a run, not across runs."""
+same run, on the embedded broker, on Apache Kafka started from `.cache/kafka`, or on both one after the other
+(`--broker both`: the same comments, side by side in one table). `triage bench api` is in `bench_api`, and
+uses the helpers here. Benchmarks report numbers; they assert nothing (tests do). Machines are noisy: compare
+within a run, not across runs."""
 
 from __future__ import annotations
 
@@ -48,7 +50,8 @@ def machine() -> str:
         memory = f", {kb / 1024 / 1024:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    return f"{cpu}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}, {platform.system()}"
+    load = f"; load average {os.getloadavg()[0]:.1f} (1 min) as the report was written"
+    return f"{cpu}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}, {platform.system()}{load}"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -88,6 +91,10 @@ def cpu_seconds(pid: int, descendants: bool = True) -> float:
     return total / tick
 
 
+def _cpu(pids: int | list[int]) -> float:
+    return sum(cpu_seconds(pid) for pid in each(pids))
+
+
 def postgres_pid() -> int | None:
     """The local PostgreSQL server's main process (its backends are its children), if this machine runs one."""
     for entry in Path("/proc").iterdir():
@@ -114,15 +121,20 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def each(pids: int | list[int]) -> list[int]:
+    """One process or several counted as one (the nodes of a Kafka cluster)."""
+    return pids if isinstance(pids, list) else [pids]
+
+
 @dataclass
 class RssSampler:
-    pids: dict[str, int]
+    pids: dict[str, int | list[int]]
     peak: dict[str, float] = field(default_factory=dict)
     last: dict[str, float] = field(default_factory=dict)
 
     def sample(self) -> None:
-        for name, pid in self.pids.items():
-            value = rss_mb(pid)
+        for name, pids in self.pids.items():
+            value = sum(rss_mb(pid) for pid in each(pids))
             self.last[name] = value
             self.peak[name] = max(self.peak.get(name, 0.0), value)
 
@@ -215,16 +227,28 @@ def corpus_texts(corpus: Path, count: int) -> list[str]:
 # --- the broker's raw rate ------------------------------------------------------------------------------
 
 
-async def broker_raw(bootstrap_servers: str, count: int, size: int) -> tuple[float, float]:
-    """Produce `count` messages of `size` bytes (acks=all, the pipeline's producer settings) and consume them
-    back without a group; messages per second each way."""
+async def broker_raw(
+    bootstrap_servers: str, count: int, size: int, replication: int = 1
+) -> tuple[float, float]:
+    """Produce `count` messages of `size` bytes (acks=all, the pipeline's producer settings) to a topic of the
+    comments topic's partitions, created first (Kafka creates none on its own), and consume them back without
+    a group; messages per second each way."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+    from triage_bus.admin import TopicPolicy, create_topics, in_sync_for
+    from triage_events import COMMENTS
+    from triage_events.topics import Topic
 
     topic = f"bench-raw-{uuid4().hex[:8]}"
+    policy = TopicPolicy(replication, in_sync_for(replication) if replication > 1 else 1)
+    await create_topics(bootstrap_servers, (Topic(topic, COMMENTS.partitions, "index"),), policy)
     payload = b"x" * size
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=5)
     await producer.start()
     try:
+        # One record to each partition first, untimed: a new topic's leaders are elected and known (on a
+        # Kafka cluster the first sends would otherwise be retried while that happens).
+        for partition in range(COMMENTS.partitions):
+            await producer.send_and_wait(topic, payload, partition=partition)
         started = time.perf_counter()
         futures = [await producer.send(topic, payload, key=str(i % 64).encode()) for i in range(count)]
         await producer.flush()
@@ -239,7 +263,7 @@ async def broker_raw(bootstrap_servers: str, count: int, size: int) -> tuple[flo
         partitions = consumer.partitions_for_topic(topic) or set()
         consumer.assign([TopicPartition(topic, p) for p in partitions])
         await consumer.seek_to_beginning()
-        received = 0
+        received = -COMMENTS.partitions  # the untimed first records are read back too
         started = time.perf_counter()
         while received < count:
             batch = await consumer.getmany(timeout_ms=2000)
@@ -287,6 +311,58 @@ class RawModel:
         return len(self.texts) / (time.perf_counter() - started)
 
 
+BROKERS = ("embedded", "kafka")
+
+
+@dataclass
+class BusUnderTest:
+    """A broker the pipeline runs on: its address, its processes, and the services' settings for it."""
+
+    name: str  # "embedded" or "kafka"
+    label: str  # for the report
+    bootstrap_servers: str
+    pids: list[int]
+    env: dict[str, str]
+    replication: int = 1
+
+
+@contextmanager
+def local_broker(kind: str, work: Path, kafka_nodes: int = 1) -> Iterator[BusUnderTest]:
+    """The embedded broker, or Apache Kafka from `.cache/kafka` (`kafka_nodes` nodes, each broker and
+    controller, the product's topics created with replication min(nodes, 3)); stopped afterwards."""
+    if kind == "embedded":
+        from triage_bus.embedded import EmbeddedBroker
+
+        with EmbeddedBroker() as broker:
+            yield BusUnderTest(
+                "embedded",
+                "embedded broker",
+                broker.bootstrap_servers,
+                [broker.pid or 0],
+                {"TRIAGE_KAFKA_PROFILE": "embedded"},
+            )
+        return
+    from triage_cli.kafka_launcher import KAFKA_VERSION, KafkaCluster
+
+    with KafkaCluster(work / "kafka", size=kafka_nodes) as cluster:
+        policy = cluster.policy
+        nodes = (
+            f"{kafka_nodes} nodes, replication {policy.replication_factor}" if kafka_nodes > 1 else "1 node"
+        )
+        yield BusUnderTest(
+            "kafka",
+            f"Apache Kafka {KAFKA_VERSION} ({nodes})",
+            cluster.bootstrap_servers,
+            [node.pid or 0 for node in cluster.nodes],
+            {
+                "TRIAGE_KAFKA_PROFILE": "kafka",
+                "TRIAGE_KAFKA_REPLICATION_FACTOR": str(policy.replication_factor),
+                "TRIAGE_KAFKA_MIN_INSYNC_REPLICAS": str(policy.min_insync_replicas),
+            },
+            policy.replication_factor,
+        )
+
+
 def run_pipeline(
     count: int,
     db_kind: str,
@@ -297,32 +373,42 @@ def run_pipeline(
     steady_seconds: float = 60.0,
     workers: int = 2,
     prolific_share: float = 0.0,
+    brokers: tuple[str, ...] = ("embedded",),
+    kafka_nodes: int = 1,
 ) -> str:
+    """The same burst (and steady phase) on each of `brokers` in turn, each with fresh services and a fresh
+    database; one report with the brokers side by side."""
     _quiet_clients()
+    if "kafka" in brokers:
+        from triage_cli.kafka_launcher import kafka_classpath
+
+        kafka_classpath()  # missing jars: a clear error before anything is measured
     texts = corpus_texts(corpus, count)
     # Measured before the services start and again after they stop; the ratio is taken against the faster of
     # the two, so a slow moment of the machine during one of them cannot flatter the pipeline.
     reference = RawModel(texts[:reference_count]) if mode == "hybrid" else None
     model_before = reference.rate() if reference else None
-    from triage_bus.embedded import EmbeddedBroker
-
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        database(db_kind, Path(tmp)) as database_url,
-        EmbeddedBroker() as broker,
-    ):
-        steady = (steady_rate, steady_seconds)
-        result = asyncio.run(
-            _pipeline(broker, texts, database_url, mode, Path(tmp), steady, workers, prolific_share)
-        )
+    results: list[tuple[BusUnderTest, dict[str, Any]]] = []
+    for kind in brokers:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            database(db_kind, Path(tmp)) as database_url,
+            local_broker(kind, Path(tmp), kafka_nodes) as broker,
+        ):
+            steady = (steady_rate, steady_seconds)
+            result = asyncio.run(
+                _pipeline(broker, texts, database_url, mode, Path(tmp), steady, workers, prolific_share)
+            )
+            results.append((broker, result))
     model_after = reference.rate() if reference else None
-    result["model_rates"] = (model_before, model_after)
-    result["model_rate"] = max(model_before, model_after) if model_before and model_after else None
-    return pipeline_report(result, count, db_kind, mode, workers, prolific_share)
+    for _, result in results:
+        result["model_rates"] = (model_before, model_after)
+        result["model_rate"] = max(model_before, model_after) if model_before and model_after else None
+    return pipeline_report(results, count, db_kind, mode, workers, prolific_share)
 
 
 async def _pipeline(
-    broker: Any,
+    broker: BusUnderTest,
     texts: list[str],
     database_url: str,
     mode: str,
@@ -342,13 +428,14 @@ async def _pipeline(
     sampler_task: asyncio.Task[None] | None = None
     try:
         sample = encode(bench_comment(Account(id="x", handle="@x"), 0, texts[0], "size"))
-        produce_rate, consume_rate = await broker_raw(broker.bootstrap_servers, 20_000, len(sample))
+        raw = (broker.bootstrap_servers, 20_000, len(sample), broker.replication)
+        produce_rate, consume_rate = await broker_raw(*raw)
 
         api_port = free_port()
         app_id, group = f"bench-classifier-{uuid4().hex[:8]}", f"bench-api-{uuid4().hex[:8]}"
         env = service_env(
             TRIAGE_KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers,
-            TRIAGE_KAFKA_PROFILE="embedded",
+            **broker.env,
             TRIAGE_CLASSIFIER_MODE=mode,
             TRIAGE_CLASSIFIER_APP_ID=app_id,
             TRIAGE_API_CONSUMER_GROUP=group,
@@ -399,11 +486,11 @@ async def _pipeline(
             await drain(steady_before, len(steady_texts))
 
             pids = {name: process.pid for name, process in classifiers.items()}
-            sampler = RssSampler({"broker": broker.pid or 0, **pids, "api": api.pid})
+            sampler = RssSampler({"broker": broker.pids, **pids, "api": api.pid})
             sampler_task = asyncio.create_task(sampler.run())
             # The bench process itself (the publisher) without its descendants: the services are its children.
             cpu_pids = {**sampler.pids, "postgresql": postgres_pid() or 0}
-            cpu_before = {name: cpu_seconds(pid) for name, pid in cpu_pids.items()}
+            cpu_before = {name: _cpu(pids) for name, pids in cpu_pids.items()}
             cpu_before["bench (publisher)"] = cpu_seconds(os.getpid(), descendants=False)
             batches_before = await _batch_metrics(client, ports)
             sent_at: dict[str, float] = {}
@@ -417,7 +504,7 @@ async def _pipeline(
 
             judged_at = await drain(batches_before["comments"], len(texts))
             caught_up = time.time()
-            cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in cpu_pids.items()}
+            cpu = {name: _cpu(pids) - cpu_before[name] for name, pids in cpu_pids.items()}
             cpu["bench (publisher)"] = (
                 cpu_seconds(os.getpid(), descendants=False) - cpu_before["bench (publisher)"]
             )
@@ -609,30 +696,75 @@ def _stored_times(database_url: str) -> dict[str, float]:
 
 
 def pipeline_report(
-    r: dict[str, Any], count: int, db_kind: str, mode: str, workers: int, prolific_share: float = 0.0
+    results: list[tuple[BusUnderTest, dict[str, Any]]],
+    count: int,
+    db_kind: str,
+    mode: str,
+    workers: int,
+    prolific_share: float = 0.0,
 ) -> str:
-    before, after = r["model_rates"]
+    """One table: a column per broker and, with two, the second's figures as a ratio of the first's."""
+    first = results[0][1]
+    before, after = first["model_rates"]
     model = (
-        f"raw model {r['model_rate']:.1f} comments/s (the faster of {before:.1f} before the services started "
-        f"and {after:.1f} after they stopped)"
-        if r["model_rate"]
+        f"raw model {first['model_rate']:.1f} comments/s (the faster of {before:.1f} before the services "
+        f"started and {after:.1f} after they stopped)"
+        if first["model_rate"]
         else "n/a (rules mode)"
     )
-    ratio = f"{r['pipeline_rate'] / r['model_rate']:.0%}" if r["model_rate"] else "n/a"
-    rss = ", ".join(f"{name} {mib:.0f} MiB" for name, mib in r["rss_peak"].items())
-    b, st = r["batches"], r["steady"]
-    steady_row = (
-        [
-            f"| steady {st['rate']:.0f} comments/s for {st['comments'] / st['rate']:.0f} s, before the burst: latency "
-            f"p50 / p90 / p99 / max (publish → flag row; {st['flags']} flags of {st['comments']} comments) | "
-            f"{st['p50']:.0f} / {st['p90']:.0f} / {st['p99']:.0f} / {st['max']:.0f} ms | target: p99 under 2,000 ms |"
-        ]
-        if st["comments"]
-        else []
-    )
-    cpu = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in r["cpu"].items())
-    rss_last = ", ".join(f"{name} {mib:.0f} MiB" for name, mib in r["rss_last"].items())
-    judged = b["seconds"] / workers  # each worker judges one batch at a time
+    rows: list[tuple[str, list[str], tuple[float, float] | None, str]] = []
+
+    def row(what: str, cells: list[str], reference: str = "—", compare: list[float] | None = None) -> None:
+        pair = (compare[0], compare[-1]) if compare and len(compare) == 2 else None
+        rows.append((what, cells, pair, reference))
+
+    rs = [r for _, r in results]
+    row("broker raw produce (acks=all, linger 5 ms)", [f"{r['broker_produce']:.0f} msg/s" for r in rs],
+        compare=[r["broker_produce"] for r in rs])  # fmt: skip
+    row("broker raw consume (no group)", [f"{r['broker_consume']:.0f} msg/s" for r in rs],
+        compare=[r["broker_consume"] for r in rs])  # fmt: skip
+    row("burst published", [f"{r['publish_rate']:.0f} comments/s" for r in rs], "broker raw produce",
+        [r["publish_rate"] for r in rs])  # fmt: skip
+    row("classifier (publish → every comment judged)", [f"{r['classifier_rate']:.1f} comments/s" for r in rs],
+        model, [r["classifier_rate"] for r in rs])  # fmt: skip
+    ratios = [
+        f" ({r['pipeline_rate'] / r['model_rate']:.0%} of the raw model)" if r["model_rate"] else ""
+        for r in rs
+    ]
+    row("pipeline sustained (publish → every comment judged and its flag stored)",
+        [f"{r['pipeline_rate']:.1f} comments/s{ratio}" for r, ratio in zip(rs, ratios, strict=True)],
+        "the raw model", [r["pipeline_rate"] for r in rs])  # fmt: skip
+    row("comments published / judged by the workers (burst)",
+        [f"{count} / {r['batches']['comments']:.0f}" for r in rs])  # fmt: skip
+    row("flags stored / visible through the API (steady phase and burst)",
+        [f"{r['flags']} / {r['visible']}" for r in rs])  # fmt: skip
+    row("end-to-end latency p50 / p90 / p99 (publish → flag row)",
+        [f"{r['p50']:.0f} / {r['p90']:.0f} / {r['p99']:.0f} ms" for r in rs],
+        compare=[r["p99"] for r in rs])  # fmt: skip
+    steadies = [r["steady"] for r in rs]
+    if steadies[0]["comments"]:
+        st = steadies[0]
+        row(f"steady {st['rate']:.0f} comments/s for {st['comments'] / st['rate']:.0f} s, before the burst: "
+            f"latency p50 / p90 / p99 / max (publish → flag row; flags of {st['comments']} comments)",
+            [f"{s['p50']:.0f} / {s['p90']:.0f} / {s['p99']:.0f} / {s['max']:.0f} ms ({s['flags']} flags)"
+             for s in steadies], "target: p99 under 2,000 ms", [s["p99"] for s in steadies])  # fmt: skip
+    row("consumer lag recovery (end of burst → both groups caught up)", [f"{r['lag_recovery']:.1f} s" for r in rs],
+        compare=[r["lag_recovery"] for r in rs])  # fmt: skip
+    for name in rs[0]["rss_peak"]:
+        row(f"peak RSS, {name}", [f"{r['rss_peak'].get(name, 0):.0f} MiB" for r in rs],
+            compare=[r["rss_peak"].get(name, 0) for r in rs])  # fmt: skip
+    batches = []
+    for r in rs:
+        b = r["batches"]
+        judged = b["seconds"] / workers  # each worker judges one batch at a time
+        batches.append(f"{b['count']:.0f}, {b['size'] / max(b['count'], 1):.1f}, {judged:.0f} s of "
+                       f"{r['judging']:.0f} s ({judged / r['judging']:.0%})")  # fmt: skip
+    row("classifier: micro-batches, mean size, time judging (model + rules) per worker", batches)
+    row("CPU time, burst start → caught up", [f"{r['wall']:.0f} s on {os.cpu_count()} cores" for r in rs])
+    for name in rs[0]["cpu"]:
+        row(f"CPU time, {name}", [f"{r['cpu'].get(name, 0):.1f} s" for r in rs],
+            compare=[r["cpu"].get(name, 0) for r in rs])  # fmt: skip
+
     threads = classifier_threads(workers) or os.cpu_count() or 1
     judges = (
         f"{workers} classifier workers in one consumer group (`{mode}` mode, the model on {threads} "
@@ -645,35 +777,47 @@ def pipeline_report(
         if prolific_share
         else ""
     )
+    labels = [broker.label for broker, _ in results]
+    both = len(results) == 2
+    where = " and then into ".join(
+        label if label.startswith("Apache") else f"the {label}" for label in labels
+    )
+    heading = "Pipeline burst"
+    if prolific_share:
+        heading += ", one prolific author"
+    if both:
+        heading += f", {results[0][0].name} and {results[1][0].name} side by side"
+    head = (
+        "| what | " + " | ".join(labels) + (f" | {results[1][0].name} / {results[0][0].name}" if both else "")
+    )
+    head += " | reference (same run) |"
+    rule = "|---|" + "---:|" * len(labels) + ("---:|" if both else "") + "---|"
     lines = [
-        f"## Pipeline burst{', one prolific author' if prolific_share else ''} (`triage bench pipeline`)",
+        f"## {heading} (`triage bench pipeline`)",
         "",
         f"Generated on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.",
-        f"A burst of {count} corpus comments published as fast as possible into the embedded broker, judged by "
-        f"{judges} and stored by the API in {db_kind}; every process is separate.{prolific}",
+        f"A burst of {count} corpus comments published as fast as possible into {where}, judged by "
+        f"{judges} and stored by the API in {db_kind}; every process is separate.{prolific}"
+        + (
+            " Each broker gets the same comments, its own services and its own database, one after the "
+            "other; the last column is the second broker's figure divided by the first's."
+            if both
+            else ""
+        ),
         "",
-        "| what | value | reference (same run) |",
-        "|---|---:|---|",
-        f"| broker raw produce (acks=all, linger 5 ms) | {r['broker_produce']:.0f} msg/s | — |",
-        f"| broker raw consume (no group) | {r['broker_consume']:.0f} msg/s | — |",
-        f"| burst published | {r['publish_rate']:.0f} comments/s | broker raw produce |",
-        f"| classifier (publish → every comment judged) | {r['classifier_rate']:.1f} comments/s | {model} |",
-        f"| pipeline sustained (publish → every comment judged and its flag stored) | "
-        f"{r['pipeline_rate']:.1f} comments/s | {ratio} of the raw model |",
-        f"| flags stored / visible through the API (steady phase and burst) | {r['flags']} / {r['visible']} | — |",
-        f"| end-to-end latency p50 / p90 / p99 (publish → flag row) | {r['p50']:.0f} / {r['p90']:.0f} / "
-        f"{r['p99']:.0f} ms | — |",
-        *steady_row,
-        f"| consumer lag recovery (end of burst → both groups caught up) | {r['lag_recovery']:.1f} s | — |",
-        f"| peak RSS | {rss} | end: {rss_last} |",
-        f"| classifier: micro-batches, mean size, time judging (model + rules) per worker | {b['count']:.0f}, "
-        f"{b['size'] / max(b['count'], 1):.1f}, {judged:.0f} s of {r['judging']:.0f} s "
-        f"({judged / r['judging']:.0%}) | — |",
-        f"| CPU time, burst start → caught up ({r['wall']:.0f} s on {os.cpu_count()} cores) | {cpu} | — |",
+        head,
+        rule,
+    ]
+    for what, cells, pair, reference in rows:
+        line = f"| {what} | " + " | ".join(cells)
+        if both:
+            line += " | " + (f"{pair[1] / pair[0]:.2f}" if pair and pair[0] else "—")
+        lines.append(line + f" | {reference} |")
+    lines += [
         "",
         "Latency under a burst is queueing time: the last comment waits for all before it; the steady row is the "
         "latency a comment sees while the pipeline keeps up. `stored_at` is taken by the API just before its "
-        "transaction commits.",
+        "transaction commits. *broker* is the broker's processes (every node of a Kafka cluster).",
         "",
     ]
     return "\n".join(lines)

@@ -461,6 +461,20 @@ def bench_classifier(corpus: Path, count: int, rate: float, output: Path | None)
     help="share of the burst's comments written by one author, as in a spam run",
 )
 @click.option(
+    "--broker",
+    type=click.Choice(["embedded", "kafka", "both"]),
+    default="embedded",
+    show_default=True,
+    help="the embedded broker, Apache Kafka from .cache/kafka (tests/kafka/fetch.sh), or both in one run",
+)
+@click.option(
+    "--kafka-nodes",
+    type=click.IntRange(min=1, max=5),
+    default=1,
+    show_default=True,
+    help="Kafka nodes (each broker and controller; replication min(nodes, 3))",
+)
+@click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Markdown section"
 )
 def bench_pipeline(
@@ -473,19 +487,31 @@ def bench_pipeline(
     steady_seconds: float,
     workers: int,
     prolific_share: float,
+    broker: str,
+    kafka_nodes: int,
     output: Path | None,
 ) -> None:
     """A burst through broker → classifier workers → API: throughput, latency, memory, lag recovery."""
-    from triage_cli.bench_pipeline import run_pipeline
+    from triage_cli.bench_pipeline import BROKERS, run_pipeline
+    from triage_cli.kafka_launcher import KafkaError
 
-    report = run_pipeline(
-        count, db_kind, mode, corpus, reference_count, steady_rate, steady_seconds, workers, prolific_share
-    )
+    brokers = BROKERS if broker == "both" else (broker,)
+    try:
+        report = run_pipeline(
+            *(count, db_kind, mode, corpus, reference_count, steady_rate, steady_seconds, workers),
+            prolific_share,
+            brokers,
+            kafka_nodes,
+        )
+    except KafkaError as exc:
+        raise click.ClickException(str(exc)) from None
     _write(report, output)
 
 
 @bench.command(name="api")
-@click.option("--flags", "count", type=int, default=100_000, show_default=True, help="flags in the database")
+@click.option(
+    "--flags", "count", type=int, default=1_000_000, show_default=True, help="flags in the database"
+)
 @click.option("--concurrency", type=int, default=16, show_default=True)
 @click.option("--seconds", type=float, default=8.0, show_default=True, help="per request kind")
 @click.option(
@@ -524,6 +550,54 @@ def bench_api(
     from triage_cli.bench_api import run_api
 
     _write(run_api(count, concurrency, seconds, db_kind, reference, workers), output)
+
+
+@bench.command(name="oncall")
+@click.option("--count", type=click.IntRange(min=1), default=1500, show_default=True, help="urgent comments")
+@click.option(
+    "--rate", type=click.FloatRange(min=0.1), default=50.0, show_default=True, help="comments/s at ingest"
+)
+@click.option("--mode", type=click.Choice(["hybrid", "rules"]), default="hybrid", show_default=True)
+@click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/corpus"),
+    show_default=True,
+    help="its comments labelled urgent are sent",
+)
+@click.option(
+    "--database",
+    "db_kind",
+    type=click.Choice(["postgresql", "sqlite"]),
+    default="postgresql",
+    show_default=True,
+)
+@click.option("--broker", type=click.Choice(["embedded", "kafka"]), default="embedded", show_default=True)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=2, show_default=True, help="classifier workers"
+)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Markdown section"
+)
+def bench_oncall(
+    count: int,
+    rate: float,
+    mode: str,
+    corpus: Path,
+    db_kind: str,
+    broker: str,
+    workers: int,
+    output: Path | None,
+) -> None:
+    """Urgent comments at a fixed rate from ingest to the on-call page: latency, and every one paged once."""
+    from triage_cli.bench_oncall import run_oncall
+    from triage_cli.kafka_launcher import KafkaError
+
+    try:
+        report, _ = run_oncall(count, rate, mode, corpus, db_kind, broker, workers)
+    except KafkaError as exc:
+        raise click.ClickException(str(exc)) from None
+    _write(report, output)
 
 
 @bench.command(name="report")

@@ -1,8 +1,10 @@
-"""Apache Kafka (KRaft) for the tests: one node or a cluster, each node broker and controller at once, started
-with `java -cp '<cache>/*' kafka.Kafka` after its storage is formatted. Free ports, small heaps, logs and data
-in a folder the test owns, and every process stopped (SIGTERM, then SIGKILL) whatever happened.
+"""Apache Kafka (KRaft) on this machine, for the tests and `triage bench`: one node or a cluster, each node
+broker and controller at once, started with `java -cp '<cache>/*' kafka.Kafka` after its storage is formatted.
+Free ports, small heaps, logs and data in a folder the caller owns, and every process stopped (SIGTERM, then
+SIGKILL) whatever happened.
 
-The jars come from Maven Central through `tests/kafka/fetch.sh` (run here when the cache is missing)."""
+The jars come from Maven Central through `tests/kafka/fetch.sh` into `.cache/kafka/<version>/` (or the folder
+named by `TRIAGE_KAFKA_JARS`). The tests' fixtures fetch them when missing; the bench asks for them instead."""
 
 from __future__ import annotations
 
@@ -24,33 +26,49 @@ from triage_bus.embedded import free_port
 from triage_events.topics import ALL_TOPICS, Topic
 
 KAFKA_VERSION = "4.4.0"
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-CACHE = ROOT / ".cache" / "kafka" / KAFKA_VERSION
+# The checkout this module sits in (an editable install): where `.cache/kafka` and `tests/kafka/fetch.sh` are.
+ROOT = Path(__file__).resolve().parents[3]
+FETCH_SCRIPT = ROOT / "tests" / "kafka" / "fetch.sh"
+LOG_CONFIG = Path(__file__).resolve().with_name("kafka_log4j2.yaml")
 HEAP = os.environ.get("TRIAGE_TEST_KAFKA_HEAP", "-Xmx320m")
 # Small, quick JVMs on a 2-core machine shared with the services under test: serial GC, C1 only.
 JVM_OPTIONS = [HEAP, "-Xms64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true"]
 
 
 class KafkaError(RuntimeError):
-    """A test broker could not be fetched, formatted, started or reached."""
+    """A local broker could not be fetched, formatted, started or reached."""
+
+
+def jars_folder() -> Path:
+    """Where Kafka's jars are: `TRIAGE_KAFKA_JARS`, else `.cache/kafka/<version>` in this checkout."""
+    configured = os.environ.get("TRIAGE_KAFKA_JARS")
+    return Path(configured) if configured else ROOT / ".cache" / "kafka" / KAFKA_VERSION
+
+
+def fetch_jars() -> None:
+    """Run `tests/kafka/fetch.sh` (Maven Central; Java 17 and Maven) unless the cache is complete."""
+    if (jars_folder() / ".complete").exists():
+        return
+    result = subprocess.run(
+        ["bash", str(FETCH_SCRIPT)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KAFKA_VERSION": KAFKA_VERSION},
+        timeout=600,
+    )
+    if result.returncode != 0:
+        raise KafkaError(f"tests/kafka/fetch.sh failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
 
 
 def kafka_classpath() -> str:
-    """The cache's jars, fetched first if the cache is not complete."""
-    if not (CACHE / ".complete").exists():
-        result = subprocess.run(
-            ["bash", str(HERE / "fetch.sh")],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "KAFKA_VERSION": KAFKA_VERSION},
-            timeout=600,
+    """The jars' class path; a clear error if they are not there (fetching is the caller's choice)."""
+    folder = jars_folder()
+    if not (folder / ".complete").exists():
+        raise KafkaError(
+            f"Apache Kafka {KAFKA_VERSION} is not in {folder}: run `bash tests/kafka/fetch.sh` first "
+            "(it fetches the jars from Maven Central; Java 17 and Maven needed)"
         )
-        if result.returncode != 0:
-            raise KafkaError(
-                f"tests/kafka/fetch.sh failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
-            )
-    return f"{CACHE}/*"
+    return f"{folder}/*"
 
 
 def random_cluster_id() -> str:
@@ -131,7 +149,7 @@ class KafkaNode:
         return [
             "java",
             *JVM_OPTIONS,
-            f"-Dlog4j2.configurationFile={HERE / 'log4j2.yaml'}",
+            f"-Dlog4j2.configurationFile={LOG_CONFIG}",
             "-cp",
             classpath,
             "kafka.tools.StorageTool",
@@ -150,7 +168,7 @@ class KafkaNode:
                 [
                     "java",
                     *JVM_OPTIONS,
-                    f"-Dlog4j2.configurationFile={HERE / 'log4j2.yaml'}",
+                    f"-Dlog4j2.configurationFile={LOG_CONFIG}",
                     f"-Dkafka.logs.dir={self.folder}",
                     "-cp",
                     classpath,
