@@ -52,6 +52,11 @@ def summary(alert: Alert) -> str:
     return f"Triage {alert.severity}: {what} on {alert.platform} {account}"
 
 
+# Alerts paged concurrently by one notifier (each holds a database connection and a worker thread while it
+# claims and records; the default thread pool has cpu + 4 threads).
+PAGES_AT_ONCE = 4
+
+
 class Notifier:
     def __init__(
         self,
@@ -103,12 +108,19 @@ class Notifier:
             db.expunge_all()
         if not self._roster:  # nobody to page: every due alert is logged, all in one transaction
             return len(await asyncio.to_thread(self._log_only, due, now))
-        handled = 0
-        for alert in due:
-            if await asyncio.to_thread(self._claim, alert, now):
+        # Several at a time: a page waits mostly on the database and the channel, and a surge of urgent
+        # comments must not queue behind one another's webhook round trips. Each alert is claimed in its own
+        # transaction (a lease), so no two tasks or replicas page the same one.
+        gate = asyncio.Semaphore(PAGES_AT_ONCE)
+
+        async def handle(alert: Alert) -> bool:
+            async with gate:
+                if not await asyncio.to_thread(self._claim, alert, now):
+                    return False
                 await self._advance(alert)
-                handled += 1
-        return handled
+                return True
+
+        return sum(await asyncio.gather(*(handle(alert) for alert in due)))
 
     def _log_only(self, due: list[Alert], now: datetime) -> list[Alert]:
         with self._factory() as db, db.begin():
