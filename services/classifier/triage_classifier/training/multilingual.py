@@ -28,7 +28,7 @@ from triage_classifier.hybrid import sigmoid
 from triage_classifier.language import MODEL_LANGUAGES, read
 from triage_classifier.multilingual import DEFAULT_DIR, E5Encoder, MultilingualHeads, model_text
 from triage_classifier.policy import LABELS
-from triage_classifier.rule_classifier import STRONG_SCORE
+from triage_classifier.rule_classifier import STRONG_SCORE, judge_by_rules
 from triage_classifier.training.corpus import Item, matrix, read_items, sha256_of
 from triage_classifier.training.metrics import label_metrics
 from triage_classifier.training.thresholds import CANDIDATES, RECALL_FIRST, choose_threshold
@@ -50,10 +50,11 @@ class Encoded:
     inputs: np.ndarray  # (n, 384 + features)
     strong: np.ndarray  # (n, labels): a strong rule fired for the label
     gold: np.ndarray  # (n, labels)
+    ruled: np.ndarray  # (n, labels): the rules alone flag the label (kept on top for the recall-first ones)
 
     def subset(self, rows: np.ndarray) -> Encoded:
         return Encoded([i for i, keep in zip(self.items, rows, strict=True) if keep], *(
-            a[rows] for a in (self.inputs, self.strong, self.gold)
+            a[rows] for a in (self.inputs, self.strong, self.gold, self.ruled)
         ))  # fmt: skip
 
     def served(self) -> np.ndarray:
@@ -71,15 +72,18 @@ def load(corpus_dir: Path, split: str) -> list[Item]:
 
 
 def encode_items(items: list[Item], encoder: E5Encoder) -> Encoded:
-    views = [read(item.text).view for item in items]
+    readings = [read(item.text) for item in items]
     embeddings = encoder.encode([model_text(item.text) for item in items])
-    features, hits = extract(views)
+    features, hits = extract([reading.view for reading in readings])
     strong = np.zeros((len(items), len(LABELS)), dtype=bool)
+    ruled = np.zeros((len(items), len(LABELS)), dtype=bool)
     for row, row_hits in enumerate(hits):
         for hit in row_hits:
             if hit.strong and hit.polarity > 0:
                 strong[row, LABELS.index(hit.label)] = True
-    return Encoded(items, np.hstack([embeddings, features]), strong, matrix(items))
+        for label in judge_by_rules(readings[row], row_hits).labels:
+            ruled[row, LABELS.index(label)] = label.value in RECALL_FIRST
+    return Encoded(items, np.hstack([embeddings, features]), strong, matrix(items), ruled)
 
 
 def fit(train: Encoded, c: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -100,10 +104,13 @@ def fit(train: Encoded, c: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def probabilities(data: Encoded, coef: np.ndarray, bias: np.ndarray, override: set[str]) -> np.ndarray:
+    """As the classifier decides: strong rules as floors, and what the rules alone flag for urgent and privacy
+    stays flagged (a score of 1), so thresholds are calibrated for what the heads add to the rules."""
     probs = sigmoid(data.inputs @ coef + bias)
     for j, label in enumerate(LABEL_NAMES):
         if label in override:
             probs[data.strong[:, j], j] = np.maximum(probs[data.strong[:, j], j], STRONG_SCORE)
+    probs[data.ruled] = 1.0
     return probs
 
 
