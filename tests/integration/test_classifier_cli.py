@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from triage_classifier.artefact import DEFAULT_DIR, Artefact
+from triage_classifier.multilingual import MultilingualHeads
 from triage_events import Severity
 
 from tests.integration import processes
@@ -79,7 +80,8 @@ def gold_with_extras() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def version() -> str:
-    return Artefact.load().version
+    """The version on every verdict: the artefact's, then the multilingual heads' (routed by default)."""
+    return f"{Artefact.load().version}+{MultilingualHeads.load().version}"
 
 
 @pytest.fixture(scope="module")
@@ -359,6 +361,8 @@ def test_train_frozen_writes_an_artefact_and_is_deterministic_for_a_seed(tmp_pat
                 child.wait()
 
     first, second = runs
+    heads = [(output / "multilingual" / "heads.json").read_bytes() for output in outputs]
+    assert heads[0] == heads[1]  # the multilingual heads too, byte for byte
     assert first.weights is not None and second.weights is not None
     assert np.array_equal(first.weights, second.weights)
     assert np.array_equal(first.bias, second.bias)

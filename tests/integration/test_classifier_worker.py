@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from triage_bus.embedded import free_port
 from triage_classifier.artefact import Artefact
+from triage_classifier.multilingual import MultilingualHeads
 from triage_events import (
     ALERTS,
     COMMENTS,
@@ -108,7 +109,7 @@ def surges(found: list[AlertRaised], account_id: str) -> list[AlertRaised]:
 
 
 async def test_worker_flags_alerts_escalates_and_recovers_its_tables(fresh_bus: Bus, tmp_path: Path) -> None:
-    version = Artefact.load().version
+    version = f"{Artefact.load().version}+{MultilingualHeads.load().version}"  # routed by default
     app_id = unique("clf-tables")
     env = processes.service_env(
         **bus_env(fresh_bus),

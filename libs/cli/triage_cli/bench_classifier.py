@@ -333,3 +333,135 @@ def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(report)
     return report
+
+
+MIX_SHARE = 0.2  # the share of comments outside English and Spanish in the mixed stream
+MODES = ("off", "routed")
+MODE_NAMES = {"off": "before: other languages by rules", "routed": "routed: other languages by e5 + heads"}
+
+
+def language_texts(corpus: Path, count: int) -> tuple[list[str], list[str]]:
+    """`count` English comments, and a stream of `count` with MIX_SHARE from the other covered languages
+    (multilingual splits), shuffled; both drawn with a fixed seed."""
+    from triage_classifier.multilingual import SUBDIR
+
+    english = [i.text for s in SPLITS for i in load_split(corpus, s) if i.lang == "en"]
+    others = [
+        i.text
+        for s in SPLITS
+        if (corpus / SUBDIR / f"{s}.jsonl").exists()
+        for i in load_split(corpus / SUBDIR, s)
+    ]
+    rng = np.random.default_rng(11)
+    english_only = [english[i] for i in rng.choice(len(english), size=count, replace=count > len(english))]
+    n_other = round(count * MIX_SHARE)
+    mixed = english_only[: count - n_other] + [
+        others[i] for i in rng.choice(len(others), size=n_other, replace=n_other > len(others))
+    ]
+    return english_only, [mixed[i] for i in rng.permutation(len(mixed))]
+
+
+def mode_rss(mode: str, texts: list[str]) -> tuple[float, float]:
+    """Peak and final resident memory (MiB) of a fresh process that loads the classifier (ONNX) with
+    `TRIAGE_CLASSIFIER_MULTILINGUAL=mode` and judges `texts`."""
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from triage_classifier.hybrid import HybridClassifier\n"
+        "texts = json.loads(sys.stdin.read())\n"
+        "c = HybridClassifier.load(multilingual=sys.argv[1], cache_dir=Path(sys.argv[2]))\n"
+        "for i in range(0, len(texts), 128):\n"
+        "    c.classify_batch(texts[i : i + 128])\n"
+        "status = dict(l.split(':', 1) for l in Path('/proc/self/status').read_text().splitlines())\n"
+        "print(int(status['VmHWM'].split()[0]), int(status['VmRSS'].split()[0]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, mode, str(ClassifierSettings().data_dir / "onnx")],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    peak_kb, last_kb = (int(v) for v in done.stdout.split()[-2:])
+    return peak_kb / 1024, last_kb / 1024
+
+
+def run_languages(corpus: Path, count: int, output: Path | None) -> str:
+    """English-only traffic and a stream with 20 % other languages, through the classifier function before
+    (other languages by the rules) and routed (e5 + heads for them), in alternating rounds; resident memory
+    of a fresh process in each design."""
+    settings = ClassifierSettings()
+    english, mixed = language_texts(corpus, count)
+    threads = settings.threads or None
+    classifiers = {mode: HybridClassifier.load(threads=threads, multilingual=mode) for mode in MODES}  # type: ignore[arg-type]
+    for classifier in classifiers.values():
+        classifier.classify_batch(mixed[:BATCH])  # warm-up
+    runs: dict[tuple[str, str], list[Measure]] = {}
+    streams = {"English only": english, f"{MIX_SHARE:.0%} other languages": mixed}
+    size = settings.batch_size
+    for round_no in range(ROUNDS):
+        for stream, texts in streams.items():
+            # Each micro-batch goes through both designs back to back (the first alternating), so a busy
+            # shared machine slows both alike.
+            seconds = dict.fromkeys(MODES, 0.0)
+            latencies: dict[str, list[float]] = {mode: [] for mode in MODES}
+            for k, start in enumerate(range(0, len(texts), size)):
+                batch = texts[start : start + size]
+                for mode in MODES if (k + round_no) % 2 == 0 else tuple(reversed(MODES)):
+                    t0 = time.perf_counter()
+                    classifiers[mode].classify_batch(batch)
+                    elapsed = time.perf_counter() - t0
+                    seconds[mode] += elapsed
+                    latencies[mode].append(elapsed * 1000)
+            for mode in MODES:
+                name = f"classifier function, {stream}, {MODE_NAMES[mode]}"
+                measure = Measure(
+                    name, len(texts), seconds[mode], latencies[mode], f"per micro-batch of {size}"
+                )
+                runs.setdefault((mode, stream), []).append(measure)
+    today = median_of(runs[("off", "English only")]).rate
+    rss = {mode: mode_rss(mode, mixed[:512]) for mode in MODES}
+    # The Faust worker itself on the mixed stream, through the broker, routed: its resident memory.
+    flagged = sum(bool(j.labels) for j in classifiers["routed"].classify_batch(mixed))
+    os.environ["TRIAGE_CLASSIFIER_MULTILINGUAL"] = "routed"
+    worker = worker_measure(mixed, flagged, None)
+    lines = [
+        "## Languages (`triage bench classifier --languages`)",
+        "",
+        f"Generated on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine()}; ONNX Runtime, encoder "
+        f"threads setting {settings.threads or 'default'}. {count} comments per stream: English comments from "
+        f"the corpus, and the same with {MIX_SHARE:.0%} replaced by comments in the nine other covered "
+        f"languages (multilingual splits), shuffled. Micro-batches of {settings.batch_size}, each judged by both "
+        f"designs back to back; median of {ROUNDS} rounds. Versions: {classifiers['routed'].version}.",
+        "",
+        "| what | comments/s (median) | range over rounds | vs before, English only |",
+        "|---|---:|---:|---:|",
+    ]
+    for measures in runs.values():
+        m = median_of(measures)
+        rates = [x.rate for x in measures]
+        lines.append(
+            f"| {m.name} | {m.rate:.1f} | {min(rates):.1f} to {max(rates):.1f} | {m.rate / today:.2f}x |"
+        )
+    lines += [
+        "",
+        "Resident memory (MiB) of a fresh process that loads the classifier and judges 512 comments of the "
+        "mixed stream: "
+        + "; ".join(
+            f"{MODE_NAMES[mode]}: peak {peak:.0f}, after {last:.0f}" for mode, (peak, last) in rss.items()
+        )
+        + ".",
+        "",
+        f"The Faust worker (routed, ONNX Runtime) on the mixed stream through the embedded broker: "
+        f"{worker.rate:.1f} comments/s from first published to last flag consumed, resident memory peak "
+        f"{worker.rss_peak_mb or float('nan'):.0f} MiB.",
+        "",
+    ]
+    report = "\n".join(lines)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(report)
+    return report

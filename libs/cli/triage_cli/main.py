@@ -406,8 +406,18 @@ def bench() -> None:
     default=None,
     help="write the Markdown report here (e.g. docs/benchmarks.md)",
 )
-def bench_classifier(corpus: Path, count: int, rate: float, output: Path | None) -> None:
+@click.option(
+    "--languages",
+    is_flag=True,
+    help="only English-only vs 20% other languages, before vs routed (comments/s and memory)",
+)
+def bench_classifier(corpus: Path, count: int, rate: float, output: Path | None, languages: bool) -> None:
     """Raw model vs classifier function vs Faust worker through the broker."""
+    if languages:
+        from triage_cli.bench_classifier import run_languages
+
+        click.echo(run_languages(corpus, count, output))
+        return
     from triage_cli.bench_classifier import run as run_bench
 
     click.echo(run_bench(corpus, count, rate, output))

@@ -22,6 +22,10 @@ class ClassifierSettings(BaseSettings):
     # weights: smaller, not label-identical) or "torch" (needs the `train` extra). ONNX models are exported
     # once into data_dir/onnx.
     runtime: Literal["onnx", "onnx-int8", "torch"] = "onnx"
+    # Who judges the covered languages other than English and Spanish (triage_classifier.multilingual):
+    # "routed" (multilingual-e5-small and its heads for them, the fine-tuned MiniLM for en/es), "single" (e5
+    # for every language) or "off" (the rules alone for them; e5 is not loaded).
+    multilingual: Literal["routed", "single", "off"] = "routed"
     # encoder threads in this process; 0: the engine's default, one per core. When several workers
     # share a machine, one each per core (`triage run --classifier-workers`) keeps them out of each other's way.
     threads: int = Field(default=0, ge=0)

@@ -2,11 +2,19 @@
 heads, per-label thresholds calibrated on held-out data, and strong rules as a floor where recall matters.
 Every verdict carries its evidence: the rules that fired with their spans, and the model's scores.
 
-Every comment is normalised and its language identified first (`triage_classifier.language`). The encoder
-was fine-tuned on English and Spanish: comments in those languages (or too short to tell, in Latin script)
-go through it; the others are judged by the guideline rules alone, written for each covered language, since
-an English encoder's scores on Chinese or Arabic text are noise (it flagged benign Chinese comments as spam).
-A comment in a language the classifier does not cover, that no rule flags, is sent for review."""
+Every comment is normalised and its language identified first (`triage_classifier.language`), then routed
+(`TRIAGE_CLASSIFIER_MULTILINGUAL`, `triage_classifier.multilingual`):
+
+- `routed` (the default): English and Spanish (or Latin text too short to tell) go through the fine-tuned
+  MiniLM and its heads; the other covered languages through multilingual-e5-small and the heads trained over
+  it, since the English encoder's scores on Chinese or Arabic text are noise (it flagged benign Chinese
+  comments as spam);
+- `single`: every covered comment through e5 and its heads;
+- `off`: the other covered languages by the guideline rules alone.
+
+Either way the rules stay on top: a strong rule is a floor on its label's score, and for the recall-first
+labels (urgent, privacy) whatever the rules alone would flag stays flagged. A comment in a language the
+classifier does not cover, that no rule flags, is sent for review."""
 
 from __future__ import annotations
 
@@ -18,29 +26,52 @@ from triage_events import Evidence, Label
 from triage_classifier.artefact import Artefact
 from triage_classifier.features import FEATURE_NAMES, extract
 from triage_classifier.judgement import Judgement
-from triage_classifier.language import Reading, read
+from triage_classifier.language import COVERED, Reading, read
+from triage_classifier.multilingual import SUBDIR, E5Encoder, Multilingual, MultilingualHeads, model_text
 from triage_classifier.policy import severity_for
 from triage_classifier.rule_classifier import STRONG_SCORE, judge_by_rules, review_of, rule_evidence
 from triage_classifier.rules import RuleHit, evaluate
 from triage_classifier.runtime import Runtime, TextEncoder, load_encoder
+from triage_classifier.training.thresholds import RECALL_FIRST
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
 
 
+Route = str  # "minilm", "e5" or "rules": who judges a comment
+
+
 class HybridClassifier:
-    def __init__(self, artefact: Artefact, encoder: TextEncoder) -> None:
+    def __init__(
+        self,
+        artefact: Artefact,
+        encoder: TextEncoder,
+        heads: MultilingualHeads | None = None,
+        e5: TextEncoder | None = None,
+        multilingual: Multilingual = "off",
+    ) -> None:
         if tuple(artefact.feature_names) != FEATURE_NAMES:
             raise ValueError("artefact was trained with other rule features; run `triage train`")
+        if multilingual != "off" and (heads is None or e5 is None):
+            raise ValueError(f"multilingual={multilingual!r} needs the multilingual heads and encoder")
         self.artefact = artefact
         self.encoder = encoder
-        self.version = artefact.version
+        self.multilingual = multilingual
+        self.heads = heads if multilingual != "off" else None
+        self.e5 = e5 if multilingual != "off" else None
+        self.version = artefact.version + (f"+{self.heads.version}" if self.heads is not None else "")
         self.labels = [Label(name) for name in artefact.labels]
         self.thresholds = np.array(
             [artefact.thresholds[label.value] for label in self.labels], dtype=np.float32
         )
         self._override = np.array([label.value in artefact.rule_override for label in self.labels])
+        if self.heads is not None:
+            if self.heads.labels != artefact.labels:
+                raise ValueError("the multilingual heads have other labels than the artefact")
+            chosen = self.heads.thresholds[multilingual]
+            self.e5_thresholds = np.array([chosen[label.value] for label in self.labels], dtype=np.float32)
+            self._e5_override = np.array([label.value in self.heads.rule_override for label in self.labels])
 
     @classmethod
     def load(
@@ -49,10 +80,29 @@ class HybridClassifier:
         threads: int | None = None,
         runtime: Runtime = "onnx",
         cache_dir: Path | None = None,
+        multilingual: Multilingual = "routed",
     ) -> HybridClassifier:
-        """The artefact with its encoder on `runtime` (triage_classifier.runtime; ONNX needs no torch)."""
+        """The artefact with its encoder on `runtime` (triage_classifier.runtime; ONNX needs no torch), and
+        unless `multilingual` is "off", the multilingual encoder with its heads."""
         artefact = Artefact.load(directory)
-        return cls(artefact, load_encoder(runtime, artefact.delta, threads=threads, cache_dir=cache_dir))
+        encoder = load_encoder(runtime, artefact.delta, threads=threads, cache_dir=cache_dir)
+        if multilingual == "off":
+            return cls(artefact, encoder)
+        heads = MultilingualHeads.load(directory / SUBDIR if directory else None)
+        return cls(artefact, encoder, heads, E5Encoder(threads=threads), multilingual)
+
+    def route(self, reading: Reading) -> Route:
+        """Who judges a read comment: the fine-tuned MiniLM, e5 with its heads, or the rules alone (a
+        language not covered, or text too short to tell outside Latin script)."""
+        if reading.unsupported:
+            return "rules"
+        if self.multilingual == "single" and (reading.language in COVERED or reading.for_model):
+            return "e5"
+        if reading.for_model:
+            return "minilm"
+        if self.multilingual != "off" and reading.language in COVERED:
+            return "e5"
+        return "rules"
 
     def probabilities(
         self, texts: list[str] | list[Reading], batch_size: int = 32
@@ -71,31 +121,72 @@ class HybridClassifier:
                         probs[row, col] = max(probs[row, col], STRONG_SCORE)
         return probs, hits
 
+    def multilingual_probabilities(
+        self, readings: list[Reading], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[list[RuleHit]]]:
+        """Per-label probabilities from e5 and its heads, strong rules as floors, and the rule hits. e5 reads
+        the comment's own spelling (`model_text`), the rules the normalised view."""
+        if self.heads is None or self.e5 is None:
+            raise RuntimeError("the multilingual encoder is off")
+        embeddings = self.e5.encode([model_text(r.view.original) for r in readings], batch_size=batch_size)
+        features, hits = extract([r.view for r in readings])
+        probs = sigmoid(self.heads.logits(np.hstack([embeddings, features])))
+        for row, row_hits in enumerate(hits):
+            for hit in row_hits:
+                if hit.strong and hit.polarity > 0:
+                    col = self.labels.index(hit.label)
+                    if self._e5_override[col]:
+                        probs[row, col] = max(probs[row, col], STRONG_SCORE)
+        return probs, hits
+
     def classify_batch(self, texts: list[str]) -> list[Judgement]:
         readings = [read(text) for text in texts]
-        by_model = [i for i, reading in enumerate(readings) if reading.for_model]
+        routes = [self.route(reading) for reading in readings]
         judgements: list[Judgement | None] = [None] * len(texts)
-        if by_model:
-            probs, hits = self.probabilities([readings[i] for i in by_model])
-            for i, p, h in zip(by_model, probs, hits, strict=True):
-                judgements[i] = self._judge(p, h, readings[i])
+        by_minilm = [i for i, route in enumerate(routes) if route == "minilm"]
+        if by_minilm:
+            probs, hits = self.probabilities([readings[i] for i in by_minilm])
+            for i, p, h in zip(by_minilm, probs, hits, strict=True):
+                judgements[i] = self._judge(p, h, readings[i], self.thresholds)
+        by_e5 = [i for i, route in enumerate(routes) if route == "e5"]
+        if by_e5:
+            probs, hits = self.multilingual_probabilities([readings[i] for i in by_e5])
+            for i, p, h in zip(by_e5, probs, hits, strict=True):
+                judgements[i] = self._judge(p, h, readings[i], self.e5_thresholds, rules_on_top=True)
         for i, reading in enumerate(readings):
             if judgements[i] is None:
                 judgements[i] = judge_by_rules(reading, evaluate(reading.view))
         return [j for j in judgements if j is not None]
 
-    def _judge(self, probs: np.ndarray, hits: list[RuleHit], reading: Reading) -> Judgement:
-        chosen = [label for label, p, t in zip(self.labels, probs, self.thresholds, strict=True) if p >= t]
+    def _judge(
+        self,
+        probs: np.ndarray,
+        hits: list[RuleHit],
+        reading: Reading,
+        thresholds: np.ndarray,
+        rules_on_top: bool = False,
+    ) -> Judgement:
+        """Labels whose score reaches its threshold; with `rules_on_top`, also the recall-first labels the
+        rules alone would flag (what the rules caught before e5 judged these languages stays caught)."""
+        by_model = {label for label, p, t in zip(self.labels, probs, thresholds, strict=True) if p >= t}
         scores = {label: float(round(p, 4)) for label, p in zip(self.labels, probs, strict=True)}
+        by_rules: set[Label] = set()
+        if rules_on_top:
+            ruled = judge_by_rules(reading, hits)
+            by_rules = {label for label in ruled.labels if label.value in RECALL_FIRST}
+            for label in by_rules:
+                scores[label] = max(scores[label], ruled.scores[label])
+        chosen = [label for label in self.labels if label in by_model | by_rules]
         evidence = [e for e in rule_evidence(hits) if e.label in chosen]
         evidence += [
             Evidence(
                 label=label,
                 source="model",
                 score=scores[label],
-                note=f"model score {scores[label]:.2f} ≥ threshold {self.artefact.thresholds[label.value]:.2f}",
+                note=f"model score {scores[label]:.2f} ≥ threshold {float(thresholds[col]):.2f}",
             )
-            for label in chosen
+            for col, label in enumerate(self.labels)
+            if label in by_model
         ]
         return Judgement(
             chosen,

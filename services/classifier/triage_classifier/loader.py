@@ -22,11 +22,13 @@ def load_classifier(settings: ClassifierSettings) -> Classifier:
             threads=settings.threads or None,
             runtime=settings.runtime,
             cache_dir=settings.data_dir / "onnx",
+            multilingual=settings.multilingual,
         )
     log.info(
-        "classifier loaded mode=%s runtime=%s version=%s",
+        "classifier loaded mode=%s runtime=%s multilingual=%s version=%s",
         settings.mode,
         settings.runtime if settings.mode == "hybrid" else "-",
+        settings.multilingual if settings.mode == "hybrid" else "-",
         classifier.version,
     )
     return classifier

@@ -2,7 +2,8 @@
 
 Heads are per-label logistic regressions over [MiniLM embedding, rule features, profanity]; the
 regularisation strength is chosen on the validation split, then per-label thresholds and the labels
-where a strong rule acts as a floor. Test-split metrics go into the artefact (and docs/model.md).
+where a strong rule acts as a floor. Test-split metrics go into the artefact (and docs/model.md). Then the
+multilingual heads over e5 (`training.multilingual`) are trained into the artefact's `multilingual/` folder.
 """
 
 from __future__ import annotations
@@ -296,4 +297,9 @@ def train(
         delta=delta,
     )
     artefact.save(output)
+    from triage_classifier.multilingual import SUBDIR
+    from triage_classifier.training.multilingual import train_multilingual
+
+    multilingual = train_multilingual(corpus_dir, output / SUBDIR, seed)
+    log.info("multilingual heads %s written", multilingual.version)
     return artefact
