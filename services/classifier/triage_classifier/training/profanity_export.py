@@ -9,6 +9,7 @@ re-running it leaves the committed file unchanged.
 from __future__ import annotations
 
 import io
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,9 @@ def parameters() -> dict[str, np.ndarray]:
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """An .npz numpy reads back, with fixed dates and order: the same arrays give the same bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_suffix(".tmp")
+    # A scratch file of its own, so that two trainings at once (the same bytes) never share one.
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.stem}-", delete=False) as handle:
+        scratch = Path(handle.name)
     with zipfile.ZipFile(scratch, "w") as archive:
         for name in sorted(arrays):
             buffer = io.BytesIO()
@@ -77,6 +80,7 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
             archive.writestr(entry, buffer.getvalue(), compresslevel=9)
+    scratch.chmod(0o644)  # package data, not private: the model holds no comment text
     scratch.replace(path)
 
 
