@@ -24,9 +24,9 @@ from triage_api.flags.models import Flag, FlagAction
 from triage_api.outbox import OutboxEntry, with_outbox
 from triage_api.staff.models import Role
 from triage_api.staff.service import Principal
+from triage_bench.kafka_launcher import KafkaCluster
 from triage_bus.embedded import EmbeddedBroker, free_port
 from triage_bus.profile import BrokerProfile
-from triage_cli.kafka_launcher import KafkaCluster
 from triage_events import ACTIONS, ActionKind, ActionRequested, Label, decode
 
 from tests.builders import make_comment, make_flag

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+from triage_bench.kafka_launcher import KafkaCluster
 from triage_bus.embedded import EmbeddedBroker, free_port
-from triage_cli.kafka_launcher import KafkaCluster
 from triage_events import (
     ALERTS,
     COMMENTS,

@@ -1,7 +1,7 @@
 """Pytest fixtures for Apache Kafka (loaded for the whole suite by tests/conftest.py): a single node shared by
 the session, a three-node cluster per test module, and `bus`, which runs a test on the embedded broker and on
 Kafka. Every test that touches Kafka carries the `kafka` marker (`make test-kafka` runs those); the jars are
-fetched before the first of them. Starting and stopping Kafka is `triage_cli.kafka_launcher`, which
+fetched before the first of them. Starting and stopping Kafka is `triage_bench.kafka_launcher`, which
 `triage bench pipeline --broker kafka` uses too."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TypeAlias
 
 import pytest
+from triage_bench.kafka_launcher import KafkaCluster, fetch_jars
 from triage_bus.embedded import EmbeddedBroker
 from triage_bus.profile import BrokerProfile
-from triage_cli.kafka_launcher import KafkaCluster, fetch_jars
 
 Bus: TypeAlias = EmbeddedBroker | KafkaCluster
 

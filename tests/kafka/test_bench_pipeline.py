@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from triage_cli.kafka_launcher import KAFKA_VERSION
+from triage_bench.kafka_launcher import KAFKA_VERSION
 
 from tests.integration.bench_support import run_bench, table, urgent_corpus
 from tests.integration.processes import service_env

@@ -20,8 +20,8 @@ import psycopg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from triage_bench.kafka_launcher import ROOT, KafkaCluster
 from triage_bus.embedded import free_port
-from triage_cli.kafka_launcher import ROOT, KafkaCluster
 from triage_events import COMMENTS
 
 from tests.builders import unique

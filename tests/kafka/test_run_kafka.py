@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from triage_bench.kafka_launcher import KafkaCluster
 from triage_bus.embedded import free_port
-from triage_cli.kafka_launcher import KafkaCluster
 
 from tests.integration.processes import service_env
 from tests.integration.test_cli_run import Lines

@@ -12,8 +12,8 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import InvalidReplicationFactorError
+from triage_bench.kafka_launcher import KafkaCluster
 from triage_bus.admin import SINGLE_NODE, TopicPolicy, create_topics
-from triage_cli.kafka_launcher import KafkaCluster
 from triage_events import ALL_TOPICS, COMMENTS, DLQ, Topic
 
 from tests.builders import unique

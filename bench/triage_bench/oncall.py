@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from triage_cli.bench_pipeline import (
+from triage_cli.supervisor import classifier_workers_env
+
+from triage_bench.pipeline import (
     BusUnderTest,
     _cpu,
     _quiet_clients,
@@ -36,7 +38,6 @@ from triage_cli.bench_pipeline import (
     stop_services,
     wait_ready,
 )
-from triage_cli.supervisor import classifier_workers_env
 
 URGENT_KIND = "urgent_comment"
 TARGET_P99_MS = 5000.0
@@ -109,7 +110,7 @@ def run_oncall(
     """The run and its report; the figures as a dict too (for the test)."""
     _quiet_clients()
     if broker_kind == "kafka":
-        from triage_cli.kafka_launcher import kafka_classpath
+        from triage_bench.kafka_launcher import kafka_classpath
 
         kafka_classpath()
     pool = urgent_texts(corpus)
@@ -145,7 +146,7 @@ async def _oncall(
     from aiokafka import AIOKafkaProducer
     from triage_events import COMMENTS, Account, encode
 
-    from triage_cli.bench_pipeline import WARMUP_TEXT
+    from triage_bench.pipeline import WARMUP_TEXT
 
     processes: list[subprocess.Popen[bytes]] = []
     try:

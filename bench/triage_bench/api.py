@@ -25,7 +25,7 @@ from uuid import UUID, uuid4
 
 import httpx
 
-from triage_cli.bench_pipeline import (
+from triage_bench.pipeline import (
     cpu_seconds,
     machine,
     percentile,

@@ -25,7 +25,6 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
-
 from triage_cli.supervisor import classifier_threads, classifier_workers_env
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -342,7 +341,7 @@ def local_broker(kind: str, work: Path, kafka_nodes: int = 1) -> Iterator[BusUnd
                 {"TRIAGE_KAFKA_PROFILE": "embedded"},
             )
         return
-    from triage_cli.kafka_launcher import KAFKA_VERSION, KafkaCluster
+    from triage_bench.kafka_launcher import KAFKA_VERSION, KafkaCluster
 
     with KafkaCluster(work / "kafka", size=kafka_nodes) as cluster:
         policy = cluster.policy
@@ -380,7 +379,7 @@ def run_pipeline(
     database; one report with the brokers side by side."""
     _quiet_clients()
     if "kafka" in brokers:
-        from triage_cli.kafka_launcher import kafka_classpath
+        from triage_bench.kafka_launcher import kafka_classpath
 
         kafka_classpath()  # missing jars: a clear error before anything is measured
     texts = corpus_texts(corpus, count)

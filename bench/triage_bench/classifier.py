@@ -21,7 +21,7 @@ from triage_classifier.hybrid import HybridClassifier
 from triage_classifier.runtime import RUNTIMES, Runtime
 from triage_classifier.training.corpus import SPLITS, load_split
 
-from triage_cli.bench_pipeline import (
+from triage_bench.pipeline import (
     WARMUP_TEXT,
     RssSampler,
     bench_comment,
