@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from triage_classifier.features import FEATURE_NAMES
 from triage_classifier.hybrid import HybridClassifier
-from triage_classifier.judgement import Judgement
-from triage_classifier.normalize import normalise
+from triage_classifier.interface import Judgement
+from triage_classifier.normalise import normalise
 from triage_classifier.policy import LABELS
 from triage_classifier.rules import ALL_RULES
 from triage_events import Label, Severity

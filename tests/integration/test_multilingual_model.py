@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from triage_classifier.batch import evaluate_stream
 from triage_classifier.hybrid import HybridClassifier
 from triage_classifier.language import COVERED, MODEL_LANGUAGES, read
 from triage_classifier.multilingual import MultilingualHeads
+from triage_classifier.offline import evaluate_stream
 from triage_events import Label
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ review flag (with its language, counted by the worker) for a comment in a langua
 from __future__ import annotations
 
 import pytest
-from triage_classifier.judgement import UNSUPPORTED_LANGUAGE
+from triage_classifier.interface import UNSUPPORTED_LANGUAGE
 from triage_classifier.language import COVERED, read
 from triage_classifier.pipeline import Record, judge_batch
 from triage_classifier.rule_classifier import RuleClassifier

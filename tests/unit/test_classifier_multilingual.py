@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from triage_classifier.batch import evaluate_stream
 from triage_classifier.language import COVERED
+from triage_classifier.offline import evaluate_stream
 from triage_classifier.rule_classifier import RuleClassifier
 from triage_classifier.rules.urgent import PHRASES
 from triage_events import Label

@@ -13,7 +13,7 @@ import pytest
 from triage_classifier.artefact import Artefact
 from triage_classifier.features import FEATURE_NAMES
 from triage_classifier.hybrid import HybridClassifier
-from triage_classifier.judgement import UNSUPPORTED_LANGUAGE
+from triage_classifier.interface import UNSUPPORTED_LANGUAGE
 from triage_classifier.language import read
 from triage_classifier.multilingual import E5_DIM, Multilingual, MultilingualHeads, model_text
 from triage_classifier.policy import LABELS

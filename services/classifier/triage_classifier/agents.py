@@ -44,7 +44,7 @@ from triage_classifier.app import (
     settings,
     stall_watch,
 )
-from triage_classifier.judgement import Classifier
+from triage_classifier.interface import Classifier
 from triage_classifier.loader import load_classifier
 from triage_classifier.pipeline import (
     SERVICE,

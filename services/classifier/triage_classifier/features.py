@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from triage_classifier import profanity as profanity_model
-from triage_classifier.normalize import Normalised
+from triage_classifier.normalise import Normalised
 from triage_classifier.rules import ALL_RULES, RuleHit, evaluate
 
 RULE_IDS: tuple[str, ...] = tuple(rule.id for rule in ALL_RULES)

@@ -25,7 +25,7 @@ from triage_events import Evidence, Label
 
 from triage_classifier.artefact import Artefact
 from triage_classifier.features import FEATURE_NAMES, extract
-from triage_classifier.judgement import Judgement
+from triage_classifier.interface import Judgement
 from triage_classifier.language import COVERED, Reading, read
 from triage_classifier.multilingual import SUBDIR, E5Encoder, Multilingual, MultilingualHeads, model_text
 from triage_classifier.policy import severity_for

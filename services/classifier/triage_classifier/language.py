@@ -22,7 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
-from triage_classifier.normalize import Normalised, normalise
+from triage_classifier.normalise import Normalised, normalise
 
 # The languages the rules (and, for English and Spanish, the model) are written for.
 COVERED = frozenset({"en", "es", "zh", "vi", "tl", "ar", "ko", "ru", "ht", "pt", "fr"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from triage_classifier.config import ClassifierSettings
-from triage_classifier.judgement import Classifier
+from triage_classifier.interface import Classifier
 from triage_classifier.rule_classifier import RuleClassifier
 
 log = logging.getLogger(__name__)

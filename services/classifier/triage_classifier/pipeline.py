@@ -37,7 +37,7 @@ from triage_events import (
     decode,
 )
 
-from triage_classifier.judgement import UNSUPPORTED_LANGUAGE, Classifier, Judgement
+from triage_classifier.interface import UNSUPPORTED_LANGUAGE, Classifier, Judgement
 from triage_classifier.policy import suggested_templates
 
 SERVICE = "classifier"

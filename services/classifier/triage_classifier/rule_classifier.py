@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from triage_events import Evidence, Label
 
-from triage_classifier.judgement import UNSUPPORTED_LANGUAGE, Judgement
+from triage_classifier.interface import UNSUPPORTED_LANGUAGE, Judgement
 from triage_classifier.language import Reading, read
 from triage_classifier.policy import LABELS, severity_for
 from triage_classifier.rules import ALL_RULES, RuleHit, evaluate

@@ -223,7 +223,7 @@ def _classifier(mode: str, artefact: Path | None):  # type: ignore[no-untyped-de
 def classify(input_, output, mode: str, artefact: Path | None) -> None:  # type: ignore[no-untyped-def]
     """Label comments: JSONL objects with `text` in, the same objects with labels, scores, severity and
     evidence out."""
-    from triage_classifier.batch import InputError, classify_stream
+    from triage_classifier.offline import InputError, classify_stream
 
     try:
         count = classify_stream(_classifier(mode, artefact), input_, output)
@@ -249,7 +249,7 @@ def evaluate(file, as_json: bool, mode: str, artefact: Path | None, drafts: bool
     if drafts:
         _evaluate_drafts(file, as_json)
         return
-    from triage_classifier.batch import InputError, evaluate_stream
+    from triage_classifier.offline import InputError, evaluate_stream
     from triage_classifier.training.metrics import format_table
 
     try:

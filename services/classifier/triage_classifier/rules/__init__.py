@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from triage_events import Label
 
-from triage_classifier.normalize import Normalised, normalise
+from triage_classifier.normalise import Normalised, normalise
 from triage_classifier.rules import clinical_advice, hostile, misinformation, privacy, spam, urgent
 from triage_classifier.rules.base import Rule, RuleHit
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from triage_events import Label
 
-from triage_classifier.normalize import fold_pattern
+from triage_classifier.normalise import fold_pattern
 
-FLAGS = re.IGNORECASE | re.UNICODE
+REGEX_FLAGS = re.IGNORECASE | re.UNICODE
 
 
 @dataclass(frozen=True)
@@ -44,5 +44,5 @@ class RuleHit:
 
 def rx(*alternatives: str) -> re.Pattern[str]:
     """Compile alternatives into one case-insensitive pattern, in the spelling rules read (accents off Latin
-    letters: see `triage_classifier.normalize`), so an alternative may be written with its accents."""
-    return re.compile("|".join(f"(?:{fold_pattern(a)})" for a in alternatives), FLAGS)
+    letters: see `triage_classifier.normalise`), so an alternative may be written with its accents."""
+    return re.compile("|".join(f"(?:{fold_pattern(a)})" for a in alternatives), REGEX_FLAGS)

@@ -9,7 +9,7 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from triage_classifier.normalize import normalise
+from triage_classifier.normalise import normalise
 from triage_classifier.rule_classifier import RuleClassifier
 from triage_classifier.rules import evaluate
 from triage_events import Label

@@ -9,7 +9,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from triage_classifier.judgement import Classifier
+from triage_classifier.interface import Classifier
 from triage_classifier.policy import LABELS
 from triage_classifier.training.metrics import label_metrics
 
