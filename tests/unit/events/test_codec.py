@@ -38,7 +38,7 @@ from triage_events.codec import MAX_EVENT_BYTES
 
 from tests.builders import make_comment, make_flag
 
-GOLDEN = Path(__file__).parent.parent / "golden"
+GOLDEN = Path(__file__).parents[2] / "golden"
 
 MODELS: dict[str, type[BaseModel]] = {
     "comment_received": CommentReceived,

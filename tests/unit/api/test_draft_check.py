@@ -23,7 +23,7 @@ from triage_api.replies.accounts import AccountBook
 from triage_api.replies.catalogue import load_catalogue
 from triage_api.replies.render import render
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = Path(__file__).parents[2] / "data"
 ACCOUNT = AccountBook.load(None).get("*")
 FLOORS = {"drafts.jsonl": (0.95, 0.90, 0.05), "drafts_holdout.jsonl": (0.70, 0.0, 0.10)}
 

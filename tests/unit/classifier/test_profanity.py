@@ -14,7 +14,7 @@ from triage_classifier.profanity import PROFANITY_FILE, predict_prob
 from triage_classifier.training.corpus import SPLITS, load_split
 from triage_classifier.training.profanity_export import export_profanity, write_npz
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EDGE_CASES = [
     "",
     "   ",

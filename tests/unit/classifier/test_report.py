@@ -8,7 +8,7 @@ from pathlib import Path
 from triage_classifier.artefact import Artefact
 from triage_classifier.training.report import LANGUAGES_MARKER, write_model_report
 
-CORPUS = Path(__file__).parents[2] / "data" / "corpus"
+CORPUS = Path(__file__).parents[3] / "data" / "corpus"
 
 
 def test_the_languages_section_survives_regeneration(tmp_path: Path) -> None:

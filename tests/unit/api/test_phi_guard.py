@@ -22,7 +22,7 @@ from triage_api.replies.lexicon import LANGUAGES, Lexicon, default_lexicon, toke
 from triage_api.replies.normalise import normalise, spell_digits
 from triage_api.replies.render import render
 
-SET = Path(__file__).parents[1] / "data" / "phi_guard_replies.jsonl"
+SET = Path(__file__).parents[2] / "data" / "phi_guard_replies.jsonl"
 WRONGLY_BLOCKED_MAX = 0.025  # of the safe replies; measured: 2 of 105 (see docs/phi_guard.md)
 EXAMPLE = AccountBook.load(None)
 SETTINGS = EXAMPLE.get("any-account")

@@ -14,7 +14,7 @@ from triage_classifier.rule_classifier import RuleClassifier
 from triage_classifier.rules.urgent import PHRASES
 from triage_events import Label
 
-CORPUS = Path(__file__).parents[2] / "data" / "corpus" / "multilingual"
+CORPUS = Path(__file__).parents[3] / "data" / "corpus" / "multilingual"
 classifier = RuleClassifier()
 
 
