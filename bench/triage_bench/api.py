@@ -39,7 +39,7 @@ from triage_bench.pipeline import (
 SERVER_URL = "postgresql://postgres@127.0.0.1:5432"
 BENCH_DATABASE = "triage_bench"  # not `test`: the tests' schemas there are left alone
 TOKEN = "bench-token"
-QUEUE_INDEXES_MIGRATION = "0005_queue_indexes.py"  # the reference runs without what this one adds
+QUEUE_INDEXES_REVISION = "0005"  # the reference runs without what this migration adds
 
 # A health system's accounts: (platform, id, handle, weight). Handles repeat across platforms.
 ACCOUNTS = [
@@ -201,13 +201,11 @@ def bench_database(kind: str, work: Path, name: str = "bench") -> Iterator[str]:
 
 def alembic(database_url: str, action: str, revision: str) -> None:
     from alembic import command
-    from alembic.config import Config
     from triage_api import db
 
     engine = db.make_engine(database_url)
     try:
-        config = Config()
-        config.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+        config = db.migrations_config()
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             getattr(command, action)(config, revision)
@@ -218,21 +216,17 @@ def alembic(database_url: str, action: str, revision: str) -> None:
 def without_queue_indexes(database_url: str) -> None:
     """The reference schema: the newest revision (the columns the code reads), less what migration 0005 added
     for the queue (its `downgrade`, run alone): the indexes of revision 0004 for the listing."""
-    import importlib.util
-
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
+    from alembic.script import ScriptDirectory
     from triage_api import db
 
-    path = Path(db.__file__).parent / "migrations" / "versions" / QUEUE_INDEXES_MIGRATION
-    spec = importlib.util.spec_from_file_location("queue_indexes_migration", path)
-    assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    migration = ScriptDirectory.from_config(db.migrations_config()).get_revision(QUEUE_INDEXES_REVISION)
+    assert migration is not None
     engine = db.make_engine(database_url)
     try:
         with engine.begin() as connection, Operations.context(MigrationContext.configure(connection)):
-            migration.downgrade()
+            migration.module.downgrade()
     finally:
         engine.dispose()
 
