@@ -32,7 +32,7 @@ from triage_events import (
 )
 
 from tests.builders import make_comment, make_comment_body, make_flag, unique
-from tests.integration.helpers import committed_total, eventually, produce, read_all
+from tests.integration.helpers import all_committed, produce, read_all
 from tests.kafka.fixtures import Bus, bus_profile
 
 pytestmark = pytest.mark.integration
@@ -108,13 +108,13 @@ async def test_flags_are_stored_once_each_and_bad_messages_are_dead_lettered(
     async with running(app) as client:
         await produce(fresh_bus.bootstrap_servers, FLAGS.name, messages)
 
-        async def all_committed() -> bool:
-            total = await committed_total(
-                fresh_bus.bootstrap_servers, config.consumer_group, FLAGS.name, FLAGS.partitions
-            )
-            return total == len(messages)
-
-        await eventually(all_committed, 45, "the API consumer to commit every message")
+        await all_committed(
+            fresh_bus.bootstrap_servers,
+            config.consumer_group,
+            FLAGS,
+            len(messages),
+            "the API consumer to commit every message",
+        )
 
         with app.state.sessionmaker() as db:
             per_key = dict(
@@ -197,13 +197,13 @@ async def test_a_flag_the_database_refuses_does_not_stop_the_stream(
     async with running(app) as client:
         await produce(fresh_bus.bootstrap_servers, FLAGS.name, messages)
 
-        async def all_committed() -> bool:
-            total = await committed_total(
-                fresh_bus.bootstrap_servers, config.consumer_group, FLAGS.name, FLAGS.partitions
-            )
-            return total == len(messages)
-
-        await eventually(all_committed, 45, "the API consumer to commit every message")
+        await all_committed(
+            fresh_bus.bootstrap_servers,
+            config.consumer_group,
+            FLAGS,
+            len(messages),
+            "the API consumer to commit every message",
+        )
         stored = set(keys_of((await client.get("/api/flags", headers=AUTH)).json()))
 
     assert {f.comment_key for f in later} <= stored
