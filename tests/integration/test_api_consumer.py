@@ -63,6 +63,25 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
+@contextlib.asynccontextmanager
+async def consuming(
+    database_url: str, bus: Bus, messages: list[tuple[bytes | None, bytes | None]]
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The app with its flags consumer on, once it has committed every one of `messages` sent to the flags topic."""
+    config = settings(database_url, consumer_enabled=True)
+    app = create_app(config, bus_profile(bus))
+    async with running(app) as client:
+        await produce(bus.bootstrap_servers, FLAGS.name, messages)
+        await all_committed(
+            bus.bootstrap_servers,
+            config.consumer_group,
+            FLAGS,
+            len(messages),
+            "the API consumer to commit every message",
+        )
+        yield app, client
+
+
 def flag_at(minutes: int, labels: list[Label], **overrides: Any) -> FlagRaised:
     comment = make_comment(text=f"comment {minutes}", platform=overrides.pop("platform", Platform.FACEBOOK))
     return make_flag(comment=comment, labels=labels, occurred_at=T0 + timedelta(minutes=minutes), **overrides)
@@ -102,20 +121,7 @@ async def test_flags_are_stored_once_each_and_bad_messages_are_dead_lettered(
         (urgent_again.comment_key.encode(), encode(urgent_again)),
         (b"facebook:1:3", wrong_schema),
     ]
-    config = settings(database_url, consumer_enabled=True)
-    app = create_app(config, bus_profile(fresh_bus))
-
-    async with running(app) as client:
-        await produce(fresh_bus.bootstrap_servers, FLAGS.name, messages)
-
-        await all_committed(
-            fresh_bus.bootstrap_servers,
-            config.consumer_group,
-            FLAGS,
-            len(messages),
-            "the API consumer to commit every message",
-        )
-
+    async with consuming(database_url, fresh_bus, messages) as (app, client):
         with app.state.sessionmaker() as db:
             per_key = dict(
                 db.execute(select(Flag.comment_key, func.count()).group_by(Flag.comment_key)).all()
@@ -191,19 +197,7 @@ async def test_a_flag_the_database_refuses_does_not_stop_the_stream(
     later = [make_flag() for _ in range(3)]
     key = b"same-partition"
     messages: list[tuple[bytes | None, bytes | None]] = [(key, encode(f)) for f in (odd, *later)]
-    config = settings(database_url, consumer_enabled=True)
-    app = create_app(config, bus_profile(fresh_bus))
-
-    async with running(app) as client:
-        await produce(fresh_bus.bootstrap_servers, FLAGS.name, messages)
-
-        await all_committed(
-            fresh_bus.bootstrap_servers,
-            config.consumer_group,
-            FLAGS,
-            len(messages),
-            "the API consumer to commit every message",
-        )
+    async with consuming(database_url, fresh_bus, messages) as (_, client):
         stored = set(keys_of((await client.get("/api/flags", headers=AUTH)).json()))
 
     assert {f.comment_key for f in later} <= stored
