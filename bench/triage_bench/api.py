@@ -21,10 +21,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import httpx
 
+from triage_bench.databases import alembic, postgres_schema
 from triage_bench.pipeline import (
     cpu_seconds,
     machine,
@@ -188,31 +189,8 @@ def bench_database(kind: str, work: Path, name: str = "bench") -> Iterator[str]:
         ).fetchone()
         if not exists:
             connection.execute(f"CREATE DATABASE {BENCH_DATABASE}")
-    base = f"{SERVER_URL}/{BENCH_DATABASE}"
-    schema = f"bench_{uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(base, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-
-def alembic(database_url: str, action: str, revision: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-    from triage_api import db
-
-    engine = db.make_engine(database_url)
-    try:
-        config = Config()
-        config.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            getattr(command, action)(config, revision)
-    finally:
-        engine.dispose()
+    with postgres_schema(f"{SERVER_URL}/{BENCH_DATABASE}", "bench") as url:
+        yield url
 
 
 def without_queue_indexes(database_url: str) -> None:

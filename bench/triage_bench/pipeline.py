@@ -27,6 +27,8 @@ from uuid import uuid4
 import httpx
 from triage_cli.supervisor import classifier_threads, classifier_workers_env
 
+from triage_bench.databases import postgres_schema
+
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 WARMUP_TEXT = "I swallowed all my pills and I can't stay awake, help"
 
@@ -149,16 +151,8 @@ def database(kind: str, work: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{work / 'bench.db'}"
         return
-    import psycopg
-
-    schema = f"bench_{uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with postgres_schema(POSTGRES_URL, "bench") as url:
+        yield url
 
 
 def service_env(**triage: str) -> dict[str, str]:
