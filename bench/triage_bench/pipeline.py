@@ -475,7 +475,7 @@ async def _pipeline(
             steady_rate, steady_seconds = steady
             steady_texts = texts[: int(steady_rate * steady_seconds)]
             steady_before = (await _batch_metrics(client, ports))["comments"]
-            steady_sent = await _publish_steady(producer, account, steady_texts, steady_rate)
+            steady_sent = await publish_at_rate(producer, account, steady_texts, steady_rate, "steady")
             await drain(steady_before, len(steady_texts))
 
             pids = {name: process.pid for name, process in classifiers.items()}
@@ -607,9 +607,11 @@ async def _drain(
     raise RuntimeError("the pipeline did not catch up within an hour")
 
 
-async def _publish_steady(producer: Any, account: Any, texts: list[str], rate: float) -> dict[str, float]:
-    """Publish `texts` at `rate` comments/s on a fixed schedule (a late send does not push the next ones back);
-    returns each comment's send time."""
+async def publish_at_rate(
+    producer: Any, account: Any, texts: list[str], rate: float, kind: str
+) -> dict[str, float]:
+    """Publish `texts` (comment ids marked `kind`) at `rate` comments/s on a fixed schedule (a late send does
+    not push the next ones back); returns each comment's send time."""
     from triage_events import COMMENTS, encode
 
     sent_at: dict[str, float] = {}
@@ -618,7 +620,7 @@ async def _publish_steady(producer: Any, account: Any, texts: list[str], rate: f
         delay = start + i / rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        event = bench_comment(account, i, text, "steady")
+        event = bench_comment(account, i, text, kind)
         sent_at[event.comment_key] = time.time()
         await producer.send(COMMENTS.name, encode(event), key=event.kafka_key)
     await producer.flush()
