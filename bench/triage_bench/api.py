@@ -21,10 +21,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import httpx
 
+from triage_bench.databases import alembic, postgres_schema
 from triage_bench.pipeline import (
     cpu_seconds,
     machine,
@@ -98,7 +99,7 @@ def flag_rows(count: int, seed: int = 11) -> Iterator[dict[str, Any]]:
     """`count` flag rows (the columns of `flags` at the newest revision), one every 30 s, newest last; their
     label rows are `labels`."""
     from triage_api.flags import sla
-    from triage_api.flags.service import _row
+    from triage_api.flags.service import flag_row
     from triage_events import Account, Author, Comment, CommentReceived, Evidence, FlagRaised, Label, Severity
 
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -112,7 +113,7 @@ def flag_rows(count: int, seed: int = 11) -> Iterator[dict[str, Any]]:
             created_at=t0,
         ),
     )
-    template = _row(
+    template = flag_row(
         FlagRaised(
             comment_key=comment.comment_key,
             platform=comment.platform,
@@ -188,29 +189,8 @@ def bench_database(kind: str, work: Path, name: str = "bench") -> Iterator[str]:
         ).fetchone()
         if not exists:
             connection.execute(f"CREATE DATABASE {BENCH_DATABASE}")
-    base = f"{SERVER_URL}/{BENCH_DATABASE}"
-    schema = f"bench_{uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(base, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-
-def alembic(database_url: str, action: str, revision: str) -> None:
-    from alembic import command
-    from triage_api import db
-
-    engine = db.make_engine(database_url)
-    try:
-        config = db.migrations_config()
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            getattr(command, action)(config, revision)
-    finally:
-        engine.dispose()
+    with postgres_schema(f"{SERVER_URL}/{BENCH_DATABASE}", "bench") as url:
+        yield url
 
 
 def without_queue_indexes(database_url: str) -> None:

@@ -188,6 +188,12 @@ def available_runtimes() -> list[Runtime]:
 def process_rss(runtime: Runtime, texts: list[str]) -> tuple[float, float]:
     """Peak and final resident memory (MiB) of a fresh process that loads the classifier on `runtime` and
     judges `texts`: the encoder's own footprint, without the broker client and Faust."""
+    return _fresh_process_rss("runtime", runtime, texts)
+
+
+def _fresh_process_rss(option: str, value: str, texts: list[str]) -> tuple[float, float]:
+    """Peak and final resident memory (MiB) of a fresh process that runs `HybridClassifier.load(option=value)`
+    (models cached in the data folder's `onnx`) and judges `texts` in batches of 128."""
     import subprocess
     import sys
 
@@ -196,15 +202,14 @@ def process_rss(runtime: Runtime, texts: list[str]) -> tuple[float, float]:
         "from pathlib import Path\n"
         "from triage_classifier.hybrid import HybridClassifier\n"
         "texts = json.loads(sys.stdin.read())\n"
-        "c = HybridClassifier.load(runtime=sys.argv[1], cache_dir=Path(sys.argv[2]))\n"
+        f"c = HybridClassifier.load({option}=sys.argv[1], cache_dir=Path(sys.argv[2]))\n"
         "for i in range(0, len(texts), 128):\n"
         "    c.classify_batch(texts[i : i + 128])\n"
         "status = dict(l.split(':', 1) for l in Path('/proc/self/status').read_text().splitlines())\n"
         "print(int(status['VmHWM'].split()[0]), int(status['VmRSS'].split()[0]))\n"
     )
-    cache = ClassifierSettings().data_dir / "onnx"
     done = subprocess.run(
-        [sys.executable, "-c", script, runtime, str(cache)],
+        [sys.executable, "-c", script, value, str(ClassifierSettings().data_dir / "onnx")],
         input=json.dumps(texts),
         capture_output=True,
         text=True,
@@ -364,29 +369,7 @@ def language_texts(corpus: Path, count: int) -> tuple[list[str], list[str]]:
 def mode_rss(mode: str, texts: list[str]) -> tuple[float, float]:
     """Peak and final resident memory (MiB) of a fresh process that loads the classifier (ONNX) with
     `TRIAGE_CLASSIFIER_MULTILINGUAL=mode` and judges `texts`."""
-    import subprocess
-    import sys
-
-    script = (
-        "import json, sys\n"
-        "from pathlib import Path\n"
-        "from triage_classifier.hybrid import HybridClassifier\n"
-        "texts = json.loads(sys.stdin.read())\n"
-        "c = HybridClassifier.load(multilingual=sys.argv[1], cache_dir=Path(sys.argv[2]))\n"
-        "for i in range(0, len(texts), 128):\n"
-        "    c.classify_batch(texts[i : i + 128])\n"
-        "status = dict(l.split(':', 1) for l in Path('/proc/self/status').read_text().splitlines())\n"
-        "print(int(status['VmHWM'].split()[0]), int(status['VmRSS'].split()[0]))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script, mode, str(ClassifierSettings().data_dir / "onnx")],
-        input=json.dumps(texts),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    peak_kb, last_kb = (int(v) for v in done.stdout.split()[-2:])
-    return peak_kb / 1024, last_kb / 1024
+    return _fresh_process_rss("multilingual", mode, texts)
 
 
 def run_languages(corpus: Path, count: int, output: Path | None) -> str:

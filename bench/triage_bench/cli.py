@@ -3,9 +3,47 @@ one run; `triage bench report` joins the sections into docs/benchmarks.md."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+
+FC = TypeVar("FC", bound=Callable[..., Any])
+
+
+DATABASES = ["postgresql", "sqlite"]
+
+
+def _shown(*decls: str, **kwargs: Any) -> Callable[[FC], FC]:
+    """An option whose default is shown in --help."""
+    return click.option(*decls, show_default=True, **kwargs)
+
+
+def _corpus(help: str | None = None) -> Callable[[FC], FC]:
+    return _shown(
+        "--corpus", type=click.Path(file_okay=False, path_type=Path), default=Path("data/corpus"), help=help
+    )
+
+
+_database = _shown("--database", "db_kind", type=click.Choice(DATABASES), default="postgresql")
+_mode = _shown("--mode", type=click.Choice(["hybrid", "rules"]), default="hybrid")
+
+
+def _output(help: str = "Markdown section") -> Callable[[FC], FC]:
+    return click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help=help)
+
+
+@contextmanager
+def _kafka_errors() -> Iterator[None]:
+    """A Kafka that cannot start is the user's to fix: say why, without a traceback."""
+    from triage_bench.kafka_launcher import KafkaError
+
+    try:
+        yield
+    except KafkaError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -14,22 +52,10 @@ def bench() -> None:
 
 
 @bench.command(name="classifier")
-@click.option(
-    "--corpus",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data/corpus"),
-    show_default=True,
-)
-@click.option("--count", type=int, default=1500, show_default=True, help="comments per measurement")
-@click.option(
-    "--rate", type=float, default=50.0, show_default=True, help="steady-state rate for the latency run"
-)
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="write the Markdown report here (e.g. docs/benchmarks.md)",
-)
+@_corpus()
+@_shown("--count", type=int, default=1500, help="comments per measurement")
+@_shown("--rate", type=float, default=50.0, help="steady-state rate for the latency run")
+@_output("write the Markdown report here (e.g. docs/benchmarks.md)")
 @click.option(
     "--languages",
     is_flag=True,
@@ -48,69 +74,38 @@ def bench_classifier(corpus: Path, count: int, rate: float, output: Path | None,
 
 
 @bench.command(name="pipeline")
-@click.option("--count", type=int, default=20_000, show_default=True, help="comments in the burst")
-@click.option(
-    "--database",
-    "db_kind",
-    type=click.Choice(["postgresql", "sqlite"]),
-    default="postgresql",
-    show_default=True,
-)
-@click.option("--mode", type=click.Choice(["hybrid", "rules"]), default="hybrid", show_default=True)
-@click.option(
-    "--corpus",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data/corpus"),
-    show_default=True,
-)
-@click.option(
-    "--reference-count", type=int, default=1000, show_default=True, help="texts for the raw-model reference"
-)
-@click.option(
-    "--steady-rate",
-    type=float,
-    default=50.0,
-    show_default=True,
-    help="comments/s of the steady phase before the burst",
-)
-@click.option(
-    "--steady-seconds",
-    type=float,
-    default=60.0,
-    show_default=True,
-    help="length of the steady phase (0: none)",
-)
-@click.option(
+@_shown("--count", type=int, default=20_000, help="comments in the burst")
+@_database
+@_mode
+@_corpus()
+@_shown("--reference-count", type=int, default=1000, help="texts for the raw-model reference")
+@_shown("--steady-rate", type=float, default=50.0, help="comments/s of the steady phase before the burst")
+@_shown("--steady-seconds", type=float, default=60.0, help="length of the steady phase (0: none)")
+@_shown(
     "--workers",
     type=click.IntRange(min=1),
     default=2,
-    show_default=True,
     help="classifier workers, the cores shared out between their models (as `triage run --classifier-workers`)",
 )
-@click.option(
+@_shown(
     "--prolific-share",
     type=click.FloatRange(min=0.0, max=0.9),
     default=0.0,
-    show_default=True,
     help="share of the burst's comments written by one author, as in a spam run",
 )
-@click.option(
+@_shown(
     "--broker",
     type=click.Choice(["embedded", "kafka", "both"]),
     default="embedded",
-    show_default=True,
     help="the embedded broker, Apache Kafka from .cache/kafka (tests/kafka/fetch.sh), or both in one run",
 )
-@click.option(
+@_shown(
     "--kafka-nodes",
     type=click.IntRange(min=1, max=5),
     default=1,
-    show_default=True,
     help="Kafka nodes (each broker and controller; replication min(nodes, 3))",
 )
-@click.option(
-    "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Markdown section"
-)
+@_output()
 def bench_pipeline(
     count: int,
     db_kind: str,
@@ -126,51 +121,33 @@ def bench_pipeline(
     output: Path | None,
 ) -> None:
     """A burst through broker → classifier workers → API: throughput, latency, memory, lag recovery."""
-    from triage_bench.kafka_launcher import KafkaError
     from triage_bench.pipeline import BROKERS, run_pipeline
 
     brokers = BROKERS if broker == "both" else (broker,)
-    try:
+    with _kafka_errors():
         report = run_pipeline(
             *(count, db_kind, mode, corpus, reference_count, steady_rate, steady_seconds, workers),
             prolific_share,
             brokers,
             kafka_nodes,
         )
-    except KafkaError as exc:
-        raise click.ClickException(str(exc)) from None
     _write(report, output)
 
 
 @bench.command(name="api")
-@click.option(
-    "--flags", "count", type=int, default=1_000_000, show_default=True, help="flags in the database"
-)
-@click.option("--concurrency", type=int, default=16, show_default=True)
-@click.option("--seconds", type=float, default=8.0, show_default=True, help="per request kind")
-@click.option(
-    "--database",
-    "db_kind",
-    type=click.Choice(["postgresql", "sqlite"]),
-    default="postgresql",
-    show_default=True,
-)
-@click.option(
+@_shown("--flags", "count", type=int, default=1_000_000, help="flags in the database")
+@_shown("--concurrency", type=int, default=16)
+@_shown("--seconds", type=float, default=8.0, help="per request kind")
+@_database
+@_shown(
     "--reference/--no-reference",
     default=True,
-    show_default=True,
     help="measure every request again with the indexes before migration 0005",
 )
-@click.option(
-    "--workers",
-    type=int,
-    default=2,
-    show_default=True,
-    help="also measure the main rows on `uvicorn --workers N` (1: skip)",
+@_shown(
+    "--workers", type=int, default=2, help="also measure the main rows on `uvicorn --workers N` (1: skip)"
 )
-@click.option(
-    "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Markdown section"
-)
+@_output()
 def bench_api(
     count: int,
     concurrency: int,
@@ -187,32 +164,14 @@ def bench_api(
 
 
 @bench.command(name="oncall")
-@click.option("--count", type=click.IntRange(min=1), default=1500, show_default=True, help="urgent comments")
-@click.option(
-    "--rate", type=click.FloatRange(min=0.1), default=50.0, show_default=True, help="comments/s at ingest"
-)
-@click.option("--mode", type=click.Choice(["hybrid", "rules"]), default="hybrid", show_default=True)
-@click.option(
-    "--corpus",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data/corpus"),
-    show_default=True,
-    help="its comments labelled urgent are sent",
-)
-@click.option(
-    "--database",
-    "db_kind",
-    type=click.Choice(["postgresql", "sqlite"]),
-    default="postgresql",
-    show_default=True,
-)
-@click.option("--broker", type=click.Choice(["embedded", "kafka"]), default="embedded", show_default=True)
-@click.option(
-    "--workers", type=click.IntRange(min=1), default=2, show_default=True, help="classifier workers"
-)
-@click.option(
-    "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Markdown section"
-)
+@_shown("--count", type=click.IntRange(min=1), default=1500, help="urgent comments")
+@_shown("--rate", type=click.FloatRange(min=0.1), default=50.0, help="comments/s at ingest")
+@_mode
+@_corpus(help="its comments labelled urgent are sent")
+@_database
+@_shown("--broker", type=click.Choice(["embedded", "kafka"]), default="embedded")
+@_shown("--workers", type=click.IntRange(min=1), default=2, help="classifier workers")
+@_output()
 def bench_oncall(
     count: int,
     rate: float,
@@ -224,13 +183,10 @@ def bench_oncall(
     output: Path | None,
 ) -> None:
     """Urgent comments at a fixed rate from ingest to the on-call page: latency, and every one paged once."""
-    from triage_bench.kafka_launcher import KafkaError
     from triage_bench.oncall import run_oncall
 
-    try:
+    with _kafka_errors():
         report, _ = run_oncall(count, rate, mode, corpus, db_kind, broker, workers)
-    except KafkaError as exc:
-        raise click.ClickException(str(exc)) from None
     _write(report, output)
 
 

@@ -27,7 +27,7 @@ from triage_events.topics import ALL_TOPICS, Topic
 
 KAFKA_VERSION = "4.4.0"
 # The checkout this module sits in (an editable install): where `.cache/kafka` and `tests/kafka/fetch.sh` are.
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 FETCH_SCRIPT = ROOT / "tests" / "kafka" / "fetch.sh"
 LOG_CONFIG = Path(__file__).resolve().with_name("kafka_log4j2.yaml")
 HEAP = os.environ.get("TRIAGE_TEST_KAFKA_HEAP", "-Xmx320m")

@@ -33,6 +33,7 @@ from triage_bench.pipeline import (
     machine,
     percentile,
     postgres_pid,
+    publish_at_rate,
     service_env,
     start_service,
     stop_services,
@@ -198,17 +199,8 @@ async def _oncall(
                 "postgresql": postgres_pid() or 0,
             }
             cpu_before = {name: _cpu(pids) for name, pids in cpu_pids.items()}
-            sent_at: dict[str, float] = {}
-            started = time.monotonic()
             wall_started = time.time()
-            for i, text in enumerate(texts):
-                delay = started + i / rate - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                event = bench_comment(account, i, text, "urgent")
-                sent_at[event.comment_key] = time.time()
-                await producer.send(COMMENTS.name, encode(event), key=event.kafka_key)
-            await producer.flush()
+            sent_at = await publish_at_rate(producer, account, texts, rate, "urgent")
             sent_rate = len(texts) / (time.time() - wall_started)
             wanted = {f"{URGENT_KIND}:{key}" for key in sent_at}
             await _wait_for_pages(receiver, wanted, QUIET_S, processes, quiet=True)

@@ -27,6 +27,8 @@ from uuid import uuid4
 import httpx
 from triage_cli.supervisor import classifier_threads, classifier_workers_env
 
+from triage_bench.databases import postgres_schema
+
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 WARMUP_TEXT = "I swallowed all my pills and I can't stay awake, help"
 
@@ -149,16 +151,8 @@ def database(kind: str, work: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{work / 'bench.db'}"
         return
-    import psycopg
-
-    schema = f"bench_{uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with postgres_schema(POSTGRES_URL, "bench") as url:
+        yield url
 
 
 def service_env(**triage: str) -> dict[str, str]:
@@ -481,7 +475,7 @@ async def _pipeline(
             steady_rate, steady_seconds = steady
             steady_texts = texts[: int(steady_rate * steady_seconds)]
             steady_before = (await _batch_metrics(client, ports))["comments"]
-            steady_sent = await _publish_steady(producer, account, steady_texts, steady_rate)
+            steady_sent = await publish_at_rate(producer, account, steady_texts, steady_rate, "steady")
             await drain(steady_before, len(steady_texts))
 
             pids = {name: process.pid for name, process in classifiers.items()}
@@ -613,9 +607,11 @@ async def _drain(
     raise RuntimeError("the pipeline did not catch up within an hour")
 
 
-async def _publish_steady(producer: Any, account: Any, texts: list[str], rate: float) -> dict[str, float]:
-    """Publish `texts` at `rate` comments/s on a fixed schedule (a late send does not push the next ones back);
-    returns each comment's send time."""
+async def publish_at_rate(
+    producer: Any, account: Any, texts: list[str], rate: float, kind: str
+) -> dict[str, float]:
+    """Publish `texts` (comment ids marked `kind`) at `rate` comments/s on a fixed schedule (a late send does
+    not push the next ones back); returns each comment's send time."""
     from triage_events import COMMENTS, encode
 
     sent_at: dict[str, float] = {}
@@ -624,7 +620,7 @@ async def _publish_steady(producer: Any, account: Any, texts: list[str], rate: f
         delay = start + i / rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        event = bench_comment(account, i, text, "steady")
+        event = bench_comment(account, i, text, kind)
         sent_at[event.comment_key] = time.time()
         await producer.send(COMMENTS.name, encode(event), key=event.kafka_key)
     await producer.flush()

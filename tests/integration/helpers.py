@@ -10,6 +10,7 @@ from typing import TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
+from triage_events.topics import Topic
 
 T = TypeVar("T")
 
@@ -87,3 +88,14 @@ async def committed_total(bootstrap_servers: str, group_id: str, topic: str, par
     finally:
         await admin.close()
     return sum(max(0, meta.offset) for meta in offsets.values())
+
+
+async def all_committed(
+    bootstrap_servers: str, group_id: str, topic: Topic, count: int, what: str, timeout: float = 45.0
+) -> None:
+    """Wait until `group_id` has committed exactly `count` records on `topic`, or fail after `timeout` s."""
+
+    async def done() -> bool:
+        return await committed_total(bootstrap_servers, group_id, topic.name, topic.partitions) == count
+
+    await eventually(done, timeout, what)

@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 
 def service_env(**triage: str) -> dict[str, str]:
     """This environment without any TRIAGE_* setting of the developer's, plus the given ones."""
@@ -76,3 +78,20 @@ def describe(children: list[Child]) -> str:
     return "\n".join(
         f"--- {c.name} (exit code {c.process.poll()}) {c.log_path}\n{c.log_tail()}" for c in children
     )
+
+
+def wait_ready(children: list[Child], urls: list[str], timeout: float) -> None:
+    """Until every URL answers 200; fails at once when a child exits, with its log, or after `timeout`."""
+    deadline = time.monotonic() + timeout
+    pending = list(urls)
+    while pending:
+        dead = [c for c in children if not c.alive()]
+        assert not dead, describe(dead)
+        for url in list(pending):
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    pending.remove(url)
+            except httpx.HTTPError:
+                pass
+        assert time.monotonic() < deadline, f"not ready: {pending}\n{describe(children)}"
+        time.sleep(0.2)

@@ -32,7 +32,7 @@ from triage_events import (
 )
 
 from tests.builders import make_comment, make_comment_body, make_flag, unique
-from tests.integration.helpers import committed_total, eventually, produce, read_all
+from tests.integration.helpers import all_committed, produce, read_all
 from tests.kafka.fixtures import Bus, bus_profile
 
 pytestmark = pytest.mark.integration
@@ -61,6 +61,25 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://triage.test") as client:
             yield client
+
+
+@contextlib.asynccontextmanager
+async def consuming(
+    database_url: str, bus: Bus, messages: list[tuple[bytes | None, bytes | None]]
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The app with its flags consumer on, once it has committed every one of `messages` sent to the flags topic."""
+    config = settings(database_url, consumer_enabled=True)
+    app = create_app(config, bus_profile(bus))
+    async with running(app) as client:
+        await produce(bus.bootstrap_servers, FLAGS.name, messages)
+        await all_committed(
+            bus.bootstrap_servers,
+            config.consumer_group,
+            FLAGS,
+            len(messages),
+            "the API consumer to commit every message",
+        )
+        yield app, client
 
 
 def flag_at(minutes: int, labels: list[Label], **overrides: Any) -> FlagRaised:
@@ -102,20 +121,7 @@ async def test_flags_are_stored_once_each_and_bad_messages_are_dead_lettered(
         (urgent_again.comment_key.encode(), encode(urgent_again)),
         (b"facebook:1:3", wrong_schema),
     ]
-    config = settings(database_url, consumer_enabled=True)
-    app = create_app(config, bus_profile(fresh_bus))
-
-    async with running(app) as client:
-        await produce(fresh_bus.bootstrap_servers, FLAGS.name, messages)
-
-        async def all_committed() -> bool:
-            total = await committed_total(
-                fresh_bus.bootstrap_servers, config.consumer_group, FLAGS.name, FLAGS.partitions
-            )
-            return total == len(messages)
-
-        await eventually(all_committed, 45, "the API consumer to commit every message")
-
+    async with consuming(database_url, fresh_bus, messages) as (app, client):
         with app.state.sessionmaker() as db:
             per_key = dict(
                 db.execute(select(Flag.comment_key, func.count()).group_by(Flag.comment_key)).all()
@@ -191,19 +197,7 @@ async def test_a_flag_the_database_refuses_does_not_stop_the_stream(
     later = [make_flag() for _ in range(3)]
     key = b"same-partition"
     messages: list[tuple[bytes | None, bytes | None]] = [(key, encode(f)) for f in (odd, *later)]
-    config = settings(database_url, consumer_enabled=True)
-    app = create_app(config, bus_profile(fresh_bus))
-
-    async with running(app) as client:
-        await produce(fresh_bus.bootstrap_servers, FLAGS.name, messages)
-
-        async def all_committed() -> bool:
-            total = await committed_total(
-                fresh_bus.bootstrap_servers, config.consumer_group, FLAGS.name, FLAGS.partitions
-            )
-            return total == len(messages)
-
-        await eventually(all_committed, 45, "the API consumer to commit every message")
+    async with consuming(database_url, fresh_bus, messages) as (_, client):
         stored = set(keys_of((await client.get("/api/flags", headers=AUTH)).json()))
 
     assert {f.comment_key for f in later} <= stored

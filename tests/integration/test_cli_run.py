@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import httpx
@@ -111,33 +112,40 @@ class Lines:
         return "".join(self.seen)
 
 
-def test_triage_run_serves_demo_flags_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    """Through two classifier workers sharing the comments topic, as on a machine with a core for each."""
-    data_dir = tmp_path / "triage-data"
-    api_port, ingest_port = free_port(), free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "triage_cli",
-            "run",
-            "--data-dir",
-            str(data_dir),
-            "--classifier-mode",
-            "rules",
-            "--classifier-workers",
-            "2",
-            "--api-port",
-            str(api_port),
-            "--ingest-port",
-            str(ingest_port),
-        ],
-        env=service_env(),
+def start_run(
+    args: list[str], env: dict[str, str] | None = None, preexec_fn: Callable[[], object] | None = None
+) -> subprocess.Popen[str]:
+    """`python -m triage_cli run ARGS` in its own process group (as at a terminal, so cleanup reaches all of
+    it), its output merged and read as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "triage_cli", "run", *args],
+        env=env if env is not None else service_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         text=True,
-        start_new_session=True,  # its own process group, as at a terminal; cleanup can reach all of it
+        start_new_session=True,
+        preexec_fn=preexec_fn,
+    )
+
+
+def kill_leftovers(process: subprocess.Popen[str], children: Iterable[int] = ()) -> None:
+    """After a test, whatever it failed to stop: the run's process group, then any child outside it."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+    for pid in children:
+        if cmdline(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_triage_run_serves_demo_flags_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    """Through two classifier workers sharing the comments topic, as on a machine with a core for each."""
+    data_dir = tmp_path / "triage-data"
+    api_port, ingest_port = free_port(), free_port()
+    ports = ["--api-port", str(api_port), "--ingest-port", str(ingest_port)]
+    process = start_run(
+        ["--data-dir", str(data_dir), "--classifier-mode", "rules", "--classifier-workers", "2", *ports]
     )
     output = Lines(process.stdout)
     children: set[int] = set()
@@ -189,12 +197,7 @@ def test_triage_run_serves_demo_flags_and_stops_cleanly_on_ctrl_c(tmp_path: Path
         assert processes_mentioning(broker_address) == {}
         assert processes_mentioning(str(data_dir)) == {}
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-        for pid in children:
-            if cmdline(pid):
-                os.kill(pid, signal.SIGKILL)
+        kill_leftovers(process, children)
 
 
 def test_triage_run_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> None:
@@ -225,24 +228,9 @@ def test_triage_run_takes_ports_from_the_environment_and_stops_on_ctrl_c_when_st
     """Started the way some shells and job runners start background jobs (SIGINT ignored), with the ports the
     README documents as settings: it listens where told and Ctrl-C still stops it."""
     api_port, ingest_port = free_port(), free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "triage_cli",
-            "run",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--no-demo",
-            "--classifier-mode",
-            "rules",
-        ],
+    process = start_run(
+        ["--data-dir", str(tmp_path / "data"), "--no-demo", "--classifier-mode", "rules"],
         env={**service_env(), "TRIAGE_API_PORT": str(api_port), "TRIAGE_INGEST_PORT": str(ingest_port)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     output = Lines(process.stdout)
@@ -257,6 +245,4 @@ def test_triage_run_takes_ports_from_the_environment_and_stops_on_ctrl_c_when_st
         assert code == 0, text
         assert "Stopped." in text
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        kill_leftovers(process)

@@ -34,7 +34,7 @@ from triage_events import (
 
 from tests.builders import make_comment, make_flag, make_judged, unique
 from tests.integration.desk_support import Desk, make_app, running_desk
-from tests.integration.helpers import committed_total, eventually, produce, read_all
+from tests.integration.helpers import all_committed, produce, read_all
 from tests.integration.test_api_csrf import page_token
 from tests.integration.test_desk_dashboard import sign_in
 from tests.kafka.fixtures import Bus, bus_profile
@@ -287,16 +287,13 @@ async def test_the_consumer_stores_verdicts_once_and_dead_letters_bad_records(
     async with app.router.lifespan_context(app):
         await produce(fresh_bus.bootstrap_servers, JUDGED.name, messages)
 
-        async def all_committed() -> bool:
-            total = await committed_total(
-                fresh_bus.bootstrap_servers,
-                f"{config.consumer_group}-comments",
-                JUDGED.name,
-                JUDGED.partitions,
-            )
-            return total == len(messages)
-
-        await eventually(all_committed, 45, "the comment consumer to commit every message")
+        await all_committed(
+            fresh_bus.bootstrap_servers,
+            f"{config.consumer_group}-comments",
+            JUDGED,
+            len(messages),
+            "the comment consumer to commit every message",
+        )
         with app.state.sessionmaker() as db:
             stored = sorted(db.scalars(select(SeenComment.comment_key)).all())
         assert stored == sorted([a.comment_key, b.comment_key])

@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +16,8 @@ from triage_api.main import create_app
 from triage_bus.embedded import free_port
 from triage_ingest.polling.cursors import CursorStore
 
-from tests.integration.processes import service_env
 from tests.integration.test_api_consumer import AUTH, running, settings
-from tests.integration.test_cli_run import START_TIMEOUT, Lines, cmdline, descendants
+from tests.integration.test_cli_run import START_TIMEOUT, Lines, descendants, kill_leftovers, start_run
 
 pytestmark = pytest.mark.integration
 
@@ -81,28 +78,9 @@ def test_triage_run_keeps_its_data_folder_private(tmp_path: Path) -> None:
     data_dir = tmp_path / "triage-data"
     data_dir.mkdir(mode=0o755)  # as an earlier version left it
     data_dir.chmod(0o755)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "triage_cli",
-            "run",
-            "--no-demo",
-            "--data-dir",
-            str(data_dir),
-            "--classifier-mode",
-            "rules",
-            "--api-port",
-            str(free_port()),
-            "--ingest-port",
-            str(free_port()),
-        ],
-        env=service_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
+    ports = ["--api-port", str(free_port()), "--ingest-port", str(free_port())]
+    process = start_run(
+        ["--no-demo", "--data-dir", str(data_dir), "--classifier-mode", "rules", *ports],
         preexec_fn=lambda: os.umask(0o022),  # a shell's usual umask
     )
     output = Lines(process.stdout)
@@ -119,12 +97,7 @@ def test_triage_run_keeps_its_data_folder_private(tmp_path: Path) -> None:
         os.killpg(process.pid, signal.SIGINT)
         assert process.wait(60) == 0, output.rest()
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-        for pid in children:
-            if cmdline(pid):
-                os.kill(pid, signal.SIGKILL)
+        kill_leftovers(process, children)
     expected = {"triage.db", "triage.db-wal", "triage.db-shm", "ingest-poll.sqlite3", "admin-password"}
     assert expected | {"run.json", "logs/api.log", "logs/ingest.log", "logs/broker.log"} <= files.keys(), (
         files

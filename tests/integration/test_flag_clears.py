@@ -32,7 +32,7 @@ from triage_events import (
 )
 
 from tests.builders import make_comment, make_flag
-from tests.integration.helpers import committed_total, eventually, produce, read_all
+from tests.integration.helpers import all_committed, produce, read_all
 from tests.integration.test_api_consumer import AUTH, running, settings
 from tests.integration.test_flag_edits import audit_of
 
@@ -112,13 +112,13 @@ class Harness:
         await produce(self.broker.bootstrap_servers, FLAGS.name, pairs)
         self.sent += len(pairs)
 
-        async def committed() -> bool:
-            total = await committed_total(
-                self.broker.bootstrap_servers, self.config.consumer_group, FLAGS.name, FLAGS.partitions
-            )
-            return total == self.sent
-
-        await eventually(committed, 45, "the API consumer to commit every flag message")
+        await all_committed(
+            self.broker.bootstrap_servers,
+            self.config.consumer_group,
+            FLAGS,
+            self.sent,
+            "the API consumer to commit every flag message",
+        )
 
     def flag(self, comment_key: str) -> Flag:
         with self.app.state.sessionmaker() as db:

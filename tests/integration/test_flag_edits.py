@@ -22,7 +22,7 @@ from triage_bus.profile import BrokerProfile
 from triage_events import ALERTS, FLAGS, AlertKind, AlertRaised, Evidence, FlagRaised, Label, Severity, encode
 
 from tests.builders import make_comment, make_flag
-from tests.integration.helpers import committed_total, eventually, produce
+from tests.integration.helpers import all_committed, eventually, produce
 from tests.integration.test_api_consumer import AUTH, running, settings
 
 pytestmark = pytest.mark.integration
@@ -105,13 +105,13 @@ async def test_a_newer_verdict_relabels_the_flag_and_older_or_repeated_ones_do_n
         await produce(fresh_broker.bootstrap_servers, FLAGS.name, [(key.encode(), encode(e)) for e in events])
         sent += len(events)
 
-        async def committed() -> bool:
-            total = await committed_total(
-                fresh_broker.bootstrap_servers, config.consumer_group, FLAGS.name, FLAGS.partitions
-            )
-            return total == sent
-
-        await eventually(committed, 45, "the API consumer to commit every flag message")
+        await all_committed(
+            fresh_broker.bootstrap_servers,
+            config.consumer_group,
+            FLAGS,
+            sent,
+            "the API consumer to commit every flag message",
+        )
 
     async with running(app) as client:
         await send(original)
@@ -242,13 +242,13 @@ async def test_several_verdicts_on_one_comment_in_one_batch_apply_in_order(
             [(key.encode(), encode(e)) for e in (original, first_edit, rejudged)],
         )
 
-        async def committed() -> bool:
-            total = await committed_total(
-                fresh_broker.bootstrap_servers, config.consumer_group, FLAGS.name, FLAGS.partitions
-            )
-            return total == 3
-
-        await eventually(committed, 45, "the API consumer to commit the batch")
+        await all_committed(
+            fresh_broker.bootstrap_servers,
+            config.consumer_group,
+            FLAGS,
+            3,
+            "the API consumer to commit the batch",
+        )
         trail = await audit_of(client, str(original.event_id))
     reasons = [e["detail"]["reason"] for e in trail if e["action"] == "flag.relabelled"]
     assert reasons == ["rejudged", "comment_edited"]  # newest first

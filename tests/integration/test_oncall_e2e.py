@@ -132,30 +132,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Itera
     try:
         for name in ("api", "classifier"):
             children.append(processes.start(name, [name], env, work / "logs"))
-        _wait_ok(
-            children, [f"http://127.0.0.1:{api_port}/readyz", f"http://127.0.0.1:{classifier_port}/metrics"]
+        processes.wait_ready(
+            children,
+            [f"http://127.0.0.1:{api_port}/readyz", f"http://127.0.0.1:{classifier_port}/metrics"],
+            START_TIMEOUT,
         )
         yield Stack(broker, f"http://127.0.0.1:{api_port}", api_port, classifier_port, env, children, work)
     finally:
         processes.stop(children)
         broker.stop()
         print(processes.describe(children))
-
-
-def _wait_ok(children: list[processes.Child], urls: list[str]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    pending = list(urls)
-    while pending:
-        dead = [c for c in children if not c.alive()]
-        assert not dead, processes.describe(dead)
-        for url in list(pending):
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    pending.remove(url)
-            except httpx.HTTPError:
-                pass
-        assert time.monotonic() < deadline, f"not ready: {pending}\n{processes.describe(children)}"
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

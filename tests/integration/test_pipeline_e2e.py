@@ -8,7 +8,6 @@ import base64
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -142,8 +141,10 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     try:
         for name in ("api", "classifier", "ingest"):
             children.append(processes.start(name, [name], env, work / "logs"))
-        _wait_healthy(
-            children, [f"http://127.0.0.1:{api_port}/readyz", f"http://127.0.0.1:{ingest_port}/healthz"]
+        processes.wait_ready(
+            children,
+            [f"http://127.0.0.1:{api_port}/readyz", f"http://127.0.0.1:{ingest_port}/healthz"],
+            timeout=60.0,
         )
         yield Stack(broker, f"http://127.0.0.1:{api_port}", env, app_id, group, children, work)
     finally:
@@ -153,22 +154,6 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         if isinstance(broker, KafkaCluster):
             print(broker.describe())
     assert all(not c.alive() for c in children)
-
-
-def _wait_healthy(children: list[processes.Child], urls: list[str], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    pending = list(urls)
-    while pending:
-        dead = [c for c in children if not c.alive()]
-        assert not dead, processes.describe(dead)
-        for url in list(pending):
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    pending.remove(url)
-            except httpx.HTTPError:
-                pass
-        assert time.monotonic() < deadline, f"not healthy: {pending}\n{processes.describe(children)}"
-        time.sleep(0.2)
 
 
 def raised(value: bytes | None) -> str | None:

@@ -16,11 +16,12 @@ from triage_api import db as triage_db
 from triage_api.flags import service, sla
 from triage_api.flags.models import Flag
 from triage_api.flags.service import FlagPosition, FlagQuery, QueueOrder
+from triage_bench.databases import alembic
 from triage_events import Label, Severity
 
 from tests.builders import make_comment, make_flag
 from tests.integration.desk_support import Desk, FakePublisher, make_app, running_desk
-from tests.integration.test_queue_pagination import alembic, index_names
+from tests.integration.test_queue_pagination import index_names, query_plan
 
 pytestmark = pytest.mark.integration
 
@@ -188,14 +189,7 @@ async def test_the_orders_can_use_the_indexes_of_migration_0009(database_url: st
                 db.execute(text("SET enable_seqscan = off"))
                 db.execute(text("SET enable_sort = off"))
             for index, query in cases.items():
-                statement = service.page_statement(query)
-                if postgres:
-                    compiled = statement.compile(db.get_bind())
-                    rows = db.connection().exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)
-                else:
-                    compiled = statement.compile(db.get_bind(), compile_kwargs={"literal_binds": True})
-                    rows = db.execute(text("EXPLAIN QUERY PLAN " + str(compiled)))
-                plan = "\n".join(str(r[-1]) for r in rows)
+                plan = query_plan(db, service.page_statement(query), postgres)
                 assert index in plan, (index, plan)
 
 

@@ -9,17 +9,16 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import MetaData, Table, inspect, select, text, update
+from sqlalchemy import MetaData, Result, Select, Table, inspect, select, text, update
+from sqlalchemy.orm import Session
 from triage_api import db as triage_db
 from triage_api.flags import service
 from triage_api.flags.models import Flag
 from triage_api.flags.service import FlagPosition, FlagQuery, count_flags, counts_by_status, encode_cursor
+from triage_bench.databases import alembic
 from triage_events import Label, Platform, Severity
 
 from tests.builders import make_account, make_comment, make_flag
@@ -311,16 +310,16 @@ NEW_FLAG_INDEXES = {
 }
 
 
-def alembic(database_url: str, action: str, revision: str) -> None:
-    engine = triage_db.make_engine(database_url)
-    try:
-        config = Config()
-        config.set_main_option("script_location", str(Path(triage_db.__file__).parent / "migrations"))
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            getattr(command, action)(config, revision)
-    finally:
-        engine.dispose()
+def query_plan(db: Session, statement: Select[Any], postgres: bool) -> str:
+    """The database's plan for `statement`: PostgreSQL's EXPLAIN, or SQLite's EXPLAIN QUERY PLAN."""
+    rows: Result[Any]
+    if postgres:
+        compiled = statement.compile(db.get_bind())
+        rows = db.connection().exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)
+    else:
+        compiled = statement.compile(db.get_bind(), compile_kwargs={"literal_binds": True})
+        rows = db.execute(text("EXPLAIN QUERY PLAN " + str(compiled)))
+    return "\n".join(str(r[-1]) for r in rows)
 
 
 def index_names(database_url: str, table: str) -> set[str]:
@@ -383,14 +382,7 @@ async def test_the_listing_queries_can_use_the_queue_indexes(database_url: str) 
             for index, query in cases.items():
                 if index == "ix_flags_text_trgm":  # GIN gives bitmaps only: price out the ordered walk too
                     db.execute(text("SET enable_indexscan = off"))
-                statement = service.page_statement(query)
-                if postgres:
-                    compiled = statement.compile(db.get_bind())
-                    rows = db.connection().exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)
-                else:
-                    compiled = statement.compile(db.get_bind(), compile_kwargs={"literal_binds": True})
-                    rows = db.execute(text("EXPLAIN QUERY PLAN " + str(compiled)))
-                plan = "\n".join(str(r[-1]) for r in rows)
+                plan = query_plan(db, service.page_statement(query), postgres)
                 assert index in plan, (index, plan)
 
 

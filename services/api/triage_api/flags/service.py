@@ -44,7 +44,7 @@ def store_flags(
     call, the first is inserted. Two statements whatever the number of events: the flags (one multi-row
     INSERT … ON CONFLICT DO NOTHING RETURNING) and their labels.
     """
-    rows = [_row(event) for event in events]
+    rows = [flag_row(event) for event in events]
     stored = [events[position] for position in insert_new(db, Flag, rows, "comment_key")]
     labels = [
         {"flag_id": str(event.event_id), "label": label.value} for event in stored for label in event.labels
@@ -87,7 +87,8 @@ def event_language(event: FlagRaised | CommentJudged) -> str | None:
     return language if language and len(language) <= 16 and _LANGUAGE_TAG.fullmatch(language) else None
 
 
-def _row(event: FlagRaised) -> dict[str, object]:
+def flag_row(event: FlagRaised) -> dict[str, object]:
+    """The `flags` row a raised flag is stored as (its labels go to `flag_labels`)."""
     comment = event.comment
     return {
         "id": str(event.event_id),
