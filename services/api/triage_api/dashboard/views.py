@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
@@ -23,10 +23,9 @@ from triage_api.dashboard.context import context_of
 from triage_api.dashboard.highlight import segments
 from triage_api.dashboard.stream import flag_state
 from triage_api.db import as_utc
-from triage_api.deps import DbDep, csrf_ok, current_principal
+from triage_api.deps import DbDep, PrincipalDep, csrf_ok, in_transaction, publish_now
 from triage_api.errors import DeskError, Forbidden
 from triage_api.flags import sla, workflow
-from triage_api.flags.desk_views import comment_language, in_transaction, send, suggestions
 from triage_api.flags.language_names import language_label
 from triage_api.flags.models import ActionState, FlagAction, FlagStatus
 from triage_api.flags.service import (
@@ -45,13 +44,14 @@ from triage_api.flags.service import (
     preferred_order,
     set_preferred_order,
 )
+from triage_api.flags.suggestions import comment_language, suggestions
+from triage_api.outbox import with_outbox
 from triage_api.replies.catalogue import LANGUAGE_NAMES, languages
 from triage_api.staff.models import Role
 from triage_api.staff.service import Principal
 
 router = APIRouter(include_in_schema=False)
 
-PrincipalDep = Annotated[Principal | None, Depends(current_principal)]
 STATIC = Path(__file__).with_name("static")
 
 
@@ -416,17 +416,19 @@ async def _perform(
         row, event = await run_in_threadpool(
             in_transaction,
             request,
-            lambda db: workflow.request_action(db, flag_id, action_kind, principal, accounts, reply),
+            with_outbox(
+                lambda db: workflow.request_action(db, flag_id, action_kind, principal, accounts, reply)
+            ),
         )
-        await send(request, row, event)
+        await publish_now(request, event)
         return row
     if op in ("approve", "reject"):
         row, event = await run_in_threadpool(
             in_transaction,
             request,
-            lambda db: workflow.decide(db, action_id or "", op == "approve", principal),
+            with_outbox(lambda db: workflow.decide(db, action_id or "", op == "approve", principal)),
         )
-        await send(request, row, event)
+        await publish_now(request, event)
         return row
 
     def work(db: Session) -> None:

@@ -3,29 +3,24 @@ actions, approvals, and the reply templates that fit a flag."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
-from triage_events import ActionKind, ActionRequested, Label
+from triage_events import ActionKind, Label
 
-from triage_api.deps import DbDep, LeadDep, ModeratorDep, ViewerDep
+from triage_api.deps import DbDep, LeadDep, ModeratorDep, ViewerDep, in_transaction, publish_now
 from triage_api.flags import workflow
-from triage_api.flags.models import Flag, FlagAction, FlagStatus
-from triage_api.flags.schemas import FlagOut
-from triage_api.outbox import enqueue
+from triage_api.flags.models import FlagStatus
+from triage_api.flags.schemas import FlagOut, SuggestionOut
+from triage_api.flags.suggestions import suggestions
+from triage_api.outbox import with_outbox
 from triage_api.params import UtcDateTime
-from triage_api.replies.accounts import AccountBook
-from triage_api.replies.catalogue import ReplyTemplate, languages, load_catalogue, templates_for
-from triage_api.replies.guard import check_reply
-from triage_api.replies.render import RenderError, render
+from triage_api.replies.catalogue import ReplyTemplate, load_catalogue
 from triage_api.staff.service import Principal
 
 router = APIRouter(prefix="/api", tags=["desk"])
-T = TypeVar("T")
 
 
 class StatusIn(BaseModel):
@@ -94,24 +89,6 @@ class TemplateOut(BaseModel):
     guidance: list[str]
     sources: list[str]
     text: dict[str, str]
-
-
-class SuggestionOut(BaseModel):
-    id: str
-    title: str
-    variant: str
-    language: str
-    text: str | None
-    guidance: list[str]
-    sources: list[str]
-    needs_approval: bool
-    blocked: list[str]
-    texts: dict[str, str] = Field(
-        default_factory=dict, description="the template filled in, in every language it is written in"
-    )
-    blocked_by_language: dict[str, list[str]] = Field(
-        default_factory=dict, description="why the PHI guard (or a missing setting) stops it, per language"
-    )
 
 
 def _template_out(t: ReplyTemplate) -> TemplateOut:
@@ -206,26 +183,6 @@ def feedback_route(flag_id: str, body: FeedbackIn, db: DbDep, who: ModeratorDep)
 # --- platform actions --------------------------------------------------------------------------------------
 
 
-async def send(request: Request, row: FlagAction, event: ActionRequested | None) -> ActionOut:
-    """The request and its outbox entry committed together; publish it now, waiting a little. When the bus
-    is down it stays queued (shown on the flag) and the outbox relay retries it: still 202, never a retry
-    by the user that would send the action twice."""
-    if event is not None:
-        settings = request.app.state.settings
-        await request.app.state.outbox_relay.flush(settings.outbox_publish_wait_seconds)
-    return ActionOut.model_validate(row)
-
-
-def in_transaction(request: Request, work: Callable[[Session], T]) -> T:
-    """Run `work` in a session and transaction of its own (committed when it returns). Work that returns
-    `(row, ActionRequested)` has the event added to the outbox in the same transaction, for `send`."""
-    with request.app.state.sessionmaker() as db, db.begin():
-        result = work(db)
-        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], ActionRequested):
-            enqueue(db, result[1])
-        return result
-
-
 async def _act(
     request: Request,
     flag_id: str,
@@ -235,9 +192,12 @@ async def _act(
 ) -> ActionOut:
     accounts = request.app.state.accounts
     row, event = await run_in_threadpool(
-        in_transaction, request, lambda db: workflow.request_action(db, flag_id, kind, who, accounts, reply)
+        in_transaction,
+        request,
+        with_outbox(lambda db: workflow.request_action(db, flag_id, kind, who, accounts, reply)),
     )
-    return await send(request, row, event)
+    await publish_now(request, event)
+    return ActionOut.model_validate(row)
 
 
 @router.post("/flags/{flag_id}/reply", response_model=ActionOut, status_code=202)
@@ -269,9 +229,10 @@ async def delete_route(flag_id: str, request: Request, who: LeadDep) -> ActionOu
 async def approve_route(action_id: str, request: Request, who: LeadDep) -> ActionOut:
     """A lead (medical reviewer) approves a pending correction; it is sent now."""
     row, event = await run_in_threadpool(
-        in_transaction, request, lambda db: workflow.decide(db, action_id, True, who)
+        in_transaction, request, with_outbox(lambda db: workflow.decide(db, action_id, True, who))
     )
-    return await send(request, row, event)
+    await publish_now(request, event)
+    return ActionOut.model_validate(row)
 
 
 @router.post("/actions/{action_id}/reject", response_model=ActionOut)
@@ -294,48 +255,6 @@ def actions_route(flag_id: str, db: DbDep, _: ViewerDep) -> list[ActionOut]:
 def templates_route(_: ViewerDep) -> list[TemplateOut]:
     """The reply template catalogue with the guidance and sources each follows."""
     return [_template_out(t) for t in load_catalogue().values()]
-
-
-def comment_language(flag: Flag, accounts: AccountBook) -> str:
-    """The language to answer a flag in: the comment's own (as the classifier identified it) where a template
-    is written in it, else the account's language setting."""
-    if flag.language is not None and flag.language in languages():
-        return flag.language
-    return accounts.get(flag.account_id).language
-
-
-def suggestions(flag: Flag, accounts: AccountBook, language: str | None = None) -> list[SuggestionOut]:
-    """The templates that fit a flag, filled in with the account's settings in every language and checked by
-    the PHI guard; `text` and `blocked` are those of `language` (the comment's language by default)."""
-    settings = accounts.get(flag.account_id)
-    lang = language or comment_language(flag, accounts)
-    variables = {**settings.variables(), "handle": workflow.commenter_handle(flag)}
-    out = []
-    for t in templates_for(flag.labels, flag.platform, flag.suggested_templates, flag.evidence):
-        texts: dict[str, str] = {}
-        blocked: dict[str, list[str]] = {}
-        for code in dict.fromkeys([lang, *t.text]):
-            try:
-                texts[code] = render(t, code, variables)
-                blocked[code] = check_reply(texts[code], flag.text, settings.phone_numbers()).reasons
-            except RenderError as exc:
-                blocked[code] = [str(exc)]
-        out.append(
-            SuggestionOut(
-                id=t.id,
-                title=t.title,
-                variant=t.variant,
-                language=lang,
-                text=texts.get(lang),
-                guidance=t.guidance,
-                sources=t.sources,
-                needs_approval=t.needs_approval or "misinformation" in flag.labels,
-                blocked=blocked[lang],
-                texts={code: text for code, text in texts.items() if code in t.text},
-                blocked_by_language={code: why for code, why in blocked.items() if code in t.text},
-            )
-        )
-    return out
 
 
 @router.get("/flags/{flag_id}/templates", response_model=list[SuggestionOut], tags=["templates"])
