@@ -25,7 +25,7 @@ from triage_api.dashboard.stream import flag_state
 from triage_api.db import as_utc
 from triage_api.deps import DbDep, PrincipalDep, csrf_ok, in_transaction, publish_now
 from triage_api.errors import DeskError, Forbidden
-from triage_api.flags import sla, workflow
+from triage_api.flags import claims, escalation, notes, platform_actions, sla, status
 from triage_api.flags.language_names import language_label
 from triage_api.flags.models import ActionState, FlagAction, FlagStatus
 from triage_api.flags.service import (
@@ -227,7 +227,7 @@ def _flag_context(
         "raise_to": [s.value for s in Severity if s.rank > Severity(flag.severity).rank],
         "teams": sorted(request.app.state.routing.teams),
         "open_statuses": sla.OPEN_STATUSES,
-        "claim": workflow.claim_holder(flag),
+        "claim": claims.claim_holder(flag),
         "language": language or comment_language(flag, accounts),
         "comment_language": flag.language,
         "comment_language_label": language_label(flag.language) if flag.language else None,
@@ -235,15 +235,17 @@ def _flag_context(
         "languages": languages(),
         "suggestions": suggestions(flag, accounts, language),
         "context": context_of(db, flag),
-        "replies": [a for a in workflow.actions(db, flag_id) if a.action in REPLY_ACTIONS],
+        "replies": [a for a in platform_actions.actions(db, flag_id) if a.action in REPLY_ACTIONS],
         # Feedback is asked for the labels the flag has or that scored above zero, not for the rest.
         "feedback_labels": {label for label, score in flag.scores.items() if score >= 0.005}
         | set(flag.labels),
-        "pending": [a for a in workflow.actions(db, flag_id) if a.status == ActionState.PENDING_APPROVAL],
+        "pending": [
+            a for a in platform_actions.actions(db, flag_id) if a.status == ActionState.PENDING_APPROVAL
+        ],
         "verdicts": {
-            f.label: f.verdict for f in workflow.feedback(db, flag_id) if f.username == principal.username
+            f.label: f.verdict for f in notes.feedback(db, flag_id) if f.username == principal.username
         },
-        "notes": workflow.notes(db, flag_id),
+        "notes": notes.notes(db, flag_id),
         "audit": audit,
         "error": None,
         "reasons": [],
@@ -410,14 +412,16 @@ async def _perform(
     if kind is not None:
         reply = None
         if kind is ActionKind.REPLY:
-            reply = workflow.ReplyRequest(template_id or None, text, language, None, private)
+            reply = platform_actions.ReplyRequest(template_id or None, text, language, None, private)
             kind = ActionKind.PRIVATE_REPLY if private else ActionKind.REPLY
         action_kind = kind
         row, event = await run_in_threadpool(
             in_transaction,
             request,
             with_outbox(
-                lambda db: workflow.request_action(db, flag_id, action_kind, principal, accounts, reply)
+                lambda db: platform_actions.request_action(
+                    db, flag_id, action_kind, principal, accounts, reply
+                )
             ),
         )
         await publish_now(request, event)
@@ -426,26 +430,26 @@ async def _perform(
         row, event = await run_in_threadpool(
             in_transaction,
             request,
-            with_outbox(lambda db: workflow.decide(db, action_id or "", op == "approve", principal)),
+            with_outbox(lambda db: platform_actions.decide(db, action_id or "", op == "approve", principal)),
         )
         await publish_now(request, event)
         return row
 
     def work(db: Session) -> None:
         if op == "claim":
-            workflow.claim(db, flag_id, principal, minutes)
+            claims.claim(db, flag_id, principal, minutes)
         elif op == "release":
-            workflow.release(db, flag_id, principal)
+            claims.release(db, flag_id, principal)
         elif op in STATUS_OPS:
-            workflow.set_status(db, flag_id, STATUS_OPS[op], principal)
+            status.set_status(db, flag_id, STATUS_OPS[op], principal)
         elif op == "note":
-            workflow.add_note(db, flag_id, body or "", principal)
+            notes.add_note(db, flag_id, body or "", principal)
         elif op == "feedback" and label is not None:
-            workflow.set_feedback(db, flag_id, label, verdict == "correct", principal)
+            notes.set_feedback(db, flag_id, label, verdict == "correct", principal)
         elif op == "severity" and severity is not None:
-            workflow.raise_severity(db, flag_id, severity, principal)
+            escalation.raise_severity(db, flag_id, severity, principal)
         elif op == "reroute" and team:
-            workflow.reroute(db, flag_id, team, None, principal)
+            escalation.reroute(db, flag_id, team, None, principal)
 
     await run_in_threadpool(in_transaction, request, work)
     return None

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from triage_events import ActionKind, Label
 
 from triage_api.deps import DbDep, LeadDep, ModeratorDep, ViewerDep, in_transaction, publish_now
-from triage_api.flags import workflow
+from triage_api.flags import assignment, claims, notes, platform_actions, status
 from triage_api.flags.models import FlagStatus
 from triage_api.flags.schemas import FlagOut, SuggestionOut
 from triage_api.flags.suggestions import suggestions
@@ -111,42 +111,42 @@ def _template_out(t: ReplyTemplate) -> TemplateOut:
 @router.post("/flags/{flag_id}/claim", response_model=FlagOut)
 def claim_route(flag_id: str, request: Request, db: DbDep, who: ModeratorDep) -> FlagOut:
     """Claim the flag for `claim_minutes`; 409 while someone else holds it."""
-    flag = workflow.claim(db, flag_id, who, request.app.state.settings.claim_minutes)
+    flag = claims.claim(db, flag_id, who, request.app.state.settings.claim_minutes)
     db.commit()
     return FlagOut.model_validate(flag)
 
 
 @router.post("/flags/{flag_id}/release", response_model=FlagOut)
 def release_route(flag_id: str, db: DbDep, who: ModeratorDep) -> FlagOut:
-    flag = workflow.release(db, flag_id, who)
+    flag = claims.release(db, flag_id, who)
     db.commit()
     return FlagOut.model_validate(flag)
 
 
 @router.post("/flags/{flag_id}/assign", response_model=FlagOut)
 def assign_route(flag_id: str, body: AssignIn, db: DbDep, who: ModeratorDep) -> FlagOut:
-    flag = workflow.assign(db, flag_id, body.assignee, who)
+    flag = assignment.assign(db, flag_id, body.assignee, who)
     db.commit()
     return FlagOut.model_validate(flag)
 
 
 @router.post("/flags/{flag_id}/status", response_model=FlagOut)
 def status_route(flag_id: str, body: StatusIn, db: DbDep, who: ModeratorDep) -> FlagOut:
-    flag = workflow.set_status(db, flag_id, body.status, who, body.reason)
+    flag = status.set_status(db, flag_id, body.status, who, body.reason)
     db.commit()
     return FlagOut.model_validate(flag)
 
 
 @router.post("/flags/{flag_id}/dismiss", response_model=FlagOut)
 def dismiss_route(flag_id: str, db: DbDep, who: ModeratorDep) -> FlagOut:
-    flag = workflow.set_status(db, flag_id, FlagStatus.DISMISSED, who)
+    flag = status.set_status(db, flag_id, FlagStatus.DISMISSED, who)
     db.commit()
     return FlagOut.model_validate(flag)
 
 
 @router.post("/flags/{flag_id}/escalate", response_model=FlagOut)
 def escalate_route(flag_id: str, db: DbDep, who: ModeratorDep) -> FlagOut:
-    flag = workflow.set_status(db, flag_id, FlagStatus.ESCALATED, who)
+    flag = status.set_status(db, flag_id, FlagStatus.ESCALATED, who)
     db.commit()
     return FlagOut.model_validate(flag)
 
@@ -154,20 +154,20 @@ def escalate_route(flag_id: str, db: DbDep, who: ModeratorDep) -> FlagOut:
 @router.post("/flags/bulk-status")
 def bulk_status_route(body: BulkStatusIn, db: DbDep, who: ModeratorDep) -> dict[str, dict[str, str]]:
     """One status for many flags; each id reports "ok" or why it was skipped."""
-    results = workflow.bulk_status(db, body.ids, body.status, who)
+    results = status.bulk_status(db, body.ids, body.status, who)
     db.commit()
     return {"results": results}
 
 
 @router.get("/flags/{flag_id}/notes", response_model=list[NoteOut])
 def notes_route(flag_id: str, db: DbDep, _: ViewerDep) -> list[NoteOut]:
-    workflow.load(db, flag_id)
-    return [NoteOut.model_validate(n) for n in workflow.notes(db, flag_id)]
+    claims.load(db, flag_id)
+    return [NoteOut.model_validate(n) for n in notes.notes(db, flag_id)]
 
 
 @router.post("/flags/{flag_id}/notes", response_model=NoteOut, status_code=201)
 def add_note_route(flag_id: str, body: NoteIn, db: DbDep, who: ModeratorDep) -> NoteOut:
-    note = workflow.add_note(db, flag_id, body.body, who)
+    note = notes.add_note(db, flag_id, body.body, who)
     db.commit()
     return NoteOut.model_validate(note)
 
@@ -175,9 +175,9 @@ def add_note_route(flag_id: str, body: NoteIn, db: DbDep, who: ModeratorDep) -> 
 @router.put("/flags/{flag_id}/feedback")
 def feedback_route(flag_id: str, body: FeedbackIn, db: DbDep, who: ModeratorDep) -> dict[str, str]:
     """Correct / wrong on one label, stored for retraining."""
-    workflow.set_feedback(db, flag_id, body.label, body.correct, who)
+    notes.set_feedback(db, flag_id, body.label, body.correct, who)
     db.commit()
-    return {r.label: r.verdict for r in workflow.feedback(db, flag_id) if r.username == who.username}
+    return {r.label: r.verdict for r in notes.feedback(db, flag_id) if r.username == who.username}
 
 
 # --- platform actions --------------------------------------------------------------------------------------
@@ -188,13 +188,13 @@ async def _act(
     flag_id: str,
     kind: ActionKind,
     who: Principal,
-    reply: workflow.ReplyRequest | None = None,
+    reply: platform_actions.ReplyRequest | None = None,
 ) -> ActionOut:
     accounts = request.app.state.accounts
     row, event = await run_in_threadpool(
         in_transaction,
         request,
-        with_outbox(lambda db: workflow.request_action(db, flag_id, kind, who, accounts, reply)),
+        with_outbox(lambda db: platform_actions.request_action(db, flag_id, kind, who, accounts, reply)),
     )
     await publish_now(request, event)
     return ActionOut.model_validate(row)
@@ -205,7 +205,9 @@ async def reply_route(flag_id: str, body: ReplyIn, request: Request, who: Modera
     """Send a reply from a template (with the account's variables) or edited text. The PHI guard runs first
     (422 with its reasons); replies to misinformation wait for a lead's approval unless a lead sends them."""
     kind = ActionKind.PRIVATE_REPLY if body.private else ActionKind.REPLY
-    reply = workflow.ReplyRequest(body.template_id, body.text, body.language, body.variables, body.private)
+    reply = platform_actions.ReplyRequest(
+        body.template_id, body.text, body.language, body.variables, body.private
+    )
     return await _act(request, flag_id, kind, who, reply)
 
 
@@ -229,7 +231,7 @@ async def delete_route(flag_id: str, request: Request, who: LeadDep) -> ActionOu
 async def approve_route(action_id: str, request: Request, who: LeadDep) -> ActionOut:
     """A lead (medical reviewer) approves a pending correction; it is sent now."""
     row, event = await run_in_threadpool(
-        in_transaction, request, with_outbox(lambda db: workflow.decide(db, action_id, True, who))
+        in_transaction, request, with_outbox(lambda db: platform_actions.decide(db, action_id, True, who))
     )
     await publish_now(request, event)
     return ActionOut.model_validate(row)
@@ -237,15 +239,15 @@ async def approve_route(action_id: str, request: Request, who: LeadDep) -> Actio
 
 @router.post("/actions/{action_id}/reject", response_model=ActionOut)
 def reject_route(action_id: str, db: DbDep, who: LeadDep) -> ActionOut:
-    row, _ = workflow.decide(db, action_id, False, who)
+    row, _ = platform_actions.decide(db, action_id, False, who)
     db.commit()
     return ActionOut.model_validate(row)
 
 
 @router.get("/flags/{flag_id}/actions", response_model=list[ActionOut])
 def actions_route(flag_id: str, db: DbDep, _: ViewerDep) -> list[ActionOut]:
-    workflow.load(db, flag_id)
-    return [ActionOut.model_validate(a) for a in workflow.actions(db, flag_id)]
+    claims.load(db, flag_id)
+    return [ActionOut.model_validate(a) for a in platform_actions.actions(db, flag_id)]
 
 
 # --- templates ---------------------------------------------------------------------------------------------
@@ -262,4 +264,4 @@ def flag_templates_route(
     flag_id: str, request: Request, db: DbDep, _: ViewerDep, language: str | None = None
 ) -> list[SuggestionOut]:
     """Suggested replies for this flag, filled in, with the guidance beside each."""
-    return suggestions(workflow.load(db, flag_id), request.app.state.accounts, language)
+    return suggestions(claims.load(db, flag_id), request.app.state.accounts, language)

@@ -3,7 +3,7 @@ account's settings and checked by the PHI guard."""
 
 from __future__ import annotations
 
-from triage_api.flags import workflow
+from triage_api.flags import platform_actions
 from triage_api.flags.models import Flag
 from triage_api.flags.schemas import SuggestionOut
 from triage_api.replies.accounts import AccountBook
@@ -25,7 +25,7 @@ def suggestions(flag: Flag, accounts: AccountBook, language: str | None = None) 
     the PHI guard; `text` and `blocked` are those of `language` (the comment's language by default)."""
     settings = accounts.get(flag.account_id)
     lang = language or comment_language(flag, accounts)
-    variables = {**settings.variables(), "handle": workflow.commenter_handle(flag)}
+    variables = {**settings.variables(), "handle": platform_actions.commenter_handle(flag)}
     out = []
     for t in templates_for(flag.labels, flag.platform, flag.suggested_templates, flag.evidence):
         texts: dict[str, str] = {}
