@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 def complete(server: Server, flag_id: str, comment_key: str) -> None:
     """What the ActionCompleted consumer does when ingest answers the flag's request."""
-    from triage_api.flags import workflow
+    from triage_api.flags import platform_actions
     from triage_api.flags.models import FlagAction
 
     with server.app.state.sessionmaker() as db, db.begin():
@@ -36,7 +36,7 @@ def complete(server: Server, flag_id: str, comment_key: str) -> None:
             status=ActionStatus.DONE,
             platform_result_id="hidden-1",
         )
-        assert workflow.record_completion(db, completed)
+        assert platform_actions.record_completion(db, completed)
 
 
 def test_an_open_flag_page_shows_changes_made_elsewhere(chromium: Any, server: Server) -> None:

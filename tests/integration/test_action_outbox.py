@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from triage_api import outbox
 from triage_api.actions import KafkaActionPublisher
-from triage_api.flags import workflow
+from triage_api.flags import platform_actions
 from triage_api.flags.models import Flag, FlagAction
 from triage_api.outbox import OutboxEntry, with_outbox
 from triage_api.staff.models import Role
@@ -99,7 +99,9 @@ async def test_the_action_row_and_its_outbox_entry_commit_together(
         fid = str(flag.event_id)
         accounts = desk.app.state.accounts
         factory = desk.app.state.sessionmaker
-        hide = with_outbox(lambda db: workflow.request_action(db, fid, ActionKind.HIDE, MODERATOR, accounts))
+        hide = with_outbox(
+            lambda db: platform_actions.request_action(db, fid, ActionKind.HIDE, MODERATOR, accounts)
+        )
 
         # A failure later in the same transaction takes both back.
         with pytest.raises(RuntimeError, match="after the outbox"), factory() as db, db.begin():

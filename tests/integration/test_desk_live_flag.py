@@ -13,7 +13,7 @@ from uuid import UUID
 
 import pytest
 from triage_api.dashboard.stream import flag_updates
-from triage_api.flags import workflow
+from triage_api.flags import platform_actions
 from triage_events import ActionCompleted, ActionKind, ActionStatus, Label
 
 from tests.builders import make_comment, make_flag
@@ -81,7 +81,7 @@ async def test_changes_to_a_flag_are_pushed_to_its_page(database_url: str) -> No
                 status=ActionStatus.FAILED,
                 error="rate limited",
             )
-            assert workflow.record_completion(db, completed)
+            assert platform_actions.record_completion(db, completed)
         update = await next_update(events)
         assert (update["last_action"], update["last_action_error"]) == ("hide: failed", "rate limited")
         assert update["audit"][0]["actor"] == "system:ingest"

@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from triage_api.config import get_settings
 from triage_api.flags import relabel
 from triage_api.flags.models import Flag, FlagStatus
-from triage_api.flags.workflow import set_status
+from triage_api.flags.status import set_status
 from triage_api.oncall.service import store_alerts
 from triage_api.staff.models import Role
 from triage_api.staff.service import Principal

@@ -22,7 +22,7 @@ from triage_events import ACTIONS, ActionCompleted, ActionRequested, decode, enc
 from triage_api import metrics
 from triage_api.db import until_stored
 from triage_api.drafts.service import record_completion as record_post_completion
-from triage_api.flags.workflow import record_completion
+from triage_api.flags.platform_actions import record_completion
 
 log = logging.getLogger(__name__)
 

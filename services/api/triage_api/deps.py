@@ -1,15 +1,16 @@
-"""Request dependencies: the database session and the authenticated principal with its role; a browser
-session's unsafe requests must also carry the session's CSRF token."""
+"""Request dependencies: the database session and the authenticated principal with its role (a browser
+session's unsafe requests must also carry the session's CSRF token), and a request's own transaction."""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from triage_events import ActionRequested
 
 from triage_api.staff.models import Role
 from triage_api.staff.service import Principal, principal_from_session, principal_from_token
@@ -21,6 +22,7 @@ CSRF_REFUSED = (
     "CSRF token missing or wrong: a signed-in browser must send its session's token "
     f"(the page's csrf-token meta tag) in the {CSRF_HEADER} header"
 )
+T = TypeVar("T")
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
@@ -54,6 +56,26 @@ def current_principal(request: Request, db: DbDep) -> Principal | None:
         return None
     finally:
         db.rollback()
+
+
+PrincipalDep = Annotated[Principal | None, Depends(current_principal)]
+
+
+def in_transaction(request: Request, work: Callable[[Session], T]) -> T:
+    """Run `work` in a session and transaction of its own, committed when it returns (rolled back if it
+    raises). Wrap work that requests a platform action in `outbox.with_outbox` so its event is enqueued in
+    the same transaction."""
+    with request.app.state.sessionmaker() as db, db.begin():
+        return work(db)
+
+
+async def publish_now(request: Request, event: ActionRequested | None) -> None:
+    """Publish the outbox now, waiting a little, when a request just enqueued `event`. When the bus is down
+    it stays queued (shown on the flag) and the outbox relay retries it: the request still succeeds, never a
+    retry by the user that would send the action twice."""
+    if event is not None:
+        settings = request.app.state.settings
+        await request.app.state.outbox_relay.flush(settings.outbox_publish_wait_seconds)
 
 
 def csrf_ok(principal: Principal, supplied: str | None) -> bool:

@@ -39,7 +39,7 @@ from triage_api.drafts import service as drafts
 from triage_api.drafts import views as draft_views
 from triage_api.errors import ERROR_RESPONSES
 from triage_api.errors import install as install_errors
-from triage_api.flags import desk_views
+from triage_api.flags import desk_views, first_action
 from triage_api.flags import views as flag_views
 from triage_api.flags.consumer import FlagConsumer
 from triage_api.flags.retention import purge_text, run_retention
@@ -75,6 +75,7 @@ def create_app(
     oncall = oncall or get_oncall_settings()
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
+    first_action.install(factory)  # the first staff action on a flag feeds the time-to-first-action metric
     http = httpx.AsyncClient(transport=http_transport, headers={"User-Agent": "triage-oncall/1"})
     notifier = Notifier(oncall, factory, build_channels(oncall.channels, http))
     accounts = AccountBook.load(settings.accounts_file)
@@ -131,7 +132,9 @@ def create_app(
         kafka_publisher: KafkaActionPublisher | None = None
         if settings.consumer_enabled:
             bus = profile or BrokerProfile.from_settings(get_bus_settings())
-            consumer = FlagConsumer(bus, factory, settings.consumer_group, router=router)
+            consumer = FlagConsumer(
+                bus, factory, settings.consumer_group, router=router, forget=comments.forget_deleted
+            )
             alerts = AlertConsumer(bus, factory, f"{settings.consumer_group}-alerts", notifier.wake)
             results = ActionResultConsumer(bus, factory, f"{settings.consumer_group}-actions")
             judged = CommentConsumer(bus, factory, f"{settings.consumer_group}-comments")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from triage_api.flags.sla import breached, due_at
-from triage_api.flags.workflow import MANUAL_STATUSES, TRANSITIONS
+from triage_api.flags.status import MANUAL_STATUSES, TRANSITIONS
 from triage_api.replies.accounts import AccountBook
 from triage_api.replies.catalogue import load_catalogue, templates_for
 from triage_api.replies.guard import check_reply

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from triage_api.drafts.check import review_reply
-from triage_api.flags.desk_views import comment_language
+from triage_api.flags.suggestions import comment_language
 from triage_api.replies.accounts import AccountBook
 from triage_api.replies.catalogue import (
     LANGUAGE_NAMES,

@@ -31,13 +31,10 @@ from sqlalchemy.orm import Session
 from triage_events import Label
 
 from triage_api.audit.models import AuditEvent
+from triage_api.audit.service import SYSTEM_ROLE
 from triage_api.db import as_utc
 from triage_api.flags import sla
-from triage_api.flags.first_action import (  # one definition each, shared with the metric
-    FIRST_ACTIONS,
-    SYSTEM_ROLE,
-    arrival_severities,
-)
+from triage_api.flags.first_action import FIRST_ACTIONS, arrival_severities  # shared with the metric
 from triage_api.flags.models import Flag
 
 SEVERITIES = ("critical", "high", "medium", "low")

@@ -10,7 +10,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from triage_api.audit.models import AuditEvent
-from triage_api.flags import first_action
+
+SYSTEM_ROLE = "system"  # the role of events no person caused (a classifier relabel, a re-route, retention)
 
 
 def record(
@@ -20,14 +21,14 @@ def record(
     event = AuditEvent(
         at=datetime.now(UTC), actor=actor, role=role, action=action, flag_id=flag_id, detail=detail
     )
-    db.add(event)
-    first_action.note(db, event)  # the first staff action on a flag feeds the time-to-first-action metric
+    db.add(event)  # seen on adding by the sessions' audit subscribers (`flags.first_action.install`)
     return event
 
 
 def record_system(db: Session, actor: str, action: str, details: dict[str, dict[str, Any]]) -> None:
     """Append one system event per flag (`details`: flag id → detail) in one statement, in the caller's
-    transaction. System events are never a staff member's first action, so nothing is noted for that metric."""
+    transaction. A bulk insert: no session event sees these rows, and none needs to (system events are never
+    a staff member's first action)."""
     if not details:
         return
     at = datetime.now(UTC)
@@ -35,7 +36,7 @@ def record_system(db: Session, actor: str, action: str, details: dict[str, dict[
         {
             "at": at,
             "actor": actor,
-            "role": first_action.SYSTEM_ROLE,
+            "role": SYSTEM_ROLE,
             "action": action,
             "flag_id": flag_id,
             "detail": detail,

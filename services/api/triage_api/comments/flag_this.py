@@ -31,7 +31,7 @@ from triage_api.audit import service as audit
 from triage_api.comments.models import SeenComment
 from triage_api.db import as_utc
 from triage_api.errors import Conflict, NotFound, Unprocessable
-from triage_api.flags import workflow
+from triage_api.flags import notes
 from triage_api.flags.models import Flag, LabelFeedback
 from triage_api.flags.service import store_flags
 from triage_api.oncall import service as oncall
@@ -131,7 +131,7 @@ def raise_flag(
         model_version=row.model_version,
     )
     if note.strip():
-        workflow.add_note(db, flag_id, note, principal)
+        notes.add_note(db, flag_id, note, principal)
     for label in labels:
         if label.value not in row.labels:
             db.add(LabelFeedback(flag_id=flag_id, label=label.value, username=principal.username,

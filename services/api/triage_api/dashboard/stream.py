@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from triage_api.audit.service import AuditQuery, list_events
 from triage_api.db import as_utc
 from triage_api.deps import ViewerDep
-from triage_api.flags import sla, workflow
+from triage_api.flags import claims, notes, platform_actions, sla
 from triage_api.flags.models import ActionState, Flag
 
 router = APIRouter(prefix="/api", tags=["stream"])
@@ -184,7 +184,7 @@ def flag_state(db: Session, flag_id: str) -> FlagState | None:
         "severity": flag.severity,
         "team": flag.team,
         "assignee": flag.assignee,
-        "claim": workflow.claim_holder(flag),
+        "claim": claims.claim_holder(flag),
         "claimed_until": claimed_until.isoformat() if claimed_until else None,
         "last_action": flag.last_action,
         "last_action_error": flag.last_action_error,
@@ -195,7 +195,7 @@ def flag_state(db: Session, flag_id: str) -> FlagState | None:
                 "at": as_utc(n.at).strftime("%Y-%m-%d %H:%M"),
                 "body": n.body,
             }
-            for n in workflow.notes(db, flag_id)
+            for n in notes.notes(db, flag_id)
         ],
         "audit": [
             {
@@ -208,12 +208,12 @@ def flag_state(db: Session, flag_id: str) -> FlagState | None:
             for e in events
         ],
         "pending": sorted(
-            a.id for a in workflow.actions(db, flag_id) if a.status == ActionState.PENDING_APPROVAL
+            a.id for a in platform_actions.actions(db, flag_id) if a.status == ActionState.PENDING_APPROVAL
         ),
         # The replies' progress (their text is on the page already: staff text, never the comment's).
         "replies": [
             {"id": a.id, "status": a.status, "error": a.error}
-            for a in workflow.actions(db, flag_id)
+            for a in platform_actions.actions(db, flag_id)
             if a.action in ("reply", "private_reply")
         ],
     }

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment
@@ -23,10 +23,9 @@ from triage_api.dashboard.context import context_of
 from triage_api.dashboard.highlight import segments
 from triage_api.dashboard.stream import flag_state
 from triage_api.db import as_utc
-from triage_api.deps import DbDep, csrf_ok, current_principal
+from triage_api.deps import DbDep, PrincipalDep, csrf_ok, in_transaction, publish_now
 from triage_api.errors import DeskError, Forbidden
-from triage_api.flags import sla, workflow
-from triage_api.flags.desk_views import comment_language, in_transaction, send, suggestions
+from triage_api.flags import claims, escalation, notes, platform_actions, sla, status
 from triage_api.flags.language_names import language_label
 from triage_api.flags.models import ActionState, FlagAction, FlagStatus
 from triage_api.flags.service import (
@@ -45,13 +44,14 @@ from triage_api.flags.service import (
     preferred_order,
     set_preferred_order,
 )
+from triage_api.flags.suggestions import comment_language, suggestions
+from triage_api.outbox import with_outbox
 from triage_api.replies.catalogue import LANGUAGE_NAMES, languages
 from triage_api.staff.models import Role
 from triage_api.staff.service import Principal
 
 router = APIRouter(include_in_schema=False)
 
-PrincipalDep = Annotated[Principal | None, Depends(current_principal)]
 STATIC = Path(__file__).with_name("static")
 
 
@@ -227,7 +227,7 @@ def _flag_context(
         "raise_to": [s.value for s in Severity if s.rank > Severity(flag.severity).rank],
         "teams": sorted(request.app.state.routing.teams),
         "open_statuses": sla.OPEN_STATUSES,
-        "claim": workflow.claim_holder(flag),
+        "claim": claims.claim_holder(flag),
         "language": language or comment_language(flag, accounts),
         "comment_language": flag.language,
         "comment_language_label": language_label(flag.language) if flag.language else None,
@@ -235,15 +235,17 @@ def _flag_context(
         "languages": languages(),
         "suggestions": suggestions(flag, accounts, language),
         "context": context_of(db, flag),
-        "replies": [a for a in workflow.actions(db, flag_id) if a.action in REPLY_ACTIONS],
+        "replies": [a for a in platform_actions.actions(db, flag_id) if a.action in REPLY_ACTIONS],
         # Feedback is asked for the labels the flag has or that scored above zero, not for the rest.
         "feedback_labels": {label for label, score in flag.scores.items() if score >= 0.005}
         | set(flag.labels),
-        "pending": [a for a in workflow.actions(db, flag_id) if a.status == ActionState.PENDING_APPROVAL],
+        "pending": [
+            a for a in platform_actions.actions(db, flag_id) if a.status == ActionState.PENDING_APPROVAL
+        ],
         "verdicts": {
-            f.label: f.verdict for f in workflow.feedback(db, flag_id) if f.username == principal.username
+            f.label: f.verdict for f in notes.feedback(db, flag_id) if f.username == principal.username
         },
-        "notes": workflow.notes(db, flag_id),
+        "notes": notes.notes(db, flag_id),
         "audit": audit,
         "error": None,
         "reasons": [],
@@ -410,40 +412,44 @@ async def _perform(
     if kind is not None:
         reply = None
         if kind is ActionKind.REPLY:
-            reply = workflow.ReplyRequest(template_id or None, text, language, None, private)
+            reply = platform_actions.ReplyRequest(template_id or None, text, language, None, private)
             kind = ActionKind.PRIVATE_REPLY if private else ActionKind.REPLY
         action_kind = kind
         row, event = await run_in_threadpool(
             in_transaction,
             request,
-            lambda db: workflow.request_action(db, flag_id, action_kind, principal, accounts, reply),
+            with_outbox(
+                lambda db: platform_actions.request_action(
+                    db, flag_id, action_kind, principal, accounts, reply
+                )
+            ),
         )
-        await send(request, row, event)
+        await publish_now(request, event)
         return row
     if op in ("approve", "reject"):
         row, event = await run_in_threadpool(
             in_transaction,
             request,
-            lambda db: workflow.decide(db, action_id or "", op == "approve", principal),
+            with_outbox(lambda db: platform_actions.decide(db, action_id or "", op == "approve", principal)),
         )
-        await send(request, row, event)
+        await publish_now(request, event)
         return row
 
     def work(db: Session) -> None:
         if op == "claim":
-            workflow.claim(db, flag_id, principal, minutes)
+            claims.claim(db, flag_id, principal, minutes)
         elif op == "release":
-            workflow.release(db, flag_id, principal)
+            claims.release(db, flag_id, principal)
         elif op in STATUS_OPS:
-            workflow.set_status(db, flag_id, STATUS_OPS[op], principal)
+            status.set_status(db, flag_id, STATUS_OPS[op], principal)
         elif op == "note":
-            workflow.add_note(db, flag_id, body or "", principal)
+            notes.add_note(db, flag_id, body or "", principal)
         elif op == "feedback" and label is not None:
-            workflow.set_feedback(db, flag_id, label, verdict == "correct", principal)
+            notes.set_feedback(db, flag_id, label, verdict == "correct", principal)
         elif op == "severity" and severity is not None:
-            workflow.raise_severity(db, flag_id, severity, principal)
+            escalation.raise_severity(db, flag_id, severity, principal)
         elif op == "reroute" and team:
-            workflow.reroute(db, flag_id, team, None, principal)
+            escalation.reroute(db, flag_id, team, None, principal)
 
     await run_in_threadpool(in_transaction, request, work)
     return None

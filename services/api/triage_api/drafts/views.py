@@ -10,12 +10,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from triage_events import Platform
 
-from triage_api.dashboard.views import PrincipalDep
-from triage_api.deps import DbDep, LeadDep, ModeratorDep, ViewerDep
+from triage_api.deps import DbDep, LeadDep, ModeratorDep, PrincipalDep, ViewerDep, in_transaction
 from triage_api.drafts import service
 from triage_api.drafts.findings import Draft
 from triage_api.drafts.rules import rules
-from triage_api.flags.desk_views import in_transaction
+from triage_api.outbox import with_outbox
 from triage_api.params import UtcDateTime
 from triage_api.staff.models import Role
 
@@ -187,7 +186,9 @@ def approve_route(draft_id: str, db: DbDep, who: LeadDep) -> DraftOut:
 async def publish_route(draft_id: str, request: Request, who: ModeratorDep) -> DraftOut:
     """Publish through the actions path (a `post` request; ingest runs it dry unless configured live).
     409 while the draft has findings that no lead approved."""
-    row, _ = await run_in_threadpool(in_transaction, request, lambda db: service.publish(db, draft_id, who))
+    row, _ = await run_in_threadpool(
+        in_transaction, request, with_outbox(lambda db: service.publish(db, draft_id, who))
+    )
     settings = request.app.state.settings
     await request.app.state.outbox_relay.flush(settings.outbox_publish_wait_seconds)
     return draft_out(row)

@@ -6,8 +6,9 @@ audit entry by `system:classifier` that says why; the flag keeps its labels, not
   hidden, dismissed, resolved) keeps its status; the clear is still recorded, so the trail says what
   happened to the comment.
 - A deletion also marks the flag `comment_deleted_at`: there is nothing left to reply to, hide or delete, so
-  the desk offers none of that (`workflow.request_action` refuses it too). A deletion is the comment's last
-  version (ingest drops edits after one): it always applies, once, and no verdict after it changes the flag.
+  the desk offers none of that (`platform_actions.request_action` refuses it too). A deletion is the
+  comment's last version (ingest drops edits after one): it always applies, once, and no verdict after it
+  changes the flag.
 - Except on an open flag labelled urgent or privacy: a person confirms that deletion. A wrong or forged
   report must not silently close a flag about someone in danger or exposed health details, so the flag
   stays open with everything it offers, and a `flag.comment_deleted` audit entry says the platform reports

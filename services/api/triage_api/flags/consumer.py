@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeAlias
 
 from sqlalchemy.exc import DataError, IntegrityError
@@ -24,7 +25,6 @@ from triage_bus.profile import BrokerProfile
 from triage_events import FLAGS, ClearReason, FlagCleared, FlagRaised, decode_flag_event
 
 from triage_api import metrics
-from triage_api.comments.service import forget_deleted
 from triage_api.db import until_stored
 from triage_api.flags import clear, relabel
 from triage_api.flags.service import store_flags
@@ -38,13 +38,21 @@ FlagEvent: TypeAlias = FlagRaised | FlagCleared
 
 
 Router = Callable[[Session, list[FlagRaised]], None]
+# Forgets what the API keeps of a deleted comment besides its flag (All comments' text), by key and time;
+# passed in by the app, so that flags knows nothing of the packages above it.
+Forget = Callable[[Session, str, datetime], object]
 
 
-def write_flags(factory: sessionmaker[Session], flags: list[FlagEvent], router: Router | None = None) -> int:
+def write_flags(
+    factory: sessionmaker[Session],
+    flags: list[FlagEvent],
+    router: Router | None = None,
+    forget: Forget | None = None,
+) -> int:
     """Store a batch in one transaction: new comments are inserted (and routed); a verdict on a comment
     already stored updates its flag when it is newer and says something new (`relabel`); a clear resolves
-    the comment's flag when it has one (`clear`). Updates apply in the batch's order. Returns how many flags
-    were inserted."""
+    the comment's flag when it has one (`clear`), and a deletion is handed to `forget`. Updates apply in the
+    batch's order. Returns how many flags were inserted."""
     results: list[relabel.Result] = []
     clears: list[clear.Result] = []
     reopened = 0
@@ -69,8 +77,8 @@ def write_flags(factory: sessionmaker[Session], flags: list[FlagEvent], router: 
             if isinstance(flag, FlagCleared):
                 apply_verdicts()  # the verdicts before it in the batch first
                 clears.append(clear.apply(db, flag))
-                if flag.reason is ClearReason.DELETED:  # All comments keeps no text of a deleted comment
-                    forget_deleted(db, flag.comment_key, flag.changed_at)
+                if flag.reason is ClearReason.DELETED and forget is not None:
+                    forget(db, flag.comment_key, flag.changed_at)  # All comments keeps no deleted text
                 db.flush()
             elif id(flag) not in inserted:
                 verdicts.append(flag)
@@ -115,8 +123,10 @@ class FlagConsumer:
         group_id: str,
         retry_delay: float = 1.0,
         router: Router | None = None,
+        forget: Forget | None = None,
     ) -> None:
         self._router = router
+        self._forget = forget
         self._factory = factory
         self._retry_delay = retry_delay
         self.stored = 0
@@ -143,7 +153,7 @@ class FlagConsumer:
         # Data the database refuses (e.g. a NUL character PostgreSQL refuses) would stall the partition for
         # good if retried: those flags are stored one by one and the refused ones dead-lettered.
         inserted = await until_stored(
-            lambda: write_flags(self._factory, flags, self._router),
+            lambda: write_flags(self._factory, flags, self._router, self._forget),
             self._retry_delay,
             "batch",
             lambda: self._store_one_by_one(received, sink),
@@ -155,7 +165,9 @@ class FlagConsumer:
         inserted = 0
         for item in received:
             try:
-                inserted += await asyncio.to_thread(write_flags, self._factory, [item.event], self._router)
+                inserted += await asyncio.to_thread(
+                    write_flags, self._factory, [item.event], self._router, self._forget
+                )
             except (IntegrityError, DataError) as exc:
                 await sink.dead_letter(item.record, "rejected_by_database", type(exc).__name__)
         return inserted

@@ -3,29 +3,24 @@ actions, approvals, and the reply templates that fit a flag."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
-from triage_events import ActionKind, ActionRequested, Label
+from triage_events import ActionKind, Label
 
-from triage_api.deps import DbDep, LeadDep, ModeratorDep, ViewerDep
-from triage_api.flags import workflow
-from triage_api.flags.models import Flag, FlagAction, FlagStatus
-from triage_api.flags.schemas import FlagOut
-from triage_api.outbox import enqueue
+from triage_api.deps import DbDep, LeadDep, ModeratorDep, ViewerDep, in_transaction, publish_now
+from triage_api.flags import assignment, claims, notes, platform_actions, status
+from triage_api.flags.models import FlagStatus
+from triage_api.flags.schemas import FlagOut, SuggestionOut
+from triage_api.flags.suggestions import suggestions
+from triage_api.outbox import with_outbox
 from triage_api.params import UtcDateTime
-from triage_api.replies.accounts import AccountBook
-from triage_api.replies.catalogue import ReplyTemplate, languages, load_catalogue, templates_for
-from triage_api.replies.guard import check_reply
-from triage_api.replies.render import RenderError, render
+from triage_api.replies.catalogue import ReplyTemplate, load_catalogue
 from triage_api.staff.service import Principal
 
 router = APIRouter(prefix="/api", tags=["desk"])
-T = TypeVar("T")
 
 
 class StatusIn(BaseModel):
@@ -96,24 +91,6 @@ class TemplateOut(BaseModel):
     text: dict[str, str]
 
 
-class SuggestionOut(BaseModel):
-    id: str
-    title: str
-    variant: str
-    language: str
-    text: str | None
-    guidance: list[str]
-    sources: list[str]
-    needs_approval: bool
-    blocked: list[str]
-    texts: dict[str, str] = Field(
-        default_factory=dict, description="the template filled in, in every language it is written in"
-    )
-    blocked_by_language: dict[str, list[str]] = Field(
-        default_factory=dict, description="why the PHI guard (or a missing setting) stops it, per language"
-    )
-
-
 def _template_out(t: ReplyTemplate) -> TemplateOut:
     return TemplateOut(
         id=t.id,
@@ -134,42 +111,42 @@ def _template_out(t: ReplyTemplate) -> TemplateOut:
 @router.post("/flags/{flag_id}/claim", response_model=FlagOut)
 def claim_route(flag_id: str, request: Request, db: DbDep, who: ModeratorDep) -> FlagOut:
     """Claim the flag for `claim_minutes`; 409 while someone else holds it."""
-    flag = workflow.claim(db, flag_id, who, request.app.state.settings.claim_minutes)
+    flag = claims.claim(db, flag_id, who, request.app.state.settings.claim_minutes)
     db.commit()
     return FlagOut.model_validate(flag)
 
 
 @router.post("/flags/{flag_id}/release", response_model=FlagOut)
 def release_route(flag_id: str, db: DbDep, who: ModeratorDep) -> FlagOut:
-    flag = workflow.release(db, flag_id, who)
+    flag = claims.release(db, flag_id, who)
     db.commit()
     return FlagOut.model_validate(flag)
 
 
 @router.post("/flags/{flag_id}/assign", response_model=FlagOut)
 def assign_route(flag_id: str, body: AssignIn, db: DbDep, who: ModeratorDep) -> FlagOut:
-    flag = workflow.assign(db, flag_id, body.assignee, who)
+    flag = assignment.assign(db, flag_id, body.assignee, who)
     db.commit()
     return FlagOut.model_validate(flag)
 
 
 @router.post("/flags/{flag_id}/status", response_model=FlagOut)
 def status_route(flag_id: str, body: StatusIn, db: DbDep, who: ModeratorDep) -> FlagOut:
-    flag = workflow.set_status(db, flag_id, body.status, who, body.reason)
+    flag = status.set_status(db, flag_id, body.status, who, body.reason)
     db.commit()
     return FlagOut.model_validate(flag)
 
 
 @router.post("/flags/{flag_id}/dismiss", response_model=FlagOut)
 def dismiss_route(flag_id: str, db: DbDep, who: ModeratorDep) -> FlagOut:
-    flag = workflow.set_status(db, flag_id, FlagStatus.DISMISSED, who)
+    flag = status.set_status(db, flag_id, FlagStatus.DISMISSED, who)
     db.commit()
     return FlagOut.model_validate(flag)
 
 
 @router.post("/flags/{flag_id}/escalate", response_model=FlagOut)
 def escalate_route(flag_id: str, db: DbDep, who: ModeratorDep) -> FlagOut:
-    flag = workflow.set_status(db, flag_id, FlagStatus.ESCALATED, who)
+    flag = status.set_status(db, flag_id, FlagStatus.ESCALATED, who)
     db.commit()
     return FlagOut.model_validate(flag)
 
@@ -177,20 +154,20 @@ def escalate_route(flag_id: str, db: DbDep, who: ModeratorDep) -> FlagOut:
 @router.post("/flags/bulk-status")
 def bulk_status_route(body: BulkStatusIn, db: DbDep, who: ModeratorDep) -> dict[str, dict[str, str]]:
     """One status for many flags; each id reports "ok" or why it was skipped."""
-    results = workflow.bulk_status(db, body.ids, body.status, who)
+    results = status.bulk_status(db, body.ids, body.status, who)
     db.commit()
     return {"results": results}
 
 
 @router.get("/flags/{flag_id}/notes", response_model=list[NoteOut])
 def notes_route(flag_id: str, db: DbDep, _: ViewerDep) -> list[NoteOut]:
-    workflow.load(db, flag_id)
-    return [NoteOut.model_validate(n) for n in workflow.notes(db, flag_id)]
+    claims.load(db, flag_id)
+    return [NoteOut.model_validate(n) for n in notes.notes(db, flag_id)]
 
 
 @router.post("/flags/{flag_id}/notes", response_model=NoteOut, status_code=201)
 def add_note_route(flag_id: str, body: NoteIn, db: DbDep, who: ModeratorDep) -> NoteOut:
-    note = workflow.add_note(db, flag_id, body.body, who)
+    note = notes.add_note(db, flag_id, body.body, who)
     db.commit()
     return NoteOut.model_validate(note)
 
@@ -198,32 +175,12 @@ def add_note_route(flag_id: str, body: NoteIn, db: DbDep, who: ModeratorDep) -> 
 @router.put("/flags/{flag_id}/feedback")
 def feedback_route(flag_id: str, body: FeedbackIn, db: DbDep, who: ModeratorDep) -> dict[str, str]:
     """Correct / wrong on one label, stored for retraining."""
-    workflow.set_feedback(db, flag_id, body.label, body.correct, who)
+    notes.set_feedback(db, flag_id, body.label, body.correct, who)
     db.commit()
-    return {r.label: r.verdict for r in workflow.feedback(db, flag_id) if r.username == who.username}
+    return {r.label: r.verdict for r in notes.feedback(db, flag_id) if r.username == who.username}
 
 
 # --- platform actions --------------------------------------------------------------------------------------
-
-
-async def send(request: Request, row: FlagAction, event: ActionRequested | None) -> ActionOut:
-    """The request and its outbox entry committed together; publish it now, waiting a little. When the bus
-    is down it stays queued (shown on the flag) and the outbox relay retries it: still 202, never a retry
-    by the user that would send the action twice."""
-    if event is not None:
-        settings = request.app.state.settings
-        await request.app.state.outbox_relay.flush(settings.outbox_publish_wait_seconds)
-    return ActionOut.model_validate(row)
-
-
-def in_transaction(request: Request, work: Callable[[Session], T]) -> T:
-    """Run `work` in a session and transaction of its own (committed when it returns). Work that returns
-    `(row, ActionRequested)` has the event added to the outbox in the same transaction, for `send`."""
-    with request.app.state.sessionmaker() as db, db.begin():
-        result = work(db)
-        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], ActionRequested):
-            enqueue(db, result[1])
-        return result
 
 
 async def _act(
@@ -231,13 +188,16 @@ async def _act(
     flag_id: str,
     kind: ActionKind,
     who: Principal,
-    reply: workflow.ReplyRequest | None = None,
+    reply: platform_actions.ReplyRequest | None = None,
 ) -> ActionOut:
     accounts = request.app.state.accounts
     row, event = await run_in_threadpool(
-        in_transaction, request, lambda db: workflow.request_action(db, flag_id, kind, who, accounts, reply)
+        in_transaction,
+        request,
+        with_outbox(lambda db: platform_actions.request_action(db, flag_id, kind, who, accounts, reply)),
     )
-    return await send(request, row, event)
+    await publish_now(request, event)
+    return ActionOut.model_validate(row)
 
 
 @router.post("/flags/{flag_id}/reply", response_model=ActionOut, status_code=202)
@@ -245,7 +205,9 @@ async def reply_route(flag_id: str, body: ReplyIn, request: Request, who: Modera
     """Send a reply from a template (with the account's variables) or edited text. The PHI guard runs first
     (422 with its reasons); replies to misinformation wait for a lead's approval unless a lead sends them."""
     kind = ActionKind.PRIVATE_REPLY if body.private else ActionKind.REPLY
-    reply = workflow.ReplyRequest(body.template_id, body.text, body.language, body.variables, body.private)
+    reply = platform_actions.ReplyRequest(
+        body.template_id, body.text, body.language, body.variables, body.private
+    )
     return await _act(request, flag_id, kind, who, reply)
 
 
@@ -269,22 +231,23 @@ async def delete_route(flag_id: str, request: Request, who: LeadDep) -> ActionOu
 async def approve_route(action_id: str, request: Request, who: LeadDep) -> ActionOut:
     """A lead (medical reviewer) approves a pending correction; it is sent now."""
     row, event = await run_in_threadpool(
-        in_transaction, request, lambda db: workflow.decide(db, action_id, True, who)
+        in_transaction, request, with_outbox(lambda db: platform_actions.decide(db, action_id, True, who))
     )
-    return await send(request, row, event)
+    await publish_now(request, event)
+    return ActionOut.model_validate(row)
 
 
 @router.post("/actions/{action_id}/reject", response_model=ActionOut)
 def reject_route(action_id: str, db: DbDep, who: LeadDep) -> ActionOut:
-    row, _ = workflow.decide(db, action_id, False, who)
+    row, _ = platform_actions.decide(db, action_id, False, who)
     db.commit()
     return ActionOut.model_validate(row)
 
 
 @router.get("/flags/{flag_id}/actions", response_model=list[ActionOut])
 def actions_route(flag_id: str, db: DbDep, _: ViewerDep) -> list[ActionOut]:
-    workflow.load(db, flag_id)
-    return [ActionOut.model_validate(a) for a in workflow.actions(db, flag_id)]
+    claims.load(db, flag_id)
+    return [ActionOut.model_validate(a) for a in platform_actions.actions(db, flag_id)]
 
 
 # --- templates ---------------------------------------------------------------------------------------------
@@ -296,51 +259,9 @@ def templates_route(_: ViewerDep) -> list[TemplateOut]:
     return [_template_out(t) for t in load_catalogue().values()]
 
 
-def comment_language(flag: Flag, accounts: AccountBook) -> str:
-    """The language to answer a flag in: the comment's own (as the classifier identified it) where a template
-    is written in it, else the account's language setting."""
-    if flag.language is not None and flag.language in languages():
-        return flag.language
-    return accounts.get(flag.account_id).language
-
-
-def suggestions(flag: Flag, accounts: AccountBook, language: str | None = None) -> list[SuggestionOut]:
-    """The templates that fit a flag, filled in with the account's settings in every language and checked by
-    the PHI guard; `text` and `blocked` are those of `language` (the comment's language by default)."""
-    settings = accounts.get(flag.account_id)
-    lang = language or comment_language(flag, accounts)
-    variables = {**settings.variables(), "handle": workflow.commenter_handle(flag)}
-    out = []
-    for t in templates_for(flag.labels, flag.platform, flag.suggested_templates, flag.evidence):
-        texts: dict[str, str] = {}
-        blocked: dict[str, list[str]] = {}
-        for code in dict.fromkeys([lang, *t.text]):
-            try:
-                texts[code] = render(t, code, variables)
-                blocked[code] = check_reply(texts[code], flag.text, settings.phone_numbers()).reasons
-            except RenderError as exc:
-                blocked[code] = [str(exc)]
-        out.append(
-            SuggestionOut(
-                id=t.id,
-                title=t.title,
-                variant=t.variant,
-                language=lang,
-                text=texts.get(lang),
-                guidance=t.guidance,
-                sources=t.sources,
-                needs_approval=t.needs_approval or "misinformation" in flag.labels,
-                blocked=blocked[lang],
-                texts={code: text for code, text in texts.items() if code in t.text},
-                blocked_by_language={code: why for code, why in blocked.items() if code in t.text},
-            )
-        )
-    return out
-
-
 @router.get("/flags/{flag_id}/templates", response_model=list[SuggestionOut], tags=["templates"])
 def flag_templates_route(
     flag_id: str, request: Request, db: DbDep, _: ViewerDep, language: str | None = None
 ) -> list[SuggestionOut]:
     """Suggested replies for this flag, filled in, with the guidance beside each."""
-    return suggestions(workflow.load(db, flag_id), request.app.state.accounts, language)
+    return suggestions(claims.load(db, flag_id), request.app.state.accounts, language)

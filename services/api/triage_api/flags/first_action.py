@@ -4,8 +4,9 @@ The first action on a flag is the first audit event by a person (not a `system` 
 on: a claim, a status change, an assignment, a severity raise or re-route, a platform action asked for, or
 the acknowledgement of an on-call alert that covers the flag (`FIRST_ACTIONS`: a person answering the page
 is responding to the flag). Notes, label feedback and releases are not. Every workflow change writes its
-audit event through `audit.service.record`, which hands each new event to `note` here: the audit log is what
-tells "first" (no earlier such event on the flag), so flags need no column for it. The analytics page reads
+audit event through `audit.service.record`; `install` subscribes `note` to the audit events added to the
+sessions of the app's sessionmaker (the audit package knows nothing of flags): the audit log is what tells
+"first" (no earlier such event on the flag), so flags need no column for it. The analytics page reads
 the same list (`analytics.service`).
 
 The wait is judged against the SLA of the severity the flag arrived with (`arrival_severities`: before any
@@ -24,10 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, event, inspect, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from triage_api import metrics
 from triage_api.audit.models import AuditEvent
+from triage_api.audit.service import SYSTEM_ROLE
 from triage_api.db import as_utc
 from triage_api.flags import sla
 from triage_api.flags.models import Flag
@@ -44,7 +46,6 @@ FIRST_ACTIONS = frozenset(
         "alert.acknowledged",
     }
 )
-SYSTEM_ROLE = "system"
 # Audit entries that change a flag's severity, and where they keep the severity before the change.
 SEVERITY_CHANGES = {"flag.severity": ("previous",), "flag.relabelled": ("previous", "severity")}
 _PENDING = "triage_first_actions"
@@ -113,7 +114,19 @@ def note(db: Session, audit_event: AuditEvent) -> None:
     pending[audit_event.flag_id] = _Pending(audit_event, severity, flag.primary_label, max(0.0, waited))
 
 
-@event.listens_for(Session, "after_commit")
+def install(factory: sessionmaker[Session]) -> None:
+    """Observe first actions in the sessions of `factory`: each audit event added to one is noted, and what
+    was noted is observed when its transaction commits (forgotten when it ends otherwise)."""
+    event.listen(factory, "transient_to_pending", _added)
+    event.listen(factory, "after_commit", _observe)
+    event.listen(factory, "after_transaction_end", _forget)
+
+
+def _added(db: Session, instance: object) -> None:
+    if isinstance(instance, AuditEvent):
+        note(db, instance)
+
+
 def _observe(db: Session) -> None:
     pending: dict[str, _Pending] = db.info.pop(_PENDING, {})
     if not pending:
@@ -127,7 +140,6 @@ def _observe(db: Session) -> None:
             metrics.SLA_BREACHES_TOTAL.labels(item.severity).inc()
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _forget(db: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost transaction ended without a commit (or after one)
         db.info.pop(_PENDING, None)

@@ -60,3 +60,21 @@ class FlagPage(BaseModel):
     offset: int
     next_offset: int | None  # offset pagination (kept for existing clients); None on cursor pages
     next_cursor: str | None = None  # pass as `cursor` for the next page; None on the last page
+
+
+class SuggestionOut(BaseModel):
+    id: str
+    title: str
+    variant: str
+    language: str
+    text: str | None
+    guidance: list[str]
+    sources: list[str]
+    needs_approval: bool
+    blocked: list[str]
+    texts: dict[str, str] = Field(
+        default_factory=dict, description="the template filled in, in every language it is written in"
+    )
+    blocked_by_language: dict[str, list[str]] = Field(
+        default_factory=dict, description="why the PHI guard (or a missing setting) stops it, per language"
+    )

@@ -157,7 +157,7 @@ def _routed_language(db: Session, flag_id: str) -> str | None:
 
 
 def bind(factory: sessionmaker[Session], config: RoutingConfig) -> None:
-    """Make `config` available to every session of `factory` (the workflow re-routes escalated flags)."""
+    """Make `config` available to every session of `factory` (`flags.escalation` routes escalated flags again)."""
     factory.configure(info={INFO_KEY: config})
 
 

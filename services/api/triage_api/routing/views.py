@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from triage_events import Severity
 
 from triage_api.deps import DbDep, LeadDep, ModeratorDep, ViewerDep
-from triage_api.flags import workflow
+from triage_api.flags import claims, escalation
 from triage_api.flags.models import Flag
 from triage_api.flags.sla import SLA
 from triage_api.params import UtcDateTime
@@ -61,14 +61,14 @@ def routing_route(request: Request, _: ViewerDep) -> dict[str, Any]:
 @router.get("/flags/{flag_id}/route", response_model=RouteOut)
 def flag_route_route(flag_id: str, db: DbDep, _: ViewerDep) -> RouteOut:
     """The flag's team, person and SLA due time (after an escalation, the restarted clock's)."""
-    return _route_out(workflow.load(db, flag_id))
+    return _route_out(claims.load(db, flag_id))
 
 
 @router.post("/flags/{flag_id}/reroute", response_model=RouteOut)
 def reroute_route(flag_id: str, body: RerouteIn, db: DbDep, who: LeadDep) -> RouteOut:
     """Send the flag to another team (lead and above); the team's strategy picks the person unless one is
     named. The SLA due time is kept."""
-    flag, _ = workflow.reroute(db, flag_id, body.team, body.assignee, who)
+    flag, _ = escalation.reroute(db, flag_id, body.team, body.assignee, who)
     db.commit()
     return _route_out(flag)
 
@@ -77,6 +77,6 @@ def reroute_route(flag_id: str, body: RerouteIn, db: DbDep, who: LeadDep) -> Rou
 def severity_route(flag_id: str, body: SeverityIn, db: DbDep, who: ModeratorDep) -> RouteOut:
     """Raise the flag's severity (never lower it): it is routed again as an escalation and its SLA clock
     restarts for the new severity."""
-    flag = workflow.raise_severity(db, flag_id, body.severity, who)
+    flag = escalation.raise_severity(db, flag_id, body.severity, who)
     db.commit()
     return _route_out(flag)
