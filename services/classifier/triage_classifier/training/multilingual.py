@@ -9,7 +9,8 @@ fitting and the scaler folded into the stored weights, so the runtime applies on
 
 The regularisation strength is picked on the validation items of the languages the heads serve in the
 routed design (everything but English and Spanish), thresholds are calibrated there for `routed` and on the
-whole validation split for `single`; the test split is only scored.
+whole validation split for `single` (recall first for urgent and privacy, precision first within a budget of
+benign flags for the other labels); the test split is only scored.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from triage_classifier.policy import LABELS
 from triage_classifier.rule_classifier import STRONG_SCORE, judge_by_rules
 from triage_classifier.training.corpus import Item, matrix, read_items, sha256_of
 from triage_classifier.training.metrics import label_metrics
-from triage_classifier.training.thresholds import CANDIDATES, RECALL_FIRST, choose_threshold
+from triage_classifier.training.thresholds import CANDIDATES, RECALL_FIRST, f_beta
 
 log = logging.getLogger(__name__)
 LABEL_NAMES = [label.value for label in LABELS]
@@ -40,6 +41,11 @@ C_GRID = (0.003, 0.01, 0.03, 0.1)
 # classes (class balancing flagged more benign comments on validation for no recall).
 SERVED_WEIGHT = 3.0
 MULTILINGUAL = "multilingual"  # the corpus's subfolder with the other languages' splits
+# The other labels (spam, hostile, misinformation, clinical_advice) are precision first: the threshold with
+# the best F-beta among those flagging at most this share of the benign validation comments each. A desk
+# flooded with false alarms stops reading the flags; only urgent and privacy are worth a benign flag.
+PRECISION_BETA = 0.5
+BENIGN_BUDGET = 0.01
 # Too few served validation items to calibrate on: the whole validation split is used instead.
 MIN_SERVED_VALIDATION = 30
 
@@ -123,12 +129,29 @@ def recall_first_threshold(gold: np.ndarray, probs: np.ndarray, target: float) -
     return max(t for r, t in recalls if r >= reachable)
 
 
+def budgeted_threshold(gold: np.ndarray, probs: np.ndarray, benign: np.ndarray) -> float:
+    """The threshold with the best F-beta (precision first) among those flagging at most `BENIGN_BUDGET` of
+    the benign items; the highest candidate where none keeps to it."""
+    gold = gold.astype(bool)
+    allowed = BENIGN_BUDGET * max(1, int(benign.sum()))
+    best: tuple[float, float] | None = None
+    for t in CANDIDATES:
+        pred = probs >= t
+        if int(np.sum(pred & benign)) > allowed:
+            continue
+        tp, fp, fn = int(np.sum(gold & pred)), int(np.sum(~gold & pred)), int(np.sum(gold & ~pred))
+        key = (round(f_beta(tp, fp, fn, PRECISION_BETA), 6), float(t))
+        best = key if best is None or key > best else best
+    return best[1] if best is not None else float(CANDIDATES[-1])
+
+
 def calibrate(data: Encoded, coef: np.ndarray, bias: np.ndarray, override: set[str]) -> dict[str, float]:
     probs = probabilities(data, coef, bias, override)
+    benign = np.logical_not(data.gold.any(axis=1))
     return {
         label: recall_first_threshold(data.gold[:, j], probs[:, j], RECALL_FIRST[label])
         if label in RECALL_FIRST
-        else choose_threshold(label, data.gold[:, j], probs[:, j])
+        else budgeted_threshold(data.gold[:, j], probs[:, j], benign)
         for j, label in enumerate(LABEL_NAMES)
     }
 
