@@ -7,7 +7,6 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, unquote_plus
 
@@ -18,16 +17,15 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 from triage_bus.profile import BrokerProfile
 from triage_bus.settings import get_bus_settings
-from triage_events import FlagRaised
 
 from triage_api.actions import ActionPublisher, ActionResultConsumer, KafkaActionPublisher, NoPublisher
 from triage_api.analytics import views as analytics_views
 from triage_api.audit import views as audit_views
 from triage_api.body_limit import LimitRequestBody
+from triage_api.comments import learning
 from triage_api.comments import service as comments
 from triage_api.comments import views as comment_views
 from triage_api.comments.consumer import CommentConsumer
@@ -43,6 +41,7 @@ from triage_api.flags import desk_views, first_action
 from triage_api.flags import views as flag_views
 from triage_api.flags.consumer import FlagConsumer
 from triage_api.flags.retention import purge_text, run_retention
+from triage_api.flags.sla import Targets
 from triage_api.headers import SecurityHeaders
 from triage_api.oncall import views as alert_views
 from triage_api.oncall.channels import build_channels
@@ -54,7 +53,7 @@ from triage_api.params import safe_link
 from triage_api.replies.accounts import AccountBook
 from triage_api.replies.catalogue import load_catalogue
 from triage_api.routing import views as routing_views
-from triage_api.routing.service import RoutingConfig, bind, route
+from triage_api.routing.service import Router, RoutingConfig
 from triage_api.staff import admin_views
 from triage_api.staff import views as staff_views
 from triage_api.staff.oidc import OidcClient
@@ -75,15 +74,19 @@ def create_app(
     oncall = oncall or get_oncall_settings()
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
-    first_action.install(factory)  # the first staff action on a flag feeds the time-to-first-action metric
+    targets = Targets(settings.sla_seconds())
+    # The first staff action on a flag, in this app's sessions only, feeds the time-to-first-action metric.
+    first_action.install(factory, targets)
     http = httpx.AsyncClient(transport=http_transport, headers={"User-Agent": "triage-oncall/1"})
-    notifier = Notifier(oncall, factory, build_channels(oncall.channels, http))
+    notifier = Notifier(
+        oncall,
+        factory,
+        build_channels(oncall.channels, http),
+        targets=targets,
+        gauges=(learning.refresh_gauges,),  # misses found by people, precision from feedback
+    )
     accounts = AccountBook.load(settings.accounts_file)
-    routing = RoutingConfig.load(settings.routing_file)
-    bind(factory, routing)  # escalations in any session are routed again with these rules
-
-    def router(db: Session, events: list[FlagRaised]) -> None:
-        route(db, routing, events, datetime.now(UTC))
+    router = Router(RoutingConfig.load(settings.routing_file), targets)
 
     load_catalogue()  # a malformed catalogue fails at start-up, not at the first reply
     relay = OutboxRelay(
@@ -133,7 +136,7 @@ def create_app(
         if settings.consumer_enabled:
             bus = profile or BrokerProfile.from_settings(get_bus_settings())
             consumer = FlagConsumer(
-                bus, factory, settings.consumer_group, router=router, forget=comments.forget_deleted
+                bus, factory, settings.consumer_group, router, forget=comments.forget_deleted
             )
             alerts = AlertConsumer(bus, factory, f"{settings.consumer_group}-alerts", notifier.wake)
             results = ActionResultConsumer(bus, factory, f"{settings.consumer_group}-actions")
@@ -191,7 +194,8 @@ def create_app(
     app.state.outbox_relay = relay
     app.state.oidc = OidcClient(settings) if settings.oidc_enabled else None
     app.state.accounts = accounts
-    app.state.routing = routing
+    app.state.sla = targets
+    app.state.router = router
     app.state.notifier = notifier
     app.state.templates = Jinja2Templates(directory=DASHBOARD / "templates")
     app.state.templates.env.filters["safe_link"] = safe_link  # only http(s) links are rendered as links
