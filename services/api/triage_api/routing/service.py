@@ -9,7 +9,9 @@ reassigns within the team, and an escalation restarts the SLA clock (`Flag.sla_d
 the severity's SLA; the `flag.rerouted` audit entry records it too, for the history).
 
 The state both strategies need lives in the database (the team's last assignee, its members' open flags),
-so several API replicas route consistently without sharing memory.
+so several API replicas route consistently without sharing memory. `Router` holds the rules in force and
+the SLA targets; `main.create_app` builds the one the app passes around (flags asks for it through
+`flags.rerouting.Rerouter`, so that flags never imports routing).
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ from triage_api.flags.sla import OPEN_STATUSES, Targets
 EXAMPLE = Path(__file__).with_name("rules.example.yaml")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ROUTER = "system:router"
-__all__ = ["RerouteReason", "Router", "RoutingConfig", "reroute", "route"]  # RerouteReason: flags declares it
 
 
 class Strategy(enum.StrEnum):
