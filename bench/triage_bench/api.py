@@ -126,7 +126,8 @@ def flag_rows(count: int, seed: int = 11) -> Iterator[dict[str, Any]]:
             model_version="bench",
             suggested_templates=[],
             source_event_id=comment.event_id,
-        )
+        ),
+        sla.DEFAULT,
     )
     template.update(team=None, assignee=None)
     rng = random.Random(seed)
@@ -158,7 +159,7 @@ def flag_rows(count: int, seed: int = 11) -> Iterator[dict[str, Any]]:
             flagged_at=at,
             stored_at=at,
             updated_at=at,
-            sla_due_at=sla.due_at(at, severity),
+            sla_due_at=sla.DEFAULT.due_at(at, severity),
             labels=labels,
             primary_label=labels[0],
             scores={label: 0.9 for label in labels},

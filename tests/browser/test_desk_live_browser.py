@@ -128,7 +128,7 @@ def test_the_queue_replaces_a_row_when_a_newer_verdict_relabels_its_flag(
     )
     assert worse.comment_key == original.comment_key
     with server.app.state.sessionmaker() as db, db.begin():
-        [result] = relabel.apply_all(db, [worse])
+        [result] = relabel.apply_all(db, server.app.state.router, [worse])
         assert result.outcome is relabel.Outcome.RELABELLED
         relabelled = db.get(Flag, flag_id)
         assert relabelled is not None and relabelled.due_at < due_before  # 5 min from now, not a day

@@ -46,7 +46,7 @@ class Desk:
 
     def add_flags(self, *flags: FlagRaised) -> None:
         with self.app.state.sessionmaker() as db, db.begin():
-            store_flags(db, list(flags))
+            store_flags(db, list(flags), targets=self.app.state.sla)
 
 
 def desk_settings(database_url: str, **overrides: Any) -> ApiSettings:

@@ -204,7 +204,12 @@ async def test_flag_this_routes_audits_pages_and_refuses_a_second_flag(database_
         verdict = make_flag(comment=edited, labels=[Label.HOSTILE], changed_at=later)
         calmed = FlagCleared(comment_key=missed.comment_key, platform=missed.platform, account=missed.account,
                              reason=ClearReason.EDITED_BENIGN, changed_at=later + timedelta(minutes=1))  # fmt: skip
-        write_flags(desk.app.state.sessionmaker, [verdict, calmed], forget=service.forget_deleted)
+        write_flags(
+            desk.app.state.sessionmaker,
+            [verdict, calmed],
+            desk.app.state.router,
+            forget=service.forget_deleted,
+        )
         with desk.app.state.sessionmaker() as db:
             flag = db.get(Flag, flag_id)
             assert flag is not None
@@ -255,7 +260,9 @@ async def test_retention_deletes_old_comments_and_a_platform_deletion_removes_th
             reason=ClearReason.DELETED,
             changed_at=now,
         )
-        write_flags(factory, [deletion], forget=service.forget_deleted)  # as the app wires its consumer
+        write_flags(
+            factory, [deletion], desk.app.state.router, forget=service.forget_deleted
+        )  # as the app does
         store(desk, gone)  # a late redelivery of its verdict brings no text back
         items = {i["comment_key"]: i for i in (await listing(desk))["items"]}
         assert set(items) == {recent.comment_key, gone.comment_key}

@@ -156,7 +156,7 @@ async def test_hour_buckets_and_flags_not_yet_due(database_url: str) -> None:
         # Seen at 12:03 on the 11th, D (critical, flagged 12:00, nobody acted) is not due yet: pending.
         with desk.app.state.sessionmaker() as db:
             window = Window.of(at(11, 0), at(12, 0), Bucket.DAY, at(11, 12, 3))
-            seen = report(db, window, at(11, 12, 3))
+            seen = report(db, window, at(11, 12, 3), desk.app.state.sla)
         critical = next(row for row in seen.sla if row.severity == "critical")
         assert (critical.flags, critical.late, critical.unanswered, critical.pending) == (2, 1, 0, 1)
         assert ids["D"]  # the flag behind the pending count

@@ -198,7 +198,7 @@ async def test_a_relabel_and_a_raised_severity_reach_the_stream_with_the_restart
         )
         assert worse.comment_key == edited.comment_key
         with desk.app.state.sessionmaker() as db, db.begin():
-            [result] = relabel.apply_all(db, [worse])
+            [result] = relabel.apply_all(db, desk.app.state.router, [worse])
             assert result.outcome is relabel.Outcome.RELABELLED
         relabelled = await asyncio.wait_for(anext(events), 5)
         assert relabelled.startswith(f"id: {edited.event_id}@")

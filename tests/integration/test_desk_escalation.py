@@ -14,7 +14,7 @@ import yaml
 from sqlalchemy import select
 from triage_api.audit.models import AuditEvent
 from triage_api.flags.models import Flag
-from triage_api.routing.service import RoutingConfig, route
+from triage_api.routing.service import RoutingConfig
 from triage_events import Label, Severity
 
 from tests.builders import make_comment, make_comment_body, make_flag
@@ -60,8 +60,8 @@ def routed_flag(desk: Desk, labels: list[Label], language: str | None = None, **
 
     with desk.app.state.sessionmaker() as db, db.begin():
         stored: list[Any] = []
-        store_flags(db, [event], stored)
-        route(db, desk.app.state.routing, stored, datetime.now(UTC))
+        store_flags(db, [event], stored, targets=desk.app.state.sla)
+        desk.app.state.router.route(db, stored, datetime.now(UTC))
     return str(event.event_id)
 
 

@@ -11,14 +11,18 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import func, select
 from triage_api.db import make_engine, make_sessionmaker, migrate
+from triage_api.flags import sla
 from triage_api.flags.consumer import FlagConsumer
 from triage_api.flags.models import Flag
+from triage_api.routing.service import Router, RoutingConfig
 from triage_bus.embedded import EmbeddedBroker
 from triage_bus.profile import BrokerProfile
 from triage_events import FLAGS, encode
 
 from tests.builders import make_comment, make_flag, unique
 from tests.integration.helpers import committed_total, eventually, produce
+
+ROUTER = Router(RoutingConfig.load(None), sla.DEFAULT)  # the bundled example rules
 
 pytestmark = pytest.mark.integration
 
@@ -47,12 +51,12 @@ async def test_a_crash_after_the_database_commit_and_before_the_offset_commit_du
         with monkeypatch.context() as patch:
             patch.setattr(AIOKafkaConsumer, "commit", die)
             with pytest.raises(RuntimeError, match="killed after the database commit"):
-                await asyncio.wait_for(FlagConsumer(profile, factory, group).run(), 60)
+                await asyncio.wait_for(FlagConsumer(profile, factory, group, ROUTER).run(), 60)
         stored_before_the_crash = rows()
         assert stored_before_the_crash, "the first batch's transaction committed"
         assert await committed_total(servers, group, FLAGS.name, FLAGS.partitions) == 0
 
-        second = FlagConsumer(profile, factory, group)
+        second = FlagConsumer(profile, factory, group, ROUTER)
         task = asyncio.create_task(second.run())
         try:
 

@@ -6,12 +6,12 @@ past the arrival severity's response target counts one breach."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from prometheus_client import REGISTRY
-from triage_api.config import get_settings
+from triage_api.db import make_engine, make_sessionmaker
 from triage_api.flags import relabel
 from triage_api.flags.models import Flag, FlagStatus
 from triage_api.flags.status import set_status
@@ -21,7 +21,7 @@ from triage_api.staff.service import Principal
 from triage_events import AlertKind, AlertRaised, FlagRaised, Label, Severity
 
 from tests.builders import make_comment, make_flag
-from tests.integration.desk_support import FakePublisher, make_app, running_desk
+from tests.integration.desk_support import Desk, FakePublisher, make_app, running_desk
 
 pytestmark = pytest.mark.integration
 
@@ -97,7 +97,7 @@ async def test_the_first_staff_action_is_observed_once_per_flag(database_url: st
 
         # A change rolled back observes nothing, even though it wrote its audit event first.
         with desk.app.state.sessionmaker() as db:
-            set_status(db, str(noted.event_id), FlagStatus.DISMISSED, MODERATOR)
+            set_status(db, desk.app.state.router, str(noted.event_id), FlagStatus.DISMISSED, MODERATOR)
             db.rollback()
         with desk.app.state.sessionmaker() as db:
             flagged = {f.id: f.flagged_at for f in db.query(Flag).all()}
@@ -120,48 +120,26 @@ async def test_the_first_staff_action_is_observed_once_per_flag(database_url: st
     assert len(flagged) == 5
 
 
-@pytest.fixture
-def sla_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """Set `TRIAGE_API_SLA_<SEVERITY>_S` variables; the settings are read afresh, and again after the test."""
-
-    def configure(**seconds: float) -> None:
-        for severity, value in seconds.items():
-            monkeypatch.setenv(f"TRIAGE_API_SLA_{severity.upper()}_S", str(value))
-        get_settings.cache_clear()
-
-    yield configure
-    monkeypatch.undo()
-    get_settings.cache_clear()
-
-
-async def test_the_sla_targets_come_from_the_settings_everywhere(
-    database_url: str, sla_env: Callable[..., None]
-) -> None:
-    """One source: the due times stored with the flags (the queue, the breach gauge), the routing view and the
-    first-action breach read the targets in force. A stored due time is kept when the targets change later."""
-    waiting = raised(2, Label.URGENT, Severity.CRITICAL)  # 2 minutes: inside 5 min, outside 1 min
+async def test_the_sla_targets_come_from_the_apps_settings_everywhere(database_url: str) -> None:
+    """One source: the targets of the settings `create_app` was given, whatever the process's environment
+    says. The due times stored with the flags (the queue, the breach gauge), the routing view and the
+    first-action breach follow them; a stored due time is kept when another app with other targets reads it."""
+    waiting = raised(2, Label.URGENT, Severity.CRITICAL)  # 2 minutes: outside 1 min, inside the default 5
     acted = raised(2, Label.URGENT, Severity.CRITICAL)
-    after_change = raised(2, Label.URGENT, Severity.CRITICAL)
-    async with running_desk(make_app(database_url, FakePublisher())) as desk:
+    later = raised(2, Label.URGENT, Severity.CRITICAL)
+    viewer_flag = "/api/flags/{}"
+
+    def gauge(desk: Desk) -> float:
+        desk.app.state.notifier.refresh_gauges()
+        return REGISTRY.get_sample_value("triage_api_queue_sla_breaches", {"severity": "critical"}) or 0.0
+
+    async with running_desk(
+        make_app(database_url, FakePublisher(), sla_critical_s=60, sla_low_s=7200)
+    ) as desk:
         desk.add_flags(waiting, acted)
         viewer = desk.auth("viewer")
-
-        def gauge() -> float:
-            desk.app.state.notifier.refresh_gauges()
-            return REGISTRY.get_sample_value("triage_api_queue_sla_breaches", {"severity": "critical"}) or 0.0
-
-        assert gauge() == 0.0  # both are new, 2 minutes old, and the default target is 5 minutes
-        flag = (await desk.client.get(f"/api/flags/{waiting.event_id}", headers=viewer)).json()
-        flagged_at = utc(flag["flagged_at"])  # SQLite hands back naive UTC times
-        assert utc(flag["due_at"]) - flagged_at == timedelta(minutes=5)
-
-        sla_env(critical=60, low=7200)
-        assert gauge() == 0.0  # their due times were set when they were stored
-        flag = (await desk.client.get(f"/api/flags/{waiting.event_id}", headers=viewer)).json()
-        assert utc(flag["due_at"]) - flagged_at == timedelta(minutes=5)
-        desk.add_flags(after_change)  # stored under the new targets: due a minute after it was flagged
-        assert gauge() == 1.0
-        flag = (await desk.client.get(f"/api/flags/{after_change.event_id}", headers=viewer)).json()
+        assert gauge(desk) == 2.0  # both new, 2 minutes old, past this app's minute
+        flag = (await desk.client.get(viewer_flag.format(waiting.event_id), headers=viewer)).json()
         assert utc(flag["due_at"]) - utc(flag["flagged_at"]) == timedelta(seconds=60)
         routing = (await desk.client.get("/api/routing", headers=viewer)).json()
         assert routing["sla_seconds"] == {"critical": 60, "high": 1800, "medium": 14400, "low": 7200}
@@ -174,7 +152,46 @@ async def test_the_sla_targets_come_from_the_settings_everywhere(
         )
         assert moved.status_code == 200
         assert breaches("critical") == before + 1  # 2 minutes is past the configured minute
-        assert gauge() == 1.0  # still the flag stored after the change; the one in review was not counted
+        assert gauge(desk) == 1.0  # the one in review is not counted
+
+        tokens = dict(desk.tokens)
+
+    second = make_app(database_url, FakePublisher())  # the default targets, the same database and staff
+    transport = httpx.ASGITransport(app=second)
+    async with (
+        second.router.lifespan_context(second),
+        httpx.AsyncClient(transport=transport, base_url="http://triage.test") as client,
+    ):
+        desk = Desk(second, client, tokens)
+        desk.add_flags(later)  # stored under 5 minutes
+        viewer = desk.auth("viewer")
+        flag = (await desk.client.get(viewer_flag.format(later.event_id), headers=viewer)).json()
+        assert utc(flag["due_at"]) - utc(flag["flagged_at"]) == timedelta(minutes=5)
+        flag = (await desk.client.get(viewer_flag.format(waiting.event_id), headers=viewer)).json()
+        assert utc(flag["due_at"]) - utc(flag["flagged_at"]) == timedelta(seconds=60)  # kept as stored
+        assert gauge(desk) == 1.0  # still the flag stored under the minute; the new one is inside 5 minutes
+        routing = (await desk.client.get("/api/routing", headers=viewer)).json()
+        assert routing["sla_seconds"] == {"critical": 300, "high": 1800, "medium": 14400, "low": 86400}
+
+
+async def test_only_the_apps_own_sessions_observe_first_actions(database_url: str) -> None:
+    """The hook is on the app's sessionmaker, nothing process-wide: a first action written through another
+    sessionmaker on the same database (a script, a second app) is not observed by this one; through the
+    app's, it is, once, judged by the app's targets."""
+    elsewhere = raised(3, Label.PRIVACY, Severity.HIGH)
+    here = raised(3, Label.PRIVACY, Severity.HIGH)  # 3 minutes: past this app's 2-minute target for high
+    async with running_desk(make_app(database_url, FakePublisher(), sla_high_s=120)) as desk:
+        desk.add_flags(elsewhere, here)
+        count, _ = observed("high", "privacy")
+        late = breaches("high")
+        engine = make_engine(database_url)
+        with make_sessionmaker(engine)() as db, db.begin():
+            set_status(db, desk.app.state.router, str(elsewhere.event_id), FlagStatus.DISMISSED, MODERATOR)
+        engine.dispose()
+        assert observed("high", "privacy")[0] == count and breaches("high") == late
+        with desk.app.state.sessionmaker() as db, db.begin():
+            set_status(db, desk.app.state.router, str(here.event_id), FlagStatus.DISMISSED, MODERATOR)
+        assert observed("high", "privacy")[0] == count + 1 and breaches("high") == late + 1
 
 
 async def test_an_alert_acknowledgement_is_a_first_action_judged_by_the_severity_the_flag_arrived_with(
@@ -210,7 +227,7 @@ async def test_an_alert_acknowledgement_is_a_first_action_judged_by_the_severity
     async with running_desk(make_app(database_url, FakePublisher())) as desk:
         desk.add_flags(edited, slow)
         with desk.app.state.sessionmaker() as db, db.begin():
-            [result] = relabel.apply_all(db, [worse])
+            [result] = relabel.apply_all(db, desk.app.state.router, [worse])
             assert result.outcome is relabel.Outcome.RELABELLED
             store_alerts(db, [alert], datetime.now(UTC))
         # The classifier's relabel and re-route observed nothing: no person acted yet.

@@ -135,7 +135,7 @@ async def test_the_language_is_stored_returned_and_preselects_the_reply_template
             occurred_at=datetime.now(UTC),
         )
         with desk.app.state.sessionmaker() as db, db.begin():
-            [result] = relabel.apply_all(db, [edited])
+            [result] = relabel.apply_all(db, desk.app.state.router, [edited])
             assert result.outcome is relabel.Outcome.RELABELLED
         with desk.app.state.sessionmaker() as db:
             stored = db.get(Flag, str(spanish.event_id))

@@ -22,14 +22,17 @@ from triage_api.comments.flag_this import raise_flag
 from triage_api.comments.models import SeenComment
 from triage_api.comments.service import store_judged
 from triage_api.db import make_engine, make_sessionmaker, migrate
+from triage_api.flags import sla
 from triage_api.flags.models import LabelFeedback
 from triage_api.flags.service import store_flags
-from triage_api.routing.service import RoutingConfig
+from triage_api.routing.service import Router, RoutingConfig
 from triage_api.staff.models import Role
 from triage_api.staff.service import Principal
 from triage_events import Label
 
 from tests.builders import make_comment, make_flag, make_judged
+
+ROUTER = Router(RoutingConfig.load(None), sla.DEFAULT)  # the bundled example rules
 
 pytestmark = pytest.mark.integration
 CORPUS = Path(__file__).parents[2] / "data" / "corpus"
@@ -68,9 +71,7 @@ def seed_desk(database_url: str, test_text: str) -> None:
             store_judged(db, [make_judged(comment=make_comment(text=text)) for text in MISSED])
         with factory() as db, db.begin():
             for comment_id in db.scalars(select(SeenComment.id)).all():
-                raise_flag(
-                    db, comment_id, [Label.URGENT], "stroke signs", moderator, RoutingConfig.load(None)
-                )
+                raise_flag(db, comment_id, [Label.URGENT], "stroke signs", moderator, ROUTER)
         wrong = make_flag(comment=make_comment(text=test_text), labels=[Label.HOSTILE])
         with factory() as db, db.begin():
             store_flags(db, [wrong])

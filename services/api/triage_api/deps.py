@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from triage_events import ActionRequested
 
+from triage_api.flags.sla import Targets
+from triage_api.routing.service import Router
 from triage_api.staff.models import Role
 from triage_api.staff.service import Principal, principal_from_session, principal_from_token
 
@@ -40,6 +42,22 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
 
 
 DbDep = Annotated[Session, Depends(get_db)]
+
+
+def get_router(request: Request) -> Router:
+    """The routing rules and SLA targets `create_app` built (escalations and re-routes use them)."""
+    router: Router = request.app.state.router
+    return router
+
+
+def get_sla(request: Request) -> Targets:
+    """The SLA targets `create_app` built from the settings."""
+    targets: Targets = request.app.state.sla
+    return targets
+
+
+RouterDep = Annotated[Router, Depends(get_router)]
+SlaDep = Annotated[Targets, Depends(get_sla)]
 
 
 def current_principal(request: Request, db: DbDep) -> Principal | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from triage_api.flags.sla import breached, due_at
+from triage_api.flags.sla import DEFAULT, breached
 from triage_api.flags.status import MANUAL_STATUSES, TRANSITIONS
 from triage_api.replies.accounts import AccountBook
 from triage_api.replies.catalogue import load_catalogue, templates_for
@@ -102,12 +102,14 @@ def test_the_guard_allows_the_accounts_own_lines_and_crisis_numbers() -> None:
 
 def test_sla_due_times_per_severity() -> None:
     t0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-    assert due_at(t0, "critical") == t0 + timedelta(minutes=5)
-    assert due_at(t0.replace(tzinfo=None), "high") == t0 + timedelta(minutes=30)
-    assert due_at(t0, "medium") == t0 + timedelta(hours=4) and due_at(t0, "low") == t0 + timedelta(hours=24)
-    assert breached(due_at(t0, "critical"), "new", now=t0 + timedelta(minutes=6))
-    assert not breached(due_at(t0, "critical"), "new", now=t0 + timedelta(minutes=4))
-    assert not breached(due_at(t0, "critical"), "resolved", now=t0 + timedelta(minutes=6))
+    assert DEFAULT.due_at(t0, "critical") == t0 + timedelta(minutes=5)
+    assert DEFAULT.due_at(t0.replace(tzinfo=None), "high") == t0 + timedelta(minutes=30)
+    assert DEFAULT.due_at(t0, "medium") == t0 + timedelta(hours=4) and DEFAULT.due_at(
+        t0, "low"
+    ) == t0 + timedelta(hours=24)
+    assert breached(DEFAULT.due_at(t0, "critical"), "new", now=t0 + timedelta(minutes=6))
+    assert not breached(DEFAULT.due_at(t0, "critical"), "new", now=t0 + timedelta(minutes=4))
+    assert not breached(DEFAULT.due_at(t0, "critical"), "resolved", now=t0 + timedelta(minutes=6))
 
 
 def test_every_status_can_be_left_and_reopened() -> None:

@@ -14,8 +14,10 @@ import triage_api
 
 ROOT = Path(triage_api.__file__).parent
 TOP = {"main", "deps"}  # the composition root and the views' request helpers
-# Cycles between packages still to break; the test fails when one is gone, so the list only shrinks.
-KNOWN_CYCLES = {frozenset({"flags", "routing"}), frozenset({"comments", "oncall"})}
+# Cycles between packages still to break; the test fails when one is gone, so the list only shrinks. None is
+# left: where a lower package needs a higher one, `main.create_app` passes it in (flags gets the router as a
+# `flags.rerouting.Rerouter`, the notifier the learning gauges).
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 
 @cache
@@ -115,6 +117,7 @@ def test_the_packages_form_no_cycle_beyond_the_known_ones() -> None:
 
 def test_the_reading_of_imports_finds_what_is_there() -> None:
     # the checks above see something: a plain import, a module imported by name, and a view from the root
-    assert {"flags.models", "flags.sla", "flags"} <= graph()["routing.service"]
+    assert {"flags.models", "flags.sla", "flags.rerouting"} <= graph()["routing.service"]
+    assert {"flags", "flags.escalation"} <= graph()["dashboard.views"]
     assert "flags.desk_views" in graph()["main"]
     assert is_view("staff.admin_views") and not is_view("flags.service")

@@ -195,7 +195,8 @@ def _timing(key: str, flags: int, seconds: list[float]) -> Timing:
     return Timing(key, flags, len(seconds), percentile(seconds, 0.5), percentile(seconds, 0.9))
 
 
-def report(db: Session, window: Window, now: datetime) -> Report:
+def report(db: Session, window: Window, now: datetime, targets: sla.Targets) -> Report:
+    """The report on the flags raised in `window`, as seen at `now`, judged against `targets`."""
     now = as_utc(now)
     flags = _flags(db, window)
     acted = first_actions(db, window)
@@ -224,7 +225,7 @@ def report(db: Session, window: Window, now: datetime) -> Report:
             by_label[label][i] += 1
             flags_by_label[label] += 1
         flags_by_severity[severity] += 1
-        due = sla.due_at(f.flagged_at, severity)
+        due = targets.due_at(f.flagged_at, severity)
         if first is None:
             outcome[severity]["unanswered" if now > due else "pending"] += 1
             continue
@@ -246,7 +247,7 @@ def report(db: Session, window: Window, now: datetime) -> Report:
         sla=[
             SlaRow(
                 severity=key,
-                target_seconds=(sla.due_at(now, key) - now).total_seconds(),
+                target_seconds=targets.target(key).total_seconds(),
                 flags=flags_by_severity[key],
                 **outcome[key],
             )

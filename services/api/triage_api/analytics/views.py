@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from triage_api.analytics.service import Bucket, Report, Series, Timing, Window, WindowError, report
 from triage_api.comments import learning
-from triage_api.deps import DbDep, ViewerDep, current_principal
+from triage_api.deps import DbDep, SlaDep, ViewerDep, current_principal
 from triage_api.params import EARLIEST, LATEST, QueryDateTime, UtcDateTime
 from triage_api.staff.service import Principal
 
@@ -108,6 +108,7 @@ def to_out(r: Report) -> AnalyticsOut:
 @router.get("/api/analytics", response_model=AnalyticsOut)
 def analytics_route(
     db: DbDep,
+    targets: SlaDep,
     _: ViewerDep,
     since: Annotated[
         QueryDateTime | None,
@@ -130,7 +131,7 @@ def analytics_route(
         raise RequestValidationError(
             [{"type": "value_error", "loc": ("query", exc.parameter), "msg": str(exc), "input": None}]
         ) from exc
-    return to_out(report(db, window, now))
+    return to_out(report(db, window, now, targets))
 
 
 # --- the dashboard page ------------------------------------------------------------------------------------
@@ -197,6 +198,7 @@ def share(part: float | None, whole: float | None) -> float:
 def analytics_page(
     request: Request,
     db: DbDep,
+    targets: SlaDep,
     principal: Annotated[Principal | None, Depends(current_principal)],
     start: Annotated[date | None, Query(alias="from", ge=FIRST_DAY, le=LAST_DAY)] = None,
     end: Annotated[date | None, Query(alias="to", ge=FIRST_DAY, le=LAST_DAY)] = None,
@@ -229,7 +231,7 @@ def analytics_page(
     except WindowError as exc:
         context["error"], status = str(exc), 422
     else:
-        r = report(db, window, now)
+        r = report(db, window, now, targets)
         context.update(
             report=r,
             label_chart=chart(r.buckets, r.by_label),

@@ -35,7 +35,7 @@ from triage_api.flags import notes
 from triage_api.flags.models import Flag, LabelFeedback
 from triage_api.flags.service import store_flags
 from triage_api.oncall import service as oncall
-from triage_api.routing.service import RoutingConfig, route
+from triage_api.routing.service import Router
 from triage_api.staff.service import Principal
 
 # The design's default severity per label (DESIGN.md), the same the classifier's policy gives.
@@ -94,7 +94,7 @@ def raise_flag(
     labels: list[Label],
     note: str,
     principal: Principal,
-    routing: RoutingConfig,
+    router: Router,
     now: datetime | None = None,
 ) -> Raised:
     """Flag a stored comment for `labels`, in the caller's transaction. 404: no such comment; 409: it is
@@ -112,14 +112,14 @@ def raise_flag(
     if existing is not None:
         raise Conflict("this comment is flagged already", [f"flag {existing}"])
     event = _event(row, labels).model_copy(update={"occurred_at": now})
-    if not store_flags(db, [event]):
+    if not store_flags(db, [event], targets=router.sla):
         raise Conflict("this comment is flagged already")
     flag_id = str(event.event_id)
     db.flush()
     flag = db.get(Flag, flag_id)
     assert flag is not None
     flag.raised_by = principal.username
-    route(db, routing, [event], now)
+    router.route(db, [event], now)
     audit.record(
         db,
         principal.username,

@@ -158,7 +158,7 @@ async def flag_this_route(
 
     def work() -> Any:
         with app.state.sessionmaker() as db, db.begin():
-            return raise_flag(db, comment_id, body.labels, body.note, who, app.state.routing)
+            return raise_flag(db, comment_id, body.labels, body.note, who, app.state.router)
 
     raised = await run_in_threadpool(work)
     if raised.alerts:

@@ -47,6 +47,7 @@ from triage_api.flags.service import (
 from triage_api.flags.suggestions import comment_language, suggestions
 from triage_api.outbox import with_outbox
 from triage_api.replies.catalogue import LANGUAGE_NAMES, languages
+from triage_api.routing.service import Router
 from triage_api.staff.models import Role
 from triage_api.staff.service import Principal
 
@@ -225,7 +226,7 @@ def _flag_context(
         "version": state.version,  # the live stream sends changes from this version on
         "pending_ids": state.data["pending"],
         "raise_to": [s.value for s in Severity if s.rank > Severity(flag.severity).rank],
-        "teams": sorted(request.app.state.routing.teams),
+        "teams": sorted(request.app.state.router.config.teams),
         "open_statuses": sla.OPEN_STATUSES,
         "claim": claims.claim_holder(flag),
         "language": language or comment_language(flag, accounts),
@@ -435,21 +436,23 @@ async def _perform(
         await publish_now(request, event)
         return row
 
+    routing: Router = request.app.state.router
+
     def work(db: Session) -> None:
         if op == "claim":
             claims.claim(db, flag_id, principal, minutes)
         elif op == "release":
             claims.release(db, flag_id, principal)
         elif op in STATUS_OPS:
-            status.set_status(db, flag_id, STATUS_OPS[op], principal)
+            status.set_status(db, routing, flag_id, STATUS_OPS[op], principal)
         elif op == "note":
             notes.add_note(db, flag_id, body or "", principal)
         elif op == "feedback" and label is not None:
             notes.set_feedback(db, flag_id, label, verdict == "correct", principal)
         elif op == "severity" and severity is not None:
-            escalation.raise_severity(db, flag_id, severity, principal)
+            escalation.raise_severity(db, routing, flag_id, severity, principal)
         elif op == "reroute" and team:
-            escalation.reroute(db, flag_id, team, None, principal)
+            escalation.reroute(db, routing, flag_id, team, None, principal)
 
     await run_in_threadpool(in_transaction, request, work)
     return None

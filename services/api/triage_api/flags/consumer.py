@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeAlias
 
 from sqlalchemy.exc import DataError, IntegrityError
@@ -27,6 +27,7 @@ from triage_events import FLAGS, ClearReason, FlagCleared, FlagRaised, decode_fl
 from triage_api import metrics
 from triage_api.db import until_stored
 from triage_api.flags import clear, relabel
+from triage_api.flags.rerouting import Rerouter
 from triage_api.flags.service import store_flags
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,6 @@ SERVICE = "api"
 FlagEvent: TypeAlias = FlagRaised | FlagCleared
 
 
-Router = Callable[[Session, list[FlagRaised]], None]
 # Forgets what the API keeps of a deleted comment besides its flag (All comments' text), by key and time;
 # passed in by the app, so that flags knows nothing of the packages above it.
 Forget = Callable[[Session, str, datetime], object]
@@ -46,27 +46,29 @@ Forget = Callable[[Session, str, datetime], object]
 def write_flags(
     factory: sessionmaker[Session],
     flags: list[FlagEvent],
-    router: Router | None = None,
+    router: Rerouter,
     forget: Forget | None = None,
 ) -> int:
-    """Store a batch in one transaction: new comments are inserted (and routed); a verdict on a comment
-    already stored updates its flag when it is newer and says something new (`relabel`); a clear resolves
-    the comment's flag when it has one (`clear`), and a deletion is handed to `forget`. Updates apply in the
-    batch's order. Returns how many flags were inserted."""
+    """Store a batch in one transaction: new comments are inserted (due by `router.sla`) and routed by
+    `router`; a verdict on a comment already stored updates its flag when it is newer and says something new
+    (`relabel`, which routes a raised severity again); a clear resolves the comment's flag when it has one
+    (`clear`), and a deletion is handed to `forget`. Updates apply in the batch's order. Returns how many
+    flags were inserted."""
     results: list[relabel.Result] = []
     clears: list[clear.Result] = []
     reopened = 0
     with factory() as db, db.begin():
         stored: list[FlagRaised] = []
-        count = store_flags(db, [flag for flag in flags if isinstance(flag, FlagRaised)], stored)
-        if router is not None and stored:
-            router(db, stored)  # routed in the same transaction as the insert
+        raised = [flag for flag in flags if isinstance(flag, FlagRaised)]
+        count = store_flags(db, raised, stored, targets=router.sla)
+        if stored:
+            router.route(db, stored, datetime.now(UTC))  # routed in the same transaction as the insert
         inserted = {id(flag) for flag in stored}
         verdicts: list[FlagRaised] = []
 
         def apply_verdicts() -> None:
             nonlocal reopened
-            applied = relabel.apply_all(db, verdicts)
+            applied = relabel.apply_all(db, router, verdicts)
             for result in applied:
                 if result.outcome in (relabel.Outcome.RELABELLED, relabel.Outcome.UNCHANGED):
                     reopened += clear.reopen(db, result.event)
@@ -121,8 +123,8 @@ class FlagConsumer:
         profile: BrokerProfile,
         factory: sessionmaker[Session],
         group_id: str,
+        router: Rerouter,
         retry_delay: float = 1.0,
-        router: Router | None = None,
         forget: Forget | None = None,
     ) -> None:
         self._router = router

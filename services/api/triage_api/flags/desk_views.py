@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from triage_events import ActionKind, Label
 
-from triage_api.deps import DbDep, LeadDep, ModeratorDep, ViewerDep, in_transaction, publish_now
+from triage_api.deps import DbDep, LeadDep, ModeratorDep, RouterDep, ViewerDep, in_transaction, publish_now
 from triage_api.flags import assignment, claims, notes, platform_actions, status
 from triage_api.flags.models import FlagStatus
 from triage_api.flags.schemas import FlagOut, SuggestionOut
@@ -131,30 +131,32 @@ def assign_route(flag_id: str, body: AssignIn, db: DbDep, who: ModeratorDep) -> 
 
 
 @router.post("/flags/{flag_id}/status", response_model=FlagOut)
-def status_route(flag_id: str, body: StatusIn, db: DbDep, who: ModeratorDep) -> FlagOut:
-    flag = status.set_status(db, flag_id, body.status, who, body.reason)
+def status_route(flag_id: str, body: StatusIn, db: DbDep, routing: RouterDep, who: ModeratorDep) -> FlagOut:
+    flag = status.set_status(db, routing, flag_id, body.status, who, body.reason)
     db.commit()
     return FlagOut.model_validate(flag)
 
 
 @router.post("/flags/{flag_id}/dismiss", response_model=FlagOut)
-def dismiss_route(flag_id: str, db: DbDep, who: ModeratorDep) -> FlagOut:
-    flag = status.set_status(db, flag_id, FlagStatus.DISMISSED, who)
+def dismiss_route(flag_id: str, db: DbDep, routing: RouterDep, who: ModeratorDep) -> FlagOut:
+    flag = status.set_status(db, routing, flag_id, FlagStatus.DISMISSED, who)
     db.commit()
     return FlagOut.model_validate(flag)
 
 
 @router.post("/flags/{flag_id}/escalate", response_model=FlagOut)
-def escalate_route(flag_id: str, db: DbDep, who: ModeratorDep) -> FlagOut:
-    flag = status.set_status(db, flag_id, FlagStatus.ESCALATED, who)
+def escalate_route(flag_id: str, db: DbDep, routing: RouterDep, who: ModeratorDep) -> FlagOut:
+    flag = status.set_status(db, routing, flag_id, FlagStatus.ESCALATED, who)
     db.commit()
     return FlagOut.model_validate(flag)
 
 
 @router.post("/flags/bulk-status")
-def bulk_status_route(body: BulkStatusIn, db: DbDep, who: ModeratorDep) -> dict[str, dict[str, str]]:
+def bulk_status_route(
+    body: BulkStatusIn, db: DbDep, routing: RouterDep, who: ModeratorDep
+) -> dict[str, dict[str, str]]:
     """One status for many flags; each id reports "ok" or why it was skipped."""
-    results = status.bulk_status(db, body.ids, body.status, who)
+    results = status.bulk_status(db, routing, body.ids, body.status, who)
     db.commit()
     return {"results": results}
 

@@ -1,6 +1,6 @@
-"""Escalation and re-routing: an escalated flag or a raised severity routes the flag again
-(`routing.service.reroute`) with the routing config bound to the session; a lead can re-route a flag to a
-team by hand.
+"""Escalation and re-routing: an escalated flag or a raised severity routes the flag again with the router
+the caller passes (`rerouting.Rerouter`, the app's `routing.Router`); a lead can re-route a flag to a team by
+hand.
 
 Every change writes an audit event in the same transaction. Functions take a session and leave committing
 to the caller.
@@ -18,27 +18,23 @@ from triage_events import (
 
 from triage_api.audit import service as audit
 from triage_api.errors import Forbidden, Unprocessable
-from triage_api.flags import sla
 from triage_api.flags.claims import ensure_free, load, now
 from triage_api.flags.models import Flag
-from triage_api.routing import service as routing
+from triage_api.flags.rerouting import Rerouter, RerouteReason
 from triage_api.staff.models import Role, User
 from triage_api.staff.service import Principal
 
 
-def route_again(db: Session, flag: Flag, reason: routing.RerouteReason, principal: Principal) -> None:
-    """Route an escalated flag again (which restarts its SLA clock), when the session knows the routing
-    config (every app session does); without one, only the clock restarts."""
-    config = routing.config_of(db)
-    at = now()
-    if config is not None:
-        routing.reroute(db, config, flag, reason, principal.username, principal.role.value, at)
-    else:
-        sla.restart(flag, at)
-        flag.updated_at = at
+def route_again(
+    db: Session, router: Rerouter, flag: Flag, reason: RerouteReason, principal: Principal
+) -> None:
+    """Route an escalated flag again, which restarts its SLA clock."""
+    router.reroute(db, flag, reason, principal.username, principal.role.value, now())
 
 
-def raise_severity(db: Session, flag_id: str, target: Severity, principal: Principal) -> Flag:
+def raise_severity(
+    db: Session, router: Rerouter, flag_id: str, target: Severity, principal: Principal
+) -> Flag:
     """Raise a flag's severity (never lower it); the flag is routed again as an escalation."""
     flag = load(db, flag_id)
     ensure_free(flag, principal)
@@ -55,12 +51,12 @@ def raise_severity(db: Session, flag_id: str, target: Severity, principal: Princ
         previous=previous.value,
         severity=target.value,
     )
-    route_again(db, flag, routing.RerouteReason.SEVERITY, principal)
+    route_again(db, router, flag, RerouteReason.SEVERITY, principal)
     return flag
 
 
 def reroute(
-    db: Session, flag_id: str, team: str, assignee: str | None, principal: Principal
+    db: Session, router: Rerouter, flag_id: str, team: str, assignee: str | None, principal: Principal
 ) -> tuple[Flag, datetime]:
     """A lead sends a flag to another team (and optionally a person in it); returns the flag and its due time
     (kept: a manual re-route does not restart the SLA clock)."""
@@ -68,18 +64,16 @@ def reroute(
         raise Forbidden("re-routing a flag requires the lead role")
     flag = load(db, flag_id)
     ensure_free(flag, principal)
-    config = routing.config_of(db)
-    if config is None or team not in config.teams:
+    if not router.has_team(team):
         raise Unprocessable(f"no team {team}")
     if assignee is not None:
         user = db.scalar(select(User).where(User.username == assignee, User.active.is_(True)))
         if user is None or not Role(user.role).allows(Role.MODERATOR):
             raise Unprocessable(f"{assignee} is not an active moderator")
-    routing.reroute(
+    router.reroute(
         db,
-        config,
         flag,
-        routing.RerouteReason.MANUAL,
+        RerouteReason.MANUAL,
         principal.username,
         principal.role.value,
         now(),

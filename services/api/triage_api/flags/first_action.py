@@ -5,9 +5,9 @@ on: a claim, a status change, an assignment, a severity raise or re-route, a pla
 the acknowledgement of an on-call alert that covers the flag (`FIRST_ACTIONS`: a person answering the page
 is responding to the flag). Notes, label feedback and releases are not. Every workflow change writes its
 audit event through `audit.service.record`; `install` subscribes `note` to the audit events added to the
-sessions of the app's sessionmaker (the audit package knows nothing of flags): the audit log is what tells
-"first" (no earlier such event on the flag), so flags need no column for it. The analytics page reads
-the same list (`analytics.service`).
+sessions of the app's sessionmaker alone, with the app's SLA targets (the audit package knows nothing of
+flags; nothing is hooked process-wide): the audit log is what tells "first" (no earlier such event on the
+flag), so flags need no column for it. The analytics page reads the same list (`analytics.service`).
 
 The wait is judged against the SLA of the severity the flag arrived with (`arrival_severities`: before any
 raise by a person or by a newer classifier verdict), as the analytics page judges it: the breach counter
@@ -114,11 +114,13 @@ def note(db: Session, audit_event: AuditEvent) -> None:
     pending[audit_event.flag_id] = _Pending(audit_event, severity, flag.primary_label, max(0.0, waited))
 
 
-def install(factory: sessionmaker[Session]) -> None:
-    """Observe first actions in the sessions of `factory`: each audit event added to one is noted, and what
-    was noted is observed when its transaction commits (forgotten when it ends otherwise)."""
+def install(factory: sessionmaker[Session], targets: sla.Targets) -> None:
+    """Observe first actions in the sessions of `factory`, and only those (SQLAlchemy gives every sessionmaker
+    its own Session class, which the listeners attach to): each audit event added to one is noted, and what
+    was noted is observed when its transaction commits, judged against `targets` (forgotten when it ends
+    otherwise)."""
     event.listen(factory, "transient_to_pending", _added)
-    event.listen(factory, "after_commit", _observe)
+    event.listen(factory, "after_commit", lambda db: observe(db, targets))
     event.listen(factory, "after_transaction_end", _forget)
 
 
@@ -127,16 +129,14 @@ def _added(db: Session, instance: object) -> None:
         note(db, instance)
 
 
-def _observe(db: Session) -> None:
+def observe(db: Session, targets: sla.Targets) -> None:
+    """Observe what `note` kept for the transaction `db` just committed."""
     pending: dict[str, _Pending] = db.info.pop(_PENDING, {})
-    if not pending:
-        return
-    targets = sla.seconds()
     for item in pending.values():
         if not inspect(item.audit_event).has_identity:  # rolled back with a savepoint: nothing happened
             continue
         metrics.TIME_TO_FIRST_ACTION.labels(item.severity, item.label).observe(item.seconds)
-        if item.seconds > targets.get(item.severity, targets["low"]):
+        if item.seconds > targets.target(item.severity).total_seconds():
             metrics.SLA_BREACHES_TOTAL.labels(item.severity).inc()
 
 

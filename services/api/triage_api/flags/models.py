@@ -25,12 +25,6 @@ class FlagStatus(enum.StrEnum):
     RESOLVED = "resolved"
 
 
-def _initial_due(context: DefaultExecutionContext) -> datetime:
-    """An inserted flag's due time, when the insert names none: its flagged time plus its severity's SLA."""
-    row = context.get_current_parameters()
-    return sla.due_at(row["flagged_at"], row["severity"])
-
-
 def _initial_update(context: DefaultExecutionContext) -> datetime:
     stored = context.get_current_parameters().get("stored_at")
     return stored if isinstance(stored, datetime) else datetime.now(UTC)
@@ -69,9 +63,9 @@ class Flag(Base):
     last_action: Mapped[str | None] = mapped_column(String(200), default=None)
     last_action_error: Mapped[str | None] = mapped_column(String(500), default=None)
     # The SLA due time the desk works to (migration 0006): flagged time plus the severity's SLA when stored,
-    # restarted by an escalation or a raised severity (`sla.restart`), kept by a manual re-route. Read it
+    # restarted by an escalation or a raised severity (`sla.Targets.restart`), kept by a manual re-route. Read it
     # through `due_at`. Null only for a row written by a replica older than 0006.
-    sla_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=_initial_due)
+    sla_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # When the flag was stored, or last relabelled, re-routed or had its severity raised: the live queue
     # stream (`dashboard.stream`) follows it.
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=_initial_update)
@@ -118,9 +112,10 @@ class Flag(Base):
 
     @property
     def due_at(self) -> datetime:
-        """The SLA due time (aware UTC): the stored one, else the flagged time plus the severity's SLA."""
+        """The SLA due time (aware UTC): the stored one (`store_flags` sets it), else the flagged time plus the
+        severity's default SLA."""
         if self.sla_due_at is None:
-            return sla.due_at(self.flagged_at, self.severity)
+            return sla.DEFAULT.due_at(self.flagged_at, self.severity)
         return as_utc(self.sla_due_at)
 
     def sla_breached(self, now: datetime | None = None) -> bool:

@@ -29,10 +29,9 @@ from triage_events import FlagRaised, Severity
 
 from triage_api.audit import service as audit
 from triage_api.db import as_utc
-from triage_api.flags import sla
 from triage_api.flags.models import Flag, FlagLabel
+from triage_api.flags.rerouting import Rerouter, RerouteReason
 from triage_api.flags.service import verdict_fields
-from triage_api.routing import service as routing
 
 ACTOR = "system:classifier"
 ACTION = "flag.relabelled"
@@ -89,7 +88,7 @@ def is_newer(db: Session, flag: Flag, changed_at: datetime | None, judged_at: da
     return judged_at.astimezone(UTC) > shown_judged
 
 
-def apply(db: Session, event: FlagRaised) -> Result:
+def apply(db: Session, router: Rerouter, event: FlagRaised) -> Result:
     """Bring the stored flag of `event`'s comment up to date with it, in the caller's transaction."""
     flag = db.scalar(select(Flag).where(Flag.comment_key == event.comment_key))
     if flag is None:
@@ -132,11 +131,11 @@ def apply(db: Session, event: FlagRaised) -> Result:
         severity=content["severity"],
         model_version=content["model_version"],
     )
-    _follow_up(db, flag, Severity(str(previous["severity"])))
+    _follow_up(db, router, flag, Severity(str(previous["severity"])))
     return Result(event, Outcome.RELABELLED, reason)
 
 
-def _follow_up(db: Session, flag: Flag, previous: Severity) -> None:
+def _follow_up(db: Session, router: Rerouter, flag: Flag, previous: Severity) -> None:
     """After a relabel: the live queue shows the flag again (`updated_at`), and a raised severity routes it
     again as an escalation, as a person raising it would (`RerouteReason.CLASSIFIER`, by `ACTOR`), which
     restarts its SLA clock for the new severity. A lowered or equal severity keeps the team, the person and
@@ -145,18 +144,14 @@ def _follow_up(db: Session, flag: Flag, previous: Severity) -> None:
     flag.updated_at = at
     if Severity(flag.severity).rank <= previous.rank:
         return
-    config = routing.config_of(db)
-    if config is None:
-        sla.restart(flag, at)
-        return
-    routing.reroute(db, config, flag, routing.RerouteReason.CLASSIFIER, ACTOR, "system", at)
+    router.reroute(db, flag, RerouteReason.CLASSIFIER, ACTOR, "system", at)
 
 
-def apply_all(db: Session, events: list[FlagRaised]) -> list[Result]:
+def apply_all(db: Session, router: Rerouter, events: list[FlagRaised]) -> list[Result]:
     """`apply` each event in order (several verdicts on one comment in a batch: each is checked against the
     one applied before it)."""
     results = []
     for event in events:
-        results.append(apply(db, event))
+        results.append(apply(db, router, event))
         db.flush()
     return results

@@ -35,16 +35,21 @@ from triage_api.staff.models import User
 
 
 def store_flags(
-    db: Session, events: list[FlagRaised], inserted_events: list[FlagRaised] | None = None
+    db: Session,
+    events: list[FlagRaised],
+    inserted_events: list[FlagRaised] | None = None,
+    *,
+    targets: sla.Targets = sla.DEFAULT,
 ) -> int:
-    """Insert new flags in the caller's transaction; a comment already flagged is left as it is.
+    """Insert new flags in the caller's transaction; a comment already flagged is left as it is. Each is due
+    its flagged time plus its severity's target in `targets` (the app passes its configured ones).
 
     Returns how many rows were inserted (and appends those events, in their order, to `inserted_events`, if
     given). Duplicate deliveries (at-least-once) insert nothing; of two verdicts on one comment in the same
     call, the first is inserted. Two statements whatever the number of events: the flags (one multi-row
     INSERT … ON CONFLICT DO NOTHING RETURNING) and their labels.
     """
-    rows = [flag_row(event) for event in events]
+    rows = [flag_row(event, targets) for event in events]
     stored = [events[position] for position in insert_new(db, Flag, rows, "comment_key")]
     labels = [
         {"flag_id": str(event.event_id), "label": label.value} for event in stored for label in event.labels
@@ -87,8 +92,8 @@ def event_language(event: FlagRaised | CommentJudged) -> str | None:
     return language if language and len(language) <= 16 and _LANGUAGE_TAG.fullmatch(language) else None
 
 
-def flag_row(event: FlagRaised) -> dict[str, object]:
-    """The `flags` row a raised flag is stored as (its labels go to `flag_labels`)."""
+def flag_row(event: FlagRaised, targets: sla.Targets) -> dict[str, object]:
+    """The `flags` row a raised flag is stored as (its labels go to `flag_labels`), due by `targets`."""
     comment = event.comment
     return {
         "id": str(event.event_id),
@@ -104,6 +109,7 @@ def flag_row(event: FlagRaised) -> dict[str, object]:
         # UTC: SQLite keeps the wall-clock time and drops the offset, which would shift and misorder times.
         "commented_at": comment.created_at.astimezone(UTC),
         "flagged_at": event.occurred_at.astimezone(UTC),
+        "sla_due_at": targets.due_at(event.occurred_at, event.severity.value),
         "comment_changed_at": event.changed_at.astimezone(UTC) if event.changed_at else None,
         # Platform ids that don't fit the column are dropped (the context they give is optional), never cut.
         "parent_comment_id": _short_id(comment.parent_id),

@@ -14,7 +14,7 @@ from triage_api.errors import Conflict, NotFound, Unprocessable
 from triage_api.flags.claims import ensure_free, load
 from triage_api.flags.escalation import route_again
 from triage_api.flags.models import Flag, FlagStatus
-from triage_api.routing import service as routing
+from triage_api.flags.rerouting import Rerouter, RerouteReason
 from triage_api.staff.service import Principal
 
 S = FlagStatus
@@ -41,8 +41,10 @@ def move(flag: Flag, target: FlagStatus) -> None:
     flag.status = target.value
 
 
-def set_status(db: Session, flag_id: str, target: FlagStatus, principal: Principal, reason: str = "") -> Flag:
-    """A manual status change (dismiss, escalate, resolve, reopen …)."""
+def set_status(
+    db: Session, router: Rerouter, flag_id: str, target: FlagStatus, principal: Principal, reason: str = ""
+) -> Flag:
+    """A manual status change (dismiss, escalate, resolve, reopen …); `router` routes an escalated flag."""
     if target not in MANUAL_STATUSES:
         raise Unprocessable(f"{target.value} is set by the platform's answer to an action, not by hand")
     flag = load(db, flag_id)
@@ -60,17 +62,19 @@ def set_status(db: Session, flag_id: str, target: FlagStatus, principal: Princip
         reason=reason[:200],
     )
     if target == S.ESCALATED and previous != S.ESCALATED.value:
-        route_again(db, flag, routing.RerouteReason.ESCALATED, principal)
+        route_again(db, router, flag, RerouteReason.ESCALATED, principal)
     return flag
 
 
-def bulk_status(db: Session, flag_ids: list[str], target: FlagStatus, principal: Principal) -> dict[str, str]:
+def bulk_status(
+    db: Session, router: Rerouter, flag_ids: list[str], target: FlagStatus, principal: Principal
+) -> dict[str, str]:
     """Apply one status to many flags; each flag reports "ok" or why it was skipped."""
     results: dict[str, str] = {}
     for flag_id in dict.fromkeys(flag_ids):
         try:
             with db.begin_nested():
-                set_status(db, flag_id, target, principal, reason="bulk")
+                set_status(db, router, flag_id, target, principal, reason="bulk")
             results[flag_id] = "ok"
         except (Conflict, NotFound, Unprocessable) as exc:
             results[flag_id] = exc.message

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from triage_events import AlertKind
 
 from triage_api import metrics
-from triage_api.comments import learning
 from triage_api.db import as_utc
-from triage_api.flags import sla
 from triage_api.flags.models import FlagStatus
+from triage_api.flags.sla import Targets
 from triage_api.oncall import service
 from triage_api.oncall.channels import Channel, DeliveryError, Link, Page
 from triage_api.oncall.config import OncallSettings, Responder
@@ -65,7 +64,14 @@ class Notifier:
         channels: dict[str, Channel],
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        *,
+        targets: Targets,
+        gauges: Sequence[Callable[[Session], object]] = (),
     ) -> None:
+        """`targets`: the SLA the breach gauge judges by; `gauges`: more gauges refreshed with the queue's
+        (passed in by the app, so that oncall knows nothing of the packages that own them)."""
+        self._targets = targets
+        self._gauges = tuple(gauges)
         self._settings = settings
         self._factory = factory
         self._channels = channels
@@ -300,9 +306,10 @@ class Notifier:
         """Queue size by status, SLA breaches and open alerts, for /metrics (cheap aggregate queries)."""
         now = self._clock()
         with self._factory() as db:
-            by_status, breaches, oldest_new = service.queue_snapshot(db, now, sla.seconds())
+            by_status, breaches, oldest_new = service.queue_snapshot(db, now, dict(self._targets.seconds))
             open_alerts, oldest_alert = service.alerts_snapshot(db, now)
-            learning.refresh_gauges(db)  # misses found by people, precision from feedback
+            for refresh in self._gauges:
+                refresh(db)
 
         for status in FlagStatus:
             metrics.QUEUE_SIZE.labels(status.value).set(by_status.get(status.value, 0))

@@ -9,12 +9,15 @@ reassigns within the team, and an escalation restarts the SLA clock (`Flag.sla_d
 the severity's SLA; the `flag.rerouted` audit entry records it too, for the history).
 
 The state both strategies need lives in the database (the team's last assignee, its members' open flags),
-so several API replicas route consistently without sharing memory.
+so several API replicas route consistently without sharing memory. `Router` holds the rules in force and
+the SLA targets; `main.create_app` builds the one the app passes around (flags asks for it through
+`flags.rerouting.Rerouter`, so that flags never imports routing).
 """
 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,20 +25,19 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from triage_events import FlagRaised
 
 from triage_api.audit import service as audit
 from triage_api.audit.models import AuditEvent
-from triage_api.flags import sla
 from triage_api.flags.models import Flag, FlagStatus
+from triage_api.flags.rerouting import RerouteReason
 from triage_api.flags.service import event_language
-from triage_api.flags.sla import OPEN_STATUSES
+from triage_api.flags.sla import OPEN_STATUSES, Targets
 
 EXAMPLE = Path(__file__).with_name("rules.example.yaml")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ROUTER = "system:router"
-INFO_KEY = "triage.routing"  # where a session finds the routing config in force (`bind`)
 
 
 class Strategy(enum.StrEnum):
@@ -156,16 +158,6 @@ def _routed_language(db: Session, flag_id: str) -> str | None:
     return None
 
 
-def bind(factory: sessionmaker[Session], config: RoutingConfig) -> None:
-    """Make `config` available to every session of `factory` (`flags.escalation` routes escalated flags again)."""
-    factory.configure(info={INFO_KEY: config})
-
-
-def config_of(db: Session) -> RoutingConfig | None:
-    config = db.info.get(INFO_KEY)
-    return config if isinstance(config, RoutingConfig) else None
-
-
 def pick_member(db: Session, team_name: str, team: Team) -> str | None:
     """The next person in the team: round-robin after the last one assigned, or the one with fewest open."""
     return MemberPicker(db).next(team_name, team)
@@ -242,16 +234,10 @@ def route(db: Session, config: RoutingConfig, events: list[FlagRaised], at: date
     audit.record_system(db, ROUTER, "flag.routed", details)
 
 
-class RerouteReason(enum.StrEnum):
-    ESCALATED = "escalated"
-    SEVERITY = "severity"  # a person raised the severity
-    CLASSIFIER = "classifier"  # a newer verdict on the comment raised it (`flags.relabel`)
-    MANUAL = "manual"
-
-
 def reroute(
     db: Session,
     config: RoutingConfig,
+    targets: Targets,
     flag: Flag,
     reason: RerouteReason,
     actor: str,
@@ -283,7 +269,7 @@ def reroute(
         released, flag.claimed_by, flag.claimed_until = flag.claimed_by, None, None
     due = None
     if reason is not RerouteReason.MANUAL:
-        due = sla.restart(flag, at).isoformat()
+        due = targets.restart(flag, at).isoformat()
     flag.updated_at = at
     db.flush()
     return audit.record(
@@ -300,3 +286,32 @@ def reroute(
         released_claim=released,
         due_at=due,
     )
+
+
+@dataclass(frozen=True)
+class Router:
+    """The routing rules in force and the SLA targets, built once by `main.create_app` (`app.state.router`)
+    and passed to what routes: the flags consumer, the escalation and re-route views, a person raising a flag.
+    It is what `flags.rerouting.Rerouter` asks for."""
+
+    config: RoutingConfig
+    sla: Targets
+
+    def has_team(self, team: str) -> bool:
+        return team in self.config.teams
+
+    def route(self, db: Session, events: list[FlagRaised], at: datetime) -> None:
+        route(db, self.config, events, at)
+
+    def reroute(
+        self,
+        db: Session,
+        flag: Flag,
+        reason: RerouteReason,
+        actor: str,
+        role: str,
+        at: datetime,
+        team_name: str | None = None,
+        assignee: str | None = None,
+    ) -> AuditEvent:
+        return reroute(db, self.config, self.sla, flag, reason, actor, role, at, team_name, assignee)

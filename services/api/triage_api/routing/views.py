@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from triage_events import Severity
 
-from triage_api.deps import DbDep, LeadDep, ModeratorDep, ViewerDep
+from triage_api.deps import DbDep, LeadDep, ModeratorDep, RouterDep, ViewerDep
 from triage_api.flags import claims, escalation
 from triage_api.flags.models import Flag
-from triage_api.flags.sla import SLA
 from triage_api.params import UtcDateTime
 
 router = APIRouter(prefix="/api", tags=["routing"])
@@ -51,10 +50,12 @@ def _route_out(flag: Flag) -> RouteOut:
 
 
 @router.get("/routing")
-def routing_route(request: Request, _: ViewerDep) -> dict[str, Any]:
+def routing_route(routing: RouterDep, _: ViewerDep) -> dict[str, Any]:
     """Teams, rules, business hours and the SLA per severity."""
-    config = request.app.state.routing.model_dump(mode="json")
-    config["sla_seconds"] = {severity: int(delta.total_seconds()) for severity, delta in SLA.items()}
+    config = routing.config.model_dump(mode="json")
+    config["sla_seconds"] = {
+        severity: int(delta.total_seconds()) for severity, delta in routing.sla.timedeltas().items()
+    }
     return config
 
 
@@ -65,18 +66,20 @@ def flag_route_route(flag_id: str, db: DbDep, _: ViewerDep) -> RouteOut:
 
 
 @router.post("/flags/{flag_id}/reroute", response_model=RouteOut)
-def reroute_route(flag_id: str, body: RerouteIn, db: DbDep, who: LeadDep) -> RouteOut:
+def reroute_route(flag_id: str, body: RerouteIn, db: DbDep, routing: RouterDep, who: LeadDep) -> RouteOut:
     """Send the flag to another team (lead and above); the team's strategy picks the person unless one is
     named. The SLA due time is kept."""
-    flag, _ = escalation.reroute(db, flag_id, body.team, body.assignee, who)
+    flag, _ = escalation.reroute(db, routing, flag_id, body.team, body.assignee, who)
     db.commit()
     return _route_out(flag)
 
 
 @router.post("/flags/{flag_id}/severity", response_model=RouteOut)
-def severity_route(flag_id: str, body: SeverityIn, db: DbDep, who: ModeratorDep) -> RouteOut:
+def severity_route(
+    flag_id: str, body: SeverityIn, db: DbDep, routing: RouterDep, who: ModeratorDep
+) -> RouteOut:
     """Raise the flag's severity (never lower it): it is routed again as an escalation and its SLA clock
     restarts for the new severity."""
-    flag = escalation.raise_severity(db, flag_id, body.severity, who)
+    flag = escalation.raise_severity(db, routing, flag_id, body.severity, who)
     db.commit()
     return _route_out(flag)
