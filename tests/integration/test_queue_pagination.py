@@ -412,7 +412,7 @@ def test_migration_0006_stores_due_times_backfilled_from_the_severity_or_the_las
         assert "sla_due_at" not in flags.c and "updated_at" not in flags.c
         with engine.begin() as connection:
             for event in events.values():
-                row = {k: v for k, v in service._row(event).items() if k in flags.c}
+                row = {k: v for k, v in service.flag_row(event).items() if k in flags.c}
                 connection.execute(flags.insert().values(**row))
             escalated = str(events["escalated"].event_id)
             for due in (
