@@ -80,6 +80,14 @@ def newer_than(factory: sessionmaker[Session], cursor: datetime, seen: set[str])
     return [r for r in rows if not (r.id in seen and _updated(r) == cursor)]
 
 
+async def _gone(disconnected: Callable[[], object]) -> bool:
+    """Whether the client has gone: `disconnected` is the request's coroutine function, or a plain callable."""
+    result = disconnected()
+    if asyncio.iscoroutine(result):
+        result = await result
+    return bool(result)
+
+
 async def flag_events(
     factory: sessionmaker[Session],
     since: datetime,
@@ -93,12 +101,7 @@ async def flag_events(
     cursor, seen = as_utc(since), set(seen or ())
     quiet = 0.0
     yield "retry: 3000\n\n"
-    while True:
-        result = disconnected()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
+    while not await _gone(disconnected):
         rows = await asyncio.to_thread(newer_than, factory, cursor, seen)
         for flag in rows:
             updated = _updated(flag)
@@ -241,12 +244,7 @@ async def flag_updates(
     line as a heartbeat, and `event: gone` (then the end) if the flag disappears."""
     quiet = 0.0
     yield "retry: 3000\n\n"
-    while True:
-        result = disconnected()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
+    while not await _gone(disconnected):
         state = await asyncio.to_thread(_state, factory, flag_id)
         if state is None:
             yield "event: gone\ndata: {}\n\n"
