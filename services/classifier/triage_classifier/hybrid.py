@@ -113,12 +113,7 @@ class HybridClassifier:
         features, hits = extract([r.view for r in readings])
         logits = np.hstack([embeddings, features]) @ self.artefact.weights + self.artefact.bias
         probs = sigmoid(logits)
-        for row, row_hits in enumerate(hits):
-            for hit in row_hits:
-                if hit.strong and hit.polarity > 0:
-                    col = self.labels.index(hit.label)
-                    if self._override[col]:
-                        probs[row, col] = max(probs[row, col], STRONG_SCORE)
+        self._floor_strong_hits(probs, hits, self._override)
         return probs, hits
 
     def multilingual_probabilities(
@@ -131,13 +126,18 @@ class HybridClassifier:
         embeddings = self.e5.encode([model_text(r.view.original) for r in readings], batch_size=batch_size)
         features, hits = extract([r.view for r in readings])
         probs = sigmoid(self.heads.logits(np.hstack([embeddings, features])))
+        self._floor_strong_hits(probs, hits, self._e5_override)
+        return probs, hits
+
+    def _floor_strong_hits(self, probs: np.ndarray, hits: list[list[RuleHit]], override: np.ndarray) -> None:
+        """Raise to `STRONG_SCORE` (in place) each label a strong positive rule fired for, where `override`
+        lets that label's rules overrule the model."""
         for row, row_hits in enumerate(hits):
             for hit in row_hits:
                 if hit.strong and hit.polarity > 0:
                     col = self.labels.index(hit.label)
-                    if self._e5_override[col]:
+                    if override[col]:
                         probs[row, col] = max(probs[row, col], STRONG_SCORE)
-        return probs, hits
 
     def classify_batch(self, texts: list[str]) -> list[Judgement]:
         readings = [read(text) for text in texts]
