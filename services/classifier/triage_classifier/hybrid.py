@@ -28,8 +28,7 @@ from triage_classifier.features import FEATURE_NAMES, extract
 from triage_classifier.interface import Judgement
 from triage_classifier.language import COVERED, Reading, read
 from triage_classifier.multilingual import SUBDIR, E5Encoder, Multilingual, MultilingualHeads, model_text
-from triage_classifier.policy import severity_for
-from triage_classifier.rule_classifier import STRONG_SCORE, judge_by_rules, review_of, rule_evidence
+from triage_classifier.rule_classifier import STRONG_SCORE, judge_by_rules, judgement, rule_evidence
 from triage_classifier.rules import RuleHit, evaluate
 from triage_classifier.runtime import Runtime, TextEncoder, load_encoder
 from triage_classifier.training.thresholds import RECALL_FIRST
@@ -188,11 +187,4 @@ class HybridClassifier:
             for col, label in enumerate(self.labels)
             if label in by_model
         ]
-        return Judgement(
-            chosen,
-            scores,
-            severity_for(chosen, [h.rule_id for h in hits]),
-            evidence,
-            reading.language,
-            review_of(reading, chosen),
-        )
+        return judgement(reading, chosen, scores, evidence, hits)
