@@ -112,10 +112,9 @@ def raise_flag(
     assert flag is not None
     flag.raised_by = principal.username
     route(db, routing, [event], now)
-    audit.record(
+    audit.record_by(
         db,
-        principal.username,
-        principal.role.value,
+        principal,
         RAISED_BY_PERSON,
         flag_id,
         labels=[label.value for label in labels],

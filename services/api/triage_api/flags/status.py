@@ -49,10 +49,9 @@ def set_status(db: Session, flag_id: str, target: FlagStatus, principal: Princip
     ensure_free(flag, principal)
     previous = flag.status
     move(flag, target)
-    audit.record(
+    audit.record_by(
         db,
-        principal.username,
-        principal.role.value,
+        principal,
         "flag.status",
         flag_id,
         previous=previous,
