@@ -60,6 +60,17 @@ def desk_settings(database_url: str, **overrides: Any) -> ApiSettings:
 
 
 @contextlib.asynccontextmanager
+async def running(app: FastAPI, headers: dict[str, str] | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan (migrations, bootstrap admin, consumers) and an HTTP client on it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://triage.test", headers=headers
+        ) as client:
+            yield client
+
+
+@contextlib.asynccontextmanager
 async def running_desk(app: FastAPI) -> AsyncIterator[Desk]:
     """The app started (migrations, bootstrap admin), with a user and a token for each role."""
     async with app.router.lifespan_context(app):

@@ -32,35 +32,21 @@ from triage_events import (
 )
 
 from tests.builders import make_comment, make_comment_body, make_flag, unique
+from tests.integration.desk_support import PASSWORD, desk_settings, running
 from tests.integration.helpers import all_committed, produce, read_all
 from tests.kafka.fixtures import Bus, bus_profile
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "test-bootstrap-token-0123456789"
-PASSWORD = "correct horse battery staple"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
 def settings(database_url: str, **overrides: Any) -> ApiSettings:
-    fields: dict[str, Any] = {
-        "database_url": database_url,
-        "consumer_group": unique("api-test"),
-        "bootstrap_admin_token": TOKEN,
-        "bootstrap_admin_password": PASSWORD,
-        "consumer_enabled": False,
-    }
-    return ApiSettings(**{**fields, **overrides})
-
-
-@contextlib.asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan (migrations, bootstrap admin, consumer) and an HTTP client on it."""
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://triage.test") as client:
-            yield client
+    """The desk's test settings, with a bootstrap admin token and a consumer group of this file's own."""
+    fields: dict[str, Any] = {"consumer_group": unique("api-test"), "bootstrap_admin_token": TOKEN}
+    return desk_settings(database_url, **{**fields, **overrides})
 
 
 @contextlib.asynccontextmanager

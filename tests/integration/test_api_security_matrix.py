@@ -15,9 +15,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
@@ -39,6 +38,7 @@ from triage_api.staff.service import create_user, issue_token, now, start_sessio
 from triage_events import Author, Evidence, Label
 
 from tests.builders import make_account, make_comment, make_comment_body, make_flag, unique
+from tests.integration.desk_support import running
 
 pytestmark = pytest.mark.integration
 
@@ -53,14 +53,6 @@ def settings(database_url: str) -> ApiSettings:
         bootstrap_admin_password="a long enough bootstrap password",
         consumer_enabled=False,
     )
-
-
-@contextlib.asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://triage.test") as client:
-            yield client
 
 
 # --- the authorisation matrix ---------------------------------------------------------------------------

@@ -3,9 +3,7 @@ paged with retries, escalated when nobody acknowledges, acknowledged through the
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +34,7 @@ from triage_events import (
 )
 
 from tests.builders import make_comment, make_flag, unique
+from tests.integration.desk_support import running
 from tests.integration.helpers import eventually, produce, read_all
 
 pytestmark = pytest.mark.integration
@@ -60,14 +59,6 @@ class Receiver:
 
     def to(self, host: str) -> list[dict[str, Any]]:
         return [body for h, body in self.requests if h == host]
-
-
-@contextlib.asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://triage.test", headers=AUTH) as c:
-            yield c
 
 
 def oncall(**overrides: Any) -> OncallSettings:
@@ -137,7 +128,7 @@ async def test_an_alert_pages_once_escalates_and_stops_when_acknowledged(
     sent_before = metric("triage_api_notifications_total", channel="pagerduty", outcome="sent")
     app = app_for(database_url, fresh_broker, receiver)
 
-    async with running(app) as client:
+    async with running(app, AUTH) as client:
         await produce(fresh_broker.bootstrap_servers, FLAGS.name, [(b"k", encode(flag))])
         await eventually(
             lambda: _json(client, "/api/flags"), 30, "the flag to be stored"
@@ -196,7 +187,7 @@ async def test_without_channels_alerts_are_stored_and_logged_only(
     receiver = Receiver()
     app = app_for(database_url, fresh_broker, receiver, channels=[], escalation=[])
     raised = [urgent_alert(f"demo:a:{i}") for i in range(3)]
-    async with running(app) as client:
+    async with running(app, AUTH) as client:
         await produce(fresh_broker.bootstrap_servers, ALERTS.name, [(b"a", encode(a)) for a in raised])
 
         async def logged() -> list[dict[str, Any]] | None:
@@ -219,7 +210,7 @@ async def test_without_channels_alerts_are_stored_and_logged_only(
 
 async def test_acknowledging_needs_a_moderator(database_url: str, fresh_broker: EmbeddedBroker) -> None:
     app = app_for(database_url, fresh_broker, Receiver())
-    async with running(app) as client:
+    async with running(app, AUTH) as client:
         response = await client.post("/api/alerts/nope/ack", headers={"Authorization": "Bearer wrong"})
         assert response.status_code == 401
         assert (await client.post("/api/alerts/nope/ack")).status_code == 404

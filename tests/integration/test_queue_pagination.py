@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import MetaData, Result, Select, Table, inspect, select, text, update
 from sqlalchemy.orm import Session
 from triage_api import db as triage_db
-from triage_api.flags import service
+from triage_api.flags import service, sla
 from triage_api.flags.models import Flag
 from triage_api.flags.service import FlagPosition, FlagQuery, count_flags, counts_by_status, encode_cursor
 from triage_bench.databases import alembic
@@ -412,7 +412,7 @@ def test_migration_0006_stores_due_times_backfilled_from_the_severity_or_the_las
         assert "sla_due_at" not in flags.c and "updated_at" not in flags.c
         with engine.begin() as connection:
             for event in events.values():
-                row = {k: v for k, v in service._row(event).items() if k in flags.c}
+                row = {k: v for k, v in service.flag_row(event, sla.DEFAULT).items() if k in flags.c}
                 connection.execute(flags.insert().values(**row))
             escalated = str(events["escalated"].event_id)
             for due in (

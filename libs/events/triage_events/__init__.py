@@ -10,6 +10,7 @@ from triage_events.codec import (
     event_type,
 )
 from triage_events.schemas import (
+    DEFAULT_SEVERITY,
     Account,
     ActionCompleted,
     ActionKind,
@@ -39,6 +40,7 @@ __all__ = [
     "ALERTS",
     "ALL_TOPICS",
     "COMMENTS",
+    "DEFAULT_SEVERITY",
     "DLQ",
     "FLAGS",
     "JUDGED",

@@ -70,6 +70,17 @@ class Severity(enum.StrEnum):
 
 _SEVERITY_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 
+# Each label's default severity (the label table in DESIGN.md): where the classifier's policy starts, and the
+# severity of a flag a person raises.
+DEFAULT_SEVERITY: dict[Label, Severity] = {
+    Label.URGENT: Severity.CRITICAL,
+    Label.PRIVACY: Severity.HIGH,
+    Label.MISINFORMATION: Severity.MEDIUM,
+    Label.CLINICAL_ADVICE: Severity.MEDIUM,
+    Label.HOSTILE: Severity.MEDIUM,
+    Label.SPAM: Severity.LOW,
+}
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)

@@ -15,14 +15,14 @@ from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.orm import Session, sessionmaker
-from triage_bus.consume import BusConsumer, Received, Sink
+from triage_bus.consume import Received, Sink
 from triage_bus.profile import BrokerProfile
 from triage_events import ACTIONS, ActionCompleted, ActionRequested, decode, encode, event_type
 
-from triage_api import metrics
 from triage_api.db import until_stored
 from triage_api.drafts.service import record_completion as record_post_completion
 from triage_api.flags.platform_actions import record_completion
+from triage_api.topic_consumer import TopicConsumer
 
 log = logging.getLogger(__name__)
 
@@ -79,30 +79,14 @@ def apply_completions(factory: sessionmaker[Session], results: list[ActionComple
         return sum(record_completion(db, r) or record_post_completion(db, r) for r in results)
 
 
-class ActionResultConsumer:
+class ActionResultConsumer(TopicConsumer[ActionCompleted]):
     def __init__(
         self, profile: BrokerProfile, factory: sessionmaker[Session], group_id: str, retry_delay: float = 1.0
     ) -> None:
+        super().__init__(profile, ACTIONS, group_id, decode_completion, max_records=200, record_lag=False)
         self._factory = factory
         self._retry_delay = retry_delay
         self.applied = 0
-        self._bus = BusConsumer(
-            profile,
-            ACTIONS.name,
-            group_id,
-            "api",
-            decode_completion,
-            self.handle,
-            max_records=200,
-            on_dead_letter=metrics.count_dead_letter,
-        )
-
-    @property
-    def running(self) -> bool:
-        return self._bus.running
-
-    async def run(self) -> None:
-        await self._bus.run()
 
     async def handle(self, received: list[Received[ActionCompleted]], sink: Sink) -> None:
         results = [item.event for item in received]

@@ -28,8 +28,7 @@ from triage_classifier.features import FEATURE_NAMES, extract
 from triage_classifier.interface import Judgement
 from triage_classifier.language import COVERED, Reading, read
 from triage_classifier.multilingual import SUBDIR, E5Encoder, Multilingual, MultilingualHeads, model_text
-from triage_classifier.policy import severity_for
-from triage_classifier.rule_classifier import STRONG_SCORE, judge_by_rules, review_of, rule_evidence
+from triage_classifier.rule_classifier import STRONG_SCORE, judge_by_rules, judgement, rule_evidence
 from triage_classifier.rules import RuleHit, evaluate
 from triage_classifier.runtime import Runtime, TextEncoder, load_encoder
 from triage_classifier.training.thresholds import RECALL_FIRST
@@ -113,12 +112,7 @@ class HybridClassifier:
         features, hits = extract([r.view for r in readings])
         logits = np.hstack([embeddings, features]) @ self.artefact.weights + self.artefact.bias
         probs = sigmoid(logits)
-        for row, row_hits in enumerate(hits):
-            for hit in row_hits:
-                if hit.strong and hit.polarity > 0:
-                    col = self.labels.index(hit.label)
-                    if self._override[col]:
-                        probs[row, col] = max(probs[row, col], STRONG_SCORE)
+        self._floor_strong_hits(probs, hits, self._override)
         return probs, hits
 
     def multilingual_probabilities(
@@ -131,13 +125,18 @@ class HybridClassifier:
         embeddings = self.e5.encode([model_text(r.view.original) for r in readings], batch_size=batch_size)
         features, hits = extract([r.view for r in readings])
         probs = sigmoid(self.heads.logits(np.hstack([embeddings, features])))
+        self._floor_strong_hits(probs, hits, self._e5_override)
+        return probs, hits
+
+    def _floor_strong_hits(self, probs: np.ndarray, hits: list[list[RuleHit]], override: np.ndarray) -> None:
+        """Raise to `STRONG_SCORE` (in place) each label a strong positive rule fired for, where `override`
+        lets that label's rules overrule the model."""
         for row, row_hits in enumerate(hits):
             for hit in row_hits:
                 if hit.strong and hit.polarity > 0:
                     col = self.labels.index(hit.label)
-                    if self._e5_override[col]:
+                    if override[col]:
                         probs[row, col] = max(probs[row, col], STRONG_SCORE)
-        return probs, hits
 
     def classify_batch(self, texts: list[str]) -> list[Judgement]:
         readings = [read(text) for text in texts]
@@ -188,11 +187,4 @@ class HybridClassifier:
             for col, label in enumerate(self.labels)
             if label in by_model
         ]
-        return Judgement(
-            chosen,
-            scores,
-            severity_for(chosen, [h.rule_id for h in hits]),
-            evidence,
-            reading.language,
-            review_of(reading, chosen),
-        )
+        return judgement(reading, chosen, scores, evidence, hits)

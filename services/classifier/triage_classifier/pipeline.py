@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from triage_bus.dlq import dead_letter
@@ -119,22 +120,30 @@ def judge_batch(classifier: Classifier, records: list[Record]) -> BatchResult:
     return result
 
 
+def verdict_fields(comment: CommentReceived, judgement: Judgement, model_version: str) -> dict[str, Any]:
+    """What a flag and a verdict both say: which comment (and which version of it), what it was judged to be,
+    and by which model."""
+    return {
+        "comment_key": comment.comment_key,
+        "platform": comment.platform,
+        "account": comment.account,
+        "comment": comment.comment,
+        "labels": judgement.labels,
+        "scores": {label: round(score, 4) for label, score in judgement.scores.items()},
+        "severity": judgement.severity,
+        "model_version": model_version,
+        "language": judgement.language or comment.comment.language,
+        "review_reason": judgement.review,
+        "changed_at": comment.changed_at or comment.comment.created_at,
+        "source_event_id": comment.event_id,
+    }
+
+
 def make_flag(comment: CommentReceived, judgement: Judgement, model_version: str) -> FlagRaised:
     return FlagRaised(
-        comment_key=comment.comment_key,
-        platform=comment.platform,
-        account=comment.account,
-        comment=comment.comment,
-        labels=judgement.labels,
-        scores={label: round(score, 4) for label, score in judgement.scores.items()},
-        severity=judgement.severity,
+        **verdict_fields(comment, judgement, model_version),
         evidence=judgement.evidence,
-        model_version=model_version,
         suggested_templates=suggested_templates(judgement.labels),
-        source_event_id=comment.event_id,
-        changed_at=comment.changed_at or comment.comment.created_at,
-        language=judgement.language or comment.comment.language,
-        review_reason=judgement.review,
     )
 
 
@@ -155,21 +164,7 @@ def label_thresholds(classifier: Classifier) -> dict[Label, float]:
 def make_judged(
     comment: CommentReceived, judgement: Judgement, model_version: str, thresholds: dict[Label, float]
 ) -> CommentJudged:
-    return CommentJudged(
-        comment_key=comment.comment_key,
-        platform=comment.platform,
-        account=comment.account,
-        comment=comment.comment,
-        labels=judgement.labels,
-        scores={label: round(score, 4) for label, score in judgement.scores.items()},
-        thresholds=thresholds,
-        severity=judgement.severity,
-        model_version=model_version,
-        language=judgement.language or comment.comment.language,
-        review_reason=judgement.review,
-        changed_at=comment.changed_at or comment.comment.created_at,
-        source_event_id=comment.event_id,
-    )
+    return CommentJudged(**verdict_fields(comment, judgement, model_version), thresholds=thresholds)
 
 
 def make_cleared(comment: CommentReceived, reason: ClearReason, model_version: str | None) -> FlagCleared:

@@ -5,16 +5,7 @@ Severity and routes are configuration in spirit; these defaults follow the label
 
 from __future__ import annotations
 
-from triage_events import Label, Severity
-
-DEFAULT_SEVERITY: dict[Label, Severity] = {
-    Label.URGENT: Severity.CRITICAL,
-    Label.PRIVACY: Severity.HIGH,
-    Label.MISINFORMATION: Severity.MEDIUM,
-    Label.CLINICAL_ADVICE: Severity.MEDIUM,
-    Label.HOSTILE: Severity.MEDIUM,
-    Label.SPAM: Severity.LOW,
-}
+from triage_events import DEFAULT_SEVERITY, Label, Severity
 
 # Rules whose firing makes a label more serious than its default, when that label is given.
 ESCALATING_RULES: dict[str, tuple[Label, Severity]] = {

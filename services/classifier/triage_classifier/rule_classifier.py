@@ -39,19 +39,23 @@ def judge_by_rules(reading: Reading, hits: list[RuleHit], threshold: float = 0.5
     scores = rule_scores(hits)
     labels = [label for label in LABELS if scores[label] >= threshold]
     evidence = [e for e in rule_evidence(hits) if e.label in labels]
+    return judgement(reading, labels, scores, evidence, hits)
+
+
+def judgement(
+    reading: Reading,
+    labels: list[Label],
+    scores: dict[Label, float],
+    evidence: list[Evidence],
+    hits: list[RuleHit],
+) -> Judgement:
+    """The verdict on one read comment once its labels are chosen: the severity from the labels and the rules
+    that fired, and, for a comment that got no label in a language the classifier does not cover, why a person
+    should read it."""
+    review = UNSUPPORTED_LANGUAGE if reading.unsupported and not labels else None
     return Judgement(
-        labels,
-        scores,
-        severity_for(labels, [h.rule_id for h in hits]),
-        evidence,
-        reading.language,
-        review_of(reading, labels),
+        labels, scores, severity_for(labels, [h.rule_id for h in hits]), evidence, reading.language, review
     )
-
-
-def review_of(reading: Reading, labels: list[Label]) -> str | None:
-    """Why a person should read a comment that got no label: its language is not covered."""
-    return UNSUPPORTED_LANGUAGE if reading.unsupported and not labels else None
 
 
 def rule_evidence(hits: list[RuleHit]) -> list[Evidence]:

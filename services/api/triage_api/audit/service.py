@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -23,6 +24,23 @@ def record(
     )
     db.add(event)  # seen on adding by the sessions' audit subscribers (`flags.first_action.install`)
     return event
+
+
+class Actor(Protocol):
+    """A staff member as the audit log names them (`staff.service.Principal`)."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def role(self) -> enum.Enum: ...
+
+
+def record_by(
+    db: Session, actor: Actor, action: str, flag_id: str | None = None, **detail: Any
+) -> AuditEvent:
+    """`record` a staff member's action under their username and role."""
+    return record(db, actor.username, str(actor.role.value), action, flag_id, **detail)
 
 
 def record_system(db: Session, actor: str, action: str, details: dict[str, dict[str, Any]]) -> None:

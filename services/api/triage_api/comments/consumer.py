@@ -8,18 +8,18 @@ with a reason; a database outage stalls the consumer rather than skipping anythi
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from functools import partial
 
-from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from triage_bus.consume import BusConsumer, Received, Sink
+from triage_bus.consume import Received, Sink
 from triage_bus.profile import BrokerProfile
 from triage_events import JUDGED, CommentJudged, decode
 
 from triage_api import metrics
 from triage_api.comments.service import store_judged
 from triage_api.db import until_stored
+from triage_api.topic_consumer import TopicConsumer, store_one_by_one
 
 log = logging.getLogger(__name__)
 
@@ -32,30 +32,14 @@ def write_verdicts(factory: sessionmaker[Session], verdicts: list[CommentJudged]
     return inserted
 
 
-class CommentConsumer:
+class CommentConsumer(TopicConsumer[CommentJudged]):
     def __init__(
         self, profile: BrokerProfile, factory: sessionmaker[Session], group_id: str, retry_delay: float = 1.0
     ) -> None:
+        super().__init__(profile, JUDGED, group_id, lambda value: decode(CommentJudged, value))
         self._factory = factory
         self._retry_delay = retry_delay
         self.stored = 0
-        self._bus = BusConsumer(
-            profile,
-            JUDGED.name,
-            group_id,
-            "api",
-            lambda value: decode(CommentJudged, value),
-            self.handle,
-            on_dead_letter=metrics.count_dead_letter,
-            after_poll=lambda consumer: metrics.record_consumer_lag(consumer, JUDGED.name),
-        )
-
-    @property
-    def running(self) -> bool:
-        return self._bus.running
-
-    async def run(self) -> None:
-        await self._bus.run()
 
     async def handle(self, received: list[Received[CommentJudged]], sink: Sink) -> None:
         verdicts = [item.event for item in received]
@@ -69,10 +53,4 @@ class CommentConsumer:
         log.info("comments stored received=%d inserted=%d", len(received), inserted)
 
     async def _store_one_by_one(self, received: list[Received[CommentJudged]], sink: Sink) -> int:
-        inserted = 0
-        for item in received:
-            try:
-                inserted += await asyncio.to_thread(write_verdicts, self._factory, [item.event])
-            except (IntegrityError, DataError) as exc:
-                await sink.dead_letter(item.record, "rejected_by_database", type(exc).__name__)
-        return inserted
+        return sum(await store_one_by_one(received, sink, partial(write_verdicts, self._factory)))

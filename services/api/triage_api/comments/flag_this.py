@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from triage_events import (
+    DEFAULT_SEVERITY,
     Account,
     AlertKind,
     AlertRaised,
@@ -38,15 +39,6 @@ from triage_api.oncall import service as oncall
 from triage_api.routing.service import Router
 from triage_api.staff.service import Principal
 
-# The design's default severity per label (DESIGN.md), the same the classifier's policy gives.
-SEVERITY = {
-    Label.URGENT: Severity.CRITICAL,
-    Label.PRIVACY: Severity.HIGH,
-    Label.MISINFORMATION: Severity.MEDIUM,
-    Label.CLINICAL_ADVICE: Severity.MEDIUM,
-    Label.HOSTILE: Severity.MEDIUM,
-    Label.SPAM: Severity.LOW,
-}
 PAGES = {Label.URGENT: AlertKind.URGENT_COMMENT, Label.PRIVACY: AlertKind.PHI_EXPOSURE}
 RAISED_BY_PERSON = "flag.raised_by_person"
 
@@ -81,7 +73,7 @@ def _event(row: SeenComment, labels: list[Label]) -> FlagRaised:
         scores={
             Label(name): score for name, score in row.scores.items() if name in Label.__members__.values()
         },
-        severity=Severity.highest([SEVERITY[label] for label in labels]),
+        severity=Severity.highest([DEFAULT_SEVERITY[label] for label in labels]),
         model_version=row.model_version,
         changed_at=as_utc(row.changed_at) if row.changed_at else as_utc(row.commented_at),
         language=row.language,
@@ -120,10 +112,9 @@ def raise_flag(
     assert flag is not None
     flag.raised_by = principal.username
     router.route(db, [event], now)
-    audit.record(
+    audit.record_by(
         db,
-        principal.username,
-        principal.role.value,
+        principal,
         RAISED_BY_PERSON,
         flag_id,
         labels=[label.value for label in labels],

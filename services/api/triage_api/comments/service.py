@@ -14,8 +14,7 @@ from triage_events import CommentJudged
 from triage_api.audit import service as audit
 from triage_api.comments.models import SeenComment
 from triage_api.db import as_utc, insert_new
-from triage_api.flags.service import event_language
-from triage_api.params import safe_link
+from triage_api.flags.service import comment_columns, event_language
 
 # A comment whose closest label is at most this far below its threshold "nearly" got it.
 NEAR_MARGIN = 0.15
@@ -46,10 +45,6 @@ def margin_of(event: CommentJudged) -> tuple[float | None, str | None]:
     return round(gap, 4), label
 
 
-def _short(value: str | None) -> str | None:
-    return value if value and len(value) <= 256 and "\x00" not in value else None
-
-
 def _verdict(event: CommentJudged) -> dict[str, object]:
     margin, closest = margin_of(event)
     return {
@@ -69,24 +64,7 @@ def _verdict(event: CommentJudged) -> dict[str, object]:
 
 
 def _row(event: CommentJudged, now: datetime) -> dict[str, object]:
-    comment = event.comment
-    return {
-        "id": str(event.event_id),
-        "comment_key": event.comment_key,
-        "platform": event.platform.value,
-        "account_id": event.account.id,
-        "account_handle": event.account.handle,
-        "platform_comment_id": comment.platform_comment_id,
-        "kind": comment.kind.value,
-        "author_id": comment.author.id,
-        "author_handle": comment.author.handle or comment.author.display_name,
-        "permalink": safe_link(comment.permalink),
-        "parent_comment_id": _short(comment.parent_id),
-        "thread_id": _short(comment.thread_id),
-        "commented_at": comment.created_at.astimezone(UTC),
-        "stored_at": now,
-        **_verdict(event),
-    }
+    return {**comment_columns(event), "stored_at": now, **_verdict(event)}
 
 
 def _version(changed_at: datetime | None, judged_at: datetime) -> tuple[datetime, datetime]:

@@ -4,10 +4,10 @@ moderator's act, with the session's CSRF token for a browser."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from triage_events import Label, Platform
 
-from triage_api import metrics
+from triage_api import metrics, sse
 from triage_api.comments import learning, service
 from triage_api.comments.flag_this import raise_flag
 from triage_api.comments.service import Band, CommentOrder, CommentQuery
@@ -31,7 +31,6 @@ router = APIRouter(prefix="/api", tags=["comments"])
 page_router = APIRouter(include_in_schema=False)
 NO_NUL = r"^[^\x00]*$"
 LANGUAGE_TAG = r"^([A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})?)?$"  # or empty: no filter
-HEARTBEAT_SECONDS = 15.0
 
 
 class CommentOut(BaseModel):
@@ -181,28 +180,25 @@ def _newer(factory: sessionmaker[Session], cursor: datetime, seen: set[str]) -> 
     return [r for r in rows if not (r.id in seen and as_utc(r.stored_at) == cursor)]
 
 
-async def comment_events(
+def _message(row: Any) -> str:
+    return f"event: comment\ndata: {json.dumps(out(row))}\n\n"
+
+
+def comment_events(
     factory: sessionmaker[Session],
     since: datetime,
     disconnected: Callable[[], Any],
     interval: float = 1.0,
 ) -> AsyncIterator[str]:
     """`event: comment` messages for comments stored or judged again from `since` on, and a heartbeat."""
-    cursor, seen, quiet = as_utc(since), set[str](), 0.0
-    yield "retry: 3000\n\n"
-    while not await disconnected():
-        rows = await asyncio.to_thread(_newer, factory, cursor, seen)
-        for row in rows:
-            stored = as_utc(row.stored_at)
-            if stored > cursor:
-                cursor, seen = stored, set()
-            seen.add(row.id)
-            yield f"event: comment\ndata: {json.dumps(out(row))}\n\n"
-        quiet = 0.0 if rows else quiet + interval
-        if quiet >= HEARTBEAT_SECONDS:
-            quiet = 0.0
-            yield ": keep-alive\n\n"
-        await asyncio.sleep(interval)
+    return sse.follow(
+        partial(_newer, factory),
+        lambda row: as_utc(row.stored_at),
+        _message,
+        disconnected,
+        since,
+        interval=interval,
+    )
 
 
 @router.get(

@@ -26,6 +26,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -33,14 +34,15 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage_api import sse
 from triage_api.audit.service import AuditQuery, list_events
 from triage_api.db import as_utc
 from triage_api.deps import ViewerDep
 from triage_api.flags import claims, notes, platform_actions, sla
 from triage_api.flags.models import ActionState, Flag
+from triage_api.sse import HEARTBEAT_SECONDS
 
 router = APIRouter(prefix="/api", tags=["stream"])
-HEARTBEAT_SECONDS = 15.0
 
 
 def _updated(flag: Flag) -> datetime:
@@ -80,7 +82,11 @@ def newer_than(factory: sessionmaker[Session], cursor: datetime, seen: set[str])
     return [r for r in rows if not (r.id in seen and _updated(r) == cursor)]
 
 
-async def flag_events(
+def _message(flag: Flag) -> str:
+    return f"id: {event_id(flag)}\nevent: flag\ndata: {json.dumps(payload(flag))}\n\n"
+
+
+def flag_events(
     factory: sessionmaker[Session],
     since: datetime,
     disconnected: Callable[[], object],
@@ -90,27 +96,16 @@ async def flag_events(
 ) -> AsyncIterator[str]:
     """`event: flag` messages for flags stored or updated from `since` on (except those in `seen` updated at
     `since` itself), and a comment line as a heartbeat."""
-    cursor, seen = as_utc(since), set(seen or ())
-    quiet = 0.0
-    yield "retry: 3000\n\n"
-    while True:
-        result = disconnected()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        rows = await asyncio.to_thread(newer_than, factory, cursor, seen)
-        for flag in rows:
-            updated = _updated(flag)
-            if updated > cursor:
-                cursor, seen = updated, set()
-            seen.add(flag.id)
-            yield f"id: {event_id(flag)}\nevent: flag\ndata: {json.dumps(payload(flag))}\n\n"
-        quiet = 0.0 if rows else quiet + interval
-        if quiet >= heartbeat:
-            quiet = 0.0
-            yield ": keep-alive\n\n"
-        await asyncio.sleep(interval)
+    return sse.follow(
+        partial(newer_than, factory),
+        _updated,
+        _message,
+        disconnected,
+        since,
+        seen=seen,
+        interval=interval,
+        heartbeat=heartbeat,
+    )
 
 
 @router.get("/stream")
@@ -240,13 +235,8 @@ async def flag_updates(
     """`event: flag-update` with the flag's state whenever it differs from `version` (the page's), a comment
     line as a heartbeat, and `event: gone` (then the end) if the flag disappears."""
     quiet = 0.0
-    yield "retry: 3000\n\n"
-    while True:
-        result = disconnected()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
+    yield sse.RETRY
+    while not await sse.client_gone(disconnected):
         state = await asyncio.to_thread(_state, factory, flag_id)
         if state is None:
             yield "event: gone\ndata: {}\n\n"
@@ -258,7 +248,7 @@ async def flag_updates(
             quiet += interval
         if quiet >= heartbeat:
             quiet = 0.0
-            yield ": keep-alive\n\n"
+            yield sse.KEEP_ALIVE
         await asyncio.sleep(interval)
 
 

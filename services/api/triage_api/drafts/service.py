@@ -89,10 +89,9 @@ def check(
 ) -> list[Finding]:
     """A check without saving (the Drafts page's "Check" and `POST /api/drafts/check`), audited."""
     findings = check_draft(draft, accounts.get(account_id))
-    audit.record(
+    audit.record_by(
         db,
-        principal.username,
-        principal.role.value,
+        principal,
         "draft.checked",
         platform=draft.platform,
         content_sha256=content_hash(draft),
@@ -146,10 +145,9 @@ def save(
     if changed and row.approved_hash is not None and row.approved_hash != digest:
         row.approved_by = row.approved_at = row.approved_hash = None  # an approval is for what was approved
     db.flush()
-    audit.record(
+    audit.record_by(
         db,
-        principal.username,
-        principal.role.value,
+        principal,
         "draft.saved",
         draft_id=row.id,
         platform=row.platform,
@@ -170,10 +168,9 @@ def approve(db: Session, draft_id: str, principal: Principal) -> DraftRow:
     if row.status != DraftStatus.DRAFT:
         raise Conflict(f"the draft is {row.status}, not awaiting approval")
     row.approved_by, row.approved_at, row.approved_hash = principal.username, now(), row.content_hash
-    audit.record(
+    audit.record_by(
         db,
-        principal.username,
-        principal.role.value,
+        principal,
         "draft.approved",
         draft_id=row.id,
         content_sha256=row.content_hash,
@@ -212,10 +209,9 @@ def publish(db: Session, draft_id: str, principal: Principal) -> tuple[DraftRow,
         if row.approved_by in (None, principal.username)
         else f"{principal.username}/{row.approved_by}",
     )
-    audit.record(
+    audit.record_by(
         db,
-        principal.username,
-        principal.role.value,
+        principal,
         "draft.published",
         draft_id=row.id,
         action_id=row.action_id,

@@ -33,5 +33,5 @@ def assign(db: Session, flag_id: str, assignee: str | None, principal: Principal
         move(flag, S.ASSIGNED)
     elif assignee is None and flag.status == S.ASSIGNED:
         move(flag, S.NEW)
-    audit.record(db, principal.username, principal.role.value, "flag.assigned", flag_id, assignee=assignee)
+    audit.record_by(db, principal, "flag.assigned", flag_id, assignee=assignee)
     return flag

@@ -66,7 +66,7 @@ def claim(db: Session, flag_id: str, principal: Principal, minutes: int) -> Flag
     db.refresh(flag)
     if won is None:
         ensure_free(flag, principal)  # raises with the holder's name
-    audit.record(db, principal.username, principal.role.value, "flag.claimed", flag_id, minutes=minutes)
+    audit.record_by(db, principal, "flag.claimed", flag_id, minutes=minutes)
     return flag
 
 
@@ -77,5 +77,5 @@ def release(db: Session, flag_id: str, principal: Principal) -> Flag:
         raise Conflict(f"flag is claimed by {holder}; only they or a lead can release it")
     flag.claimed_by = None
     flag.claimed_until = None
-    audit.record(db, principal.username, principal.role.value, "flag.released", flag_id, previous=holder)
+    audit.record_by(db, principal, "flag.released", flag_id, previous=holder)
     return flag

@@ -12,15 +12,14 @@ than skipping anything.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import TypeAlias
 
-from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from triage_bus.consume import BusConsumer, Received, Sink
+from triage_bus.consume import Received, Sink
 from triage_bus.profile import BrokerProfile
 from triage_events import FLAGS, ClearReason, FlagCleared, FlagRaised, decode_flag_event
 
@@ -29,10 +28,9 @@ from triage_api.db import until_stored
 from triage_api.flags import clear, relabel
 from triage_api.flags.rerouting import Rerouter
 from triage_api.flags.service import store_flags
+from triage_api.topic_consumer import TopicConsumer, store_one_by_one
 
 log = logging.getLogger(__name__)
-
-SERVICE = "api"
 
 
 FlagEvent: TypeAlias = FlagRaised | FlagCleared
@@ -114,7 +112,7 @@ def write_flags(
     return count
 
 
-class FlagConsumer:
+class FlagConsumer(TopicConsumer[FlagEvent]):
     """The flags topic into the database: one poll (every partition) in one transaction, then the offsets. A
     comment's records share a partition, so each comment's keep their order."""
 
@@ -127,28 +125,12 @@ class FlagConsumer:
         retry_delay: float = 1.0,
         forget: Forget | None = None,
     ) -> None:
+        super().__init__(profile, FLAGS, group_id, decode_flag_event)
         self._router = router
         self._forget = forget
         self._factory = factory
         self._retry_delay = retry_delay
         self.stored = 0
-        self._bus = BusConsumer(
-            profile,
-            FLAGS.name,
-            group_id,
-            SERVICE,
-            decode_flag_event,
-            self.handle,
-            on_dead_letter=metrics.count_dead_letter,
-            after_poll=lambda consumer: metrics.record_consumer_lag(consumer, FLAGS.name),
-        )
-
-    @property
-    def running(self) -> bool:
-        return self._bus.running
-
-    async def run(self) -> None:
-        await self._bus.run()
 
     async def handle(self, received: list[Received[FlagEvent]], sink: Sink) -> None:
         flags = [item.event for item in received]
@@ -164,12 +146,5 @@ class FlagConsumer:
         log.info("flags stored received=%d inserted=%d", len(received), inserted)
 
     async def _store_one_by_one(self, received: list[Received[FlagEvent]], sink: Sink) -> int:
-        inserted = 0
-        for item in received:
-            try:
-                inserted += await asyncio.to_thread(
-                    write_flags, self._factory, [item.event], self._router, self._forget
-                )
-            except (IntegrityError, DataError) as exc:
-                await sink.dead_letter(item.record, "rejected_by_database", type(exc).__name__)
-        return inserted
+        write = partial(write_flags, self._factory, router=self._router, forget=self._forget)
+        return sum(await store_one_by_one(received, sink, write))

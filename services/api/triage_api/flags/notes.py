@@ -26,7 +26,7 @@ def add_note(db: Session, flag_id: str, body: str, principal: Principal) -> Flag
         raise Unprocessable("a note needs some text (and no NUL characters)")
     note = FlagNote(flag_id=flag_id, author=principal.username, at=now(), body=body[:5000])
     db.add(note)
-    audit.record(db, principal.username, principal.role.value, "flag.note", flag_id)
+    audit.record_by(db, principal, "flag.note", flag_id)
     return note
 
 
@@ -47,10 +47,9 @@ def set_feedback(db: Session, flag_id: str, label: Label, correct: bool, princip
         )
     else:
         row.verdict, row.at = verdict, now()
-    audit.record(
+    audit.record_by(
         db,
-        principal.username,
-        principal.role.value,
+        principal,
         "flag.feedback",
         flag_id,
         label=label.value,

@@ -136,10 +136,9 @@ def request_action(
     if pending and findings:
         flag.last_action += f" (draft check: {findings})"
     flag.last_action_error = None
-    audit.record(
+    audit.record_by(
         db,
-        principal.username,
-        principal.role.value,
+        principal,
         "action.pending_approval" if pending else "action.requested",
         flag_id,
         kind=kind.value,
@@ -165,10 +164,9 @@ def decide(
     row.approved_by = principal.username
     row.status = (ActionState.REQUESTED if approve else ActionState.REJECTED).value
     flag.last_action = f"{row.action}: {'approved' if approve else 'rejected'} by {principal.username}"
-    audit.record(
+    audit.record_by(
         db,
-        principal.username,
-        principal.role.value,
+        principal,
         "action.approved" if approve else "action.rejected",
         row.flag_id,
         kind=row.action,

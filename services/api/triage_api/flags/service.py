@@ -92,8 +92,8 @@ def event_language(event: FlagRaised | CommentJudged) -> str | None:
     return language if language and len(language) <= 16 and _LANGUAGE_TAG.fullmatch(language) else None
 
 
-def flag_row(event: FlagRaised, targets: sla.Targets) -> dict[str, object]:
-    """The `flags` row a raised flag is stored as (its labels go to `flag_labels`), due by `targets`."""
+def comment_columns(event: FlagRaised | CommentJudged) -> dict[str, object]:
+    """The columns a stored flag and a stored comment share: which comment, where, by whom, and its context."""
     comment = event.comment
     return {
         "id": str(event.event_id),
@@ -108,12 +108,19 @@ def flag_row(event: FlagRaised, targets: sla.Targets) -> dict[str, object]:
         "permalink": safe_link(comment.permalink),  # only http(s) links are kept: the desk shows it as one
         # UTC: SQLite keeps the wall-clock time and drops the offset, which would shift and misorder times.
         "commented_at": comment.created_at.astimezone(UTC),
-        "flagged_at": event.occurred_at.astimezone(UTC),
-        "sla_due_at": targets.due_at(event.occurred_at, event.severity.value),
-        "comment_changed_at": event.changed_at.astimezone(UTC) if event.changed_at else None,
         # Platform ids that don't fit the column are dropped (the context they give is optional), never cut.
         "parent_comment_id": _short_id(comment.parent_id),
         "thread_id": _short_id(comment.thread_id),
+    }
+
+
+def flag_row(event: FlagRaised, targets: sla.Targets) -> dict[str, object]:
+    """The `flags` row a raised flag is stored as (its labels go to `flag_labels`), due by `targets`."""
+    return {
+        **comment_columns(event),
+        "flagged_at": event.occurred_at.astimezone(UTC),
+        "sla_due_at": targets.due_at(event.occurred_at, event.severity.value),
+        "comment_changed_at": event.changed_at.astimezone(UTC) if event.changed_at else None,
         "stored_at": datetime.now(UTC),
         **verdict_fields(event),
         "status": "new",

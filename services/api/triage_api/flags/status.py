@@ -51,10 +51,9 @@ def set_status(
     ensure_free(flag, principal)
     previous = flag.status
     move(flag, target)
-    audit.record(
+    audit.record_by(
         db,
-        principal.username,
-        principal.role.value,
+        principal,
         "flag.status",
         flag_id,
         previous=previous,

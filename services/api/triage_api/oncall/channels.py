@@ -15,7 +15,7 @@ import smtplib
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import httpx
 
@@ -107,13 +107,25 @@ async def _post(client: httpx.AsyncClient, url: str, timeout: float, **kwargs: A
     return response
 
 
-class WebhookChannel:
-    type = "webhook"
+class _NamedConfig(Protocol):
+    @property
+    def name(self) -> str: ...
 
-    def __init__(self, config: WebhookChannelConfig, client: httpx.AsyncClient) -> None:
+
+ConfigT = TypeVar("ConfigT", bound=_NamedConfig)
+
+
+class _HttpChannel(Generic[ConfigT]):
+    """A channel that posts over the app's shared HTTP client."""
+
+    def __init__(self, config: ConfigT, client: httpx.AsyncClient) -> None:
         self.name = config.name
         self._config = config
         self._client = client
+
+
+class WebhookChannel(_HttpChannel[WebhookChannelConfig]):
+    type = "webhook"
 
     async def send(self, page: Page) -> None:
         body = json.dumps(page.as_json(), separators=(",", ":")).encode()
@@ -125,13 +137,8 @@ class WebhookChannel:
         await _post(self._client, self._config.url, self._config.timeout_s, content=body, headers=headers)
 
 
-class SlackChannel:
+class SlackChannel(_HttpChannel[SlackChannelConfig]):
     type = "slack"
-
-    def __init__(self, config: SlackChannelConfig, client: httpx.AsyncClient) -> None:
-        self.name = config.name
-        self._config = config
-        self._client = client
 
     async def send(self, page: Page) -> None:
         links = " | ".join(f"<{link.href}|{link.text}>" for link in page.links)
@@ -140,13 +147,8 @@ class SlackChannel:
         await _post(self._client, self._config.url, self._config.timeout_s, json={"text": text})
 
 
-class PagerDutyChannel:
+class PagerDutyChannel(_HttpChannel[PagerDutyChannelConfig]):
     type = "pagerduty"
-
-    def __init__(self, config: PagerDutyChannelConfig, client: httpx.AsyncClient) -> None:
-        self.name = config.name
-        self._config = config
-        self._client = client
 
     def event(self, page: Page) -> dict[str, Any]:
         """The Events API v2 body; an acknowledge carries only the routing and dedup keys."""

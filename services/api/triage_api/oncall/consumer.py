@@ -8,13 +8,12 @@ pages nobody twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 
-from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from triage_bus.consume import BusConsumer, Received, Sink
+from triage_bus.consume import Received, Sink
 from triage_bus.profile import BrokerProfile
 from triage_events import ALERTS, AlertRaised, decode
 
@@ -22,10 +21,9 @@ from triage_api import metrics
 from triage_api.db import until_stored
 from triage_api.oncall import service
 from triage_api.oncall.notifier import utcnow
+from triage_api.topic_consumer import TopicConsumer, store_one_by_one
 
 log = logging.getLogger(__name__)
-
-SERVICE = "api"
 
 
 def write_alerts(factory: sessionmaker[Session], alerts: list[AlertRaised]) -> list[AlertRaised]:
@@ -33,7 +31,7 @@ def write_alerts(factory: sessionmaker[Session], alerts: list[AlertRaised]) -> l
         return service.store_alerts(db, alerts, utcnow())
 
 
-class AlertConsumer:
+class AlertConsumer(TopicConsumer[AlertRaised]):
     def __init__(
         self,
         profile: BrokerProfile,
@@ -42,28 +40,11 @@ class AlertConsumer:
         on_stored: Callable[[], None] = lambda: None,
         retry_delay: float = 1.0,
     ) -> None:
+        super().__init__(profile, ALERTS, group_id, lambda value: decode(AlertRaised, value), max_records=200)
         self._factory = factory
         self._on_stored = on_stored
         self._retry_delay = retry_delay
         self.stored = 0
-        self._bus = BusConsumer(
-            profile,
-            ALERTS.name,
-            group_id,
-            SERVICE,
-            lambda value: decode(AlertRaised, value),
-            self.handle,
-            max_records=200,
-            on_dead_letter=metrics.count_dead_letter,
-            after_poll=lambda consumer: metrics.record_consumer_lag(consumer, ALERTS.name),
-        )
-
-    @property
-    def running(self) -> bool:
-        return self._bus.running
-
-    async def run(self) -> None:
-        await self._bus.run()
 
     async def handle(self, received: list[Received[AlertRaised]], sink: Sink) -> None:
         alerts = [item.event for item in received]
@@ -85,10 +66,5 @@ class AlertConsumer:
             self._on_stored()
 
     async def _store_one_by_one(self, received: list[Received[AlertRaised]], sink: Sink) -> list[AlertRaised]:
-        inserted: list[AlertRaised] = []
-        for item in received:
-            try:
-                inserted += await asyncio.to_thread(write_alerts, self._factory, [item.event])
-            except (IntegrityError, DataError) as exc:
-                await sink.dead_letter(item.record, "rejected_by_database", type(exc).__name__)
-        return inserted
+        stored = await store_one_by_one(received, sink, partial(write_alerts, self._factory))
+        return [alert for alerts in stored for alert in alerts]

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-from triage_api.db import as_utc
 from triage_api.deps import DbDep, ViewerDep, require
 from triage_api.oncall import service
 from triage_api.oncall.models import Alert, AlertEvent, AlertStatus
@@ -20,6 +19,8 @@ ModeratorDep = Annotated[Principal, Depends(require(Role.MODERATOR))]
 
 
 class AlertEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     at: UtcDateTime
     event: str
     level: int | None
@@ -49,35 +50,8 @@ class AlertOut(BaseModel):
 
 
 def _out(alert: Alert, events: list[AlertEvent]) -> AlertOut:
-    return AlertOut(
-        id=alert.id,
-        dedup_key=alert.dedup_key,
-        kind=alert.kind,
-        platform=alert.platform,
-        account_id=alert.account_id,
-        account_handle=alert.account_handle,
-        label=alert.label,
-        severity=alert.severity,
-        count=alert.count,
-        window_seconds=alert.window_seconds,
-        comment_keys=alert.comment_keys,
-        raised_at=as_utc(alert.raised_at),
-        status=alert.status,
-        level=alert.level,
-        acknowledged_at=as_utc(alert.acknowledged_at) if alert.acknowledged_at else None,
-        acknowledged_by=alert.acknowledged_by,
-        history=[
-            AlertEventOut(
-                at=as_utc(e.at),
-                event=e.event,
-                level=e.level,
-                person=e.person,
-                channel=e.channel,
-                detail=e.detail,
-            )
-            for e in events
-        ],
-    )
+    columns = {name: getattr(alert, name) for name in AlertOut.model_fields if name != "history"}
+    return AlertOut(**columns, history=[AlertEventOut.model_validate(event) for event in events])
 
 
 @router.get("", response_model=list[AlertOut])

@@ -77,9 +77,7 @@ def create_user_route(body: UserIn, db: DbDep, who: AdminDep) -> UserOut:
         raise Conflict(f"user {body.username} exists")
     _check_password(body.password, body.username, body.display_name)
     user = create_user(db, body.username, body.password, body.role, body.display_name)
-    audit.record(
-        db, who.username, who.role.value, "user.created", None, username=user.username, new_role=user.role
-    )
+    audit.record_by(db, who, "user.created", None, username=user.username, new_role=user.role)
     db.commit()
     return UserOut.model_validate(user)
 
@@ -106,10 +104,9 @@ def update_user(username: str, body: UserPatch, db: DbDep, who: AdminDep) -> Use
     if body.password is not None:
         user.password_hash = hash_password(body.password)
     sessions, tokens = revoke_access(db, user.id) if revoke else (0, 0)
-    audit.record(
+    audit.record_by(
         db,
-        who.username,
-        who.role.value,
+        who,
         "user.updated",
         None,
         username=username,
@@ -147,9 +144,7 @@ def issue_token_route(body: TokenIn, db: DbDep, who: AdminDep) -> IssuedToken:
     assert row is not None
     if body.expires_days is not None:
         row.expires_at = now() + timedelta(days=body.expires_days)
-    audit.record(
-        db, who.username, who.role.value, "token.issued", None, username=user.username, token_id=row.id
-    )
+    audit.record_by(db, who, "token.issued", None, username=user.username, token_id=row.id)
     db.commit()
     return IssuedToken(**TokenOut.model_validate(row).model_dump(), token=raw)
 
@@ -158,5 +153,5 @@ def issue_token_route(body: TokenIn, db: DbDep, who: AdminDep) -> IssuedToken:
 def revoke_token(token_id: RowId, db: DbDep, who: AdminDep) -> None:
     if db.execute(delete(ApiToken).where(ApiToken.id == token_id).returning(ApiToken.id)).first() is None:
         raise NotFound(f"no token {token_id}")
-    audit.record(db, who.username, who.role.value, "token.revoked", None, token_id=token_id)
+    audit.record_by(db, who, "token.revoked", None, token_id=token_id)
     db.commit()

@@ -1,8 +1,6 @@
 """Moderation desk: team, claim lock and assignment on flags, notes, requested actions, label feedback, and the
 append-only audit log (guarded by triggers on both SQLite and PostgreSQL).
 
-Revision ID: 0003
-Revises: 0002
 Create Date: 2026-11-22
 """
 
@@ -11,8 +9,6 @@ from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

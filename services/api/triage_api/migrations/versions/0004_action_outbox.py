@@ -1,8 +1,6 @@
 """Transactional outbox for ActionRequested events, and an e-mail address on staff accounts (OIDC sign-in links
 accounts by it).
 
-Revision ID: 0004
-Revises: 0003
 Create Date: 2026-12-06
 """
 
@@ -11,8 +9,6 @@ from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -5,8 +5,6 @@ PostgreSQL a trigram GIN index for the text search (ILIKE '%…%'), when the pg_
 Plain CREATE INDEX (Alembic runs in one transaction): on a large production table, expect writes to flags
 to wait while each index builds (about a second per index per 100,000 flags).
 
-Revision ID: 0005
-Revises: 0004
 Create Date: 2026-12-06
 """
 
@@ -17,8 +15,6 @@ from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 log = logging.getLogger(__name__)
 

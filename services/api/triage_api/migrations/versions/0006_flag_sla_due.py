@@ -13,8 +13,6 @@ Indexes: (status, sla_due_at) for the SLA breach gauge (new flags past their due
 the live queue stream's poll. Both columns stay nullable (a row written by an older replica during a rolling
 upgrade has none; readers fall back to the flagged time plus the SLA).
 
-Revision ID: 0006
-Revises: 0005
 Create Date: 2026-12-07
 """
 
@@ -26,8 +24,6 @@ from alembic import op
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 DEFAULT_SLA_SECONDS = {"critical": 300, "high": 1800, "medium": 4 * 3600, "low": 24 * 3600}
 INDEXES = {

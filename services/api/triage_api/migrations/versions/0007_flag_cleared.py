@@ -3,8 +3,6 @@
 `comment_deleted_at` tells the desk there is nothing left to act on. Both nullable, no backfill: a flag
 without a version falls back to classification times.
 
-Revision ID: 0007
-Revises: 0006
 Create Date: 2026-12-08
 """
 
@@ -13,8 +11,6 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,6 @@
 """Sign-in throttling: failed attempts per account and per client address, with the lock and its back-off
 exponent, kept in the database so every API process and a restarted one see the same lock.
 
-Revision ID: 0008
-Revises: 0007
 Create Date: 2026-12-12
 """
 
@@ -11,8 +9,6 @@ from alembic import op
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -13,8 +13,6 @@
   author_id, flagged_at) for an author's earlier flags on the account. Nullable, no backfill: older flags
   simply show no context.
 
-Revision ID: 0009
-Revises: 0008
 Create Date: 2026-12-14
 """
 
@@ -23,8 +21,6 @@ from alembic import op
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 OPEN_SQL = "(CASE WHEN status IN ('assigned', 'escalated', 'in_review', 'new') THEN 1 ELSE 0 END)"
 EXPRESSION_INDEXES = {

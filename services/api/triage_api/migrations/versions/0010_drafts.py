@@ -1,7 +1,5 @@
 """Drafts: the team's own posts with their last check, a lead's approval and the publishing result.
 
-Revision ID: 0010
-Revises: 0009
 Create Date: 2026-12-16
 """
 
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

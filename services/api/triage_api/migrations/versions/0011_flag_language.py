@@ -8,8 +8,6 @@ expression indexes of 0009 (`ix_flags_priority`, `ix_flags_due`), which a rebuil
 stay. The downgrade drops the column in place too (SQLite 3.35+ has `ALTER TABLE … DROP COLUMN`; no index
 covers it).
 
-Revision ID: 0011
-Revises: 0010
 Create Date: 2026-12-18
 """
 
@@ -18,8 +16,6 @@ from alembic import op
 
 revision = "0011"
 down_revision = "0010"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

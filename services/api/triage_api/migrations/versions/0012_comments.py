@@ -2,8 +2,6 @@
 verdict, for the desk's All comments view; and `flags.raised_by`, the person who raised a flag the
 classifier passed (null: the classifier raised it). Comments are deleted after `comments_retention_days`.
 
-Revision ID: 0012
-Revises: 0011
 Create Date: 2026-12-05
 """
 
@@ -12,8 +10,6 @@ from alembic import op
 
 revision = "0012"
 down_revision = "0011"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
