@@ -130,15 +130,16 @@ def test_figures_of_speech_and_questions_are_mostly_left_alone(routed: HybridCla
 
 
 # Floors on the multilingual test split, set at what the routed classifier reaches (docs/model.md); the
-# issue's targets are urgent recall >= 0.97 per language, urgent precision >= 0.8, privacy recall >= 0.95,
-# benign flagged <= 3 % per language and macro-F1 >= 0.90: not met in the nine languages (docs/model.md).
+# issue's targets are urgent recall >= 0.97 per language, urgent precision >= 0.8 (met since the hard negatives),
+# privacy recall >= 0.95, benign flagged <= 3 % per language and macro-F1 >= 0.90: the others are not met in
+# the nine languages (docs/model.md).
 PER_LANGUAGE_URGENT_RECALL = 0.93
-PER_LANGUAGE_BENIGN_FLAGGED = 0.36
+PER_LANGUAGE_BENIGN_FLAGGED = 0.29
 OVERALL_URGENT_RECALL = 0.96
-OVERALL_URGENT_PRECISION = 0.75
+OVERALL_URGENT_PRECISION = 0.80
 OVERALL_PRIVACY_RECALL = 0.85
-OVERALL_BENIGN_FLAGGED = 0.20
-OVERALL_MACRO_F1 = 0.78
+OVERALL_BENIGN_FLAGGED = 0.16
+OVERALL_MACRO_F1 = 0.79
 
 
 def test_the_multilingual_test_split_meets_its_floors(routed: HybridClassifier) -> None:
