@@ -15,7 +15,7 @@ from triage_events import ALERTS, FLAGS, AlertKind, AlertRaised, Label, Severity
 
 from tests.builders import make_comment, make_flag
 from tests.integration.helpers import eventually, produce
-from tests.integration.test_oncall_alerts import Receiver, _json, app_for, running, urgent_alert
+from tests.integration.test_oncall_alerts import AUTH, Receiver, _json, app_for, running, urgent_alert
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ async def test_escalation_and_acknowledgement_appear_in_the_flag_history(
     app = app_for(database_url, fresh_broker, receiver)
     flag_id = str(flag.event_id)
 
-    async with running(app) as client:
+    async with running(app, AUTH) as client:
         await produce(fresh_broker.bootstrap_servers, FLAGS.name, [(b"k", encode(flag))])
         await eventually(lambda: _json(client, "/api/flags"), 30, "the flag to be stored")
         await produce(fresh_broker.bootstrap_servers, ALERTS.name, [(b"acct", encode(alert))])
@@ -99,7 +99,7 @@ async def test_acknowledging_a_surge_writes_on_each_stored_flag_it_covers(
     )
     # No roster: stored and logged only, so only the acknowledgement writes on the flags.
     app = app_for(database_url, fresh_broker, Receiver(), channels=[], escalation=[])
-    async with running(app) as client:
+    async with running(app, AUTH) as client:
         await produce(fresh_broker.bootstrap_servers, FLAGS.name, [(b"k", encode(f)) for f in flags])
 
         async def both_stored() -> bool:
