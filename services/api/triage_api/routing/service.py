@@ -234,60 +234,6 @@ def route(db: Session, config: RoutingConfig, events: list[FlagRaised], at: date
     audit.record_system(db, ROUTER, "flag.routed", details)
 
 
-def reroute(
-    db: Session,
-    config: RoutingConfig,
-    targets: Targets,
-    flag: Flag,
-    reason: RerouteReason,
-    actor: str,
-    role: str,
-    at: datetime,
-    team_name: str | None = None,
-    assignee: str | None = None,
-) -> AuditEvent:
-    """Route `flag` again (in the caller's transaction) and record it as `flag.rerouted`.
-
-    Escalations (status escalated, severity raised by a person or by the classifier) pick the escalation
-    team from the rules and restart the SLA clock; a manual re-route names the team (and optionally the
-    person) and keeps the due time. Either way the flag's `updated_at` moves (the live queue shows it). Someone
-    already in the target team keeps the flag; otherwise the team's strategy picks a member. A claim by
-    someone else than the new assignee is released.
-    """
-    if team_name is None:
-        team_name = config.escalation_team_for(facts_of_flag(db, flag), at)
-    team = config.teams[team_name]
-    previous_team, previous_assignee = flag.team, flag.assignee
-    if assignee is None:
-        stays = flag.team == team_name and flag.assignee in team.members
-        assignee = flag.assignee if stays else pick_member(db, team_name, team)
-    flag.team, flag.assignee = team_name, assignee
-    if assignee and flag.status == FlagStatus.NEW.value:
-        flag.status = FlagStatus.ASSIGNED.value
-    released = None
-    if flag.claimed_by and flag.claimed_by != assignee:
-        released, flag.claimed_by, flag.claimed_until = flag.claimed_by, None, None
-    due = None
-    if reason is not RerouteReason.MANUAL:
-        due = targets.restart(flag, at).isoformat()
-    flag.updated_at = at
-    db.flush()
-    return audit.record(
-        db,
-        actor,
-        role,
-        "flag.rerouted",
-        flag.id,
-        reason=reason.value,
-        previous_team=previous_team,
-        team=team_name,
-        previous_assignee=previous_assignee,
-        assignee=assignee,
-        released_claim=released,
-        due_at=due,
-    )
-
-
 @dataclass(frozen=True)
 class Router:
     """The routing rules in force and the SLA targets, built once by `main.create_app` (`app.state.router`)
@@ -314,4 +260,43 @@ class Router:
         team_name: str | None = None,
         assignee: str | None = None,
     ) -> AuditEvent:
-        return reroute(db, self.config, self.sla, flag, reason, actor, role, at, team_name, assignee)
+        """Route `flag` again (in the caller's transaction) and record it as `flag.rerouted`.
+
+        Escalations (status escalated, severity raised by a person or by the classifier) pick the escalation
+        team from the rules and restart the SLA clock; a manual re-route names the team (and optionally the
+        person) and keeps the due time. Either way the flag's `updated_at` moves (the live queue shows it). Someone
+        already in the target team keeps the flag; otherwise the team's strategy picks a member. A claim by
+        someone else than the new assignee is released.
+        """
+        if team_name is None:
+            team_name = self.config.escalation_team_for(facts_of_flag(db, flag), at)
+        team = self.config.teams[team_name]
+        previous_team, previous_assignee = flag.team, flag.assignee
+        if assignee is None:
+            stays = flag.team == team_name and flag.assignee in team.members
+            assignee = flag.assignee if stays else pick_member(db, team_name, team)
+        flag.team, flag.assignee = team_name, assignee
+        if assignee and flag.status == FlagStatus.NEW.value:
+            flag.status = FlagStatus.ASSIGNED.value
+        released = None
+        if flag.claimed_by and flag.claimed_by != assignee:
+            released, flag.claimed_by, flag.claimed_until = flag.claimed_by, None, None
+        due = None
+        if reason is not RerouteReason.MANUAL:
+            due = self.sla.restart(flag, at).isoformat()
+        flag.updated_at = at
+        db.flush()
+        return audit.record(
+            db,
+            actor,
+            role,
+            "flag.rerouted",
+            flag.id,
+            reason=reason.value,
+            previous_team=previous_team,
+            team=team_name,
+            previous_assignee=previous_assignee,
+            assignee=assignee,
+            released_claim=released,
+            due_at=due,
+        )
