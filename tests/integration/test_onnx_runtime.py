@@ -1,5 +1,6 @@
 """The encoder on ONNX Runtime against the torch encoder it replaces: the same embeddings and the same labels on
-the test split, int8 close behind, a deterministic export, and a worker import path that never needs torch."""
+the test split, int8 with its float re-check giving the float labels, a deterministic export, and a worker
+import path that never needs torch."""
 
 from __future__ import annotations
 
@@ -115,22 +116,25 @@ def test_onnx_labels_the_test_split_as_the_torch_path_does(
         assert onnx["per_label"][name]["recall"] >= torch_metrics["per_label"][name]["recall"] - 0.01, name
 
 
-def test_onnx_int8_stays_close_to_the_torch_path(
+def test_onnx_int8_with_its_float_recheck_meets_the_bar_with_the_float_labels(
     torch_metrics: dict,  # type: ignore[type-arg]
     onnx_cache: Path,
     test_texts_and_gold: tuple[list[str], np.ndarray],
 ) -> None:
-    """int8 is the opt-in smaller runtime: it misses issue #23's per-label recall bar by a comment or two (a
-    label with 40 positives moves 0.025 per comment), so what is held here is looser and says how close it is."""
-    int8 = split_metrics(
-        HybridClassifier.load(runtime="onnx-int8", threads=2, cache_dir=onnx_cache), *test_texts_and_gold
-    )
-    assert int8["macro_f1"] >= torch_metrics["macro_f1"] - 0.01, (int8["macro_f1"], torch_metrics["macro_f1"])
+    """int8 alone moves a few test comments across a threshold; with the float re-check of the comments it
+    leaves near one, it gives the float runtime's labels on the test split, re-judging only a minority."""
+    texts, gold = test_texts_and_gold
+    int8 = HybridClassifier.load(runtime="onnx-int8", threads=2, cache_dir=onnx_cache)
+    assert int8.precise is not None
+    metrics = split_metrics(int8, texts, gold)
+    assert metrics["macro_f1"] >= torch_metrics["macro_f1"] - 0.005, (metrics["macro_f1"], torch_metrics)
     for name in NAMES:
-        reference = torch_metrics["per_label"][name]
-        assert int8["per_label"][name]["tp"] >= reference["tp"] - 2, (
-            name
-        )  # at most two positives lost a label
+        assert metrics["per_label"][name]["recall"] >= torch_metrics["per_label"][name]["recall"] - 0.01, name
+    assert 0 < int8.rechecked < 0.25 * len(texts), int8.rechecked
+
+    fp32 = HybridClassifier.load(runtime="onnx", threads=2, cache_dir=onnx_cache)
+    got = [j.labels for j in int8.classify_batch(texts)]
+    assert got == [j.labels for j in fp32.classify_batch(texts)]
 
 
 def test_the_export_is_deterministic_and_int8_is_a_quarter_of_fp32(tmp_path: Path) -> None:

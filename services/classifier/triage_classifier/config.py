@@ -19,8 +19,8 @@ class ClassifierSettings(BaseSettings):
     mode: Literal["hybrid", "rules"] = "hybrid"
     artefact: Path | None = None  # default: the artefact bundled with the package
     # The encoder's engine (triage_classifier.runtime): "onnx" (ONNX Runtime; no torch), "onnx-int8" (int8
-    # weights: smaller, not label-identical) or "torch" (needs the `train` extra). ONNX models are exported
-    # once into data_dir/onnx.
+    # weights with a float re-check near the thresholds: about twice as fast) or "torch" (needs the `train`
+    # extra). ONNX models are exported once into data_dir/onnx.
     runtime: Literal["onnx", "onnx-int8", "torch"] = "onnx"
     # Who judges the covered languages other than English and Spanish (triage_classifier.multilingual):
     # "routed" (multilingual-e5-small and its heads for them, the fine-tuned MiniLM for en/es), "single" (e5

@@ -38,6 +38,17 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
 
 
+def logit(p: np.ndarray) -> np.ndarray:
+    return np.log(p / (1.0 - p))  # type: ignore[no-any-return]
+
+
+# On the int8 runtime, a comment whose int8 logits come within this of any label's threshold is encoded again
+# in float and judged on those logits. int8 moves logits by up to about 4.8 (3,075 corpus comments), but every
+# comment it moved across a threshold had int8 logits within 3.0 of it, and about 12 % of comments fall inside
+# that band (docs/benchmarks.md, "int8 with a float re-check").
+RECHECK_MARGIN = 3.0
+
+
 Route = str  # "minilm", "e5" or "rules": who judges a comment
 
 
@@ -49,13 +60,17 @@ class HybridClassifier:
         heads: MultilingualHeads | None = None,
         e5: TextEncoder | None = None,
         multilingual: Multilingual = "off",
+        precise: TextEncoder | None = None,
     ) -> None:
+        """`precise`: the float encoder that re-judges the comments `encoder` (int8) leaves near a threshold."""
         if tuple(artefact.feature_names) != FEATURE_NAMES:
             raise ValueError("artefact was trained with other rule features; run `triage train`")
         if multilingual != "off" and (heads is None or e5 is None):
             raise ValueError(f"multilingual={multilingual!r} needs the multilingual heads and encoder")
         self.artefact = artefact
         self.encoder = encoder
+        self.precise = precise
+        self.rechecked = 0  # comments encoded again by `precise`
         self.multilingual = multilingual
         self.heads = heads if multilingual != "off" else None
         self.e5 = e5 if multilingual != "off" else None
@@ -64,6 +79,7 @@ class HybridClassifier:
         self.thresholds = np.array(
             [artefact.thresholds[label.value] for label in self.labels], dtype=np.float32
         )
+        self._threshold_logits = logit(self.thresholds.astype(np.float64))
         self._override = np.array([label.value in artefact.rule_override for label in self.labels])
         if self.heads is not None:
             if self.heads.labels != artefact.labels:
@@ -85,10 +101,13 @@ class HybridClassifier:
         unless `multilingual` is "off", the multilingual encoder with its heads."""
         artefact = Artefact.load(directory)
         encoder = load_encoder(runtime, artefact.delta, threads=threads, cache_dir=cache_dir)
+        precise = None
+        if runtime == "onnx-int8":
+            precise = load_encoder("onnx", artefact.delta, threads=threads, cache_dir=cache_dir)
         if multilingual == "off":
-            return cls(artefact, encoder)
+            return cls(artefact, encoder, precise=precise)
         heads = MultilingualHeads.load(directory / SUBDIR if directory else None)
-        return cls(artefact, encoder, heads, E5Encoder(threads=threads), multilingual)
+        return cls(artefact, encoder, heads, E5Encoder(threads=threads), multilingual, precise)
 
     def route(self, reading: Reading) -> Route:
         """Who judges a read comment: the fine-tuned MiniLM, e5 with its heads, or the rules alone (a
@@ -108,12 +127,22 @@ class HybridClassifier:
     ) -> tuple[np.ndarray, list[list[RuleHit]]]:
         """Per-label model probabilities (rows in `texts` order) and the rule hits, before thresholds."""
         readings = [text if isinstance(text, Reading) else read(text) for text in texts]
-        embeddings = self.encoder.encode([r.view.text for r in readings], batch_size=batch_size)
+        views = [r.view.text for r in readings]
         features, hits = extract([r.view for r in readings])
-        logits = np.hstack([embeddings, features]) @ self.artefact.weights + self.artefact.bias
+        logits = self._logits(self.encoder.encode(views, batch_size=batch_size), features)
+        if self.precise is not None:
+            near = np.abs(logits - self._threshold_logits).min(axis=1) < RECHECK_MARGIN
+            rows = np.flatnonzero(near)
+            if len(rows):
+                again = self.precise.encode([views[i] for i in rows], batch_size=batch_size)
+                logits[rows] = self._logits(again, features[rows])
+                self.rechecked += len(rows)
         probs = sigmoid(logits)
         self._floor_strong_hits(probs, hits, self._override)
         return probs, hits
+
+    def _logits(self, embeddings: np.ndarray, features: np.ndarray) -> np.ndarray:
+        return np.hstack([embeddings, features]) @ self.artefact.weights + self.artefact.bias  # type: ignore[no-any-return]
 
     def multilingual_probabilities(
         self, readings: list[Reading], batch_size: int = 32
