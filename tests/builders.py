@@ -11,6 +11,8 @@ from uuid import uuid4
 from triage_classifier.pipeline import Record
 from triage_events import (
     Account,
+    AlertKind,
+    AlertRaised,
     Author,
     Comment,
     CommentJudged,
@@ -106,6 +108,21 @@ def make_flag(
         "source_event_id": comment.event_id,
     }
     return FlagRaised(**{**fields, **overrides})
+
+
+def make_alert(flag: FlagRaised | None = None, **overrides: Any) -> AlertRaised:
+    """An urgent-comment `AlertRaised` about `flag` (a fresh one by default), deduplicated by its comment."""
+    flag = flag or make_flag(labels=[Label.URGENT], severity=Severity.CRITICAL)
+    fields: dict[str, Any] = {
+        "kind": AlertKind.URGENT_COMMENT,
+        "platform": flag.platform,
+        "account": flag.account,
+        "label": Label.URGENT,
+        "severity": Severity.CRITICAL,
+        "comment_keys": [flag.comment_key],
+        "dedup_key": f"urgent_comment:{flag.comment_key}",
+    }
+    return AlertRaised(**{**fields, **overrides})
 
 
 def make_record(

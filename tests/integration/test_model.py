@@ -17,14 +17,9 @@ from triage_events import Label, Severity
 
 pytestmark = pytest.mark.integration
 
-U, P, M, C, H, S = (
-    Label.URGENT,
-    Label.PRIVACY,
-    Label.MISINFORMATION,
-    Label.CLINICAL_ADVICE,
-    Label.HOSTILE,
-    Label.SPAM,
-)
+# The six labels in the wire order (urgent, privacy, misinformation, clinical advice, hostile, spam), which
+# the bundled artefact pins: `test_artefact_labels_thresholds_and_shapes`.
+U, P, M, C, H, S = LABELS
 
 # Fresh comments, written for this test (not from LABELS.md or the corpus), with the labels LABELS.md gives.
 LABELLED: list[tuple[str, set[Label]]] = [

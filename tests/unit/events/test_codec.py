@@ -36,7 +36,7 @@ from triage_events import (
 )
 from triage_events.codec import MAX_EVENT_BYTES
 
-from tests.builders import make_comment, make_flag
+from tests.builders import make_alert, make_comment, make_flag
 
 GOLDEN = Path(__file__).parents[2] / "golden"
 
@@ -309,14 +309,8 @@ def _round_trip_events() -> list[BaseModel]:
     return [
         comment,
         flag,
-        AlertRaised(
-            kind=AlertKind.PHI_EXPOSURE,
-            platform=flag.platform,
-            account=flag.account,
-            label=Label.PRIVACY,
-            severity=Severity.HIGH,
-            comment_keys=[flag.comment_key],
-            dedup_key="phi:x",
+        make_alert(
+            flag, kind=AlertKind.PHI_EXPOSURE, label=Label.PRIVACY, severity=Severity.HIGH, dedup_key="phi:x"
         ),
         ActionRequested(
             action=ActionKind.REPLY,
