@@ -5,6 +5,7 @@ Create Date: 2026-11-22
 
 import sqlalchemy as sa
 from alembic import op
+from triage_api.migrations.columns import comment_columns
 
 revision = "0001"
 down_revision = None
@@ -14,16 +15,7 @@ def upgrade() -> None:
     op.create_table(
         "flags",
         sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("comment_key", sa.String(600), nullable=False, unique=True),
-        sa.Column("platform", sa.String(32), nullable=False),
-        sa.Column("account_id", sa.String(256), nullable=False),
-        sa.Column("account_handle", sa.String(256), nullable=False),
-        sa.Column("platform_comment_id", sa.String(256), nullable=False),
-        sa.Column("kind", sa.String(16), nullable=False),
-        sa.Column("text", sa.Text(), nullable=True),
-        sa.Column("author_id", sa.String(256), nullable=False),
-        sa.Column("author_handle", sa.String(256), nullable=False),
-        sa.Column("permalink", sa.String(2048), nullable=True),
+        *comment_columns(),
         sa.Column("commented_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("flagged_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),

@@ -5,6 +5,7 @@ Create Date: 2026-11-29
 
 import sqlalchemy as sa
 from alembic import op
+from triage_api.migrations.columns import account_columns
 
 revision = "0002"
 down_revision = "0001"
@@ -16,9 +17,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(36), primary_key=True),
         sa.Column("dedup_key", sa.String(700), nullable=False, unique=True),
         sa.Column("kind", sa.String(32), nullable=False),
-        sa.Column("platform", sa.String(32), nullable=False),
-        sa.Column("account_id", sa.String(256), nullable=False),
-        sa.Column("account_handle", sa.String(256), nullable=False),
+        *account_columns(),
         sa.Column("label", sa.String(32), nullable=False),
         sa.Column("severity", sa.String(16), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),

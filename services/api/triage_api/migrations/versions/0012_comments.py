@@ -7,6 +7,7 @@ Create Date: 2026-12-05
 
 import sqlalchemy as sa
 from alembic import op
+from triage_api.migrations.columns import comment_columns
 
 revision = "0012"
 down_revision = "0011"
@@ -16,16 +17,7 @@ def upgrade() -> None:
     op.create_table(
         "comments",
         sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("comment_key", sa.String(600), nullable=False, unique=True),
-        sa.Column("platform", sa.String(32), nullable=False),
-        sa.Column("account_id", sa.String(256), nullable=False),
-        sa.Column("account_handle", sa.String(256), nullable=False),
-        sa.Column("platform_comment_id", sa.String(256), nullable=False),
-        sa.Column("kind", sa.String(16), nullable=False),
-        sa.Column("text", sa.Text(), nullable=True),
-        sa.Column("author_id", sa.String(256), nullable=False),
-        sa.Column("author_handle", sa.String(256), nullable=False),
-        sa.Column("permalink", sa.String(2048), nullable=True),
+        *comment_columns(),
         sa.Column("parent_comment_id", sa.String(256), nullable=True),
         sa.Column("thread_id", sa.String(256), nullable=True),
         sa.Column("language", sa.String(16), nullable=True),
