@@ -9,6 +9,7 @@ from triage_events.codec import (
     encode,
     event_type,
 )
+from triage_events.paging import IMMEDIATE_ALERTS, immediate_alerts
 from triage_events.schemas import (
     DEFAULT_SEVERITY,
     Account,
@@ -43,6 +44,7 @@ __all__ = [
     "DEFAULT_SEVERITY",
     "DLQ",
     "FLAGS",
+    "IMMEDIATE_ALERTS",
     "JUDGED",
     "Account",
     "ActionCompleted",
@@ -73,4 +75,5 @@ __all__ = [
     "describe_validation_error",
     "encode",
     "event_type",
+    "immediate_alerts",
 ]

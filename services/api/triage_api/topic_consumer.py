@@ -1,6 +1,7 @@
 """What the API's bus consumers share: a `triage_bus` consumer on one topic, dead letters counted, the lag
-recorded after each poll, and the store-one-by-one fallback for a batch the database refuses. Each consumer
-(flags, comments, alerts, action results) gives its topic, its decoder and how it handles a batch."""
+recorded after each poll, and storing a batch in one transaction with the store-one-by-one fallback for a
+batch the database refuses. Each consumer (flags, comments, alerts, action results) gives its topic, its
+decoder and how it handles a batch."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from triage_bus.profile import BrokerProfile
 from triage_events import Topic
 
 from triage_api import metrics
+from triage_api.db import until_stored
 
 SERVICE = "api"
 
@@ -71,3 +73,15 @@ async def store_one_by_one(received: list[Received[E]], sink: Sink, write: Calla
         except (IntegrityError, DataError) as exc:
             await sink.dead_letter(item.record, "rejected_by_database", type(exc).__name__)
     return stored
+
+
+async def store_batch(
+    received: list[Received[E]], sink: Sink, write: Callable[[list[E]], R], retry_delay: float, what: str
+) -> list[R]:
+    """`write` the batch's events in one go until the database takes them (`until_stored`), or, if it refuses
+    their data, one by one with the refused dead-lettered. Returns what `write` returned: once for the batch,
+    or once per record stored."""
+    events = [item.event for item in received]
+    return await until_stored(
+        lambda: [write(events)], retry_delay, what, lambda: store_one_by_one(received, sink, write)
+    )

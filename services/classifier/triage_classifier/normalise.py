@@ -9,8 +9,8 @@ rules, the language identifier and the model all read:
   other whitespace becomes a plain space;
 * a Cyrillic or Greek letter that looks Latin, inside a word that also has Latin letters, becomes that
   Latin letter ("k\u0456ll" with a Cyrillic "\u0456"). The table is Unicode's confusables data (UTS #39) as shipped
-  by `confusable_homoglyphs`, not a hand-written list. Words wholly in another script are left alone:
-  Russian stays Russian;
+  by `confusable_homoglyphs` (`triage_text.latin_lookalike`), not a hand-written list. Words wholly in
+  another script are left alone: Russian stays Russian;
 * accents come off Latin letters (so "chết", "chet", "médico" and "medico" read alike, which is how
   Vietnamese written without diacritics is handled), Arabic short vowels and the tatweel are dropped and
   the hamza forms of alef read as a bare alef;
@@ -19,18 +19,17 @@ rules, the language identifier and the model all read:
   then read as a word of the crisis vocabulary ("k1ll", "su1c1d3"; "b12" and "covid19" are left alone).
 
 Every character of the result remembers the span [start, end) of the original it came from, so a rule that
-fires on the normalised text points at the original characters (`Normalised.origin`).
+fires on the normalised text points at the original characters (`Normalised.origin`, shared with the PHI
+guard through `triage_text`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 
-from confusable_homoglyphs import categories, confusables
+from triage_text import Normalised, clusters, fold_clusters, latin_lookalike
 
 # Arabic short vowels, shadda, sukun, superscript alef, and the tatweel (a stretching stroke).
 _ARABIC_MARKS = frozenset([*map(chr, range(0x064B, 0x0653)), "\u0670", "\u0640"])
@@ -53,66 +52,6 @@ _LEET_TOKEN = re.compile(r"(?<![\w@$!|])(?=[\w@$!|]*[a-z])(?=[\w@$!|]*[0-9@$!|])
 _SPACED = re.compile(r"(?<!\w)(?:[^\W\d_][ .\-_*·]{1,2}){2,}[^\W\d_](?!\w)")
 _REPEATED = re.compile(r"([a-vx-z])\1{2,}", re.IGNORECASE)  # not w: "www." stays
 _ELONGATED = re.compile(r"(?<![\w])(?=\w*([a-vx-z])\1\1)[a-z]+(?!\w)", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Normalised:
-    """Normalised text and, for each of its characters, the span [start, end) of the original it came from."""
-
-    original: str
-    text: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
-
-    def origin(self, start: int, end: int) -> tuple[int, int]:
-        """The span of the original text that the normalised span [start, end) came from."""
-        if end <= start:
-            at = self.starts[start] if start < len(self.starts) else len(self.original)
-            return at, at
-        return self.starts[start], self.ends[end - 1]
-
-    def substitute(self, pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str]) -> Normalised:
-        """A new view with every match of `pattern` replaced by `replace(match)`. A replacement of the same
-        length keeps each character's origin; another length maps every new character to the match's span."""
-        text: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        last = 0
-        for match in pattern.finditer(self.text):
-            new = replace(match)
-            if new == match.group(0):
-                continue
-            text.append(self.text[last : match.start()])
-            starts.extend(self.starts[last : match.start()])
-            ends.extend(self.ends[last : match.start()])
-            text.append(new)
-            if len(new) == match.end() - match.start():
-                starts.extend(self.starts[match.start() : match.end()])
-                ends.extend(self.ends[match.start() : match.end()])
-            else:
-                origin = self.origin(match.start(), match.end())
-                starts.extend([origin[0]] * len(new))
-                ends.extend([origin[1]] * len(new))
-            last = match.end()
-        if last == 0:
-            return self
-        text.append(self.text[last:])
-        starts.extend(self.starts[last:])
-        ends.extend(self.ends[last:])
-        return Normalised(self.original, "".join(text), tuple(starts), tuple(ends))
-
-
-@lru_cache(maxsize=4096)
-def _latin_lookalike(char: str) -> str | None:
-    """The Latin letter `char` is confusable with, if it is a letter of another script; else None."""
-    if char.isascii() or not char.isalpha() or categories.alias(char) in {"LATIN", "COMMON"}:
-        return None
-    found = confusables.is_confusable(char, preferred_aliases=["latin"], greedy=True) or []
-    for entry in found:
-        for glyph in entry["homoglyphs"]:
-            if len(glyph["c"]) == 1 and glyph["c"].isascii() and glyph["c"].isalpha():
-                return str(glyph["c"])
-    return None
 
 
 @lru_cache(maxsize=16384)
@@ -139,32 +78,11 @@ def _fold(cluster: str) -> str:
     return "".join(out)
 
 
-def _clusters(text: str) -> list[tuple[int, int]]:
-    """Spans of each base character with the combining marks that follow it."""
-    spans = []
-    i = 0
-    while i < len(text):
-        j = i + 1
-        while j < len(text) and unicodedata.combining(text[j]):
-            j += 1
-        spans.append((i, j))
-        i = j
-    return spans
-
-
 def _characters(text: str) -> Normalised:
     """Per-character folding: NFKC, format characters, accents."""
     if text.isascii() and text.isprintable():
         return Normalised(text, text, tuple(range(len(text))), tuple(range(1, len(text) + 1)))
-    out: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    for i, j in _clusters(text):
-        folded = _fold(text[i:j])
-        out.append(folded)
-        starts.extend([i] * len(folded))
-        ends.extend([j] * len(folded))
-    return Normalised(text, "".join(out), tuple(starts), tuple(ends))
+    return fold_clusters(text, _fold)
 
 
 _WORD = re.compile(r"[^\W\d_]+")
@@ -175,7 +93,7 @@ def _unmask_word(match: re.Match[str]) -> str:
     word = match.group(0)
     if word.isascii() or not any(c.isascii() for c in word):
         return word
-    return "".join(_latin_lookalike(c) or c for c in word)
+    return "".join(latin_lookalike(c) or c for c in word)
 
 
 def _join_spaced(match: re.Match[str]) -> str:
@@ -210,4 +128,4 @@ def normalise(text: str) -> Normalised:
 def fold_pattern(pattern: str) -> str:
     """A rule's pattern in the spelling `normalise` produces (accents off Latin letters), so rules may be
     written with accents ("chocó", "chết") and still match the normalised text."""
-    return "".join(_fold(pattern[i:j]) for i, j in _clusters(pattern))
+    return "".join(_fold(pattern[i:j]) for i, j in clusters(pattern))

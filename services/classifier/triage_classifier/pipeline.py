@@ -36,6 +36,7 @@ from triage_events import (
     Platform,
     Severity,
     decode,
+    immediate_alerts,
 )
 
 from triage_classifier.interface import UNSUPPORTED_LANGUAGE, Classifier, Judgement
@@ -179,25 +180,6 @@ def make_cleared(comment: CommentReceived, reason: ClearReason, model_version: s
         source_event_id=comment.event_id,
         model_version=model_version,
     )
-
-
-def immediate_alerts(flag: FlagRaised) -> list[AlertRaised]:
-    """Every urgent flag pages at once; every privacy flag is a PHI exposure to hide fast."""
-    alerts = []
-    for label, kind in ((Label.URGENT, AlertKind.URGENT_COMMENT), (Label.PRIVACY, AlertKind.PHI_EXPOSURE)):
-        if label in flag.labels:
-            alerts.append(
-                AlertRaised(
-                    kind=kind,
-                    platform=flag.platform,
-                    account=flag.account,
-                    label=label,
-                    severity=flag.severity,
-                    comment_keys=[flag.comment_key],
-                    dedup_key=f"{kind.value}:{flag.comment_key}",
-                )
-            )
-    return alerts
 
 
 def escalate_repeat_hostility(flag: FlagRaised, count: int, threshold: int, window_s: int) -> FlagRaised:

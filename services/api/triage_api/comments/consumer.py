@@ -18,8 +18,7 @@ from triage_events import JUDGED, CommentJudged, decode
 
 from triage_api import metrics
 from triage_api.comments.service import store_judged
-from triage_api.db import until_stored
-from triage_api.topic_consumer import TopicConsumer, store_one_by_one
+from triage_api.topic_consumer import TopicConsumer, store_batch
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +41,7 @@ class CommentConsumer(TopicConsumer[CommentJudged]):
         self.stored = 0
 
     async def handle(self, received: list[Received[CommentJudged]], sink: Sink) -> None:
-        verdicts = [item.event for item in received]
-        inserted = await until_stored(
-            lambda: write_verdicts(self._factory, verdicts),
-            self._retry_delay,
-            "comments batch",
-            lambda: self._store_one_by_one(received, sink),
-        )
+        write = partial(write_verdicts, self._factory)
+        inserted = sum(await store_batch(received, sink, write, self._retry_delay, "comments batch"))
         self.stored += inserted
         log.info("comments stored received=%d inserted=%d", len(received), inserted)
-
-    async def _store_one_by_one(self, received: list[Received[CommentJudged]], sink: Sink) -> int:
-        return sum(await store_one_by_one(received, sink, partial(write_verdicts, self._factory)))

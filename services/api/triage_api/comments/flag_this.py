@@ -17,8 +17,6 @@ from sqlalchemy.orm import Session
 from triage_events import (
     DEFAULT_SEVERITY,
     Account,
-    AlertKind,
-    AlertRaised,
     Author,
     Comment,
     CommentKind,
@@ -26,6 +24,7 @@ from triage_events import (
     Label,
     Platform,
     Severity,
+    immediate_alerts,
 )
 
 from triage_api.audit import service as audit
@@ -39,7 +38,6 @@ from triage_api.oncall import service as oncall
 from triage_api.routing.service import Router
 from triage_api.staff.service import Principal
 
-PAGES = {Label.URGENT: AlertKind.URGENT_COMMENT, Label.PRIVACY: AlertKind.PHI_EXPOSURE}
 RAISED_BY_PERSON = "flag.raised_by_person"
 
 
@@ -127,18 +125,6 @@ def raise_flag(
         if label.value not in row.labels:
             db.add(LabelFeedback(flag_id=flag_id, label=label.value, username=principal.username,
                                  verdict="missing", at=now))  # fmt: skip
-    alerts = [
-        AlertRaised(
-            kind=kind,
-            platform=event.platform,
-            account=event.account,
-            label=label,
-            severity=event.severity,
-            comment_keys=[event.comment_key],
-            dedup_key=f"{kind.value}:{event.comment_key}",
-        )
-        for label, kind in PAGES.items()
-        if label in labels
-    ]
+    alerts = immediate_alerts(event)
     stored = oncall.store_alerts(db, alerts, now) if alerts else []
     return Raised(flag_id, len(stored), event)

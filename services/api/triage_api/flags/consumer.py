@@ -24,11 +24,10 @@ from triage_bus.profile import BrokerProfile
 from triage_events import FLAGS, ClearReason, FlagCleared, FlagRaised, decode_flag_event
 
 from triage_api import metrics
-from triage_api.db import until_stored
 from triage_api.flags import clear, relabel
 from triage_api.flags.rerouting import Rerouter
 from triage_api.flags.service import store_flags
-from triage_api.topic_consumer import TopicConsumer, store_one_by_one
+from triage_api.topic_consumer import TopicConsumer, store_batch
 
 log = logging.getLogger(__name__)
 
@@ -133,18 +132,9 @@ class FlagConsumer(TopicConsumer[FlagEvent]):
         self.stored = 0
 
     async def handle(self, received: list[Received[FlagEvent]], sink: Sink) -> None:
-        flags = [item.event for item in received]
         # Data the database refuses (e.g. a NUL character PostgreSQL refuses) would stall the partition for
         # good if retried: those flags are stored one by one and the refused ones dead-lettered.
-        inserted = await until_stored(
-            lambda: write_flags(self._factory, flags, self._router, self._forget),
-            self._retry_delay,
-            "batch",
-            lambda: self._store_one_by_one(received, sink),
-        )
+        write = partial(write_flags, self._factory, router=self._router, forget=self._forget)
+        inserted = sum(await store_batch(received, sink, write, self._retry_delay, "batch"))
         self.stored += inserted
         log.info("flags stored received=%d inserted=%d", len(received), inserted)
-
-    async def _store_one_by_one(self, received: list[Received[FlagEvent]], sink: Sink) -> int:
-        write = partial(write_flags, self._factory, router=self._router, forget=self._forget)
-        return sum(await store_one_by_one(received, sink, write))

@@ -18,10 +18,9 @@ from triage_bus.profile import BrokerProfile
 from triage_events import ALERTS, AlertRaised, decode
 
 from triage_api import metrics
-from triage_api.db import until_stored
 from triage_api.oncall import service
 from triage_api.oncall.notifier import utcnow
-from triage_api.topic_consumer import TopicConsumer, store_one_by_one
+from triage_api.topic_consumer import TopicConsumer, store_batch
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +47,9 @@ class AlertConsumer(TopicConsumer[AlertRaised]):
 
     async def handle(self, received: list[Received[AlertRaised]], sink: Sink) -> None:
         alerts = [item.event for item in received]
-        inserted = await until_stored(
-            lambda: write_alerts(self._factory, alerts),
-            self._retry_delay,
-            "alerts",
-            lambda: self._store_one_by_one(received, sink),
-        )
+        write = partial(write_alerts, self._factory)
+        stored = await store_batch(received, sink, write, self._retry_delay, "alerts")
+        inserted = [alert for alerts in stored for alert in alerts]
         self.stored += len(inserted)
         for alert in inserted:
             metrics.ALERTS_RECEIVED.labels(alert.kind.value, alert.severity.value).inc()
@@ -64,7 +60,3 @@ class AlertConsumer(TopicConsumer[AlertRaised]):
                 metrics.ALERTS_DUPLICATE.labels(alert.kind.value).inc()
         if inserted:
             self._on_stored()
-
-    async def _store_one_by_one(self, received: list[Received[AlertRaised]], sink: Sink) -> list[AlertRaised]:
-        stored = await store_one_by_one(received, sink, partial(write_alerts, self._factory))
-        return [alert for alerts in stored for alert in alerts]

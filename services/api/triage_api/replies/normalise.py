@@ -8,81 +8,27 @@ hyphen in a phone number, full-width digits, an accent or a combining mark. `nor
   forms), then every dash to "-", every space separator to " ", curly apostrophes to "'";
 * format characters (category Cf: zero-width spaces and joiners, soft hyphens, bidi marks) are dropped;
 * letters of another script that are confusable with a Latin letter become that letter. The table is
-  Unicode's own confusables data (UTS #39) as shipped by the `confusable_homoglyphs` package, rather than
-  a hand-written list that would miss letters;
+  Unicode's own confusables data (UTS #39) as shipped by the `confusable_homoglyphs` package
+  (`triage_text.latin_lookalike`), rather than a hand-written list that would miss letters;
 * accents and other combining marks are removed (diabética → diabetica), so patterns and the lexicon are
   written once, without accents.
 
 Every character of the result remembers the span of the original it came from, so a finding on the
-normalised text points at the original characters (`Normalised.origin`). `spell_digits` makes a second
-view in which runs of spelled-out digits ("five five five zero one four eight", "cinco cinco cinco ...")
-become digits, for the identifier checks.
+normalised text points at the original characters (`Normalised.origin`, shared with the classifier through
+`triage_text`). `spell_digits` makes a second view in which runs of spelled-out digits ("five five five zero
+one four eight", "cinco cinco cinco ...") become digits, for the identifier checks.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 
-from confusable_homoglyphs import categories, confusables
+from triage_text import Normalised, fold_clusters, latin_lookalike
 
 _APOSTROPHES = frozenset("\u2018\u2019\u02bc\u02b9\u2032\uff07`\u00b4")
 _DASHES = frozenset("\u2212\u2043\ufe63\uff0d")  # minus signs and hyphen bullets are not category Pd
-
-
-@dataclass(frozen=True)
-class Normalised:
-    """Normalised text and, for each of its characters, the span [start, end) of the original it came from."""
-
-    original: str
-    text: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
-
-    def origin(self, start: int, end: int) -> tuple[int, int]:
-        """The span of the original text that the normalised span [start, end) came from."""
-        if end <= start:
-            at = self.starts[start] if start < len(self.starts) else len(self.original)
-            return at, at
-        return self.starts[start], self.ends[end - 1]
-
-    def substitute(self, pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str]) -> Normalised:
-        """A new view with every match of `pattern` replaced; replacement characters map to the match's
-        original span, the other characters keep their own."""
-        text: list[str] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        last = 0
-        for match in pattern.finditer(self.text):
-            text.append(self.text[last : match.start()])
-            starts.extend(self.starts[last : match.start()])
-            ends.extend(self.ends[last : match.start()])
-            new = replace(match)
-            origin = self.origin(match.start(), match.end())
-            text.append(new)
-            starts.extend([origin[0]] * len(new))
-            ends.extend([origin[1]] * len(new))
-            last = match.end()
-        text.append(self.text[last:])
-        starts.extend(self.starts[last:])
-        ends.extend(self.ends[last:])
-        return Normalised(self.original, "".join(text), tuple(starts), tuple(ends))
-
-
-@lru_cache(maxsize=4096)
-def _latin_lookalike(char: str) -> str | None:
-    """The Latin letter `char` is confusable with, if it is a letter of another script; else None."""
-    if char.isascii() or not char.isalpha() or categories.alias(char) in {"LATIN", "COMMON"}:
-        return None
-    found = confusables.is_confusable(char, preferred_aliases=["latin"], greedy=True) or []
-    for entry in found:
-        for glyph in entry["homoglyphs"]:
-            if len(glyph["c"]) == 1 and glyph["c"].isascii() and glyph["c"].isalpha():
-                return str(glyph["c"])
-    return None
 
 
 @lru_cache(maxsize=8192)
@@ -100,27 +46,14 @@ def _fold(cluster: str) -> str:
         elif category == "Zs":
             char = " "
         else:
-            char = _latin_lookalike(char) or char
+            char = latin_lookalike(char) or char
         out.extend(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
     return "".join(out)
 
 
 def normalise(text: str) -> Normalised:
     """`text` in the guard's canonical spelling, with the map back to the original (see the module doc)."""
-    out: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    i = 0
-    while i < len(text):
-        j = i + 1
-        while j < len(text) and unicodedata.combining(text[j]):
-            j += 1
-        folded = _fold(text[i:j])
-        out.append(folded)
-        starts.extend([i] * len(folded))
-        ends.extend([j] * len(folded))
-        i = j
-    return Normalised(text, "".join(out), tuple(starts), tuple(ends))
+    return fold_clusters(text, _fold)
 
 
 DIGIT_WORDS = {
