@@ -18,10 +18,10 @@ class ClassifierSettings(BaseSettings):
     # quick development runs).
     mode: Literal["hybrid", "rules"] = "hybrid"
     artefact: Path | None = None  # default: the artefact bundled with the package
-    # The encoder's engine (triage_classifier.runtime): "onnx" (ONNX Runtime; no torch), "onnx-int8" (int8
-    # weights with a float re-check near the thresholds: about twice as fast) or "torch" (needs the `train`
-    # extra). ONNX models are exported once into data_dir/onnx.
-    runtime: Literal["onnx", "onnx-int8", "torch"] = "onnx"
+    # The encoder's engine (triage_classifier.runtime): "onnx-int8" (ONNX Runtime, no torch: int8 weights with a
+    # float re-check near the thresholds, about twice as fast as float), "onnx" (float only: about 35 MiB less)
+    # or "torch" (needs the `train` extra). ONNX models are exported once into data_dir/onnx.
+    runtime: Literal["onnx", "onnx-int8", "torch"] = "onnx-int8"
     # Who judges the covered languages other than English and Spanish (triage_classifier.multilingual):
     # "routed" (multilingual-e5-small and its heads for them, the fine-tuned MiniLM for en/es), "single" (e5
     # for every language) or "off" (the rules alone for them; e5 is not loaded).

@@ -1,11 +1,11 @@
 """Which engine runs the encoder, chosen by `TRIAGE_CLASSIFIER_RUNTIME`.
 
-- `onnx` (the default): ONNX Runtime with the float weights, fused attention kernels. Needs neither torch nor
-  transformers, and gives the torch path's embeddings (cosine above 0.9999) and so its labels.
-- `onnx-int8`: the same graph with int8 weights (dynamic quantisation), about twice as fast. Alone it moves some
-  comments across a threshold, so the classifier loads the float graph beside it and judges again in float
-  every comment int8 leaves near a threshold (`hybrid.RECHECK_MARGIN`): the float path's labels on every corpus
-  comment, for about 35 MiB more memory (docs/benchmarks.md).
+- `onnx`: ONNX Runtime with the float weights, fused attention kernels. Needs neither torch nor transformers,
+  and gives the torch path's embeddings (cosine above 0.9999) and so its labels.
+- `onnx-int8` (the default): the same graph with int8 weights (dynamic quantisation), about twice as fast.
+  Alone it moves some comments across a threshold, so the classifier loads the float graph beside it and
+  judges again in float every comment int8 leaves near a threshold (`hybrid.RECHECK_MARGIN`): the float path's
+  labels on every corpus comment, for about 35 MiB more memory (docs/benchmarks.md).
 - `torch`: the training-time encoder on transformers; needs the `train` extra (`pip install -e '.[train]'`).
 
 All three take the artefact's fine-tuning delta and return the same pooled, normalised embeddings.
