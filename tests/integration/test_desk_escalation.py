@@ -190,7 +190,10 @@ async def test_a_lead_reroutes_by_hand_and_the_due_time_is_kept(database_url: st
         lead = desk.auth("lead")
         r = await desk.client.post(f"/api/flags/{flag_id}/reroute", json={"team": "privacy"}, headers=lead)
         assert r.status_code == 200, r.text
-        assert (r.json()["team"], r.json()["assignee"], r.json()["due_at"]) == ("privacy", "pia", due_before)
+        route = r.json()
+        assert (route["flag_id"], route["team"], route["assignee"], route["due_at"]) == (
+            (flag_id, "privacy", "pia", due_before)
+        )
         r = await desk.client.post(
             f"/api/flags/{flag_id}/reroute",
             json={"team": "oncall", "assignee": "moderator-user"},

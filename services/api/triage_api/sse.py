@@ -9,6 +9,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
+
 from triage_api.db import as_utc
 
 HEARTBEAT_SECONDS = 15.0
@@ -24,6 +27,15 @@ class Row(Protocol):
 R = TypeVar("R", bound=Row)
 
 
+def response(events: AsyncIterator[str]) -> StreamingResponse:
+    """The streaming response that carries `events`: never cached, never buffered by a proxy."""
+    return StreamingResponse(
+        events,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
 async def client_gone(disconnected: Callable[[], object]) -> bool:
     """Whether the client has gone: `disconnected` is the request's coroutine function, or a plain callable."""
     result = disconnected()
@@ -33,7 +45,8 @@ async def client_gone(disconnected: Callable[[], object]) -> bool:
 
 
 async def follow(
-    newer: Callable[[datetime, set[str]], Sequence[R]],
+    factory: sessionmaker[Session],
+    newer: Callable[[Session, datetime], Sequence[R]],
     updated: Callable[[R], datetime],
     message: Callable[[R], str],
     disconnected: Callable[[], object],
@@ -43,13 +56,24 @@ async def follow(
     interval: float = 1.0,
     heartbeat: float = HEARTBEAT_SECONDS,
 ) -> AsyncIterator[str]:
-    """`message` for each row `newer` (blocking, run in a thread) returns from `since` on, oldest first, except
-    those in `seen` updated at `since` itself; `updated` is a row's place in that order."""
+    """`message` for each row `newer` (blocking: run in a thread, in a session of its own) returns at or after
+    the cursor, oldest first,
+    from `since` on, except those sent already at the cursor's own time (at first, those in `seen` updated at
+    `since` itself); `updated` is a row's place in that order."""
+
+    def poll(cursor: datetime) -> Sequence[R]:
+        with factory() as db:
+            return newer(db, cursor)
+
     cursor, sent = as_utc(since), set(seen or ())
     quiet = 0.0
     yield RETRY
     while not await client_gone(disconnected):
-        rows = await asyncio.to_thread(newer, cursor, sent)
+        rows = [
+            row
+            for row in await asyncio.to_thread(poll, cursor)
+            if not (row.id in sent and updated(row) == cursor)
+        ]
         for row in rows:
             at = updated(row)
             if at > cursor:

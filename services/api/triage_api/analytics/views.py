@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-from triage_api.analytics.service import Bucket, Report, Series, Timing, Window, WindowError, report
+from triage_api.analytics.service import Bucket, Report, Series, Window, WindowError, report
 from triage_api.comments import learning
 from triage_api.deps import DbDep, SlaDep, ViewerDep, current_principal
 from triage_api.params import EARLIEST, LATEST, QueryDateTime, UtcDateTime
@@ -23,12 +23,16 @@ router = APIRouter(tags=["analytics"])
 
 
 class SeriesOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     key: str
     total: int
     counts: list[int]  # one per bucket, in the order of `buckets`
 
 
 class TimingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     key: str
     flags: int  # flags raised in the window with this label or severity
     acted: int  # of those, flags a person has acted on
@@ -37,6 +41,8 @@ class TimingOut(BaseModel):
 
 
 class SlaOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     severity: str
     target_seconds: float
     flags: int
@@ -65,16 +71,6 @@ class AnalyticsOut(BaseModel):
     sla: list[SlaOut]
 
 
-def _series(s: Series) -> SeriesOut:
-    return SeriesOut(key=s.key, total=s.total, counts=s.counts)
-
-
-def _timing(t: Timing) -> TimingOut:
-    return TimingOut(
-        key=t.key, flags=t.flags, acted=t.acted, median_seconds=t.median_seconds, p90_seconds=t.p90_seconds
-    )
-
-
 def to_out(r: Report) -> AnalyticsOut:
     return AnalyticsOut(
         since=r.window.since,
@@ -83,25 +79,13 @@ def to_out(r: Report) -> AnalyticsOut:
         generated_at=r.generated_at,
         buckets=r.buckets,
         total=r.total,
-        by_label=[_series(s) for s in r.by_label],
-        by_platform=[_series(s) for s in r.by_platform],
+        by_label=[SeriesOut.model_validate(s) for s in r.by_label],
+        by_platform=[SeriesOut.model_validate(s) for s in r.by_platform],
         first_action=FirstActionOut(
-            by_label=[_timing(t) for t in r.first_action_by_label],
-            by_severity=[_timing(t) for t in r.first_action_by_severity],
+            by_label=[TimingOut.model_validate(t) for t in r.first_action_by_label],
+            by_severity=[TimingOut.model_validate(t) for t in r.first_action_by_severity],
         ),
-        sla=[
-            SlaOut(
-                severity=row.severity,
-                target_seconds=row.target_seconds,
-                flags=row.flags,
-                met=row.met,
-                late=row.late,
-                unanswered=row.unanswered,
-                pending=row.pending,
-                breached=row.breached,
-            )
-            for row in r.sla
-        ],
+        sla=[SlaOut.model_validate(row) for row in r.sla],
     )
 
 

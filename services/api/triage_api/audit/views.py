@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from triage_api.audit.schemas import AuditOut
 from triage_api.audit.service import AuditQuery, list_events
 from triage_api.deps import DbDep, ViewerDep
-from triage_api.params import MAX_OFFSET, UtcDateTime, WholeNumber
+from triage_api.params import MAX_OFFSET, WholeNumber
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
-
-
-class AuditOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    at: UtcDateTime
-    actor: str
-    role: str
-    action: str
-    flag_id: str | None
-    detail: dict[str, Any]
 
 
 class AuditPage(BaseModel):

@@ -4,30 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, Index, String, Text
+from sqlalchemy import JSON, DateTime, Float, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from triage_api.db import Base
+from triage_api.flags.models import CommentColumns
 
 
-class SeenComment(Base):
+class SeenComment(CommentColumns, Base):
     """A comment and the classifier's latest verdict on it (`CommentJudged`). Holds the comment's text
     (possible PHI): deleted whole after the retention period (`comments_retention_days`), and its text
     blanked when the comment is deleted on the platform."""
 
     __tablename__ = "comments"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the first CommentJudged's event id
-    comment_key: Mapped[str] = mapped_column(String(600), unique=True)
-    platform: Mapped[str] = mapped_column(String(32))
-    account_id: Mapped[str] = mapped_column(String(256))
-    account_handle: Mapped[str] = mapped_column(String(256), default="")
-    platform_comment_id: Mapped[str] = mapped_column(String(256))
-    kind: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str | None] = mapped_column(Text)  # None once the comment was deleted on the platform
-    author_id: Mapped[str] = mapped_column(String(256))
-    author_handle: Mapped[str] = mapped_column(String(256), default="")
-    permalink: Mapped[str | None] = mapped_column(String(2048))
     parent_comment_id: Mapped[str | None] = mapped_column(String(256), default=None)
     thread_id: Mapped[str | None] = mapped_column(String(256), default=None)
     language: Mapped[str | None] = mapped_column(String(16), default=None)

@@ -11,10 +11,10 @@ from sqlalchemy import Select, case, delete, func, select, update
 from sqlalchemy.orm import Session
 from triage_events import CommentJudged
 
-from triage_api.audit import service as audit
 from triage_api.comments.models import SeenComment
 from triage_api.db import as_utc, insert_new
 from triage_api.flags.service import comment_columns, event_language
+from triage_api.purge import purge_rows
 
 # A comment whose closest label is at most this far below its threshold "nearly" got it.
 NEAR_MARGIN = 0.15
@@ -118,19 +118,8 @@ def forget_deleted(db: Session, comment_key: str, at: datetime) -> bool:
 def purge_old(db: Session, days: int, at: datetime | None = None) -> int:
     """Delete comments judged more than `days` ago (text and verdict); returns how many."""
     cutoff = (at or datetime.now(UTC)) - timedelta(days=days)
-    purged = len(
-        db.execute(
-            delete(SeenComment)
-            .where(SeenComment.judged_at < cutoff)
-            .returning(SeenComment.id)
-            .execution_options(synchronize_session=False)
-        ).all()
-    )
-    if purged:
-        audit.record(
-            db, "system:retention", "system", "retention.comments_purged", None, count=purged, days=days
-        )
-    return purged
+    statement = delete(SeenComment).where(SeenComment.judged_at < cutoff).returning(SeenComment.id)
+    return purge_rows(db, statement, "retention.comments_purged", days)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -174,12 +173,6 @@ def learning_route(db: DbDep, _: ViewerDep) -> dict[str, Any]:
     return learning.snapshot(db).as_dict()
 
 
-def _newer(factory: sessionmaker[Session], cursor: datetime, seen: set[str]) -> list[Any]:
-    with factory() as db:
-        rows = service.stored_since(db, cursor)
-    return [r for r in rows if not (r.id in seen and as_utc(r.stored_at) == cursor)]
-
-
 def _message(row: Any) -> str:
     return f"event: comment\ndata: {json.dumps(out(row))}\n\n"
 
@@ -192,7 +185,8 @@ def comment_events(
 ) -> AsyncIterator[str]:
     """`event: comment` messages for comments stored or judged again from `since` on, and a heartbeat."""
     return sse.follow(
-        partial(_newer, factory),
+        factory,
+        service.stored_since,
         lambda row: as_utc(row.stored_at),
         _message,
         disconnected,
@@ -210,11 +204,7 @@ async def comments_stream(request: Request, _: ViewerDep, since: datetime | None
     """Comments stored or judged again, as Server-Sent Events (`event: comment`, JSON data), from now or `since`.
     The page inserts every field as text."""
     start = as_utc(since) if since else datetime.now(UTC)
-    return StreamingResponse(
-        comment_events(request.app.state.sessionmaker, start, request.is_disconnected),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return sse.response(comment_events(request.app.state.sessionmaker, start, request.is_disconnected))
 
 
 @page_router.get("/comments", response_class=HTMLResponse)

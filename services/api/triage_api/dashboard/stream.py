@@ -23,10 +23,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -72,14 +71,12 @@ def event_id(flag: Flag) -> str:
     return f"{flag.id}@{_updated(flag).isoformat()}"
 
 
-def newer_than(factory: sessionmaker[Session], cursor: datetime, seen: set[str]) -> list[Flag]:
-    """Flags updated at or after `cursor`, oldest update first, except those in `seen` updated at `cursor`
-    itself (sent already); a flag updated again later is sent again."""
-    with factory() as db:
-        rows = db.scalars(
-            select(Flag).where(Flag.updated_at >= cursor).order_by(Flag.updated_at, Flag.id).limit(200)
-        ).all()
-    return [r for r in rows if not (r.id in seen and _updated(r) == cursor)]
+def newer_than(db: Session, cursor: datetime) -> Sequence[Flag]:
+    """Flags updated at or after `cursor`, oldest update first (`sse.follow` skips those it sent already at
+    `cursor` itself; a flag updated again later is sent again)."""
+    return db.scalars(
+        select(Flag).where(Flag.updated_at >= cursor).order_by(Flag.updated_at, Flag.id).limit(200)
+    ).all()
 
 
 def _message(flag: Flag) -> str:
@@ -97,7 +94,8 @@ def flag_events(
     """`event: flag` messages for flags stored or updated from `since` on (except those in `seen` updated at
     `since` itself), and a comment line as a heartbeat."""
     return sse.follow(
-        partial(newer_than, factory),
+        factory,
+        newer_than,
         _updated,
         _message,
         disconnected,
@@ -128,11 +126,7 @@ async def stream(request: Request, _: ViewerDep, since: datetime | None = None) 
                 previous = db.get(Flag, flag_id[:36])
             if previous is not None:
                 start, seen = _updated(previous), {previous.id}
-    return StreamingResponse(
-        flag_events(factory, start, request.is_disconnected, seen=seen),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return sse.response(flag_events(factory, start, request.is_disconnected, seen=seen))
 
 
 def _resume_time(stamp: str) -> datetime | None:
@@ -263,8 +257,4 @@ async def flag_stream(
     if await asyncio.to_thread(_state, factory, flag_id) is None:
         raise HTTPException(404, f"no flag with id {flag_id}")
     last = request.headers.get("last-event-id", "")[:64] or version
-    return StreamingResponse(
-        flag_updates(factory, flag_id, request.is_disconnected, version=last),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return sse.response(flag_updates(factory, flag_id, request.is_disconnected, version=last))

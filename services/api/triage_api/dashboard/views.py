@@ -3,7 +3,6 @@ checked here on every POST."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,10 +34,9 @@ from triage_api.flags.service import (
     FlagQuery,
     InvalidCursor,
     QueueOrder,
+    after_cursor,
     counts_by_status,
     cursor_order,
-    decode_cursor,
-    encode_cursor,
     get_flag,
     list_flags,
     preferred_order,
@@ -130,7 +128,7 @@ def queue(
     )
     if cursor:
         try:
-            query = replace(query, after=decode_cursor(cursor, query))
+            query = after_cursor(query, cursor)
         except InvalidCursor as exc:
             raise HTTPException(422, f"invalid cursor: {exc}") from exc
     # The live stream starts here, not when the browser connects: nothing stored in between is missed.
@@ -139,7 +137,7 @@ def queue(
     filters = {k: v for k, v in (("label", query.label), ("status", query.status)) if v}
     if order:
         filters["order"] = order.value
-    next_cursor = encode_cursor(listing.next_position, query) if listing.next_position else None
+    next_cursor = listing.next_cursor
     now = datetime.now(UTC)
     return request.app.state.templates.TemplateResponse(
         request,

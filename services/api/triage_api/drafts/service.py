@@ -32,6 +32,7 @@ from triage_api.drafts.check import check_draft
 from triage_api.drafts.findings import Draft, Finding
 from triage_api.drafts.models import DraftRow, DraftStatus
 from triage_api.errors import Conflict, NotFound, Unprocessable
+from triage_api.purge import purge_rows
 from triage_api.replies.accounts import AccountBook
 from triage_api.staff.models import Role
 from triage_api.staff.service import Principal
@@ -271,16 +272,9 @@ def purge_old(db: Session, days: int, at: datetime | None = None) -> int:
     still on its way to the platform; the audit keeps hashes, counts and the published text. Returns how many
     went."""
     cutoff = (at or now()) - timedelta(days=days)
-    purged = len(
-        db.execute(
-            delete(DraftRow)
-            .where(DraftRow.updated_at < cutoff, DraftRow.status != DraftStatus.PUBLISHING.value)
-            .returning(DraftRow.id)
-            .execution_options(synchronize_session=False)
-        ).all()
+    statement = (
+        delete(DraftRow)
+        .where(DraftRow.updated_at < cutoff, DraftRow.status != DraftStatus.PUBLISHING.value)
+        .returning(DraftRow.id)
     )
-    if purged:
-        audit.record(
-            db, "system:retention", "system", "retention.drafts_purged", None, count=purged, days=days
-        )
-    return purged
+    return purge_rows(db, statement, "retention.drafts_purged", days)

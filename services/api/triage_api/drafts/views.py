@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from triage_events import Platform
 
+from triage_api.audit.schemas import AuditEntryOut
 from triage_api.deps import DbDep, LeadDep, ModeratorDep, PrincipalDep, ViewerDep, in_transaction
 from triage_api.drafts import service
 from triage_api.drafts.findings import Draft
@@ -113,17 +114,6 @@ class DraftOut(BaseModel):
     action_id: str | None
     platform_result_id: str | None
     error: str | None
-
-
-class AuditEntryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    at: UtcDateTime
-    actor: str
-    role: str
-    action: str
-    detail: dict[str, Any]
 
 
 def draft_out(row: Any) -> DraftOut:

@@ -38,7 +38,6 @@ from triage_api.audit import service as audit
 from triage_api.flags import relabel, sla
 from triage_api.flags.models import Flag, FlagStatus
 
-ACTOR = relabel.ACTOR  # "system:classifier"
 ACTION = "flag.cleared"
 REOPENED = "flag.reopened"
 REPORTED_DELETED = "flag.comment_deleted"  # a deletion held for a person to confirm
@@ -96,12 +95,10 @@ def apply(db: Session, event: FlagCleared) -> Result:
     if resolved:
         flag.status = FlagStatus.RESOLVED.value
     flag.updated_at = datetime.now(UTC)  # the live queue stream follows it
-    audit.record(
+    relabel.record_by_classifier(
         db,
-        ACTOR,
-        "system",
         ACTION,
-        flag.id,
+        flag,
         reason=event.reason.value,
         summary=_summary(event.reason, resolved),
         event_id=event_id,
@@ -128,12 +125,10 @@ def _report_deletion(
     if audit.latest(db, flag.id, (REPORTED_DELETED,)) is not None:
         return Result(event, Outcome.DUPLICATE)  # already waiting for a person: a second report adds nothing
     flag.updated_at = datetime.now(UTC)  # the live queue stream follows it
-    audit.record(
+    relabel.record_by_classifier(
         db,
-        ACTOR,
-        "system",
         REPORTED_DELETED,
-        flag.id,
+        flag,
         reason=event.reason.value,
         summary="the platform reports this comment deleted — confirm",
         event_id=str(event.event_id),
@@ -170,12 +165,10 @@ def reopen(db: Session, event: FlagRaised) -> bool:
         return False
     flag.status = str(detail["previous"])
     flag.updated_at = datetime.now(UTC)  # the live queue stream follows it
-    audit.record(
+    relabel.record_by_classifier(
         db,
-        ACTOR,
-        "system",
         REOPENED,
-        flag.id,
+        flag,
         reason="edited_harmful",
         summary="comment edited, needs a human again → reopened",
         event_id=str(event.event_id),

@@ -30,20 +30,29 @@ def _initial_update(context: DefaultExecutionContext) -> datetime:
     return stored if isinstance(stored, datetime) else datetime.now(UTC)
 
 
-class Flag(Base):
-    __tablename__ = "flags"
+class CommentColumns:
+    """The leading columns of a stored flag and a stored comment (`comments.models.SeenComment`): which comment,
+    where, by whom, and its text; `flags.service.comment_columns` fills them from the event."""
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the FlagRaised event id
+    # The FlagRaised event id; for a comment, its first CommentJudged's.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
     comment_key: Mapped[str] = mapped_column(String(600), unique=True)
     platform: Mapped[str] = mapped_column(String(32))
     account_id: Mapped[str] = mapped_column(String(256))
     account_handle: Mapped[str] = mapped_column(String(256), default="")
     platform_comment_id: Mapped[str] = mapped_column(String(256))
     kind: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str | None] = mapped_column(Text)  # purged after the retention period
+    # Possible PHI. A flag's is purged after the retention period; a comment's is None once the comment was
+    # deleted on the platform (the whole row goes after its own retention period).
+    text: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[str] = mapped_column(String(256))
     author_handle: Mapped[str] = mapped_column(String(256), default="")
     permalink: Mapped[str | None] = mapped_column(String(2048))
+
+
+class Flag(CommentColumns, Base):
+    __tablename__ = "flags"
+
     commented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

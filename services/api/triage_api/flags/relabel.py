@@ -55,6 +55,11 @@ class Result:
     reason: str = ""  # for a relabel: comment_edited or rejudged
 
 
+def record_by_classifier(db: Session, action: str, flag: Flag, **detail: Any) -> None:
+    """Record `action` on `flag` in the audit log as the classifier did it (`ACTOR`, the system role)."""
+    audit.record(db, ACTOR, audit.SYSTEM_ROLE, action, flag.id, **detail)
+
+
 def _last_detail(db: Session, flag_id: str, actions: tuple[str, ...]) -> dict[str, Any] | None:
     entry = audit.latest(db, flag_id, actions)
     return entry.detail if entry is not None and isinstance(entry.detail, dict) else None
@@ -116,12 +121,10 @@ def apply(db: Session, router: Rerouter, event: FlagRaised) -> Result:
         db.execute(delete(FlagLabel).where(FlagLabel.flag_id == flag.id))
         db.execute(insert(FlagLabel), [{"flag_id": flag.id, "label": label} for label in content["labels"]])
     # Ids, labels and severities only: never the comment text (it may be PHI).
-    audit.record(
+    record_by_classifier(
         db,
-        ACTOR,
-        "system",
         ACTION,
-        flag.id,
+        flag,
         reason=reason,
         summary="comment edited → relabelled" if reason == "comment_edited" else "judged again → relabelled",
         event_id=event_id,

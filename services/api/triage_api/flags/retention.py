@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from triage_api.audit import service as audit
 from triage_api.flags.models import Flag
+from triage_api.purge import purge_rows
 
 log = logging.getLogger(__name__)
 
@@ -20,18 +20,13 @@ log = logging.getLogger(__name__)
 def purge_text(db: Session, days: int, at: datetime | None = None) -> int:
     """Blank the text of comments flagged more than `days` ago; returns how many were purged."""
     cutoff = (at or datetime.now(UTC)) - timedelta(days=days)
-    purged = len(
-        db.execute(
-            update(Flag)
-            .where(Flag.flagged_at < cutoff, Flag.text.is_not(None))
-            .values(text=None)
-            .returning(Flag.id)
-            .execution_options(synchronize_session=False)
-        ).all()
+    statement = (
+        update(Flag)
+        .where(Flag.flagged_at < cutoff, Flag.text.is_not(None))
+        .values(text=None)
+        .returning(Flag.id)
     )
-    if purged:
-        audit.record(db, "system:retention", "system", "retention.purged", None, count=purged, days=days)
-    return purged
+    return purge_rows(db, statement, "retention.purged", days)
 
 
 Purge = Callable[[Session, int], int]

@@ -7,7 +7,7 @@ import enum
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -392,7 +392,7 @@ class FlagListing:
     rows: list[Flag]
     total: Count
     has_more: bool
-    next_position: FlagPosition | None
+    next_cursor: str | None  # where the next page starts (`encode_cursor`); None on the last page
 
 
 def _filtered(query: FlagQuery, statement: Select) -> Select:  # type: ignore[type-arg]
@@ -449,6 +449,12 @@ def page_statement(query: FlagQuery) -> Select:  # type: ignore[type-arg]
     return statement.order_by(*ordering).limit(query.limit + 1)
 
 
+def after_cursor(query: FlagQuery, cursor: str) -> FlagQuery:
+    """`query` resumed after the position `cursor` names (`decode_cursor`: `InvalidCursor` for a cursor not
+    issued for this query's filters and order)."""
+    return replace(query, after=decode_cursor(cursor, query))
+
+
 def list_flags(db: Session, query: FlagQuery, *, count: bool = True) -> FlagListing:
     """A page of the queue (see `page_statement`), with the matching count bounded by `COUNT_CAP`."""
     rows = list(db.scalars(page_statement(query)).all())
@@ -458,7 +464,7 @@ def list_flags(db: Session, query: FlagQuery, *, count: bool = True) -> FlagList
         rows=rows,
         total=count_flags(db, query) if count else Count(0),
         has_more=has_more,
-        next_position=FlagPosition.of(rows[-1], query.order) if has_more else None,
+        next_cursor=encode_cursor(FlagPosition.of(rows[-1], query.order), query) if has_more else None,
     )
 
 

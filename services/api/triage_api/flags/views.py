@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -20,9 +19,8 @@ from triage_api.flags.service import (
     FlagQuery,
     InvalidCursor,
     QueueOrder,
+    after_cursor,
     cursor_order,
-    decode_cursor,
-    encode_cursor,
     get_flag,
     list_flags,
     preferred_order,
@@ -99,11 +97,11 @@ def list_flags_route(
         if offset:
             _bad_cursor(cursor, "give either cursor or offset, not both")
         try:
-            query = replace(query, after=decode_cursor(cursor, query))
+            query = after_cursor(query, cursor)
         except InvalidCursor as exc:
             _bad_cursor(cursor, str(exc))
     listing = list_flags(db, query)
-    next_cursor = encode_cursor(listing.next_position, query) if listing.next_position else None
+    next_cursor = listing.next_cursor
     page = FlagPage.model_validate(
         {
             "items": [_item(flag) for flag in listing.rows],

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from triage_events import Severity
 
 from triage_api.deps import DbDep, LeadDep, ModeratorDep, RouterDep, ViewerDep
 from triage_api.flags import claims, escalation
-from triage_api.flags.models import Flag
 from triage_api.params import UtcDateTime
 
 router = APIRouter(prefix="/api", tags=["routing"])
@@ -30,23 +29,14 @@ class SeverityIn(BaseModel):
 class RouteOut(BaseModel):
     """Where a flag stands after a re-route: its team, person, status, severity and SLA due time."""
 
-    flag_id: str
+    model_config = ConfigDict(from_attributes=True)
+
+    flag_id: str = Field(validation_alias="id")
     team: str | None
     assignee: str | None
     status: str
     severity: str
     due_at: UtcDateTime
-
-
-def _route_out(flag: Flag) -> RouteOut:
-    return RouteOut(
-        flag_id=flag.id,
-        team=flag.team,
-        assignee=flag.assignee,
-        status=flag.status,
-        severity=flag.severity,
-        due_at=flag.due_at,
-    )
 
 
 @router.get("/routing")
@@ -62,7 +52,7 @@ def routing_route(routing: RouterDep, _: ViewerDep) -> dict[str, Any]:
 @router.get("/flags/{flag_id}/route", response_model=RouteOut)
 def flag_route_route(flag_id: str, db: DbDep, _: ViewerDep) -> RouteOut:
     """The flag's team, person and SLA due time (after an escalation, the restarted clock's)."""
-    return _route_out(claims.load(db, flag_id))
+    return RouteOut.model_validate(claims.load(db, flag_id))
 
 
 @router.post("/flags/{flag_id}/reroute", response_model=RouteOut)
@@ -71,7 +61,7 @@ def reroute_route(flag_id: str, body: RerouteIn, db: DbDep, routing: RouterDep, 
     named. The SLA due time is kept."""
     flag, _ = escalation.reroute(db, routing, flag_id, body.team, body.assignee, who)
     db.commit()
-    return _route_out(flag)
+    return RouteOut.model_validate(flag)
 
 
 @router.post("/flags/{flag_id}/severity", response_model=RouteOut)
@@ -82,4 +72,4 @@ def severity_route(
     restarts for the new severity."""
     flag = escalation.raise_severity(db, routing, flag_id, body.severity, who)
     db.commit()
-    return _route_out(flag)
+    return RouteOut.model_validate(flag)

@@ -10,12 +10,7 @@
   const LABELS = rows.dataset.labels.split(" ");
   const BANDS = { flagged: "flagged", near: "close", clear: "clear" };
 
-  function el(tag, className, text) {
-    const e = document.createElement(tag);
-    if (className) e.className = className;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
+  const el = TriageDom.element;
 
   function flagForm(id) {
     const details = el("details", "flag-this");

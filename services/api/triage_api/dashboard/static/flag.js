@@ -61,12 +61,7 @@
     return false;
   }
   function show(id, visible) { const el = document.getElementById(id); if (el) el.hidden = !visible; }
-  function element(tag, className, text) {
-    const el = document.createElement(tag);
-    if (className) el.className = className;
-    if (text !== undefined) el.textContent = text;
-    return el;
-  }
+  const element = TriageDom.element;
 
   function claim(holder) {
     const wrap = document.getElementById("claim-state");
