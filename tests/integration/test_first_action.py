@@ -18,10 +18,11 @@ from triage_api.flags.status import set_status
 from triage_api.oncall.service import store_alerts
 from triage_api.staff.models import Role
 from triage_api.staff.service import Principal
-from triage_events import AlertKind, AlertRaised, FlagRaised, Label, Severity
+from triage_events import FlagRaised, Label, Severity
 
 from tests.builders import make_comment, make_flag
 from tests.integration.desk_support import Desk, FakePublisher, make_app, running_desk
+from tests.integration.helpers import urgent_alert
 
 pytestmark = pytest.mark.integration
 
@@ -208,15 +209,7 @@ async def test_an_alert_acknowledgement_is_a_first_action_judged_by_the_severity
         severity=Severity.CRITICAL,
         occurred_at=datetime.now(UTC) - timedelta(minutes=9),
     )
-    alert = AlertRaised(
-        kind=AlertKind.URGENT_COMMENT,
-        platform=edited.platform,
-        account=edited.account,
-        label=Label.URGENT,
-        severity=Severity.CRITICAL,
-        comment_keys=[edited.comment_key],
-        dedup_key=f"urgent_comment:{edited.comment_key}",
-    )
+    alert = urgent_alert(edited.comment_key, edited.platform, edited.account)
     before = {
         "medium": observed("medium", "urgent"),
         "critical": observed("critical", "urgent"),

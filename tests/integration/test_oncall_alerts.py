@@ -24,8 +24,6 @@ from triage_events import (
     ALERTS,
     DLQ,
     FLAGS,
-    AlertKind,
-    AlertRaised,
     DeadLetter,
     Label,
     Severity,
@@ -35,7 +33,7 @@ from triage_events import (
 
 from tests.builders import make_comment, make_flag, unique
 from tests.integration.desk_support import running
-from tests.integration.helpers import eventually, produce, read_all
+from tests.integration.helpers import eventually, produce, read_all, urgent_alert
 
 pytestmark = pytest.mark.integration
 
@@ -98,18 +96,6 @@ def app_for(
         BrokerProfile(broker.bootstrap_servers, embedded=True),
         oncall(**oncall_overrides),
         httpx.MockTransport(receiver),
-    )
-
-
-def urgent_alert(comment_key: str) -> AlertRaised:
-    return AlertRaised(
-        kind=AlertKind.URGENT_COMMENT,
-        platform="facebook",  # type: ignore[arg-type]
-        account={"id": "acct-brightwater", "handle": "@brightwater"},  # type: ignore[arg-type]
-        label=Label.URGENT,
-        severity=Severity.CRITICAL,
-        comment_keys=[comment_key],
-        dedup_key=f"urgent_comment:{comment_key}",
     )
 
 
