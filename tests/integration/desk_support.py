@@ -19,6 +19,9 @@ from triage_events import ActionRequested, FlagRaised
 from tests.builders import unique
 
 PASSWORD = "correct horse battery staple"
+# The bootstrap admin's API token (`bootstrap_admin_token`, TRIAGE_BOOTSTRAP_ADMIN_TOKEN) and its header.
+TOKEN = "test-bootstrap-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ROLES = ("viewer", "moderator", "moderator2", "lead", "admin")
 
 
@@ -110,4 +113,14 @@ async def desk_with_flag(database_url: str, flag: FlagRaised) -> AsyncIterator[t
         yield desk, publisher
 
 
-__all__ = ["PASSWORD", "Desk", "FakePublisher", "FlagRaised", "desk_with_flag", "make_app", "running_desk"]
+__all__ = [
+    "AUTH",
+    "PASSWORD",
+    "TOKEN",
+    "Desk",
+    "FakePublisher",
+    "FlagRaised",
+    "desk_with_flag",
+    "make_app",
+    "running_desk",
+]

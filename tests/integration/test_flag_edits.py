@@ -22,8 +22,9 @@ from triage_bus.profile import BrokerProfile
 from triage_events import ALERTS, FLAGS, Evidence, FlagRaised, Label, Severity, encode
 
 from tests.builders import make_comment, make_flag
+from tests.integration.desk_support import AUTH
 from tests.integration.helpers import all_committed, eventually, produce, urgent_alert
-from tests.integration.test_api_consumer import AUTH, running, settings
+from tests.integration.test_api_consumer import running, settings
 
 pytestmark = pytest.mark.integration
 

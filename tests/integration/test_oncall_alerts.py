@@ -32,13 +32,10 @@ from triage_events import (
 )
 
 from tests.builders import make_comment, make_flag, unique
-from tests.integration.desk_support import running
+from tests.integration.desk_support import AUTH, TOKEN, running
 from tests.integration.helpers import eventually, produce, read_all, urgent_alert
 
 pytestmark = pytest.mark.integration
-
-TOKEN = "oncall-test-token-0123456789"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 class Receiver:

@@ -14,8 +14,9 @@ from triage_bus.embedded import EmbeddedBroker
 from triage_events import ALERTS, FLAGS, AlertKind, AlertRaised, Label, Severity, encode
 
 from tests.builders import make_comment, make_flag
+from tests.integration.desk_support import AUTH
 from tests.integration.helpers import eventually, produce, urgent_alert
-from tests.integration.test_oncall_alerts import AUTH, Receiver, _json, app_for, running
+from tests.integration.test_oncall_alerts import Receiver, _json, app_for, running
 
 pytestmark = pytest.mark.integration
 
