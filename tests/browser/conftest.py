@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from tests.fakes.server import serve
 from tests.integration.conftest import database_url  # noqa: F401  (the SQLite/PostgreSQL fixture)
 from tests.integration.desk_support import PASSWORD, FakePublisher, desk_settings
 
@@ -35,39 +33,38 @@ class Server:
     users: dict[str, str] = field(default_factory=dict)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serving(app: Any, publisher: FakePublisher) -> Iterator[Server]:
     """`app` served by uvicorn on a free port, with a viewer, a moderator and a lead."""
-    import uvicorn
     from triage_api.staff.models import Role
     from triage_api.staff.service import create_user
 
-    port = _free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, name="uvicorn-browser-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the API server did not start")
-        time.sleep(0.05)
-    running = Server(f"http://127.0.0.1:{port}", app, publisher)
-    with app.state.sessionmaker() as db:
-        for role in ("viewer", "moderator", "lead"):
-            create_user(db, f"{role}-user", PASSWORD, Role(role))
-            running.users[role] = f"{role}-user"
-        db.commit()
-    try:
+    with serve(app, lifespan="on", name="uvicorn-browser-test") as url:
+        running = Server(url, app, publisher)
+        with app.state.sessionmaker() as db:
+            for role in ("viewer", "moderator", "lead"):
+                create_user(db, f"{role}-user", PASSWORD, Role(role))
+                running.users[role] = f"{role}-user"
+            db.commit()
         yield running
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=30)
+
+
+def sign_in(
+    chromium: Any, server: Server, role: str, problems: list[str] | None = None, height: int = 900
+) -> Any:
+    """A new page signed in as `role` and showing the queue; `problems` collects its console errors and
+    uncaught exceptions."""
+    page = chromium.new_page(viewport={"width": 1280, "height": height})
+    page.set_default_timeout(15_000)
+    if problems is not None:
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(server.url + "/")
+    page.fill("input[name=username]", server.users[role])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#queue-rows")
+    return page
 
 
 @pytest.fixture

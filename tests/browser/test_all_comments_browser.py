@@ -10,11 +10,8 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +20,10 @@ from triage_classifier.hybrid import HybridClassifier
 from triage_classifier.pipeline import judge_batch
 from triage_events import Label
 
-from tests.browser.conftest import Server, _free_port, serving
-from tests.browser.test_desk_browser import XSS, sign_in
+from tests.browser.conftest import Server, serving, sign_in
+from tests.browser.test_desk_browser import XSS
 from tests.builders import make_comment, make_record
+from tests.fakes.webhook import Receiver, receiving
 from tests.integration.conftest import hybrid_classifier  # noqa: F401  (the bundled model, loaded once)
 from tests.integration.desk_support import FakePublisher, desk_settings
 
@@ -36,36 +34,10 @@ MISSED = "thank you for everything nurses, tell my kids I loved them"
 PAGE_DEADLINE = 10.0
 
 
-@dataclass
-class Receiver:
-    """A local HTTP endpoint standing in for the on-call webhook."""
-
-    port: int
-    bodies: list[dict[str, Any]] = field(default_factory=list)
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    found = Receiver(_free_port())
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            found.bodies.append(json.loads(self.rfile.read(int(self.headers.get("content-length", "0")))))
-            self.send_response(202)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    http = ThreadingHTTPServer(("127.0.0.1", found.port), Handler)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with receiving() as found:
         yield found
-    finally:
-        http.shutdown()
-        http.server_close()
-        thread.join(5)
 
 
 @pytest.fixture
@@ -139,10 +111,10 @@ def test_a_missed_emergency_is_found_raised_paged_and_exported(
     target.locator(".flag-link:text('on-call paged')").wait_for()
 
     deadline = started + PAGE_DEADLINE
-    while not receiver.bodies and time.monotonic() < deadline:
+    while not receiver.pages() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert receiver.bodies, f"on-call was not paged within {PAGE_DEADLINE:.0f} s"
-    [paged] = receiver.bodies
+    assert receiver.pages(), f"on-call was not paged within {PAGE_DEADLINE:.0f} s"
+    [paged] = receiver.pages()
     assert paged["kind"] == "urgent_comment" and MISSED not in json.dumps(paged)  # ids and counts, no text
 
     target.locator(".flag-link").click()

@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 from triage_events import Label, Severity
 
-from tests.browser.conftest import Server
+from tests.browser.conftest import Server, sign_in
 from tests.builders import make_comment, make_flag
-from tests.integration.desk_support import PASSWORD
 
 pytestmark = pytest.mark.integration
 
@@ -31,17 +30,6 @@ def add_flag(server: Server, text: str, labels: list[Label], severity: Severity 
     with server.app.state.sessionmaker() as db, db.begin():
         store_flags(db, [flag])
     return str(flag.event_id)
-
-
-def sign_in(chromium: Any, server: Server, role: str) -> Any:
-    page = chromium.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(15_000)
-    page.goto(server.url + "/")
-    page.fill("input[name=username]", server.users[role])
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#queue-rows")
-    return page
 
 
 def test_moderator_handles_a_flag_from_queue_to_sent_reply(

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from triage_events import Label, Severity
 
-from tests.browser.conftest import Server
-from tests.browser.test_desk_browser import sign_in
+from tests.browser.conftest import Server, sign_in
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 from triage_events import ActionCompleted, ActionKind, ActionStatus, Label, Severity
 
-from tests.browser.conftest import Server
-from tests.browser.test_desk_browser import XSS, add_flag, sign_in
+from tests.browser.conftest import Server, sign_in
+from tests.browser.test_desk_browser import XSS, add_flag
 from tests.builders import make_comment, make_flag
 
 pytestmark = pytest.mark.integration

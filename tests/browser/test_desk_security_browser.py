@@ -5,17 +5,17 @@ Policy without a single violation; a `javascript:` or `data:` permalink is never
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 from sqlalchemy import update
 from triage_events import Label, Severity
 
-from tests.browser.conftest import Server
-from tests.browser.test_desk_browser import add_flag, sign_in
+from tests.browser.conftest import Server, sign_in
+from tests.browser.test_desk_browser import add_flag
+from tests.fakes.server import serve_handler
 from tests.integration.desk_support import PASSWORD
 
 pytestmark = pytest.mark.integration
@@ -45,14 +45,8 @@ def attacker(server: Server) -> Iterator[tuple[str, dict[str, str]]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, name="attacker-site", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", pages
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
+    with serve_handler(Handler, "attacker-site") as port:
+        yield f"http://127.0.0.1:{port}", pages
 
 
 def auto_submit(action: str) -> str:

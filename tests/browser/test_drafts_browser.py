@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 from triage_api.actions import apply_completions
 from triage_events import ActionCompleted, ActionKind, ActionStatus
 
-from tests.browser.conftest import Server
-from tests.integration.desk_support import PASSWORD
+from tests.browser.conftest import Server, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -21,22 +20,9 @@ STORY = "Our patient in room 5, a 72-year-old grandmother, went home yesterday a
 PARTLY_FIXED = "A 72-year-old patient of ours went home after heart surgery. Thank you, care team!"
 
 
-def sign_in(chromium: Any, server: Server, role: str, problems: list[str]) -> Any:
-    page = chromium.new_page(viewport={"width": 1280, "height": 1000})
-    page.set_default_timeout(15_000)
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(server.url + "/login")
-    page.fill("input[name=username]", server.users[role])
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#queue-rows")
-    return page
-
-
 def test_patient_story_checked_fixed_approved_published_and_audited(chromium: Any, server: Server) -> None:
     problems: list[str] = []
-    page = sign_in(chromium, server, "moderator", problems)
+    page = sign_in(chromium, server, "moderator", problems, height=1000)
     page.click("nav.main a[href='/drafts']")
     page.wait_for_selector("#draft-text")
     page.fill("#draft-text", STORY)
@@ -62,7 +48,7 @@ def test_patient_story_checked_fixed_approved_published_and_audited(chromium: An
     url = page.url
     assert "/drafts?id=" in url
 
-    lead = sign_in(chromium, server, "lead", problems)
+    lead = sign_in(chromium, server, "lead", problems, height=1000)
     lead.goto(url)
     lead.wait_for_selector("#approve-draft:visible")
     lead.click("#approve-draft")

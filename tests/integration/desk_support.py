@@ -19,6 +19,9 @@ from triage_events import ActionRequested, FlagRaised
 from tests.builders import unique
 
 PASSWORD = "correct horse battery staple"
+# The bootstrap admin's API token (`bootstrap_admin_token`, TRIAGE_BOOTSTRAP_ADMIN_TOKEN) and its header.
+TOKEN = "test-bootstrap-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ROLES = ("viewer", "moderator", "moderator2", "lead", "admin")
 
 
@@ -47,6 +50,16 @@ class Desk:
     def add_flags(self, *flags: FlagRaised) -> None:
         with self.app.state.sessionmaker() as db, db.begin():
             store_flags(db, list(flags), targets=self.app.state.sla)
+
+    async def suggestions(self, flag_id: str) -> list[dict[str, Any]]:
+        """The reply templates suggested for the flag, filled in, as a viewer reads them."""
+        r = await self.client.get(f"/api/flags/{flag_id}/templates", headers=self.auth("viewer"))
+        assert r.status_code == 200, r.text
+        return list(r.json())
+
+    async def reply(self, flag_id: str, body: dict[str, str], who: str = "moderator") -> httpx.Response:
+        """Asks, as `who`, to reply to the flag's comment (`body`: a `template_id` or a `text`)."""
+        return await self.client.post(f"/api/flags/{flag_id}/reply", json=body, headers=self.auth(who))
 
 
 def desk_settings(database_url: str, **overrides: Any) -> ApiSettings:
@@ -91,4 +104,23 @@ def make_app(database_url: str, publisher: FakePublisher | None = None, **overri
     return create_app(desk_settings(database_url, **overrides), action_publisher=publisher)
 
 
-__all__ = ["PASSWORD", "Desk", "FakePublisher", "FlagRaised", "make_app", "running_desk"]
+@contextlib.asynccontextmanager
+async def desk_with_flag(database_url: str, flag: FlagRaised) -> AsyncIterator[tuple[Desk, FakePublisher]]:
+    """A started desk (`running_desk`) with `flag` stored, and the fake publisher its actions go to."""
+    publisher = FakePublisher()
+    async with running_desk(make_app(database_url, publisher)) as desk:
+        desk.add_flags(flag)
+        yield desk, publisher
+
+
+__all__ = [
+    "AUTH",
+    "PASSWORD",
+    "TOKEN",
+    "Desk",
+    "FakePublisher",
+    "FlagRaised",
+    "desk_with_flag",
+    "make_app",
+    "running_desk",
+]

@@ -11,15 +11,18 @@ import base64
 import hashlib
 import json
 import secrets
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.fakes.server import serve_handler
 
 CLIENT_ID = "triage-dashboard"
 CLIENT_SECRET = "fake-client-secret-8c1f"
@@ -52,12 +55,12 @@ class FakeProvider:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.grants: dict[str, Grant] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
-    def start(self) -> FakeProvider:
+    @contextmanager
+    def serving(self) -> Iterator[FakeProvider]:
+        """The provider on a free port of 127.0.0.1 (its `issuer` says where) for the length of the block."""
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,16 +73,9 @@ class FakeProvider:
             def do_POST(self) -> None:
                 provider._post(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.issuer = f"http://127.0.0.1:{self._server.server_address[1]}/realm"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-oidc", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        with serve_handler(Handler, "fake-oidc") as port:
+            self.issuer = f"http://127.0.0.1:{port}/realm"
+            yield self
 
     # --- endpoints ----------------------------------------------------------------------------------
 

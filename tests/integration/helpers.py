@@ -1,4 +1,5 @@
-"""Small helpers for integration tests: waiting, and reading and writing topics with aiokafka."""
+"""Small helpers for integration tests: waiting, reading and writing topics with aiokafka, and the on-call
+alert raised for an urgent comment."""
 
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ from typing import TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
+from triage_events import Account, AlertRaised, Platform
 from triage_events.topics import Topic
 
+from tests.builders import make_alert
+
 T = TypeVar("T")
+
+BRIGHTWATER = Account(id="acct-brightwater", handle="@brightwater")
 
 
 async def eventually(
@@ -99,3 +105,15 @@ async def all_committed(
         return await committed_total(bootstrap_servers, group_id, topic.name, topic.partitions) == count
 
     await eventually(done, timeout, what)
+
+
+def urgent_alert(
+    comment_key: str, platform: Platform = Platform.FACEBOOK, account: Account = BRIGHTWATER
+) -> AlertRaised:
+    """The on-call alert the classifier raises for one urgent comment (deduplicated by the comment)."""
+    return make_alert(
+        platform=platform,
+        account=account,
+        comment_keys=[comment_key],
+        dedup_key=f"urgent_comment:{comment_key}",
+    )

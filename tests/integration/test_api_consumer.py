@@ -32,14 +32,12 @@ from triage_events import (
 )
 
 from tests.builders import make_comment, make_comment_body, make_flag, unique
-from tests.integration.desk_support import PASSWORD, desk_settings, running
+from tests.integration.desk_support import AUTH, PASSWORD, TOKEN, desk_settings, running
 from tests.integration.helpers import all_committed, produce, read_all
 from tests.kafka.fixtures import Bus, bus_profile
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "test-bootstrap-token-0123456789"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 

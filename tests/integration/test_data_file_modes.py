@@ -16,7 +16,8 @@ from triage_api.main import create_app
 from triage_bus.embedded import free_port
 from triage_ingest.polling.cursors import CursorStore
 
-from tests.integration.test_api_consumer import AUTH, running, settings
+from tests.integration.desk_support import AUTH
+from tests.integration.test_api_consumer import running, settings
 from tests.integration.test_cli_run import START_TIMEOUT, Lines, descendants, kill_leftovers, start_run
 
 pytestmark = pytest.mark.integration

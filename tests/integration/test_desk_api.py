@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from triage_events import ActionKind, Label, Severity
 
 from tests.builders import make_comment, make_flag
-from tests.integration.desk_support import Desk, FakePublisher, make_app, running_desk
+from tests.integration.desk_support import Desk, FakePublisher, desk_with_flag, make_app, running_desk
 from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.integration
@@ -175,25 +175,17 @@ async def test_notes_and_label_feedback_are_stored(database_url: str) -> None:
 
 
 async def test_a_template_reply_is_guarded_rendered_and_published(database_url: str) -> None:
-    publisher = FakePublisher()
-    async with running_desk(make_app(database_url, publisher)) as desk:
-        flag = hostile_flag()
-        desk.add_flags(flag)
+    flag = hostile_flag()
+    async with desk_with_flag(database_url, flag) as (desk, publisher):
         fid = str(flag.event_id)
-        suggestions = (
-            await desk.client.get(f"/api/flags/{fid}/templates", headers=desk.auth("viewer"))
-        ).json()
+        suggestions = await desk.suggestions(fid)
         assert [s["id"] for s in suggestions] == [
             "hostile.public",
             "hostile.private",
         ]  # facebook allows private
         assert all(s["guidance"] and s["sources"] and not s["blocked"] for s in suggestions)
         assert "1-800-555-0199" in suggestions[0]["text"] and "@river_w" in suggestions[0]["text"]
-        r = await desk.client.post(
-            f"/api/flags/{fid}/reply",
-            json={"template_id": "hostile.public", "language": "es"},
-            headers=desk.auth("moderator"),
-        )
+        r = await desk.reply(fid, {"template_id": "hostile.public", "language": "es"})
         assert r.status_code == 202, r.text
         assert r.json()["status"] == "requested"
         [event] = publisher.sent
@@ -206,15 +198,11 @@ async def test_a_template_reply_is_guarded_rendered_and_published(database_url: 
 
 
 async def test_the_phi_guard_blocks_a_reply_with_reasons(database_url: str) -> None:
-    publisher = FakePublisher()
-    async with running_desk(make_app(database_url, publisher)) as desk:
-        flag = hostile_flag(text="My dad Tom Reyes had chemo on 4 West and nobody called 312-555-0148 back")
-        desk.add_flags(flag)
+    flag = hostile_flag(text="My dad Tom Reyes had chemo on 4 West and nobody called 312-555-0148 back")
+    async with desk_with_flag(database_url, flag) as (desk, publisher):
         fid = str(flag.event_id)
-        r = await desk.client.post(
-            f"/api/flags/{fid}/reply",
-            json={"text": "Sorry Tom Reyes, your doctor will call 312-555-0148 about the chemo."},
-            headers=desk.auth("moderator"),
+        r = await desk.reply(
+            fid, {"text": "Sorry Tom Reyes, your doctor will call 312-555-0148 about the chemo."}
         )
         assert r.status_code == 422
         reasons = " | ".join(r.json()["reasons"])
@@ -224,16 +212,10 @@ async def test_the_phi_guard_blocks_a_reply_with_reasons(database_url: str) -> N
 
 
 async def test_misinformation_replies_wait_for_a_lead(database_url: str) -> None:
-    publisher = FakePublisher()
-    async with running_desk(make_app(database_url, publisher)) as desk:
-        flag = hostile_flag(text="Vaccines cause autism, everyone knows", labels=[Label.MISINFORMATION])
-        desk.add_flags(flag)
+    flag = hostile_flag(text="Vaccines cause autism, everyone knows", labels=[Label.MISINFORMATION])
+    async with desk_with_flag(database_url, flag) as (desk, publisher):
         fid = str(flag.event_id)
-        r = await desk.client.post(
-            f"/api/flags/{fid}/reply",
-            json={"template_id": "misinformation.public"},
-            headers=desk.auth("moderator"),
-        )
+        r = await desk.reply(fid, {"template_id": "misinformation.public"})
         assert r.status_code == 202 and r.json()["status"] == "pending_approval"
         assert publisher.sent == []
         action_id = r.json()["id"]

@@ -20,7 +20,14 @@ from triage_api.flags import relabel
 from triage_events import Label, Severity
 
 from tests.builders import make_comment, make_flag
-from tests.integration.desk_support import PASSWORD, Desk, FakePublisher, make_app, running_desk
+from tests.integration.desk_support import (
+    PASSWORD,
+    Desk,
+    FakePublisher,
+    desk_with_flag,
+    make_app,
+    running_desk,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -49,49 +56,42 @@ def flag(text: str = "You are all useless clowns", **overrides: Any) -> Any:
 
 
 async def test_the_flag_page_shows_filled_templates_and_acts_with_a_csrf_token(database_url: str) -> None:
-    publisher = FakePublisher()
-    async with running_desk(make_app(database_url, publisher)) as desk:
-        f = flag()
-        desk.add_flags(f)
-        async with sign_in(desk, "moderator") as browser:
-            page = (await browser.get(f"/flags/{f.event_id}")).text
-            assert "hostile.public" in page and "1-800-555-0199" in page
-            assert "AMA Code of Medical Ethics Opinion 2.3.2" in page  # the guidance's source beside it
-            token = csrf(page)
-            act = f"/flags/{f.event_id}/act"
-            assert (
-                await browser.post(act, data={"op": "dismiss", "csrf_token": "forged"})
-            ).status_code == 403
-            r = await browser.post(
-                act, data={"op": "reply", "template_id": "hostile.public", "csrf_token": token}
-            )
-            assert r.status_code == 303
-            [event] = publisher.sent
-            assert event.text and "@river_w" in event.text
-            r = await browser.post(act, data={"op": "note", "body": "Offered a call", "csrf_token": token})
-            page = (await browser.get(r.headers["location"])).text
-            assert "Offered a call" in page and "action.requested" in page and "flag.note" in page
-            # The PHI guard's reasons appear on the page, and the draft is kept.
-            r = await browser.post(
-                act, data={"op": "reply", "text": "Sorry about your surgery", "csrf_token": token}
-            )
-            # After a redirect (post, redirect, get), from a cookie the page clears.
-            assert r.status_code == 303 and r.headers["location"] == f"/flags/{f.event_id}"
-            page = (await browser.get(r.headers["location"])).text
-            assert "confirms a care relationship" in page and "Sorry about your surgery" in page
-            assert "confirms a care relationship" not in (await browser.get(r.headers["location"])).text
-            # A bearer token never authorises a form post.
-            r = await desk.client.post(
-                act, data={"op": "dismiss", "csrf_token": "guess"}, headers=desk.auth("admin")
-            )
-            assert r.status_code == 403
+    f = flag()
+    async with desk_with_flag(database_url, f) as (desk, publisher), sign_in(desk, "moderator") as browser:
+        page = (await browser.get(f"/flags/{f.event_id}")).text
+        assert "hostile.public" in page and "1-800-555-0199" in page
+        assert "AMA Code of Medical Ethics Opinion 2.3.2" in page  # the guidance's source beside it
+        token = csrf(page)
+        act = f"/flags/{f.event_id}/act"
+        assert (await browser.post(act, data={"op": "dismiss", "csrf_token": "forged"})).status_code == 403
+        r = await browser.post(
+            act, data={"op": "reply", "template_id": "hostile.public", "csrf_token": token}
+        )
+        assert r.status_code == 303
+        [event] = publisher.sent
+        assert event.text and "@river_w" in event.text
+        r = await browser.post(act, data={"op": "note", "body": "Offered a call", "csrf_token": token})
+        page = (await browser.get(r.headers["location"])).text
+        assert "Offered a call" in page and "action.requested" in page and "flag.note" in page
+        # The PHI guard's reasons appear on the page, and the draft is kept.
+        r = await browser.post(
+            act, data={"op": "reply", "text": "Sorry about your surgery", "csrf_token": token}
+        )
+        # After a redirect (post, redirect, get), from a cookie the page clears.
+        assert r.status_code == 303 and r.headers["location"] == f"/flags/{f.event_id}"
+        page = (await browser.get(r.headers["location"])).text
+        assert "confirms a care relationship" in page and "Sorry about your surgery" in page
+        assert "confirms a care relationship" not in (await browser.get(r.headers["location"])).text
+        # A bearer token never authorises a form post.
+        r = await desk.client.post(
+            act, data={"op": "dismiss", "csrf_token": "guess"}, headers=desk.auth("admin")
+        )
+        assert r.status_code == 403
 
 
 async def test_a_viewer_sees_the_page_but_cannot_act(database_url: str) -> None:
-    publisher = FakePublisher()
-    async with running_desk(make_app(database_url, publisher)) as desk:
-        f = flag()
-        desk.add_flags(f)
+    f = flag()
+    async with desk_with_flag(database_url, f) as (desk, publisher):
         async with sign_in(desk, "viewer") as browser:
             page = (await browser.get(f"/flags/{f.event_id}")).text
             assert "You have read-only access." in page and 'id="send-reply" disabled' in page

@@ -5,10 +5,10 @@ nothing is published or audited; a clean reply with the account's own line in an
 from __future__ import annotations
 
 import pytest
-from triage_events import Label
+from triage_events import FlagRaised, Label
 
 from tests.builders import make_comment, make_flag
-from tests.integration.desk_support import FakePublisher, make_app, running_desk
+from tests.integration.desk_support import desk_with_flag
 
 pytestmark = pytest.mark.integration
 
@@ -35,16 +35,16 @@ HIDDEN_LEAKS = [
 ]
 
 
+def privacy_flag() -> FlagRaised:
+    return make_flag(comment=make_comment(text=COMMENT), labels=[Label.PRIVACY])
+
+
 async def test_a_hidden_leak_is_refused_with_its_reason(database_url: str) -> None:
-    publisher = FakePublisher()
-    async with running_desk(make_app(database_url, publisher)) as desk:
-        flag = make_flag(comment=make_comment(text=COMMENT), labels=[Label.PRIVACY])
-        desk.add_flags(flag)
+    flag = privacy_flag()
+    async with desk_with_flag(database_url, flag) as (desk, publisher):
         fid = str(flag.event_id)
         for reply, reason in HIDDEN_LEAKS:
-            r = await desk.client.post(
-                f"/api/flags/{fid}/reply", json={"text": reply}, headers=desk.auth("moderator")
-            )
+            r = await desk.reply(fid, {"text": reply})
             assert r.status_code == 422, r.text
             assert any(found.startswith(reason) for found in r.json()["reasons"]), (reply, r.json())
         assert publisher.sent == []
@@ -53,19 +53,13 @@ async def test_a_hidden_leak_is_refused_with_its_reason(database_url: str) -> No
 
 
 async def test_a_clean_reply_with_the_accounts_line_goes_out(database_url: str) -> None:
-    publisher = FakePublisher()
-    async with running_desk(make_app(database_url, publisher)) as desk:
-        flag = make_flag(comment=make_comment(text=COMMENT), labels=[Label.PRIVACY])
-        desk.add_flags(flag)
+    flag = privacy_flag()
+    async with desk_with_flag(database_url, flag) as (desk, publisher):
         fid = str(flag.event_id)
-        suggestions = (
-            await desk.client.get(f"/api/flags/{fid}/templates", headers=desk.auth("viewer"))
-        ).json()
+        suggestions = await desk.suggestions(fid)
         assert suggestions and all(not s["blocked"] for s in suggestions)
         text = "We can't discuss health details here; please call (800) 555\u20110199 or text 988."
-        r = await desk.client.post(
-            f"/api/flags/{fid}/reply", json={"text": text}, headers=desk.auth("moderator")
-        )
+        r = await desk.reply(fid, {"text": text})
         assert r.status_code == 202, r.text
         [event] = publisher.sent
         assert event.text == text

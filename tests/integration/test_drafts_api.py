@@ -10,7 +10,7 @@ from triage_api.actions import apply_completions
 from triage_events import ActionCompleted, ActionKind, ActionStatus, Label, Platform
 
 from tests.builders import make_comment, make_flag
-from tests.integration.desk_support import FakePublisher, make_app, running_desk
+from tests.integration.desk_support import FakePublisher, desk_with_flag, make_app, running_desk
 
 pytestmark = pytest.mark.integration
 
@@ -160,29 +160,19 @@ async def test_a_lead_publishes_a_draft_with_findings_by_approving_it(database_u
 
 
 async def test_replies_run_the_same_check(database_url: str) -> None:
-    publisher = FakePublisher()
-    async with running_desk(make_app(database_url, publisher)) as desk:
-        flag = make_flag(
-            comment=make_comment(text="Should I keep taking my metformin?"), labels=[Label.CLINICAL_ADVICE]
-        )
-        desk.add_flags(flag)
+    flag = make_flag(
+        comment=make_comment(text="Should I keep taking my metformin?"), labels=[Label.CLINICAL_ADVICE]
+    )
+    async with desk_with_flag(database_url, flag) as (desk, publisher):
         fid = str(flag.event_id)
         # PHI still blocks, and the moderator sees every finding beside it.
-        r = await desk.client.post(
-            f"/api/flags/{fid}/reply",
-            json={"text": "You should stop taking your metformin, Nurse Lopez says."},
-            headers=desk.auth("moderator"),
-        )
+        r = await desk.reply(fid, {"text": "You should stop taking your metformin, Nurse Lopez says."})
         assert r.status_code == 422
         reasons = r.json()["reasons"]
         assert any(x.startswith("names a member of staff") for x in reasons)
         assert any(x.startswith("Individual clinical advice") for x in reasons)
         # Advice without PHI waits for a lead.
-        r = await desk.client.post(
-            f"/api/flags/{fid}/reply",
-            json={"text": "I think you should double the dose."},
-            headers=desk.auth("moderator"),
-        )
+        r = await desk.reply(fid, {"text": "I think you should double the dose."})
         assert r.status_code == 202 and r.json()["status"] == "pending_approval", r.text
         assert publisher.sent == []
         shown = (await desk.client.get(f"/api/flags/{fid}", headers=desk.auth("viewer"))).json()
@@ -190,9 +180,7 @@ async def test_replies_run_the_same_check(database_url: str) -> None:
         r = await desk.client.post(f"/api/actions/{r.json()['id']}/approve", headers=desk.auth("lead"))
         assert r.status_code == 202 and len(publisher.sent) == 1
         # A clean reply goes straight out.
-        r = await desk.client.post(
-            f"/api/flags/{fid}/reply",
-            json={"text": "We can't give medical advice here; please call our nurse line at 1-800-555-0100."},
-            headers=desk.auth("moderator"),
+        r = await desk.reply(
+            fid, {"text": "We can't give medical advice here; please call our nurse line at 1-800-555-0100."}
         )
         assert r.status_code == 202 and r.json()["status"] == "requested", r.text

@@ -35,6 +35,7 @@ from tests.integration import processes
 from tests.integration.conftest import POSTGRES_URL
 from tests.integration.faults import CuttableProxy, write_comments
 from tests.integration.helpers import committed_total, eventually, read_all
+from tests.kafka.fixtures import Bus, bus_env
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +48,7 @@ OUTAGE_S = 30.0
 
 @dataclass
 class FaultStack:
-    broker: EmbeddedBroker
+    broker: Bus
     proxy: CuttableProxy
     schema: str
     env: dict[str, str]
@@ -107,6 +108,15 @@ class FaultStack:
             self.replay_command(path, account), env=self.env, capture_output=True, text=True, timeout=120
         )
         assert result.returncode == 0, result.stderr[-3000:]
+
+    async def replay_stored(self, account: str, prefix: str, count: int) -> tuple[list[str], list[str]]:
+        """Replays `count` new comments for the account (ids starting with `prefix`) and waits until each is
+        stored exactly once; returns the flaggable ids and the benign ones."""
+        path = self.work / f"{account}-{prefix}.jsonl"
+        flagged, benign = write_comments(path, prefix, count)
+        self.replay(path, account)
+        await self.assert_exactly_once(account, flagged, benign)
+        return flagged, benign
 
     def replay_in_background(self, path: Path, account: str, rate: float) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
@@ -185,25 +195,23 @@ class FaultStack:
         self.check_alive()
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
-    work = tmp_path_factory.mktemp("faults")
-    broker = EmbeddedBroker().start()
-    proxy = CuttableProxy("127.0.0.1", 5432)
+@contextlib.contextmanager
+def running_stack(
+    broker: Bus, proxy: CuttableProxy, work: Path, database: str, name: str
+) -> Iterator[FaultStack]:
+    """The API (ready) and a classifier worker (rules mode) on `broker`, storing into a PostgreSQL schema of
+    their own at `database`; after the block both are stopped, checked gone, and the schema dropped."""
     schema = f"t_{uuid4().hex[:16]}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {schema}")
     api_port = free_port()
-    app_id, group = unique("fault-classifier"), unique("fault-api")
+    app_id, group = unique(f"{name}-classifier"), unique(f"{name}-api")
     env = processes.service_env(
-        TRIAGE_KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers,
-        TRIAGE_KAFKA_PROFILE="embedded",
+        **bus_env(broker),
         TRIAGE_CLASSIFIER_MODE="rules",
         TRIAGE_CLASSIFIER_APP_ID=app_id,
         TRIAGE_API_CONSUMER_GROUP=group,
-        TRIAGE_API_DATABASE_URL=(
-            f"postgresql://postgres@127.0.0.1:{proxy.port}/test?options=-csearch_path%3D{schema}"
-        ),
+        TRIAGE_API_DATABASE_URL=f"{database}?options=-csearch_path%3D{schema}",
         TRIAGE_API_PORT=str(api_port),
         TRIAGE_BOOTSTRAP_ADMIN_TOKEN=TOKEN,
         TRIAGE_LOG_LEVEL="INFO",
@@ -216,13 +224,28 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
         yield fault_stack
     finally:
         processes.stop(fault_stack.all_children())
-        fault_stack.broker.stop()  # the broker-restart test replaces the first one
-        broker.stop()
-        proxy.close()
         with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
             connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         print(processes.describe(fault_stack.all_children()))
     assert all(not c.alive() for c in fault_stack.all_children())
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
+    broker = EmbeddedBroker().start()
+    proxy = CuttableProxy("127.0.0.1", 5432)
+    brokers: list[Bus] = [broker]  # the broker-restart test replaces the first one
+    database = f"postgresql://postgres@127.0.0.1:{proxy.port}/test"  # through the proxy the outage test cuts
+    try:
+        with running_stack(
+            broker, proxy, tmp_path_factory.mktemp("faults"), database, "fault"
+        ) as fault_stack:
+            yield fault_stack
+            brokers.append(fault_stack.broker)
+    finally:
+        for each in brokers:
+            each.stop()
+        proxy.close()
 
 
 async def test_api_killed_while_flags_flow_and_restarted(stack: FaultStack) -> None:
@@ -240,11 +263,9 @@ async def test_api_killed_while_flags_flow_and_restarted(stack: FaultStack) -> N
 
 async def test_database_unavailable_the_consumer_waits_commits_nothing_and_resumes(stack: FaultStack) -> None:
     account = unique("acct-db-outage")
-    before, during = stack.work / f"{account}-before.jsonl", stack.work / f"{account}-during.jsonl"
-    flagged, benign = write_comments(before, "d0", 50)
-    stack.replay(before, account)
-    await stack.assert_exactly_once(account, flagged, benign)
+    flagged, benign = await stack.replay_stored(account, "d0", 50)
 
+    during = stack.work / f"{account}-during.jsonl"
     servers = stack.broker.bootstrap_servers
     committed_before = await committed_total(servers, stack.api_group, FLAGS.name, FLAGS.partitions)
     stack.proxy.cut()
@@ -320,11 +341,9 @@ async def test_broker_restarted_with_its_consumers_loses_and_duplicates_no_flag(
     What must hold then: comments published after the restart are judged and stored exactly once, and the
     flags stored before it are neither lost from nor duplicated in the database."""
     account = unique("acct-broker-restart")
-    before, after = stack.work / f"{account}-before.jsonl", stack.work / f"{account}-after.jsonl"
-    flagged, benign = write_comments(before, "b0", 50)
-    stack.replay(before, account)
-    await stack.assert_exactly_once(account, flagged, benign)
+    flagged, benign = await stack.replay_stored(account, "b0", 50)
 
+    assert isinstance(stack.broker, EmbeddedBroker)
     port = stack.broker.port
     stack.broker.stop()
     await asyncio.sleep(3)  # the services see the broker gone
@@ -339,6 +358,7 @@ async def test_broker_restarted_with_its_consumers_loses_and_duplicates_no_flag(
     stack.start_classifier()
     await stack.api_ready()
 
+    after = stack.work / f"{account}-after.jsonl"
     flagged2, benign2 = write_comments(after, "b1", 50)
     stack.replay(after, account)
     await stack.assert_exactly_once(account, flagged + flagged2, benign + benign2)

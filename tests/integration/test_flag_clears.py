@@ -32,8 +32,9 @@ from triage_events import (
 )
 
 from tests.builders import make_comment, make_flag
+from tests.integration.desk_support import AUTH
 from tests.integration.helpers import all_committed, produce, read_all
-from tests.integration.test_api_consumer import AUTH, running, settings
+from tests.integration.test_api_consumer import running, settings
 from tests.integration.test_flag_edits import audit_of
 
 pytestmark = pytest.mark.integration

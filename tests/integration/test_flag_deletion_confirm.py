@@ -9,7 +9,8 @@ import pytest
 from triage_bus.embedded import EmbeddedBroker
 from triage_events import ClearReason, Label, Severity
 
-from tests.integration.test_api_consumer import AUTH, running
+from tests.integration.desk_support import AUTH
+from tests.integration.test_api_consumer import running
 from tests.integration.test_flag_clears import RUDE, Harness, cleared, counts, metric, raised
 from tests.integration.test_flag_edits import audit_of
 

@@ -19,11 +19,12 @@ from triage_api.flags.models import Flag, FlagLabel
 from triage_api.main import create_app
 from triage_bus.embedded import EmbeddedBroker
 from triage_bus.profile import BrokerProfile
-from triage_events import ALERTS, FLAGS, AlertKind, AlertRaised, Evidence, FlagRaised, Label, Severity, encode
+from triage_events import ALERTS, FLAGS, Evidence, FlagRaised, Label, Severity, encode
 
-from tests.builders import make_comment, make_flag
+from tests.builders import make_alert, make_comment, make_flag
+from tests.integration.desk_support import AUTH
 from tests.integration.helpers import all_committed, eventually, produce
-from tests.integration.test_api_consumer import AUTH, running, settings
+from tests.integration.test_api_consumer import running, settings
 
 pytestmark = pytest.mark.integration
 
@@ -79,15 +80,7 @@ async def test_a_newer_verdict_relabels_the_flag_and_older_or_repeated_ones_do_n
     same_again = worse.model_copy(
         update={"event_id": make_flag().event_id, "occurred_at": T0 + timedelta(minutes=6)}
     )
-    alert = AlertRaised(
-        kind=AlertKind.URGENT_COMMENT,
-        platform=worse.platform,
-        account=worse.account,
-        label=Label.URGENT,
-        severity=Severity.CRITICAL,
-        comment_keys=[key],
-        dedup_key=f"urgent_comment:{key}",
-    )
+    alert = make_alert(worse)
     before = {
         "relabelled": metric(
             "triage_api_flags_relabelled_total", severity="critical", reason="comment_edited"

@@ -10,7 +10,7 @@ import contextlib
 import json
 import random
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,16 @@ async def publishing(broker: Bus, accounts: Accounts) -> AsyncIterator[Sink]:
         await publisher.stop()
 
 
+@contextlib.asynccontextmanager
+async def polling(
+    fake: Any, broker: Bus, accounts: Accounts
+) -> AsyncIterator[tuple[str, httpx.AsyncClient, Sink]]:
+    """The fake platform served (its base URL), an HTTP client, and a started publisher of its own."""
+    with serve(fake.app()) as url:
+        async with httpx.AsyncClient() as http, publishing(broker, accounts) as sink:
+            yield url, http, sink
+
+
 async def published(broker: Bus, account_id: str) -> list[CommentReceived]:
     records = await read_all(broker.bootstrap_servers, COMMENTS.name, idle=0.5)
     events = [decode(CommentReceived, r.value) for r in records]
@@ -100,20 +110,30 @@ def x_poller(
     return XMentions(account, fake_x.BEARER, url, PollContext(http, store, sink, accounts, opts))
 
 
-async def test_x_pages_down_to_since_id_then_polls_only_what_is_new(broker: Bus, tmp_path: Path) -> None:
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[CursorStore]:
+    """The pollers' state file of this test."""
+    cursors = CursorStore(tmp_path / "poll.sqlite3")
+    yield cursors
+    cursors.close()
+
+
+def x_account(handle: str = "") -> tuple[str, Accounts, fake_x.FakeX]:
+    """An X account of this test's own, the accounts naming it, and a fake X serving its mentions."""
     account = unique_digits()
-    accounts = Accounts([AccountConfig(platform="x", id=account, handle="@BrightwaterHealth")])
-    fake = fake_x.FakeX(account)
+    return account, Accounts([AccountConfig(platform="x", id=account, handle=handle)]), fake_x.FakeX(account)
+
+
+async def test_x_pages_down_to_since_id_then_polls_only_what_is_new(broker: Bus, store: CursorStore) -> None:
+    account, accounts, fake = x_account(handle="@BrightwaterHealth")
     base = 1_900_000_000_000_000_000
     fake.add(*(fake_x.post(base + i) for i in range(3)))
-    store = CursorStore(tmp_path / "poll.sqlite3")
-    with serve(fake.app()) as url:
-        async with httpx.AsyncClient() as http, publishing(broker, accounts) as sink:
-            poller = x_poller(account, url, http, store, sink, accounts)
-            assert await poller.run_once() == 3  # first run: one backfill page
-            fake.add(*(fake_x.post(base + i) for i in range(3, 15)))  # 12 new: three pages of 5
-            assert await poller.run_once() == 12
-            assert await poller.run_once() == 0
+    async with polling(fake, broker, accounts) as (url, http, sink):
+        poller = x_poller(account, url, http, store, sink, accounts)
+        assert await poller.run_once() == 3  # first run: one backfill page
+        fake.add(*(fake_x.post(base + i) for i in range(3, 15)))  # 12 new: three pages of 5
+        assert await poller.run_once() == 12
+        assert await poller.run_once() == 0
     ids = Counter(e.comment.platform_comment_id for e in await published(broker, account))
     assert ids == Counter({str(base + i): 1 for i in range(15)})
     second_run = fake.requests[1:4]
@@ -128,9 +148,7 @@ async def test_x_pages_down_to_since_id_then_polls_only_what_is_new(broker: Bus,
 
 
 async def test_x_restart_mid_run_publishes_every_mention_once(broker: Bus, tmp_path: Path) -> None:
-    account = unique_digits()
-    accounts = Accounts([AccountConfig(platform="x", id=account)])
-    fake = fake_x.FakeX(account)
+    account, accounts, fake = x_account()
     base = 1_910_000_000_000_000_000
     fake.add(fake_x.post(base))
     path = tmp_path / "poll.sqlite3"
@@ -163,35 +181,36 @@ async def test_x_restart_mid_run_publishes_every_mention_once(broker: Bus, tmp_p
     assert resumed["since_id"] == str(base) and resumed["pagination_token"]
 
 
-async def test_x_429_waits_for_the_reset_then_carries_on(broker: Bus, tmp_path: Path) -> None:
-    account = unique_digits()
-    accounts = Accounts([AccountConfig(platform="x", id=account)])
-    fake = fake_x.FakeX(account)
+async def test_x_429_waits_for_the_reset_then_carries_on(broker: Bus, store: CursorStore) -> None:
+    account, accounts, fake = x_account()
     base = 1_920_000_000_000_000_000
     fake.add(fake_x.post(base))
-    store = CursorStore(tmp_path / "poll.sqlite3")
-    with serve(fake.app()) as url:
-        async with httpx.AsyncClient() as http, publishing(broker, accounts) as sink:
-            poller = x_poller(account, url, http, store, sink, accounts)
+    async with polling(fake, broker, accounts) as (url, http, sink):
+        poller = x_poller(account, url, http, store, sink, accounts)
+        await poller.run_once()
+        fake.add(fake_x.post(base + 1))
+        fake.exhaust_window(reset_in=0.3)
+        with pytest.raises(RateLimited) as limited:
             await poller.run_once()
-            fake.add(fake_x.post(base + 1))
-            fake.exhaust_window(reset_in=0.3)
-            with pytest.raises(RateLimited) as limited:
-                await poller.run_once()
-            assert 0.9 <= (limited.value.retry_after or 0) <= 2.0  # reset is whole epoch seconds
-            requests = len(fake.requests)
-            await asyncio.sleep(limited.value.retry_after or 0)
-            assert await poller.run_once() == 1
+        assert 0.9 <= (limited.value.retry_after or 0) <= 2.0  # reset is whole epoch seconds
+        requests = len(fake.requests)
+        await asyncio.sleep(limited.value.retry_after or 0)
+        assert await poller.run_once() == 1
     assert len(fake.requests) == requests + 1
     # Each once; comments are keyed by comment, so two comments may sit on different partitions, in any order.
     ids = Counter(e.comment.platform_comment_id for e in await published(broker, account))
     assert ids == Counter({str(base): 1, str(base + 1): 1})
 
 
-def youtube_channel() -> tuple[str, Accounts, fake_yt.FakeYouTube]:
-    """A channel of this test's own, the accounts naming it, and a fake YouTube serving its threads."""
+def youtube_channel(prefix: str, count: int) -> tuple[str, Accounts, fake_yt.FakeYouTube]:
+    """A channel of this test's own, the accounts naming it, and a fake YouTube serving its threads: `count`
+    of them to begin with, with comment ids `prefix` 0, 1, ..., one a minute from 10:00 on 5 January 2026."""
     channel = f"UC{unique_digits()}"
-    return channel, Accounts([AccountConfig(platform="youtube", id=channel)]), fake_yt.FakeYouTube(channel)
+    fake = fake_yt.FakeYouTube(channel)
+    fake.threads = [
+        fake_yt.thread(fake_yt.comment(f"{prefix}{i}", f"2026-01-05T10:{i:02d}:00Z")) for i in range(count)
+    ]
+    return channel, Accounts([AccountConfig(platform="youtube", id=channel)]), fake
 
 
 def yt_poller(
@@ -215,28 +234,23 @@ def yt_poller(
 
 
 async def test_youtube_pages_until_seen_threads_and_publishes_edits_and_bad_items(
-    broker: Bus, tmp_path: Path
+    broker: Bus, store: CursorStore
 ) -> None:
-    channel, accounts, fake = youtube_channel()
-    fake.threads = [fake_yt.thread(fake_yt.comment(f"c{i}", f"2026-01-05T10:0{i}:00Z")) for i in range(2)]
-    store = CursorStore(tmp_path / "poll.sqlite3")
-    with serve(fake.app()) as url:
-        async with httpx.AsyncClient() as http, publishing(broker, accounts) as sink:
-            poller = yt_poller(channel, url, http, store, sink, accounts)
-            assert await poller.run_once() == 2
-            # Seven new threads (three pages with the old ones), one of them malformed; c0 is edited.
-            new = [fake_yt.thread(fake_yt.comment(f"n{i}", f"2026-01-05T11:0{i}:00Z")) for i in range(7)]
-            broken = fake_yt.comment(f"bad-{channel}", "2026-01-05T11:30:00Z")
-            broken["snippet"]["textOriginal"] = {"not": "text"}
-            new.append(fake_yt.thread(broken))
-            fake.threads[0] = fake_yt.thread(
-                fake_yt.comment(
-                    "c0", "2026-01-05T10:00:00Z", text="edited text", updated="2026-01-05T12:00:00Z"
-                )
-            )
-            fake.threads += new
-            assert await poller.run_once() == 7 + 1
-            assert await poller.run_once() == 0
+    channel, accounts, fake = youtube_channel("c", 2)
+    async with polling(fake, broker, accounts) as (url, http, sink):
+        poller = yt_poller(channel, url, http, store, sink, accounts)
+        assert await poller.run_once() == 2
+        # Seven new threads (three pages with the old ones), one of them malformed; c0 is edited.
+        new = [fake_yt.thread(fake_yt.comment(f"n{i}", f"2026-01-05T11:0{i}:00Z")) for i in range(7)]
+        broken = fake_yt.comment(f"bad-{channel}", "2026-01-05T11:30:00Z")
+        broken["snippet"]["textOriginal"] = {"not": "text"}
+        new.append(fake_yt.thread(broken))
+        fake.threads[0] = fake_yt.thread(
+            fake_yt.comment("c0", "2026-01-05T10:00:00Z", text="edited text", updated="2026-01-05T12:00:00Z")
+        )
+        fake.threads += new
+        assert await poller.run_once() == 7 + 1
+        assert await poller.run_once() == 0
     events = await published(broker, channel)
     assert Counter(
         e.comment.platform_comment_id for e in events if e.change is CommentChange.CREATED
@@ -254,36 +268,31 @@ async def test_youtube_pages_until_seen_threads_and_publishes_edits_and_bad_item
 
 
 async def test_youtube_quota_spent_here_or_there_stops_requests_until_midnight(
-    broker: Bus, tmp_path: Path
+    broker: Bus, store: CursorStore, tmp_path: Path
 ) -> None:
-    channel, accounts, fake = youtube_channel()
-    fake.threads = [fake_yt.thread(fake_yt.comment(f"q{i}", f"2026-01-05T10:{i:02d}:00Z")) for i in range(9)]
-    store = CursorStore(tmp_path / "poll.sqlite3")
-    with serve(fake.app()) as url:
-        async with httpx.AsyncClient() as http, publishing(broker, accounts) as sink:
-            # Our own budget: 1 unit left after the first page, then nothing is requested.
-            store.put("youtube", channel, {"seen": {"instant": "2026-01-05T09:00:00+00:00", "ids": []}})
-            poller = yt_poller(channel, url, http, store, sink, accounts, daily=2)
-            with pytest.raises(QuotaExhausted) as spent:
-                await poller.run_once()
-            assert 0 < spent.value.retry_after <= 24 * 3600
-            assert len(fake.requests) == 2
-            assert (
-                metric("triage_ingest_api_quota_remaining_requests", platform="youtube", account=channel) == 0
-            )
-            assert store.get("youtube", channel)["next_token"]  # the two pages published stay published
-            # YouTube's own count runs out first: 403 quotaExceeded.
-            other = CursorStore(tmp_path / "other.sqlite3")
-            fake.quota = 0
-            with pytest.raises(QuotaExhausted):
-                await yt_poller(channel, url, http, other, sink, accounts, daily=50).run_once()
-            assert DailyQuota(50, "youtube", other).remaining() == 0
-            fake.rate_limited = 1
-            fake.quota = 10
-            with pytest.raises(RateLimited):
-                await yt_poller(
-                    channel, url, http, CursorStore(tmp_path / "third.sqlite3"), sink, accounts
-                ).run_once()
+    channel, accounts, fake = youtube_channel("q", 9)
+    async with polling(fake, broker, accounts) as (url, http, sink):
+        # Our own budget: 1 unit left after the first page, then nothing is requested.
+        store.put("youtube", channel, {"seen": {"instant": "2026-01-05T09:00:00+00:00", "ids": []}})
+        poller = yt_poller(channel, url, http, store, sink, accounts, daily=2)
+        with pytest.raises(QuotaExhausted) as spent:
+            await poller.run_once()
+        assert 0 < spent.value.retry_after <= 24 * 3600
+        assert len(fake.requests) == 2
+        assert metric("triage_ingest_api_quota_remaining_requests", platform="youtube", account=channel) == 0
+        assert store.get("youtube", channel)["next_token"]  # the two pages published stay published
+        # YouTube's own count runs out first: 403 quotaExceeded.
+        other = CursorStore(tmp_path / "other.sqlite3")
+        fake.quota = 0
+        with pytest.raises(QuotaExhausted):
+            await yt_poller(channel, url, http, other, sink, accounts, daily=50).run_once()
+        assert DailyQuota(50, "youtube", other).remaining() == 0
+        fake.rate_limited = 1
+        fake.quota = 10
+        with pytest.raises(RateLimited):
+            await yt_poller(
+                channel, url, http, CursorStore(tmp_path / "third.sqlite3"), sink, accounts
+            ).run_once()
     assert Counter(e.comment.platform_comment_id for e in await published(broker, channel)) == Counter(
         {f"q{i}": 1 for i in range(3, 9)}
     )
@@ -314,26 +323,24 @@ def reddit_poller(
 
 
 async def test_reddit_pages_forward_and_survives_a_removed_cursor_comment(
-    broker: Bus, tmp_path: Path
+    broker: Bus, store: CursorStore
 ) -> None:
     account = f"acct{unique_digits()}"
     sub = f"sub{unique_digits()}"
     accounts = Accounts([AccountConfig(platform="reddit", id=account, target=f"r/{sub}")])
     fake = fake_reddit.FakeReddit(sub)
     fake.add(*(fake_reddit.comment(f"t1_a{i}", 1767225600.0 + i) for i in range(3)))
-    store = CursorStore(tmp_path / "poll.sqlite3")
-    with serve(fake.app()) as url:
-        async with httpx.AsyncClient() as http, publishing(broker, accounts) as sink:
-            poller = reddit_poller(account, sub, url, http, store, sink, accounts)
-            assert await poller.run_once() == 3
-            fake.add(*(fake_reddit.comment(f"t1_b{i}", 1767225700.0 + i) for i in range(12)))  # 5 + 5 + 2
-            assert await poller.run_once() == 12
-            assert store.get("reddit", account)["fullname"] == "t1_b11"
-            # The cursor's comment is removed, then two more arrive: before=t1_b11 now answers empty.
-            fake.remove("t1_b11")
-            fake.add(fake_reddit.comment("t1_c0", 1767225800.0), fake_reddit.comment("t1_c1", 1767225801.0))
-            assert await poller.run_once() == 2
-            assert await poller.run_once() == 0
+    async with polling(fake, broker, accounts) as (url, http, sink):
+        poller = reddit_poller(account, sub, url, http, store, sink, accounts)
+        assert await poller.run_once() == 3
+        fake.add(*(fake_reddit.comment(f"t1_b{i}", 1767225700.0 + i) for i in range(12)))  # 5 + 5 + 2
+        assert await poller.run_once() == 12
+        assert store.get("reddit", account)["fullname"] == "t1_b11"
+        # The cursor's comment is removed, then two more arrive: before=t1_b11 now answers empty.
+        fake.remove("t1_b11")
+        fake.add(fake_reddit.comment("t1_c0", 1767225800.0), fake_reddit.comment("t1_c1", 1767225801.0))
+        assert await poller.run_once() == 2
+        assert await poller.run_once() == 0
     ids = Counter(e.comment.platform_comment_id for e in await published(broker, account))
     expected = [f"t1_a{i}" for i in range(3)] + [f"t1_b{i}" for i in range(12)] + ["t1_c0", "t1_c1"]
     assert ids == Counter(dict.fromkeys(expected, 1))

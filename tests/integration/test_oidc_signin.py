@@ -29,11 +29,8 @@ EMAIL = "dana.reyes@example-health.org"
 
 @pytest.fixture
 def provider() -> Iterator[FakeProvider]:
-    fake = FakeProvider().start()
-    try:
+    with FakeProvider().serving() as fake:
         yield fake
-    finally:
-        fake.stop()
 
 
 def sso_app(database_url: str, provider: FakeProvider, **overrides: Any) -> Any:

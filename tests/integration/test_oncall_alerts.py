@@ -24,8 +24,6 @@ from triage_events import (
     ALERTS,
     DLQ,
     FLAGS,
-    AlertKind,
-    AlertRaised,
     DeadLetter,
     Label,
     Severity,
@@ -34,13 +32,10 @@ from triage_events import (
 )
 
 from tests.builders import make_comment, make_flag, unique
-from tests.integration.desk_support import running
-from tests.integration.helpers import eventually, produce, read_all
+from tests.integration.desk_support import AUTH, TOKEN, running
+from tests.integration.helpers import eventually, produce, read_all, urgent_alert
 
 pytestmark = pytest.mark.integration
-
-TOKEN = "oncall-test-token-0123456789"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 class Receiver:
@@ -98,18 +93,6 @@ def app_for(
         BrokerProfile(broker.bootstrap_servers, embedded=True),
         oncall(**oncall_overrides),
         httpx.MockTransport(receiver),
-    )
-
-
-def urgent_alert(comment_key: str) -> AlertRaised:
-    return AlertRaised(
-        kind=AlertKind.URGENT_COMMENT,
-        platform="facebook",  # type: ignore[arg-type]
-        account={"id": "acct-brightwater", "handle": "@brightwater"},  # type: ignore[arg-type]
-        label=Label.URGENT,
-        severity=Severity.CRITICAL,
-        comment_keys=[comment_key],
-        dedup_key=f"urgent_comment:{comment_key}",
     )
 
 

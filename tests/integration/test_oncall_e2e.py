@@ -10,11 +10,9 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ import pytest
 from triage_bus.embedded import EmbeddedBroker, free_port
 
 from tests.builders import unique
+from tests.fakes.webhook import Received, Receiver, receiving
 from tests.integration import processes
 from tests.integration.helpers import eventually
 
@@ -34,47 +33,10 @@ START_TIMEOUT = 90.0
 PAGE_DEADLINE = 10.0
 
 
-@dataclass
-class Received:
-    at: float
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """A local HTTP endpoint standing in for the on-call webhook."""
-
-    port: int
-    requests: list[Received] = field(default_factory=list)
-
-    def pages(self) -> list[dict[str, Any]]:
-        return [json.loads(r.body) for r in self.requests]
-
-
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
-    found = Receiver(free_port())
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            found.requests.append(Received(time.monotonic(), dict(self.headers), body))
-            self.send_response(202)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", found.port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with receiving() as found:
         yield found
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @dataclass

@@ -14,8 +14,9 @@ from triage_bus.embedded import EmbeddedBroker
 from triage_events import ALERTS, FLAGS, AlertKind, AlertRaised, Label, Severity, encode
 
 from tests.builders import make_comment, make_flag
-from tests.integration.helpers import eventually, produce
-from tests.integration.test_oncall_alerts import AUTH, Receiver, _json, app_for, running, urgent_alert
+from tests.integration.desk_support import AUTH
+from tests.integration.helpers import eventually, produce, urgent_alert
+from tests.integration.test_oncall_alerts import Receiver, _json, app_for, running
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +36,7 @@ async def test_escalation_and_acknowledgement_appear_in_the_flag_history(
     alert = urgent_alert(comment.comment_key)
     app = app_for(database_url, fresh_broker, receiver)
     flag_id = str(flag.event_id)
+    about_the_alert = {"alert_id": str(alert.event_id), "kind": "urgent_comment", "level": 1}
 
     async with running(app, AUTH) as client:
         await produce(fresh_broker.bootstrap_servers, FLAGS.name, [(b"k", encode(flag))])
@@ -46,12 +48,7 @@ async def test_escalation_and_acknowledgement_appear_in_the_flag_history(
 
         [escalation] = await eventually(escalated, 30, "the escalation in the flag's history")
         assert (escalation["actor"], escalation["role"]) == ("system:oncall", "system")
-        assert escalation["detail"] == {
-            "alert_id": str(alert.event_id),
-            "kind": "urgent_comment",
-            "level": 1,
-            "person": "bob",
-        }
+        assert escalation["detail"] == {**about_the_alert, "person": "bob"}
 
         acked = await client.post(f"/api/alerts/{alert.event_id}/ack")
         assert acked.status_code == 200 and acked.json()["status"] == "acknowledged"
@@ -63,12 +60,7 @@ async def test_escalation_and_acknowledgement_appear_in_the_flag_history(
     assert len(acks) == 1, "acknowledging twice records it once"
     [ack] = acks
     assert (ack["actor"], ack["role"]) == ("admin", "admin")
-    assert ack["detail"] == {
-        "alert_id": str(alert.event_id),
-        "kind": "urgent_comment",
-        "level": 1,
-        "via": "api",
-    }
+    assert ack["detail"] == {**about_the_alert, "via": "api"}
     assert history.index(escalation) < history.index(ack)
     acknowledged_at = datetime.fromisoformat(acked.json()["acknowledged_at"])
     audited_at = datetime.fromisoformat(ack["at"])

@@ -38,13 +38,12 @@ from triage_events import (
 
 from tests.builders import make_author, make_comment, make_comment_body, unique
 from tests.integration import processes
+from tests.integration.desk_support import AUTH, TOKEN
 from tests.integration.helpers import committed_total, eventually, produce, read_all
 from tests.kafka.fixtures import Bus, bus_env
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "e2e-token-7c1f4b0a9d"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 FLOW_TIMEOUT = 90.0  # service start-up (Faust joins its group) plus processing, on a busy 2-core machine
 
 

@@ -14,27 +14,22 @@ import itertools
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from uuid import uuid4
 
 import psycopg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from triage_bench.kafka_launcher import ROOT, KafkaCluster
-from triage_bus.embedded import free_port
 from triage_events import COMMENTS
 
 from tests.builders import unique
-from tests.integration import processes
 from tests.integration.conftest import POSTGRES_URL
 from tests.integration.faults import CERTAIN, CuttableProxy, write_comments
 from tests.integration.helpers import eventually
-from tests.integration.test_fault_pipeline import FaultStack
-from tests.kafka.fixtures import bus_env
+from tests.integration.test_fault_pipeline import FaultStack, running_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka]
 
-TOKEN = "kafka-fault-token-5d0c1e"
 BURST = 300  # comments per fault test, at RATE a second
 RATE = 100.0
 RESULTS = ROOT / "test-results"  # git-ignored; kept after the run, unlike pytest's rotated temporary folders
@@ -85,37 +80,15 @@ class FlowMonitor:
 @pytest.fixture(scope="module")
 def stack(kafka_cluster: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
     """The API and a classifier worker on the three-node cluster, the API's database in PostgreSQL."""
-    work = tmp_path_factory.mktemp("kafka-faults")
     proxy = CuttableProxy("127.0.0.1", 5432)  # FaultStack's; these tests never cut it
-    schema = f"t_{uuid4().hex[:16]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    api_port = free_port()
-    app_id, group = unique("kfault-classifier"), unique("kfault-api")
-    env = processes.service_env(
-        **bus_env(kafka_cluster),
-        TRIAGE_CLASSIFIER_MODE="rules",
-        TRIAGE_CLASSIFIER_APP_ID=app_id,
-        TRIAGE_API_CONSUMER_GROUP=group,
-        TRIAGE_API_DATABASE_URL=f"{POSTGRES_URL}?options=-csearch_path%3D{schema}",
-        TRIAGE_API_PORT=str(api_port),
-        TRIAGE_BOOTSTRAP_ADMIN_TOKEN=TOKEN,
-        TRIAGE_LOG_LEVEL="INFO",
-    )
-    fault_stack = FaultStack(kafka_cluster, proxy, schema, env, work, api_port, app_id, group)  # type: ignore[arg-type]
     try:
-        fault_stack.start("api", "api")
-        fault_stack.start_classifier()
-        asyncio.run(fault_stack.api_ready())
-        yield fault_stack
+        with running_stack(
+            kafka_cluster, proxy, tmp_path_factory.mktemp("kafka-faults"), POSTGRES_URL, "kfault"
+        ) as fault_stack:
+            yield fault_stack
     finally:
-        processes.stop(fault_stack.all_children())
         proxy.close()
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        print(processes.describe(fault_stack.all_children()))
         print(kafka_cluster.describe())
-    assert all(not c.alive() for c in fault_stack.all_children())
 
 
 def urgent_alerts(stack: FaultStack, account: str) -> dict[str, int]:
