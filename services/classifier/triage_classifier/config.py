@@ -19,8 +19,9 @@ class ClassifierSettings(BaseSettings):
     mode: Literal["hybrid", "rules"] = "hybrid"
     artefact: Path | None = None  # default: the artefact bundled with the package
     # The encoder's engine (triage_classifier.runtime): "onnx-int8" (ONNX Runtime, no torch: int8 weights with a
-    # float re-check near the thresholds, about twice as fast as float), "onnx" (float only: about 35 MiB less)
-    # or "torch" (needs the `train` extra). ONNX models are exported once into data_dir/onnx.
+    # float re-check near the thresholds; the encoder about twice as fast as float, the worker about 1.35x),
+    # "onnx" (float only, less memory) or "torch" (needs the `train` extra). ONNX models are exported once
+    # into data_dir/onnx.
     runtime: Literal["onnx", "onnx-int8", "torch"] = "onnx-int8"
     # Who judges the covered languages other than English and Spanish (triage_classifier.multilingual):
     # "routed" (multilingual-e5-small and its heads for them, the fine-tuned MiniLM for en/es), "single" (e5
