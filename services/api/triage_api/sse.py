@@ -56,10 +56,10 @@ async def follow(
     interval: float = 1.0,
     heartbeat: float = HEARTBEAT_SECONDS,
 ) -> AsyncIterator[str]:
-    """`message` for each row `newer` (blocking: run in a thread, in a session of its own) returns at or after
-    the cursor, oldest first,
-    from `since` on, except those sent already at the cursor's own time (at first, those in `seen` updated at
-    `since` itself); `updated` is a row's place in that order."""
+    """`message` for each row `newer` returns at or after the cursor (from `since` on), oldest first, except
+    those sent already at the cursor's own time (at first, those in `seen` updated at `since` itself).
+    `newer` is blocking: it runs in a thread, in a session of its own. `updated` is a row's place in that
+    order."""
 
     def poll(cursor: datetime) -> Sequence[R]:
         with factory() as db:

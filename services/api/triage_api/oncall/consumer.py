@@ -49,7 +49,7 @@ class AlertConsumer(TopicConsumer[AlertRaised]):
         alerts = [item.event for item in received]
         write = partial(write_alerts, self._factory)
         stored = await store_batch(received, sink, write, self._retry_delay, "alerts")
-        inserted = [alert for alerts in stored for alert in alerts]
+        inserted = [alert for batch in stored for alert in batch]
         self.stored += len(inserted)
         for alert in inserted:
             metrics.ALERTS_RECEIVED.labels(alert.kind.value, alert.severity.value).inc()
