@@ -254,10 +254,8 @@ def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
     reference_rate = median_of(raw_runs[reference]).rate
     default = classifiers[settings.runtime] if settings.runtime in classifiers else classifiers[runtimes[0]]
     flagged = [bool(j.labels) for j in default.classify_batch(texts)]  # the flags each worker row awaits
-    # The configured runtime, then the others that run without torch's training stack, then torch.
-    worker_runtimes: list[Runtime] = [settings.runtime] + [
-        r for r in ("onnx", "onnx-int8", "torch") if r != settings.runtime and r in runtimes
-    ]
+    # The configured runtime first, then every other one that loads here (in `RUNTIMES` order: torch last).
+    worker_runtimes: list[Runtime] = [settings.runtime] + [r for r in runtimes if r != settings.runtime]
     bursts = [worker_measure(texts, sum(flagged), None, r) for r in worker_runtimes]
     steady_count = max(BATCH, int(rate * 20))
     steady = worker_measure(texts[:steady_count], sum(flagged[:steady_count]), rate, settings.runtime)
