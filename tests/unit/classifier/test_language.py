@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from triage_classifier.interface import UNSUPPORTED_LANGUAGE
-from triage_classifier.language import COVERED, read
+from triage_classifier.language import CANDIDATES, COVERED, _identifier, read
 from triage_classifier.pipeline import Record, judge_batch
 from triage_classifier.rule_classifier import RuleClassifier
 from triage_events import CommentChange, Label, Severity
@@ -39,6 +39,29 @@ def test_each_covered_language_is_identified(text: str, language: str) -> None:
 
     assert (reading.language, reading.unsupported) == (language, False)
     assert language in COVERED
+
+
+def test_the_identifier_holds_only_the_candidates_and_scores_as_py3langid_restricted_to_them() -> None:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    reference.set_languages(list(CANDIDATES))
+    identifier = _identifier()
+    texts = [
+        "my dad has chest pain and his arm is numb what do we do",
+        "mi papá tiene dolor en el pecho y no siente el brazo",
+        "bố tôi bị đau ngực và tê tay",
+        "Wann hat die Notaufnahme am Wochenende geöffnet?",
+        "请问周六早上门诊开门吗",
+    ]
+
+    assert identifier.nb_classes == reference.nb_classes
+    assert identifier.nb_ptc.shape == (reference.nb_ptc.shape[0], len(reference.nb_classes))
+    for text in texts:
+        code, probability = identifier.classify(text)
+        expected_code, expected_probability = reference.classify(text)
+        assert code == expected_code
+        assert probability == pytest.approx(expected_probability, abs=1e-9)
 
 
 @pytest.mark.parametrize(
