@@ -93,6 +93,7 @@ HARD_NEGATIVES = [
     ("I've been saving up for the new patio furniture", U),
     ("I can't do this anymore, the app logs me out every five minutes", U),
     ("I wrote letters to my kids' teachers about the flu shots", U),
+    ("hochu umeret' so smehu ot etogo video", U),
     ("Room 214 is booked for the book club on Thursdays", P),
     ("Call us at 312-555-0100 to book a flu shot", P),
     ("Congratulations to Maplewood Health on the new cancer center!", P),
