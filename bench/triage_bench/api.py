@@ -265,12 +265,13 @@ def seed(database_url: str, count: int) -> tuple[float, float]:
                 chunk: list[str] = []
                 for row in rows:
                     chunk.append("\t".join(_copy_text(row.get(c), c in json_columns) for c in columns) + "\n")
-                    labels += [f"{row['id']}\t{label}\n" for label in row["labels"]]
+                    # each label row with its flag's status, as migration 0013's trigger would fill it
+                    labels += [f"{row['id']}\t{label}\t{row['status']}\n" for label in row["labels"]]
                     if len(chunk) == 2000:
                         copy.write("".join(chunk))
                         chunk = []
                 copy.write("".join(chunk))
-            with cursor.copy("COPY flag_labels (flag_id, label) FROM STDIN") as copy:
+            with cursor.copy("COPY flag_labels (flag_id, label, status) FROM STDIN") as copy:
                 for i in range(0, len(labels), 20_000):
                     copy.write("".join(labels[i : i + 20_000]))
         loaded = time.perf_counter() - started
@@ -322,7 +323,8 @@ def _seed_sqlite(database_url: str, rows: Iterator[dict[str, Any]]) -> None:
 def _insert_batch(connection: Any, batch: list[dict[str, Any]], insert: Any, flag: Any, label: Any) -> None:
     connection.execute(insert(flag), batch)
     connection.execute(
-        insert(label), [{"flag_id": r["id"], "label": lb} for r in batch for lb in r["labels"]]
+        insert(label),
+        [{"flag_id": r["id"], "label": lb, "status": r["status"]} for r in batch for lb in r["labels"]],
     )
 
 

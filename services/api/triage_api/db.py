@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import pydantic_core
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, Table, create_engine, event, make_url
@@ -72,12 +73,22 @@ def private_sqlite_file(path: Path) -> None:
             file.chmod(0o600)
 
 
+# JSON columns (a flag's labels, scores, evidence, templates) are decoded by pydantic's Rust parser, already a
+# dependency: the same values as the standard `json` module, two to six times faster on these small documents,
+# which every page of the queue decodes four of per flag.
+JSON_DESERIALIZER = pydantic_core.from_json
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:" and not path.startswith("file:"):
             private_sqlite_file(Path(path))
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            json_deserializer=JSON_DESERIALIZER,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -89,7 +100,9 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, json_deserializer=JSON_DESERIALIZER
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -38,8 +38,8 @@ from triage_api.flags.service import (
     counts_by_status,
     cursor_order,
     get_flag,
+    known_order,
     list_flags,
-    preferred_order,
     set_preferred_order,
 )
 from triage_api.flags.suggestions import comment_language, suggestions
@@ -124,7 +124,7 @@ def queue(
         label=label.value if label else None,
         status=status.value if status else None,
         limit=50,
-        order=chosen or preferred_order(db, principal.user_id) or DESK_DEFAULT_ORDER,
+        order=chosen or known_order(principal.queue_order) or DESK_DEFAULT_ORDER,
     )
     if cursor:
         try:

@@ -139,8 +139,14 @@ class FlagLabel(Base):
 
     flag_id: Mapped[str] = mapped_column(ForeignKey("flags.id", ondelete="CASCADE"), primary_key=True)
     label: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Migration 0013. The flag's status, copied by the database's triggers (filled on insert when not given,
+    # kept when the flag's status changes): a label + status filter and its count read one index, no join.
+    status: Mapped[str | None] = mapped_column(String(16), default=None)
 
-    __table_args__ = (Index("ix_flag_labels_label_flag_id", "label", "flag_id"),)
+    __table_args__ = (
+        Index("ix_flag_labels_label_flag_id", "label", "flag_id"),
+        Index("ix_flag_labels_label_status_flag_id", "label", "status", "flag_id"),
+    )
 
 
 class FlagNote(Base):

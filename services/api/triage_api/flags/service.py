@@ -7,6 +7,7 @@ import enum
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from triage_events import CommentJudged, FlagRaised, Severity
 
@@ -159,10 +161,15 @@ def _short_id(value: str | None) -> str | None:
     return value if value and len(value) <= 256 and "\x00" not in value else None
 
 
-def preferred_order(db: Session, user_id: int) -> QueueOrder | None:
-    """The queue order a person chose (None: never chose, or the stored value is unknown to this version)."""
-    stored = db.scalar(select(User.queue_order).where(User.id == user_id))
+def known_order(stored: str | None) -> QueueOrder | None:
+    """A stored queue order (`users.queue_order`) as a `QueueOrder`; None when never chosen, or unknown to this
+    version. The principal's lookup reads it with the rest (`Principal.queue_order`): no query of its own."""
     return QueueOrder(stored) if stored is not None and stored in QueueOrder.__members__.values() else None
+
+
+def preferred_order(db: Session, user_id: int) -> QueueOrder | None:
+    """The queue order a person chose, read from the database (None: never chose, or unknown to this version)."""
+    return known_order(db.scalar(select(User.queue_order).where(User.id == user_id)))
 
 
 def set_preferred_order(db: Session, user_id: int, order: QueueOrder) -> None:
@@ -185,8 +192,12 @@ class FlagPosition:
     due_at: datetime | None = None
 
     @classmethod
-    def of(cls, flag: Flag, order: QueueOrder = QueueOrder.NEWEST) -> FlagPosition:
-        due = as_utc(flag.sla_due_at) if flag.sla_due_at is not None else flag.due_at
+    def of(cls, flag: Flag | Row[Any], order: QueueOrder = QueueOrder.NEWEST) -> FlagPosition:
+        """The position of a flag, or of a row with at least `POSITION_COLUMNS`."""
+        if flag.sla_due_at is not None:
+            due = as_utc(flag.sla_due_at)
+        else:  # as `Flag.due_at`
+            due = sla.DEFAULT.due_at(flag.flagged_at, flag.severity)
         is_open = int(flag.status in sla.OPEN_STATUSES)
         return cls(as_utc(flag.flagged_at), flag.id, order, is_open, flag.severity_rank, due)
 
@@ -387,9 +398,21 @@ class Count:
         return f"{self.value:,}+" if self.capped else f"{self.value:,}"
 
 
+# What a row needs for its position in any order (`FlagPosition.of`): a listing that reads columns rather than
+# whole flags (`list_flags(columns=...)`) includes these.
+POSITION_COLUMNS = (
+    Flag.id,
+    Flag.flagged_at,
+    Flag.status,
+    Flag.severity,
+    Flag.severity_rank,
+    Flag.sla_due_at,
+)
+
+
 @dataclass(frozen=True)
 class FlagListing:
-    rows: list[Flag]
+    rows: list[Any]  # `Flag`s, or rows of the columns asked for
     total: Count
     has_more: bool
     next_cursor: str | None  # where the next page starts (`encode_cursor`); None on the last page
@@ -397,9 +420,10 @@ class FlagListing:
 
 def _filtered(query: FlagQuery, statement: Select) -> Select:  # type: ignore[type-arg]
     if query.label:
-        statement = statement.where(
-            Flag.id.in_(select(FlagLabel.flag_id).where(FlagLabel.label == query.label))
-        )
+        labelled = select(FlagLabel.flag_id).where(FlagLabel.label == query.label)
+        if query.status:  # the label rows carry their flag's status (migration 0013): fewer ids to match
+            labelled = labelled.where(FlagLabel.status == query.status)
+        statement = statement.where(Flag.id.in_(labelled))
     if query.status:
         statement = statement.where(Flag.status == query.status)
     if query.severity:
@@ -426,19 +450,31 @@ def _filtered(query: FlagQuery, statement: Select) -> Select:  # type: ignore[ty
     return statement
 
 
+def _no_filter(query: FlagQuery) -> FlagQuery:
+    """`query` without its filters: what a query with no filter compares equal to, whatever its page."""
+    return FlagQuery(limit=query.limit, order=query.order)
+
+
 def count_flags(db: Session, query: FlagQuery, cap: int | None = None) -> Count:
     """How many flags match, counting at most `cap + 1` of them (an index scan bounded by the cap)."""
     cap = COUNT_CAP if cap is None else cap
-    matching = _filtered(query, select(literal(1)).select_from(Flag)).limit(cap + 1).subquery()
+    if query.label and replace(query, label=None, status=None, after=None, offset=0) == _no_filter(query):
+        # A label, with or without a status: counted in the label rows' index alone (migration 0013).
+        labelled = select(literal(1)).select_from(FlagLabel).where(FlagLabel.label == query.label)
+        if query.status:
+            labelled = labelled.where(FlagLabel.status == query.status)
+        matching = labelled.limit(cap + 1).subquery()
+    else:
+        matching = _filtered(query, select(literal(1)).select_from(Flag)).limit(cap + 1).subquery()
     counted = db.scalar(select(func.count()).select_from(matching)) or 0
     return Count(cap, capped=True) if counted > cap else Count(counted)
 
 
-def page_statement(query: FlagQuery) -> Select:  # type: ignore[type-arg]
+def page_statement(query: FlagQuery, columns: Sequence[InstrumentedAttribute[Any]] = ()) -> Select:  # type: ignore[type-arg]
     """One page in the query's order (`sort_keys`), plus one row to tell whether more follow: from
     `query.after` when given (keyset: the same index range scan at any depth), else from `query.offset` rows
-    in (the database reads and drops them all)."""
-    statement = _filtered(query, select(Flag))
+    in (the database reads and drops them all). Whole flags, or only `columns` when given."""
+    statement = _filtered(query, select(*columns) if columns else select(Flag))
     if query.after is not None:
         statement = statement.where(_after(query.after))
     elif query.offset:
@@ -455,9 +491,25 @@ def after_cursor(query: FlagQuery, cursor: str) -> FlagQuery:
     return replace(query, after=decode_cursor(cursor, query))
 
 
-def list_flags(db: Session, query: FlagQuery, *, count: bool = True) -> FlagListing:
-    """A page of the queue (see `page_statement`), with the matching count bounded by `COUNT_CAP`."""
-    rows = list(db.scalars(page_statement(query)).all())
+def list_flags(
+    db: Session,
+    query: FlagQuery,
+    *,
+    count: bool = True,
+    columns: Sequence[InstrumentedAttribute[Any]] = (),
+) -> FlagListing:
+    """A page of the queue (see `page_statement`), with the matching count bounded by `COUNT_CAP`.
+
+    The rows are `Flag`s, or with `columns` (which must include `POSITION_COLUMNS`) plain rows of those:
+    building a page of ORM objects costs several times more CPU than reading its rows."""
+    if columns:
+        asked = {c.key for c in columns}  # by name: `in` would compare columns as SQL expressions (slow)
+        missing = [c.key for c in POSITION_COLUMNS if c.key not in asked]
+        if missing:
+            raise ValueError(f"a listing by columns needs {', '.join(missing)} for its cursor")
+        rows: list[Any] = list(db.execute(page_statement(query, columns)).all())
+    else:
+        rows = list(db.scalars(page_statement(query)).all())
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
     return FlagListing(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -11,19 +11,20 @@ from triage_events import Label, Platform, Severity
 from triage_api.db import as_utc
 from triage_api.deps import DbDep, ViewerDep
 from triage_api.flags.models import Flag, FlagStatus
-from triage_api.flags.schemas import FlagOut, FlagPage
+from triage_api.flags.schemas import FLAG_OUT_COLUMNS, FlagOut, FlagPage, flag_page_json
 from triage_api.flags.service import (
     API_DEFAULT_ORDER,
     CURSOR_MAX_LENGTH,
     CURSOR_PATTERN,
+    POSITION_COLUMNS,
     FlagQuery,
     InvalidCursor,
     QueueOrder,
     after_cursor,
     cursor_order,
     get_flag,
+    known_order,
     list_flags,
-    preferred_order,
 )
 from triage_api.params import MAX_OFFSET, QueryDateTime, WholeNumber
 
@@ -77,7 +78,7 @@ def list_flags_route(
 
     `total` counts at most 1,000 matches: beyond that it is 1,000 with `total_capped` true."""
     if order is None:
-        order = cursor_order(cursor) if cursor else preferred_order(db, who.user_id) or API_DEFAULT_ORDER
+        order = cursor_order(cursor) if cursor else known_order(who.queue_order) or API_DEFAULT_ORDER
     query = FlagQuery(
         label=label.value if label else None,
         status=status.value if status else None,
@@ -100,37 +101,30 @@ def list_flags_route(
             query = after_cursor(query, cursor)
         except InvalidCursor as exc:
             _bad_cursor(cursor, str(exc))
-    listing = list_flags(db, query)
+    listing = list_flags(db, query, columns=LISTED_COLUMNS)
     next_cursor = listing.next_cursor
-    page = FlagPage.model_validate(
-        {
-            "items": [_item(flag) for flag in listing.rows],
-            "total": listing.total.value,
-            "total_capped": listing.total.capped,
-            "limit": limit,
-            "offset": offset,
-            "next_offset": offset + len(listing.rows) if listing.has_more and cursor is None else None,
-            "next_cursor": next_cursor,
-        }
+    body = flag_page_json(
+        listing.rows,
+        total=listing.total.value,
+        total_capped=listing.total.capped,
+        limit=limit,
+        offset=offset,
+        next_offset=offset + len(listing.rows) if listing.has_more and cursor is None else None,
+        next_cursor=next_cursor,
     )
-    # Serialised here, once: FastAPI would validate the returned page again before dumping it. The schema
-    # (`response_model`) and the validation above are the same; the JSON is what `FlagPage` dumps.
+    # Serialised here, once: FastAPI would validate the returned page before dumping it. The schema
+    # (`response_model`) is `FlagPage`; the JSON is what it dumps (`flag_page_json`).
     headers = {}
     if next_cursor:
         url = request.url.remove_query_params("offset").include_query_params(cursor=next_cursor)
         headers["Link"] = f'<{url}>; rel="next"'
-    return Response(page.model_dump_json(), media_type="application/json", headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
-_ITEM_FIELDS = tuple(FlagOut.model_fields)
-
-
-def _item(flag: Flag) -> dict[str, Any]:
-    """The `FlagOut` fields of a loaded flag, as a dict: pydantic validates a dict several times faster than it
-    reads an ORM object attribute by attribute (`from_attributes`). Loaded columns come from the instance's
-    state; anything else (a property such as `due_at`, an unloaded attribute) through `getattr`."""
-    loaded = flag.__dict__
-    return {name: loaded[name] if name in loaded else getattr(flag, name) for name in _ITEM_FIELDS}
+# A page reads these columns as plain rows (not `Flag` objects): what `FlagOut` shows and what a cursor needs.
+LISTED_COLUMNS = tuple(
+    dict.fromkeys([*(getattr(Flag, name) for name in FLAG_OUT_COLUMNS), *POSITION_COLUMNS])
+)
 
 
 def _bad_cursor(cursor: str, message: str) -> NoReturn:

@@ -25,6 +25,9 @@ class Principal:
     username: str
     role: Role
     csrf_token: str | None = None  # set for browser sessions
+    # The queue order the person chose on the desk (`users.queue_order`, unchecked: `flags.service` reads it),
+    # read by the same lookup as the rest, so a listing needs no query of its own for it.
+    queue_order: str | None = None
 
 
 def now() -> datetime:
@@ -85,15 +88,22 @@ def end_session(db: Session, raw: str) -> None:
 
 
 # Every authenticated request runs one of these two lookups, so they select the few columns they need (plain
-# rows, not ORM objects). They stay uncached on purpose: deactivating a user or revoking a token takes effect
-# on the next request, in every API process.
+# rows, not ORM objects), the person's stored queue order among them. They stay uncached on purpose:
+# deactivating a user or revoking a token takes effect on the next request, in every API process.
 _SESSION_LOOKUP = (
-    select(User.id, User.username, User.role, StaffSession.csrf_token, StaffSession.expires_at)
+    select(
+        User.id,
+        User.username,
+        User.role,
+        User.queue_order,
+        StaffSession.csrf_token,
+        StaffSession.expires_at,
+    )
     .join(User, User.id == StaffSession.user_id)
     .where(StaffSession.id_hash == bindparam("id_hash"), User.active.is_(True))
 )
 _TOKEN_LOOKUP = (
-    select(User.id, User.username, User.role, ApiToken.expires_at)
+    select(User.id, User.username, User.role, User.queue_order, ApiToken.expires_at)
     .join(User, User.id == ApiToken.user_id)
     .where(ApiToken.token_hash == bindparam("token_hash"), User.active.is_(True))
 )
@@ -103,20 +113,20 @@ def principal_from_session(db: Session, raw: str) -> Principal | None:
     row = db.execute(_SESSION_LOOKUP, {"id_hash": hash_token(raw)}).first()
     if row is None:
         return None
-    user_id, username, role, csrf_token, expires_at = row
+    user_id, username, role, queue_order, csrf_token, expires_at = row
     if as_utc(expires_at) <= now():
         return None
-    return Principal(user_id, username, Role(role), csrf_token)
+    return Principal(user_id, username, Role(role), csrf_token, queue_order)
 
 
 def principal_from_token(db: Session, raw: str) -> Principal | None:
     row = db.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(raw)}).first()
     if row is None:
         return None
-    user_id, username, role, expires_at = row
+    user_id, username, role, queue_order, expires_at = row
     if expires_at is not None and as_utc(expires_at) <= now():
         return None
-    return Principal(user_id, username, Role(role))
+    return Principal(user_id, username, Role(role), queue_order=queue_order)
 
 
 def issue_token(db: Session, user: User, name: str, raw: str | None = None) -> str:
