@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 
@@ -94,34 +95,36 @@ def _identifier():  # type: ignore[no-untyped-def]
     )
 
 
+_MARKERS = (
+    ("latin", "LATIN"),
+    ("hangul", "HANGUL"),
+    ("kana", "KATAKANA"),
+    ("kana", "HIRAGANA"),
+    ("han", "CJK"),
+    ("arabic", "ARABIC"),
+    ("cyrillic", "CYRILLIC"),
+)
+
+
+@cache
+def _char_script(char: str) -> str | None:
+    """The script of one character (see `_script`); None for a character that is not a letter. Cached: a
+    comment's characters are mostly ones already seen."""
+    if not char.isalpha():
+        return None
+    if char.isascii():
+        return "latin"
+    name = unicodedata.name(char, "")
+    return next((key for key, marker in _MARKERS if name.startswith(marker)), "other")
+
+
 def _script(text: str) -> str | None:
     """The script most of the letters are in: latin, han, hangul, kana, arabic, cyrillic, other; None
     without letters."""
-    counts: dict[str, int] = {}
-    for char in text:
-        if not char.isalpha():
-            continue
-        if char.isascii():
-            script = "latin"
-        else:
-            name = unicodedata.name(char, "")
-            script = next(
-                (
-                    key
-                    for key, marker in (
-                        ("latin", "LATIN"),
-                        ("hangul", "HANGUL"),
-                        ("kana", "KATAKANA"),
-                        ("kana", "HIRAGANA"),
-                        ("han", "CJK"),
-                        ("arabic", "ARABIC"),
-                        ("cyrillic", "CYRILLIC"),
-                    )
-                    if name.startswith(marker)
-                ),
-                "other",
-            )
-        counts[script] = counts.get(script, 0) + 1
+    if text.isascii():
+        return "latin" if any(map(str.isalpha, text)) else None
+    counts = Counter(map(_char_script, text))  # in order of first appearance, as `max` breaks ties
+    counts.pop(None, None)
     if not counts:
         return None
     if counts.get("kana"):
@@ -136,7 +139,7 @@ def _markers(words: list[str], vocabulary: frozenset[str]) -> int:
 def identify(view: Normalised) -> tuple[str | None, bool]:
     """The language of a normalised comment (None: cannot tell) and whether it is unsupported."""
     text = _LINK.sub(" ", view.text)
-    letters = sum(1 for char in text if char.isalpha())
+    letters = sum(map(str.isalpha, text))
     script = _script(text)
     if script is None:
         return None, False
