@@ -331,7 +331,11 @@ def run(corpus: Path, count: int, rate: float, output: Path | None) -> str:
                     "p50_ms": round(m.percentile(50), 1),
                     "p99_ms": round(m.percentile(99), 1),
                     **({"rss_peak_mb": round(m.rss_peak_mb)} if m.rss_peak_mb is not None else {}),
-                    **({"first_start_rss_mb": round(m.first_start_rss_mb)} if m.first_start_rss_mb else {}),
+                    **(
+                        {"first_start_rss_mb": round(m.first_start_rss_mb)}
+                        if m.first_start_rss_mb is not None
+                        else {}
+                    ),
                 }
                 for m, _ in rows
             }

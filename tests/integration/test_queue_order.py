@@ -114,10 +114,11 @@ async def test_a_chosen_order_sticks_on_the_desk_and_becomes_the_api_default(dat
         assert seen == expected(rows, QueueOrder.NEWEST)
         with desk.app.state.sessionmaker() as db:
             user_id = db.scalar(text("SELECT id FROM users WHERE username = 'moderator-user'"))
-            assert service.preferred_order(db, user_id) is None
+            stored = text("SELECT queue_order FROM users WHERE id = :id").bindparams(id=user_id)
+            assert service.known_order(db.scalar(stored)) is None
             service.set_preferred_order(db, user_id, QueueOrder.DUE)
             db.commit()
-            assert service.preferred_order(db, user_id) is QueueOrder.DUE
+            assert service.known_order(db.scalar(stored)) is QueueOrder.DUE
         seen, _ = await walk(desk, "moderator", limit=4)
         assert seen == expected(rows, QueueOrder.DUE)
         # A cursor keeps the order it was issued for, whatever the preference; another order is refused.

@@ -167,11 +167,6 @@ def known_order(stored: str | None) -> QueueOrder | None:
     return QueueOrder(stored) if stored is not None and stored in QueueOrder.__members__.values() else None
 
 
-def preferred_order(db: Session, user_id: int) -> QueueOrder | None:
-    """The queue order a person chose, read from the database (None: never chose, or unknown to this version)."""
-    return known_order(db.scalar(select(User.queue_order).where(User.id == user_id)))
-
-
 def set_preferred_order(db: Session, user_id: int, order: QueueOrder) -> None:
     """Remember a person's queue order, in the caller's transaction."""
     db.execute(update(User).where(User.id == user_id).values(queue_order=order.value))
