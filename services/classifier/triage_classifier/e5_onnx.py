@@ -18,6 +18,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ from triage_classifier.onnx_export import Precision, build_model, write_model
 log = logging.getLogger(__name__)
 
 # Bump when the graph, the weight mapping or the quantisation recipe changes.
-RECIPE = "e5-q4-dequant-mean-l2-v1"
+RECIPE = "e5-q4-dequant-mean-l2-v2"
 FORWARD_BATCH = 16  # windows per session run (as the MiniLM encoder: a smaller arena peak, no CPU cost)
 
 
@@ -73,10 +74,33 @@ def bert_weights(e5: E5Weights) -> tuple[dict[str, np.ndarray], dict[str, object
     return weights, config
 
 
+def stored_word_lookup(e5: E5Weights) -> Callable[[Any], str]:
+    """The word table as the file stores it: int8 values and a scale per 32, multiplied after the Gather.
+    The same float32 numbers as the dequantised table, in a quarter of the memory (108 MiB, not 366)."""
+    hidden = e5.word_values.shape[1]
+    blocks = e5.word_scales.shape[1]
+
+    def lookup(g: Any) -> str:
+        values = g.op("Gather", [g.const("word_values", e5.word_values), "input_ids"])
+        values = g.op("Cast", [values], to=1)  # FLOAT
+        split = g.const("word_blocks_shape", np.array([0, 0, blocks, hidden // blocks], dtype=np.int64))
+        scales = g.op("Gather", [g.const("word_scales", e5.word_scales[:, :, None]), "input_ids"])
+        scaled = g.op("Mul", [g.op("Reshape", [values, split]), scales])
+        joined = g.const("word_hidden_shape", np.array([0, 0, hidden], dtype=np.int64))
+        return g.op("Reshape", [scaled, joined])  # type: ignore[no-any-return]
+
+    return lookup
+
+
 def export(weights_path: Path, output: Path, precision: Precision = "fp32") -> Path:
-    weights, config = bert_weights(read_weights(weights_path))
-    model = build_model(weights, config, recipe=RECIPE, mean_output=True)
-    del weights
+    e5 = read_weights(weights_path)
+    weights, config = bert_weights(e5)
+    lookup = None
+    if precision == "fp32":  # int8 quantises the float table itself
+        del weights["embeddings.word_embeddings.weight"]
+        lookup = stored_word_lookup(e5)
+    model = build_model(weights, config, recipe=RECIPE, mean_output=True, word_lookup=lookup)
+    del weights, e5
     return write_model(model, output, precision)
 
 

