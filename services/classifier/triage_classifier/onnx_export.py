@@ -35,7 +35,11 @@ def fine_tuned_weights(model_dir: Path, delta: dict[str, np.ndarray]) -> dict[st
     """The base safetensors weights with the LoRA delta added."""
     from safetensors.numpy import load_file
 
-    weights = load_file(str(model_dir / "model.safetensors"))
+    return add_lora_delta(load_file(str(model_dir / "model.safetensors")), delta)
+
+
+def add_lora_delta(weights: dict[str, np.ndarray], delta: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """`weights` (BERT's names) with each adapted matrix W replaced by W + B @ A, in place."""
     unknown = [k for k in delta if not k.endswith((".lora_a", ".lora_b"))]
     if unknown:
         raise ValueError(f"unexpected keys in the encoder delta: {', '.join(sorted(unknown)[:3])}")

@@ -291,7 +291,13 @@ def _evaluate_drafts(file, as_json: bool) -> None:  # type: ignore[no-untyped-de
     default=None,
     help="LoRA delta from `python -m triage_classifier.training.finetune` (default: the bundled one)",
 )
-@click.option("--frozen", is_flag=True, help="heads on the base encoder, without the fine-tuned delta")
+@click.option(
+    "--e5-delta",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="e5's LoRA delta from `python -m triage_classifier.training.finetune_e5` (default: the bundled one)",
+)
+@click.option("--frozen", is_flag=True, help="heads on the base encoders, without the fine-tuned deltas")
 @click.option(
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -321,6 +327,7 @@ def train(
     output: Path | None,
     seed: int,
     encoder_delta: Path | None,
+    e5_delta: Path | None,
     frozen: bool,
     public_data: Path | None,
     feedback: Path | None,
@@ -331,6 +338,7 @@ def train(
     import tempfile
 
     from triage_classifier.artefact import DEFAULT_DIR
+    from triage_classifier.multilingual import E5_DELTA, SUBDIR
     from triage_classifier.training.metrics import format_table
     from triage_classifier.training.train import train as run_training
 
@@ -339,8 +347,18 @@ def train(
         if encoder_delta is None and not frozen and (DEFAULT_DIR / "encoder_delta.npz").exists():
             # The bundled delta is read before the new artefact overwrites it.
             encoder_delta = Path(shutil.copy(DEFAULT_DIR / "encoder_delta.npz", scratch))
+        bundled_e5 = DEFAULT_DIR / SUBDIR / E5_DELTA
+        if e5_delta is None and not frozen and bundled_e5.exists():
+            e5_delta = Path(shutil.copy(bundled_e5, scratch))
         artefact = run_training(
-            corpus, output, seed, public_data, None if frozen else encoder_delta, feedback, recalibrate
+            corpus,
+            output,
+            seed,
+            public_data,
+            None if frozen else encoder_delta,
+            feedback,
+            recalibrate,
+            None if frozen else e5_delta,
         )
     click.echo(f"artefact {artefact.version} written to {output}")
     if report is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,16 @@ from sklearn.linear_model import LogisticRegression
 from triage_classifier.features import FEATURE_NAMES, extract
 from triage_classifier.hybrid import sigmoid
 from triage_classifier.language import MODEL_LANGUAGES, read
-from triage_classifier.multilingual import DEFAULT_DIR, E5Encoder, MultilingualHeads, model_text
+from triage_classifier.multilingual import (
+    DEFAULT_DIR,
+    E5_DELTA,
+    FINE_TUNED_ENCODER,
+    FROZEN_ENCODER,
+    E5Encoder,
+    MultilingualHeads,
+    e5_delta_path,
+    model_text,
+)
 from triage_classifier.policy import LABELS
 from triage_classifier.rule_classifier import STRONG_SCORE, judge_by_rules
 from triage_classifier.training.corpus import Item, matrix, read_items, sha256_of
@@ -36,7 +46,7 @@ from triage_classifier.training.thresholds import CANDIDATES, RECALL_FIRST, f_be
 
 log = logging.getLogger(__name__)
 LABEL_NAMES = [label.value for label in LABELS]
-C_GRID = (0.003, 0.01, 0.03, 0.1)
+C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 # The served languages' items weigh more than English and Spanish ones, which outnumber them; unweighted
 # classes (class balancing flagged more benign comments on validation for no recall).
 SERVED_WEIGHT = 3.0
@@ -163,9 +173,20 @@ def score(
     return label_metrics(data.gold, probs >= np.array([thresholds[n] for n in LABEL_NAMES]), LABEL_NAMES)
 
 
-def train_multilingual(corpus_dir: Path, output: Path = DEFAULT_DIR, seed: int = 13) -> MultilingualHeads:
+def train_multilingual(
+    corpus_dir: Path, output: Path = DEFAULT_DIR, seed: int = 13, e5_delta: Path | None = None
+) -> MultilingualHeads:
+    """Heads over e5, fine-tuned with `e5_delta` (`training.finetune_e5`, copied beside the heads) or frozen
+    (any delta left in `output` is removed: heads and encoder always travel together)."""
     np.random.seed(seed)
-    encoder = E5Encoder()
+    output.mkdir(parents=True, exist_ok=True)
+    stored_delta = output / E5_DELTA
+    if e5_delta is not None:
+        if e5_delta.resolve() != stored_delta.resolve():
+            shutil.copyfile(e5_delta, stored_delta)
+    else:
+        stored_delta.unlink(missing_ok=True)
+    encoder = E5Encoder(delta_path=e5_delta_path(output))
     data = {
         split: encode_items(load(corpus_dir, split), encoder) for split in ("train", "validation", "test")
     }
@@ -197,9 +218,11 @@ def train_multilingual(corpus_dir: Path, output: Path = DEFAULT_DIR, seed: int =
         "test_served": score(test.subset(test.served()), coef, bias, thresholds["routed"], override),
         "test_all_single": score(test, coef, bias, thresholds["single"], override),
     }
-    data_hash = sha256_of(split_paths(corpus_dir, "train"))
+    data_hash = sha256_of(split_paths(corpus_dir, "train") + ([stored_delta] if e5_delta else []))
+    tuned = e5_delta is not None
     heads = MultilingualHeads(
-        version=f"e5-small-heads-{data_hash[:8]}",
+        version=f"e5-small-{'lora' if tuned else 'heads'}-{data_hash[:8]}",
+        encoder=FINE_TUNED_ENCODER if tuned else FROZEN_ENCODER,
         labels=LABEL_NAMES,
         feature_names=list(FEATURE_NAMES),
         weights=coef,
@@ -219,9 +242,10 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=Path("data/corpus"))
     parser.add_argument("--output", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--e5-delta", type=Path, default=None, help="e5_delta.npz from training.finetune_e5")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    heads = train_multilingual(args.corpus, args.output, args.seed)
+    heads = train_multilingual(args.corpus, args.output, args.seed, args.e5_delta)
     print(f"multilingual heads {heads.version} written to {args.output}")
     for name in ("validation_served", "test_served", "test_all_single"):
         part = heads.metrics[name]

@@ -218,8 +218,10 @@ def train(
     encoder_delta: Path | None = None,
     feedback: Path | None = None,
     recalibrate: bool = False,
+    e5_delta: Path | None = None,
 ) -> Artefact:
-    """Fit and calibrate the heads; with `encoder_delta`, on the encoder fine-tuned by `finetune`; with
+    """Fit and calibrate the heads; with `encoder_delta`, on the encoder fine-tuned by `finetune` (and the
+    multilingual heads with `e5_delta`, on e5 fine-tuned by `finetune_e5`); with
     `feedback` (`triage feedback export`), its items join the training split only (`training.feedback`)."""
     seed_everything(seed)
     splits = {name: load_split(corpus_dir, name) for name in ("train", "validation", "test")}
@@ -300,6 +302,6 @@ def train(
     from triage_classifier.multilingual import SUBDIR
     from triage_classifier.training.multilingual import train_multilingual
 
-    multilingual = train_multilingual(corpus_dir, output / SUBDIR, seed)
+    multilingual = train_multilingual(corpus_dir, output / SUBDIR, seed, e5_delta)
     log.info("multilingual heads %s written", multilingual.version)
     return artefact
