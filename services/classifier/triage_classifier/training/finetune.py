@@ -56,6 +56,26 @@ class Model(torch.nn.Module):
         return self.head(self.dropout(torch.cat([pooled, features], dim=1)))
 
 
+HEAD_LR = 2e-3
+
+
+def optimiser(
+    model: Model, lr: float, steps: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """AdamW over the trainable adapters (at `lr`) and the head (at `HEAD_LR`), on a one-cycle schedule."""
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": lr},
+            {"params": model.head.parameters(), "lr": HEAD_LR},
+        ],
+        weight_decay=0.01,
+    )
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=[lr, HEAD_LR], total_steps=steps, pct_start=0.1
+    )
+    return optimizer, scheduler
+
+
 def best_f1(gold: np.ndarray, probs: np.ndarray) -> float:
     scores = []
     for j in range(gold.shape[1]):
@@ -110,17 +130,8 @@ def run(
         np.clip((len(train_gold) - positives) / np.maximum(positives, 1), 1, 8), device=device
     )
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": lr},
-            {"params": model.head.parameters(), "lr": 2e-3},
-        ],
-        weight_decay=0.01,
-    )
     steps = epochs * ((len(train_texts) + batch_size - 1) // batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=[lr, 2e-3], total_steps=steps, pct_start=0.1
-    )
+    optimizer, scheduler = optimiser(model, lr, steps)
 
     def tokens(texts: list[str]) -> dict[str, torch.Tensor]:
         batch = tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")

@@ -28,7 +28,7 @@ from triage_classifier.features import extract
 from triage_classifier.language import MODEL_LANGUAGES, read
 from triage_classifier.multilingual import model_text
 from triage_classifier.training.corpus import Item, matrix
-from triage_classifier.training.finetune import TARGET_MODULES, Model, extract_delta
+from triage_classifier.training.finetune import TARGET_MODULES, Model, extract_delta, optimiser
 from triage_classifier.training.multilingual import LABEL_NAMES, SERVED_WEIGHT, load
 from triage_classifier.training.thresholds import CANDIDATES, RECALL_FIRST
 
@@ -136,17 +136,8 @@ def run(
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction="none")
     # Recall first where a miss costs most: urgent and privacy weigh more in the loss.
     label_weight = torch.tensor([LABEL_WEIGHT.get(name, 1.0) for name in LABEL_NAMES])
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": lr},
-            {"params": model.head.parameters(), "lr": 2e-3},
-        ],
-        weight_decay=0.01,
-    )
     steps = epochs * ((len(train_texts) + batch_size - 1) // batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=[lr, 2e-3], total_steps=steps, pct_start=0.1
-    )
+    optimizer, scheduler = optimiser(model, lr, steps)
     # Batches of similar length, cut from shuffled chunks and run in shuffled order: padding costs most on CPU.
     lengths = np.array([len(t) for t in train_texts])
 
