@@ -110,12 +110,56 @@ def test_torch_training_model_equals_the_served_graph_frozen_and_fine_tuned(
 
 def test_a_delta_naming_a_weight_e5_lacks_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.npz"
-    np.savez(
-        bad,
-        **{
-            "encoder.layer.0.nope.lora_a": np.zeros((2, 384)),
-            "encoder.layer.0.nope.lora_b": np.zeros((384, 2)),
-        },
-    )
+    factors = {
+        "encoder.layer.0.nope.lora_a": np.zeros((2, 384)),
+        "encoder.layer.0.nope.lora_b": np.zeros((384, 2)),
+    }
+    np.savez(bad, **factors)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="lacks"):
         E5Encoder(threads=1, cache_dir=tmp_path, delta_path=bad)
+
+
+def small_corpus(directory: Path, step: int = 12) -> Path:
+    """Every `step`-th item of each split of the project's corpus, both folders (every label still present)."""
+    for folder in ("", "multilingual/"):
+        (directory / folder).mkdir(parents=True, exist_ok=True)
+        for split in ("train", "validation", "test"):
+            lines = (ROOT / "data" / "corpus" / f"{folder}{split}.jsonl").read_text().splitlines()
+            (directory / f"{folder}{split}.jsonl").write_text("\n".join(lines[::step]) + "\n")
+    return directory
+
+
+def test_heads_over_a_delta_carry_it_to_the_classifier_and_a_frozen_retrain_drops_it(
+    tmp_path: Path, seeded_delta: Path
+) -> None:
+    import shutil
+
+    from triage_classifier.artefact import DEFAULT_DIR as ARTEFACT_DIR
+    from triage_classifier.hybrid import HybridClassifier
+    from triage_classifier.multilingual import E5_DELTA, FINE_TUNED_ENCODER, SUBDIR, MultilingualHeads
+    from triage_classifier.training.multilingual import train_multilingual
+
+    corpus = small_corpus(tmp_path / "corpus")
+    artefact = tmp_path / "artefact"
+    shutil.copytree(ARTEFACT_DIR, artefact)
+    heads_dir = artefact / SUBDIR
+
+    tuned = train_multilingual(corpus, heads_dir, 13, seeded_delta)
+    assert (heads_dir / E5_DELTA).read_bytes() == seeded_delta.read_bytes()
+    assert tuned.version.startswith("e5-small-lora-")
+    assert MultilingualHeads.load(heads_dir).encoder == FINE_TUNED_ENCODER
+    classifier = HybridClassifier.load(artefact, threads=2, cache_dir=tmp_path / "onnx")
+    assert classifier.e5 is not None and classifier.e5.runtime == "onnx"
+    assert classifier.e5.delta_path == heads_dir / E5_DELTA
+    judged = classifier.classify_batch(["胸口很痛 左手发麻 喘不过气", "谢谢你们的护士"])
+    assert [j.language for j in judged] == ["zh", "zh"]
+    assert f"+{tuned.version}" in classifier.version
+
+    frozen = train_multilingual(corpus, heads_dir, 13)
+    assert not (
+        heads_dir / E5_DELTA
+    ).exists()  # the heads and the encoder they were fitted on travel together
+    assert frozen.version.startswith("e5-small-heads-")
+    reloaded = HybridClassifier.load(artefact, threads=2)
+    assert reloaded.e5 is not None and reloaded.e5.delta_path is None
+    assert f"+{frozen.version}" in reloaded.version
