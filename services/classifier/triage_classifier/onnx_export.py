@@ -285,27 +285,25 @@ def export_in_child(
 ) -> None:
     """`export` in a child process of the same interpreter and the same package; its refusals come back as
     ValueError, anything else as RuntimeError."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=output.parent) as scratch:
+        delta_file = Path(scratch) / "delta.npz"
+        np.savez(delta_file, **delta)  # type: ignore[arg-type]
+        run_child("triage_classifier.onnx_export", [str(model_dir), str(delta_file), str(output), precision])
+
+
+def run_child(module: str, args: list[str]) -> None:
+    """`python -m module *args` with this package importable; exit `_REFUSED` comes back as ValueError (the
+    child's last line of stderr), any other failure as RuntimeError."""
     import subprocess
     import sys
 
-    output.parent.mkdir(parents=True, exist_ok=True)
     package_root = str(Path(__file__).resolve().parents[1])
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
     }
-    with tempfile.TemporaryDirectory(dir=output.parent) as scratch:
-        delta_file = Path(scratch) / "delta.npz"
-        np.savez(delta_file, **delta)  # type: ignore[arg-type]
-        args = [
-            sys.executable,
-            "-m",
-            "triage_classifier.onnx_export",
-            str(model_dir),
-            str(delta_file),
-            str(output),
-        ]
-        done = subprocess.run([*args, precision], capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, env=env)
     if done.returncode == _REFUSED:
         raise ValueError(done.stderr.strip().splitlines()[-1])
     if done.returncode != 0:
