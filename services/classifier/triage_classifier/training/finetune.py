@@ -76,6 +76,16 @@ def optimiser(
     return optimizer, scheduler
 
 
+def take_step(
+    optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler, loss: torch.Tensor
+) -> None:
+    """One optimisation step on `loss`, and the schedule's step after it."""
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+
+
 def best_f1(gold: np.ndarray, probs: np.ndarray) -> float:
     scores = []
     for j in range(gold.shape[1]):
@@ -156,10 +166,7 @@ def run(
             logits = model(tokens([train_texts[k] for k in idx]), torch.tensor(train_x[idx], device=device))
             per_item = loss_fn(logits, torch.tensor(train_gold[idx], device=device)).mean(dim=1)
             loss = (per_item * torch.tensor(weights[idx], device=device)).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+            take_step(optimizer, scheduler, loss)
         score = best_f1(val_gold, predict(val_texts, val_x))
         history[f"epoch_{epoch + 1}"] = round(score, 4)
         if score > best_score:

@@ -28,7 +28,7 @@ from triage_classifier.features import extract
 from triage_classifier.language import MODEL_LANGUAGES, read
 from triage_classifier.multilingual import model_text
 from triage_classifier.training.corpus import Item, matrix
-from triage_classifier.training.finetune import TARGET_MODULES, Model, extract_delta, optimiser
+from triage_classifier.training.finetune import TARGET_MODULES, Model, extract_delta, optimiser, take_step
 from triage_classifier.training.multilingual import LABEL_NAMES, SERVED_WEIGHT, load
 from triage_classifier.training.thresholds import CANDIDATES, RECALL_FIRST
 
@@ -69,17 +69,10 @@ class Batcher:
         self.tokenizer = tokenizer
 
     def __call__(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        rows = [
-            [self.tokenizer.bos, *ids[:MAX_CONTENT_TOKENS], self.tokenizer.eos]
-            for ids in self.tokenizer.content_ids([model_text(t) for t in texts])
-        ]
-        width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), self.tokenizer.pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, row in enumerate(rows):
-            ids[i, : len(row)] = torch.tensor(row)
-            mask[i, : len(row)] = 1
-        return {"input_ids": ids, "attention_mask": mask}
+        contents = self.tokenizer.content_ids([model_text(t) for t in texts])
+        windows = [self.tokenizer.windows(ids[:MAX_CONTENT_TOKENS])[0] for ids in contents]
+        ids, mask = self.tokenizer.padded(windows)
+        return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
 
 
 def features_of(items: list[Item]) -> np.ndarray:
@@ -171,10 +164,7 @@ def run(
             logits = model(batcher([train_texts[k] for k in idx]), torch.tensor(train_x[idx]))
             per_item = (loss_fn(logits, torch.tensor(train_gold[idx])) * label_weight).mean(dim=1)
             loss = (per_item * torch.tensor(weights[idx])).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+            take_step(optimizer, scheduler, loss)
         score = selection_score(val_gold, predict(val_texts, val_x))
         history[f"epoch_{epoch + 1}"] = round(score, 4)
         log.info(
