@@ -18,7 +18,7 @@ from triage_classifier.base_model import base_model_path
 from triage_classifier.hybrid import HybridClassifier
 from triage_classifier.onnx_export import cached_export, export, fine_tuned_weights
 from triage_classifier.policy import LABELS
-from triage_classifier.runtime import load_encoder
+from triage_classifier.runtime import load_encoder, load_onnx_encoder
 from triage_classifier.training.corpus import load_split, matrix
 from triage_classifier.training.metrics import label_metrics
 
@@ -65,12 +65,13 @@ def test_onnx_gives_the_torch_embeddings_in_the_callers_order(
 def test_onnx_forwards_at_most_forward_batch_texts_a_run(
     onnx_cache: Path, test_texts_and_gold: tuple[list[str], np.ndarray]
 ) -> None:
-    """Callers ask for batches of 32; the session runs 16 at a time (less activation memory), same embeddings."""
+    """Callers ask for batches of 32; the session runs FORWARD_BATCH at a time (less activation memory), same
+    embeddings."""
     from triage_classifier.base_model import encode_by_length
     from triage_classifier.onnx_encoder import FORWARD_BATCH, OnnxEncoder
 
     encoder = OnnxEncoder(Artefact.load().delta, cache_dir=onnx_cache, threads=2)
-    texts = test_texts_and_gold[0][:40]
+    texts = test_texts_and_gold[0][:45]
     sizes: list[int] = []
     forward = encoder.forward
 
@@ -80,7 +81,9 @@ def test_onnx_forwards_at_most_forward_batch_texts_a_run(
 
     encoder.forward = counted  # type: ignore[method-assign]
     got = encoder.encode(texts, batch_size=32)
-    assert sizes == [FORWARD_BATCH, FORWARD_BATCH, 40 - 2 * FORWARD_BATCH]
+    whole, rest = divmod(len(texts), FORWARD_BATCH)
+    assert FORWARD_BATCH < 32 and rest
+    assert sizes == [FORWARD_BATCH] * whole + [rest]
     assert np.allclose(got, encode_by_length(forward, texts, 32), atol=1e-5)
 
 
@@ -137,7 +140,22 @@ def test_onnx_int8_with_its_float_recheck_meets_the_bar_with_the_float_labels(
     assert got == [j.labels for j in fp32.classify_batch(texts)]
 
 
-def test_the_export_is_deterministic_and_int8_is_a_quarter_of_fp32(tmp_path: Path) -> None:
+def test_the_recheck_graph_gives_the_float_embeddings(
+    onnx_cache: Path, test_texts_and_gold: tuple[list[str], np.ndarray]
+) -> None:
+    """The int8 runtime's re-check reads its word table in float16: on every test comment its embedding is the
+    float graph's to within rounding."""
+    delta = Artefact.load().delta
+    texts = test_texts_and_gold[0]
+    full = load_onnx_encoder("fp32", delta, threads=2, cache_dir=onnx_cache).encode(texts)
+    half = load_onnx_encoder("fp32-words16", delta, threads=2, cache_dir=onnx_cache).encode(texts)
+    cosine = np.sum(full * half, axis=1)
+    assert cosine.min() > 0.99999, cosine.min()
+
+
+def test_the_export_is_deterministic_and_smaller_where_weights_are_narrower(tmp_path: Path) -> None:
+    """The same bytes twice; int8 a quarter of fp32 or less, and the re-check's graph (its word table in
+    float16) a quarter smaller, giving the float graph's embeddings."""
     delta = Artefact.load().delta
     model_dir = base_model_path()
     paths = [
@@ -147,12 +165,16 @@ def test_the_export_is_deterministic_and_int8_is_a_quarter_of_fp32(tmp_path: Pat
             ("b.onnx", "fp32"),
             ("c.onnx", "int8"),
             ("d.onnx", "int8"),
+            ("e.onnx", "fp32-words16"),
+            ("f.onnx", "fp32-words16"),
         )
     ]
     digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
     assert digests[0] == digests[1]
     assert digests[2] == digests[3]
+    assert digests[4] == digests[5]
     assert paths[2].stat().st_size < paths[0].stat().st_size / 3
+    assert paths[4].stat().st_size < paths[0].stat().st_size * 0.8
     assert [p.name for p in tmp_path.iterdir() if p.suffix != ".onnx"] == []  # no scratch files left
 
 
@@ -214,7 +236,8 @@ def test_the_worker_loads_and_classifies_with_torch_uninstallable(tmp_path: Path
     assert lines["labels"] == "[['urgent'], []]"
     assert lines["loaded"] == "[]"
     assert lines["heavy"] == "[]"
-    assert any(p.name.startswith("encoder-fp32-") for p in (tmp_path / "onnx").iterdir())
+    exported = {p.name.rsplit("-", 1)[0] for p in (tmp_path / "onnx").iterdir()}
+    assert exported == {"encoder-int8", "encoder-fp32-words16"}, exported  # the default: int8, its re-check
 
 
 def test_training_exports_and_checks_the_onnx_encoder(

@@ -37,7 +37,7 @@ from triage_classifier.multilingual import (
 )
 from triage_classifier.rule_classifier import STRONG_SCORE, judge_by_rules, judgement, rule_evidence
 from triage_classifier.rules import RuleHit, evaluate
-from triage_classifier.runtime import Runtime, TextEncoder, load_encoder
+from triage_classifier.runtime import Runtime, TextEncoder, load_encoder, load_onnx_encoder
 from triage_classifier.training.thresholds import RECALL_FIRST
 
 
@@ -110,7 +110,7 @@ class HybridClassifier:
         encoder = load_encoder(runtime, artefact.delta, threads=threads, cache_dir=cache_dir)
         precise = None
         if runtime == "onnx-int8":
-            precise = load_encoder("onnx", artefact.delta, threads=threads, cache_dir=cache_dir)
+            precise = load_onnx_encoder("fp32-words16", artefact.delta, threads=threads, cache_dir=cache_dir)
         if multilingual == "off":
             return cls(artefact, encoder, precise=precise)
         heads_dir = directory / SUBDIR if directory else None

@@ -78,6 +78,11 @@ class Reading:
         return self.language in MODEL_LANGUAGES
 
 
+def load() -> None:
+    """Load language identification's model now (a worker at start) rather than at the first comment read."""
+    _identifier()
+
+
 @cache
 def _identifier():  # type: ignore[no-untyped-def]
     """py3langid's identifier over `CANDIDATES` only. Built from the candidates' columns of the model rather

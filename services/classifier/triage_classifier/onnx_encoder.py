@@ -21,11 +21,11 @@ from triage_classifier.onnx_export import Precision, cached_export
 log = logging.getLogger(__name__)
 
 # The most texts one session run takes, whatever batch the caller asks for. The activations ONNX Runtime's arena
-# grows to (and keeps) scale with it: 16 instead of 32 holds the peak about 55 MiB lower and costs no CPU per
-# comment (shorter runs of length-sorted texts pad less). Freeing the arena after each run, or running without
-# it, gave the memory back between batches but not a lower peak, and cost 6 to 10 % more CPU
-# (docs/benchmarks.md, "Encoder runtimes").
-FORWARD_BATCH = 16
+# grows to (and keeps) scale with it: 16 instead of 32 held the peak about 55 MiB lower, 8 instead of 16 another
+# 28 MiB, and neither cost the int8 encoder CPU per comment (shorter runs of length-sorted texts pad less).
+# Freeing the arena after each run, or running without it, gave the memory back between batches but not a
+# lower peak, and cost 6 to 10 % more CPU (docs/benchmarks.md, "Encoder runtimes" and "A leaner worker").
+FORWARD_BATCH = 8
 
 
 @cache

@@ -8,7 +8,9 @@ base weights first (W += B @ A, in float32, as `Encoder.apply_delta` does).
 No torch is needed and no tracing happens: the same weights always give the same bytes, so the export is
 deterministic and can run wherever the classifier runs. `int8` then quantises the weight matrices (per output
 channel) and the embedding tables with ONNX Runtime's dynamic quantisation; activations are quantised per
-batch at run time.
+batch at run time. `fp32-words16` is the float graph with its word table stored in float16 and widened after
+the lookup: half of the table's 45 MiB, and embeddings within cosine 0.99999 of the float graph's (the int8
+runtime's re-check, `hybrid.RECHECK_MARGIN`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-Precision = Literal["fp32", "int8"]
+Precision = Literal["fp32", "int8", "fp32-words16"]
 
 # Bump when the graph or the quantisation recipe changes: cached models built by older code are then unused.
 RECIPE = "bert-mean-l2-v3"
@@ -100,6 +102,17 @@ class _Graph:
         scale = self.const(f"{prefix}.weight", weights[f"{prefix}.weight"].astype(np.float32))
         bias = self.const(f"{prefix}.bias", weights[f"{prefix}.bias"].astype(np.float32))
         return self.op("LayerNormalization", [x, scale, bias], axis=-1, epsilon=eps)
+
+
+def half_word_lookup(table: np.ndarray) -> Callable[[_Graph], str]:
+    """The word table stored in float16: the Gather takes float16 rows and widens them to float32 (a Cast
+    after a lookup by input, so the session keeps the table at half size rather than folding it)."""
+
+    def lookup(g: _Graph) -> str:
+        rows = g.op("Gather", [g.const("word_embeddings_fp16", table.astype(np.float16)), "input_ids"])
+        return g.op("Cast", [rows], to=1)  # FLOAT
+
+    return lookup
 
 
 def build_model(
@@ -231,13 +244,16 @@ def export(
 ) -> Path:
     """Write the encoder to `output` (atomically: a worker starting alongside never reads half a file)."""
     config = json.loads((model_dir / "config.json").read_text())
-    model = build_model(fine_tuned_weights(model_dir, delta), config)
-    return write_model(model, output, precision)
+    weights = fine_tuned_weights(model_dir, delta)
+    lookup = None
+    if precision == "fp32-words16":
+        lookup = half_word_lookup(weights.pop("embeddings.word_embeddings.weight"))
+    return write_model(build_model(weights, config, word_lookup=lookup), output, precision)
 
 
 def write_model(model: object, output: Path, precision: Precision) -> Path:
-    """Save `model` to `output` atomically (a worker starting alongside never reads half a file), in float or
-    with int8 weights."""
+    """Save `model` to `output` atomically (a worker starting alongside never reads half a file); `int8`
+    quantises the float graph's weights first, the other precisions are saved as built."""
     import onnx
 
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -3,9 +3,10 @@
 - `onnx`: ONNX Runtime with the float weights, fused attention kernels. Needs neither torch nor transformers,
   and gives the torch path's embeddings (cosine above 0.9999) and so its labels.
 - `onnx-int8` (the default): the same graph with int8 weights (dynamic quantisation), about twice as fast.
-  Alone it moves some comments across a threshold, so the classifier loads the float graph beside it and
-  judges again in float every comment int8 leaves near a threshold (`hybrid.RECHECK_MARGIN`): the float path's
-  labels on every corpus comment, the worker about 1.35 times as fast, for some memory (docs/benchmarks.md).
+  Alone it moves some comments across a threshold, so the classifier loads the float graph beside it (its word
+  table in float16, `fp32-words16`) and judges again in float every comment int8 leaves near a threshold
+  (`hybrid.RECHECK_MARGIN`): the float path's labels on every corpus comment, the worker about 1.35 times as
+  fast, for some memory (docs/benchmarks.md).
 - `torch`: the training-time encoder on transformers; needs the `train` extra (`pip install -e '.[train]'`).
 
 All three take the artefact's fine-tuning delta and return the same pooled, normalised embeddings.
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
+
+from triage_classifier.onnx_export import Precision
 
 Runtime = Literal["onnx", "onnx-int8", "torch"]
 RUNTIMES: tuple[Runtime, ...] = ("onnx", "onnx-int8", "torch")
@@ -49,12 +52,21 @@ def load_encoder(
         return encoder
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown classifier runtime {runtime!r}: one of {', '.join(RUNTIMES)}")
+    return load_onnx_encoder("int8" if runtime == "onnx-int8" else "fp32", delta, threads, cache_dir)
+
+
+def load_onnx_encoder(
+    precision: Precision,
+    delta: dict[str, np.ndarray],
+    threads: int | None = None,
+    cache_dir: Path | None = None,
+) -> TextEncoder:
+    """The encoder on ONNX Runtime at `precision`, exported once into `cache_dir` (the data folder's `onnx`
+    unless given)."""
     from triage_classifier.onnx_encoder import OnnxEncoder
 
     if cache_dir is None:
         from triage_classifier.config import get_settings
 
         cache_dir = get_settings().data_dir / "onnx"
-    return OnnxEncoder(
-        delta, cache_dir=cache_dir, precision="int8" if runtime == "onnx-int8" else "fp32", threads=threads
-    )
+    return OnnxEncoder(delta, cache_dir=cache_dir, precision=precision, threads=threads)

@@ -5,8 +5,10 @@ review flag (with its language, counted by the worker) for a comment in a langua
 from __future__ import annotations
 
 import pytest
+from triage_classifier.config import ClassifierSettings
 from triage_classifier.interface import UNSUPPORTED_LANGUAGE
 from triage_classifier.language import CANDIDATES, COVERED, _identifier, read
+from triage_classifier.loader import load_classifier
 from triage_classifier.pipeline import Record, judge_batch
 from triage_classifier.rule_classifier import RuleClassifier
 from triage_events import CommentChange, Label, Severity
@@ -130,3 +132,11 @@ def test_an_edit_into_an_unsupported_language_is_reviewed_not_cleared() -> None:
     assert result.cleared == []
     [flag] = result.flags
     assert flag.review_reason == UNSUPPORTED_LANGUAGE
+
+
+def test_a_worker_loads_language_identification_at_start_not_at_its_first_comment() -> None:
+    _identifier.cache_clear()
+
+    load_classifier(ClassifierSettings(mode="rules"))
+
+    assert _identifier.cache_info().currsize == 1
