@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib.resources import files
 
+import yaml
 from triage_events import Label
 
 from triage_classifier.normalise import fold_pattern
@@ -46,3 +48,19 @@ def rx(*alternatives: str) -> re.Pattern[str]:
     """Compile alternatives into one case-insensitive pattern, in the spelling rules read (accents off Latin
     letters: see `triage_classifier.normalise`), so an alternative may be written with its accents."""
     return re.compile("|".join(f"(?:{fold_pattern(a)})" for a in alternatives), REGEX_FLAGS)
+
+
+Phrases = dict[str, dict[str, list[str]]]  # rule id (or lexicon name) → language → regex alternatives
+
+
+def load_phrases(filename: str) -> Phrases:
+    """A YAML file of phrasing per language beside the rules (`urgent_phrases.yaml`, `privacy_phrases.yaml`)."""
+    table: Phrases = yaml.safe_load(
+        files("triage_classifier.rules").joinpath(filename).read_text(encoding="utf-8")
+    )
+    return table
+
+
+def in_every_language(table: Phrases, key: str) -> list[str]:
+    """Every language's alternatives for `key` in `table`."""
+    return [pattern for patterns in table.get(key, {}).values() for pattern in patterns]

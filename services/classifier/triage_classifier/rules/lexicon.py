@@ -10,7 +10,8 @@ HEALTH_TERMS = (
     r"emergencias|oncology|oncolog[ií]a|maternity|labor and delivery|covid|positive|positivo|"
     r"transplant|trasplante|amputat\w+|seizures?|epilep\w+|addiction|adicci[oó]n|ward|unit|admitted|"
     r"internad[oa]|hospitalizad[oa]|intubated|intubad[oa]|fracture|fractura|broken \w+|fibrosis|"
-    r"sclerosis|esclerosis|autism|autismo|anorexia|bulimia|covid-19|chlamydia|gonorrhea|syphilis|herpes"
+    r"sclerosis|esclerosis|autism|autismo|anorexia|bulimia|covid-19|chlamydia|gonorrhea|syphilis|herpes|"
+    r"copd|epoc|pneumonia|neumon[ií]a|kidney failure|insuficiencia renal"
 )
 
 # Words that turn a claim into a refutation or a question about it.

@@ -1,15 +1,25 @@
 """Protected health information exposed in public: identifiers (record, account, insurance numbers, dates of
-birth, phone numbers, rooms, full names) together with health details."""
+birth, phone numbers, rooms, full names) together with health details. The patterns below are the English and
+Spanish core; `privacy_phrases.yaml` adds, per rule, the phrasing of the other covered languages, and the
+health words the room and contact rules require."""
 
 import re
 
 from triage_events import Label
 
-from triage_classifier.rules.base import Rule, rx
+from triage_classifier.rules.base import Rule, in_every_language, load_phrases, rx
 from triage_classifier.rules.lexicon import HEALTH_TERMS
 
 P = Label.PRIVACY
-HEALTH = rx(r"\b(?:" + HEALTH_TERMS + r")\b")
+PHRASES = load_phrases("privacy_phrases.yaml")
+
+
+def phrases(rule_id: str) -> list[str]:
+    """Every language's alternatives for the rule `rule_id` in `privacy_phrases.yaml`."""
+    return in_every_language(PHRASES, rule_id)
+
+
+HEALTH = rx(r"\b(?:" + HEALTH_TERMS + r")\b", *phrases("health"))
 
 RULES = (
     Rule(
@@ -20,6 +30,9 @@ RULES = (
             r"patient (?:id|number|no\.?|#)|n[uú]mero de (?:expediente|historia|paciente)|expediente)\s*"
             r"(?:is|es|:|#|=)?\s*#?\s*[A-Z]{0,3}-?\d[\d-]{4,}",
             r"\bmrn\s*#?\s*\d{4,}",
+            # The abbreviation in any language ("MRN cua toi la …", "我的MRN是 …": no word boundary in Han text)
+            r"(?<![a-z])mrn(?![a-z])\D{0,20}\d{5,}",
+            *phrases("privacy.record_number"),
         ),
         "medical record or patient number",
         strong=True,
@@ -29,7 +42,8 @@ RULES = (
         P,
         rx(
             r"\b(?:member|insurance|policy|subscriber|medicaid|medicare|group|account|acct|claim|billing|"
-            r"p[oó]liza|seguro|cuenta)\s*(?:id|#|number|no\.?|n[uú]mero)\s*(?:is|es|:|#)?\s*[A-Z0-9][A-Z0-9-]{5,}"
+            r"p[oó]liza|seguro|cuenta)\s*(?:id|#|number|no\.?|n[uú]mero)\s*(?:is|es|:|#)?\s*[A-Z0-9][A-Z0-9-]{5,}",
+            *phrases("privacy.insurance_or_account_id"),
         ),
         "insurance, member or account number",
         strong=True,
@@ -42,6 +56,7 @@ RULES = (
             r"f\.? ?nac\.?)\s*(?:is|es|:)?\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}",
             r"\b(?:dob|date of birth|fecha de nacimiento)\s*(?:is|es|:)?\s*(?:jan|feb|mar|apr|may|jun|jul|aug|"
             r"sep|oct|nov|dec|ene|abr|ago|dic)\w*\.? \d{1,2}",
+            *phrases("privacy.date_of_birth"),
         ),
         "date of birth",
         strong=True,
@@ -55,6 +70,7 @@ RULES = (
             r"\b(?:call|text|ll[aá]m[ae]me|escr[ií]beme) (?:me )?(?:at|al)\s*\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}",
             r"\b(?:i|we|she|he) li(?:ve|ves) (?:at|on) \d+ \w+ (?:st|street|ave|avenue|rd|road|dr|drive|ln|lane)\b",
             r"\b(?:vivo|vive) en (?:la )?(?:calle )?\w+ \d+\b",
+            *phrases("privacy.contact_in_health_context"),
         ),
         "personal phone number or address",
         requires=HEALTH,
@@ -63,7 +79,10 @@ RULES = (
     Rule(
         "privacy.room_with_health",
         P,
-        rx(r"\b(?:room|rm\.?|bed|habitaci[oó]n|cuarto|cama)\s*#?\s*\d{1,4}[A-Z]?\b"),
+        rx(
+            r"\b(?:room|rm\.?|bed|habitaci[oó]n|cuarto|cama)\s*#?\s*\d{1,4}[A-Z]?\b",
+            *phrases("privacy.room_with_health"),
+        ),
         "room or bed number with a health detail",
         requires=HEALTH,
         strong=True,

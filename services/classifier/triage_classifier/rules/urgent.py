@@ -3,22 +3,17 @@ specific threat. Figures of speech and awareness posts are counter-evidence. The
 English and Spanish core; `urgent_phrases.yaml` adds, per rule, the phrasing of every covered language
 (more English and Spanish slang and euphemism too), as data."""
 
-from importlib.resources import files
-
-import yaml
 from triage_events import Label
 
-from triage_classifier.rules.base import Rule, rx
+from triage_classifier.rules.base import Rule, in_every_language, load_phrases, rx
 
 U = Label.URGENT
-PHRASES: dict[str, dict[str, list[str]]] = yaml.safe_load(
-    files("triage_classifier.rules").joinpath("urgent_phrases.yaml").read_text(encoding="utf-8")
-)
+PHRASES = load_phrases("urgent_phrases.yaml")
 
 
 def phrases(rule_id: str) -> list[str]:
     """Every language's alternatives for the rule `rule_id` in `urgent_phrases.yaml`."""
-    return [pattern for patterns in PHRASES.get(rule_id, {}).values() for pattern in patterns]
+    return in_every_language(PHRASES, rule_id)
 
 
 RULES = (
