@@ -1,10 +1,19 @@
-"""Insults, harassment, dehumanising language and threats aimed at people. Civil complaints are not."""
+"""Insults, harassment, dehumanising language and threats aimed at people. Civil complaints are not. The
+patterns below are the English and Spanish core; `hostile_phrases.yaml` adds, per rule, the phrasing of the
+other covered languages."""
 
 from triage_events import Label
 
-from triage_classifier.rules.base import Rule, rx
+from triage_classifier.rules.base import Rule, in_every_language, load_phrases, rx
 
 H = Label.HOSTILE
+PHRASES = load_phrases("hostile_phrases.yaml")
+
+
+def phrases(rule_id: str) -> list[str]:
+    """Every language's alternatives for the rule `rule_id` in `hostile_phrases.yaml`."""
+    return in_every_language(PHRASES, rule_id)
+
 
 _INSULT = (
     r"idiots?|morons?|stupid|dumb|clowns?|incompetent|pathetic|useless|scum|trash|garbage|losers?|butchers?|"
@@ -30,6 +39,7 @@ RULES = (
             + _INSULT
             + r")\b.{0,15}\b(?:working|running|in charge|at the desk|doctors?|nurses?|staff|"
             r"admin\w*)\b",
+            *phrases("hostile.insult"),
         ),
         "an insult aimed at people",
     ),
@@ -41,6 +51,7 @@ RULES = (
             r"\b(?:shut (?:the f\w* )?up|stfu|c[aá]llate)\b",
             r"\b(?:nobody|no one) (?:wants|likes|cares about) you\b",
             r"\bf+[u*@#]+c*k+\w* (?:you|u|off|this (?:place|hospital))\b|\bscrew you\b|\bvete a la mierda\b",
+            *phrases("hostile.harassment"),
         ),
         "harassment or a personal attack",
         strong=True,
@@ -64,6 +75,7 @@ RULES = (
             r"\bwith my (?:gun|rifle|knife|shotgun)\b|\bcon mi (?:pistola|arma|cuchillo)\b",
             r"\b(?:watch your back|you(?:'ll| will) (?:pay|regret)|te vas a arrepentir|cu[ií]date la espalda)\b",
             r"\b(?:deserves?|deber[ií]an?) (?:to )?(?:be )?(?:shot|hanged|beaten|die|morir|ser golpead\w+)\b",
+            *phrases("hostile.threat"),
         ),
         "a threat of violence",
         strong=True,
@@ -71,7 +83,10 @@ RULES = (
     Rule(
         "hostile.dehumanising",
         H,
-        rx(r"\b(?:vermin|subhuman|animals|parasites|cockroaches|cucarachas|par[aá]sitos|animales)\b"),
+        rx(
+            r"\b(?:vermin|subhuman|animals|parasites|cockroaches|cucarachas|par[aá]sitos|animales)\b",
+            *phrases("hostile.dehumanising"),
+        ),
         "dehumanising language",
     ),
 )
