@@ -73,7 +73,9 @@ RULES = (
         U,
         rx(
             r"\b(?:is not|isn'?t|not|stopped|no est[aá]|dej[oó] de) breath(?:ing)?\b|\bno (?:est[aá] )?respira\b",
-            r"\b(?:is|are|'s|am|i'm) having an? (?:seizure|stroke|heart attack|allergic reaction)\b",
+            # "feel like I'm having a heart attack sometimes" describes anxiety, not an emergency now.
+            r"\b(?:is|are|'s|am|i'm) having an? (?:seizure|stroke|heart attack|allergic reaction)\b"
+            r"(?!.{0,15}\b(?:sometimes|every time|whenever)\b)",
             r"\b(?:le est[aá] dando|tiene) (?:un )?(?:infarto|derrame|convulsi[oó]n|ataque)\b",
             r"\bchest pain\b.{0,30}\b(?:right now|now|for the last|can'?t breathe|arm)\b",
             r"\bdolor (?:\w+ )?(?:en el|de|del) pecho\b.{0,40}\b(?:ahora|ya|no puede (?:respirar|hablar))\b",
