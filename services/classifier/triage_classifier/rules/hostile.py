@@ -2,6 +2,8 @@
 patterns below are the English and Spanish core; `hostile_phrases.yaml` adds, per rule, the phrasing of the
 other covered languages."""
 
+from functools import partial
+
 from triage_events import Label
 
 from triage_classifier.rules.base import Rule, in_every_language, load_phrases, rx
@@ -9,10 +11,7 @@ from triage_classifier.rules.base import Rule, in_every_language, load_phrases, 
 H = Label.HOSTILE
 PHRASES = load_phrases("hostile_phrases.yaml")
 
-
-def phrases(rule_id: str) -> list[str]:
-    """Every language's alternatives for the rule `rule_id` in `hostile_phrases.yaml`."""
-    return in_every_language(PHRASES, rule_id)
+phrases = partial(in_every_language, PHRASES)  # rule id → its alternatives in every language
 
 
 _INSULT = (

@@ -4,6 +4,7 @@ Spanish core; `privacy_phrases.yaml` adds, per rule, the phrasing of the other c
 health words the room and contact rules require."""
 
 import re
+from functools import partial
 
 from triage_events import Label
 
@@ -13,10 +14,7 @@ from triage_classifier.rules.lexicon import HEALTH_TERMS
 P = Label.PRIVACY
 PHRASES = load_phrases("privacy_phrases.yaml")
 
-
-def phrases(rule_id: str) -> list[str]:
-    """Every language's alternatives for the rule `rule_id` in `privacy_phrases.yaml`."""
-    return in_every_language(PHRASES, rule_id)
+phrases = partial(in_every_language, PHRASES)  # rule id → its alternatives in every language
 
 
 HEALTH = rx(r"\b(?:" + HEALTH_TERMS + r")\b", *phrases("health"))

@@ -3,6 +3,8 @@ specific threat. Figures of speech and awareness posts are counter-evidence. The
 English and Spanish core; `urgent_phrases.yaml` adds, per rule, the phrasing of every covered language
 (more English and Spanish slang and euphemism too), as data."""
 
+from functools import partial
+
 from triage_events import Label
 
 from triage_classifier.rules.base import Rule, in_every_language, load_phrases, rx
@@ -10,10 +12,7 @@ from triage_classifier.rules.base import Rule, in_every_language, load_phrases, 
 U = Label.URGENT
 PHRASES = load_phrases("urgent_phrases.yaml")
 
-
-def phrases(rule_id: str) -> list[str]:
-    """Every language's alternatives for the rule `rule_id` in `urgent_phrases.yaml`."""
-    return in_every_language(PHRASES, rule_id)
+phrases = partial(in_every_language, PHRASES)  # rule id → its alternatives in every language
 
 
 RULES = (
