@@ -118,6 +118,7 @@ HARD_NEGATIVES = [
     ("Call us at 312-555-0100 to book a flu shot", P),
     ("Congratulations to Maplewood Health on the new cancer center!", P),
     ("My account number for the parking garage is 4482", P),
+    ("I filed the claim 2024-11-03 and nobody has called back about the parking refund", P),
     ("Thank you Sister Agnes for the lovely chapel service", P),
     ("打电话 800-555-0100 可以预约流感疫苗", P),
     ("3호선 타고 병원 가는데 수술 후 주차 되나요?", P),

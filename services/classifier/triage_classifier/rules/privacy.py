@@ -41,6 +41,8 @@ RULES = (
         rx(
             r"\b(?:member|insurance|policy|subscriber|medicaid|medicare|group|account|acct|claim|billing|"
             r"p[oó]liza|seguro|cuenta)\s*(?:id|#|number|no\.?|n[uú]mero)\s*(?:is|es|:|#)?\s*[A-Z0-9][A-Z0-9-]{5,}",
+            # The number straight after the word ("account 9910-227-31"), long enough not to be a room or a year.
+            r"\b(?:account|acct|member|policy|claim|cuenta|p[oó]liza)\s*#?\s*:?\s*(?!\d{4}-\d{2}-\d{2}\b)\d[\d-]{6,}\d\b",
             *phrases("privacy.insurance_or_account_id"),
         ),
         "insurance, member or account number",
