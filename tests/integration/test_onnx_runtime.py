@@ -155,7 +155,7 @@ def test_the_recheck_graph_gives_the_float_embeddings(
 
 def test_the_export_is_deterministic_and_smaller_where_weights_are_narrower(tmp_path: Path) -> None:
     """The same bytes twice; int8 a quarter of fp32 or less, and the re-check's graph (its word table in
-    float16) a quarter smaller, giving the float graph's embeddings."""
+    float16) at least a fifth smaller than fp32."""
     delta = Artefact.load().delta
     model_dir = base_model_path()
     paths = [

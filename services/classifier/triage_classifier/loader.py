@@ -26,7 +26,7 @@ def load_classifier(settings: ClassifierSettings) -> Classifier:
             cache_dir=settings.data_dir / "onnx",
             multilingual=settings.multilingual,
         )
-        classifier.classify_batch(["warm"])  # the sessions' first run sizes their memory
+        classifier.classify_batch(["warm"])  # the encoder's first run sizes its arena before the trim
     language.load()
     release_freed_memory()
     log.info(
