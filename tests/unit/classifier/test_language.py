@@ -4,7 +4,14 @@ review flag (with its language, counted by the worker) for a comment in a langua
 
 from __future__ import annotations
 
+import json
+import random
+from array import array
+from pathlib import Path
+
+import numpy as np
 import pytest
+from triage_classifier import langid_states
 from triage_classifier.config import ClassifierSettings
 from triage_classifier.interface import UNSUPPORTED_LANGUAGE
 from triage_classifier.language import CANDIDATES, COVERED, _identifier, read
@@ -16,6 +23,7 @@ from triage_events import CommentChange, Label, Severity
 from tests.builders import make_comment, make_record
 
 rules = RuleClassifier()
+CORPUS = Path(__file__).parents[3] / "data" / "corpus"
 
 
 @pytest.mark.parametrize(
@@ -43,27 +51,75 @@ def test_each_covered_language_is_identified(text: str, language: str) -> None:
     assert language in COVERED
 
 
-def test_the_identifier_holds_only_the_candidates_and_scores_as_py3langid_restricted_to_them() -> None:
+@pytest.fixture(scope="module")
+def reference():  # type: ignore[no-untyped-def]
+    """py3langid as it ships, automaton and all, restricted to the candidates."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    reference.set_languages(list(CANDIDATES))
-    identifier = _identifier()
-    texts = [
-        "my dad has chest pain and his arm is numb what do we do",
-        "mi papá tiene dolor en el pecho y no siente el brazo",
-        "bố tôi bị đau ngực và tê tay",
-        "Wann hat die Notaufnahme am Wochenende geöffnet?",
-        "请问周六早上门诊开门吗",
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(CANDIDATES))
+    return identifier
+
+
+def _every_corpus_text() -> list[str]:
+    paths = sorted(CORPUS.glob("*.jsonl")) + sorted((CORPUS / "multilingual").glob("*.jsonl"))
+    return [
+        json.loads(line)["text"] for path in paths for line in path.read_text(encoding="utf-8").splitlines()
     ]
+
+
+def test_the_identifier_holds_only_the_candidates_and_no_transition_table(reference) -> None:  # type: ignore[no-untyped-def]
+    identifier = _identifier()
 
     assert identifier.nb_classes == reference.nb_classes
     assert identifier.nb_ptc.shape == (reference.nb_ptc.shape[0], len(reference.nb_classes))
+    assert len(identifier.tk_nextmove) == 0
+    assert identifier.states.keys.nbytes + identifier.states.features.nbytes < 2 * 2**20
+
+
+def test_the_identifier_scores_every_corpus_comment_exactly_as_py3langid_does(reference) -> None:  # type: ignore[no-untyped-def]
+    identifier = _identifier()
+    texts = [
+        *_every_corpus_text(),
+        "Wann hat die Notaufnahme am Wochenende geöffnet?",
+        "\x00\x00 NUL bytes \x00",
+        "ß",
+        "",
+        "🙂🙂🙂 " * 40,
+    ]
+    rng = random.Random(7)
+    texts += [
+        bytes(rng.randrange(256) for _ in range(rng.randrange(1, 30))).decode("utf-8", "replace")
+        for _ in range(300)
+    ]
+
+    assert len(texts) > 5000
     for text in texts:
-        code, probability = identifier.classify(text)
-        expected_code, expected_probability = reference.classify(text)
-        assert code == expected_code
-        assert probability == pytest.approx(expected_probability, abs=1e-9)
+        assert np.array_equal(identifier._decide(text), reference._decide(text)), text[:40]
+
+
+def test_the_state_tables_premise_holds_on_every_transition_of_the_automaton() -> None:
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+    from py3langid.modelio import load_model
+
+    _, _, _, transitions, state_rows, _ = load_model(MODEL_DIR / MODEL_FILE)
+
+    assert langid_states.check(transitions, state_rows) == len(state_rows) * 256
+
+
+def test_check_finds_a_transition_that_is_not_the_longest_suffix() -> None:
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+    from py3langid.modelio import load_model
+
+    _, _, _, transitions, state_rows, _ = load_model(MODEL_DIR / MODEL_FILE)
+    rows = np.frombuffer(transitions, dtype=np.uint32).reshape(-1, 256).copy()
+    start = int(state_rows[0])
+    target = int(np.flatnonzero(rows[start] != 0)[0])
+    rows[start, target] = 0  # that byte now leads back to the start state (from every state sharing its row)
+    broken = array("I", rows.ravel().tobytes())
+
+    with pytest.raises(ValueError, match=f"on byte {target} is not the longest suffix's state"):
+        langid_states.check(broken, state_rows)
 
 
 @pytest.mark.parametrize(
