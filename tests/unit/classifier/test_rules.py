@@ -61,6 +61,17 @@ def test_positive_is_flagged_with_the_rule_pointing_at_the_right_words(
     assert text[evidence[0].start : evidence[0].end] == span
 
 
+SPECIFIC_THREATS = [text for text, _, rule_id, _ in POSITIVES if rule_id == "urgent.specific_threat"]
+
+
+@pytest.mark.parametrize("text", SPECIFIC_THREATS, ids=[t[:40] for t in SPECIFIC_THREATS])
+def test_a_specific_threat_is_hostile_as_well_as_urgent(text: str) -> None:
+    judgement = classifier.classify(text)
+
+    assert {U, H} <= set(judgement.labels)
+    assert any(e.rule_id == "hostile.threat" and e.label is H for e in judgement.evidence)
+
+
 def test_every_positive_rule_has_a_positive_example() -> None:
     covered = {rule_id for _, _, rule_id, _ in POSITIVES}
     positive_rules = {rule.id for rule in ALL_RULES if rule.polarity > 0}

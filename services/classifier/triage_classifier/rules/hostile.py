@@ -7,6 +7,7 @@ from functools import partial
 from triage_events import Label
 
 from triage_classifier.rules.base import Rule, in_every_language, load_phrases, rx
+from triage_classifier.rules.urgent import SPECIFIC_THREAT
 
 H = Label.HOSTILE
 PHRASES = load_phrases("hostile_phrases.yaml")
@@ -75,6 +76,7 @@ RULES = (
             r"\b(?:watch your back|you(?:'ll| will) (?:pay|regret)|te vas a arrepentir|cu[ií]date la espalda)\b",
             r"\b(?:deserves?|deber[ií]an?) (?:to )?(?:be )?(?:shot|hanged|beaten|die|morir|ser golpead\w+)\b",
             *phrases("hostile.threat"),
+            *SPECIFIC_THREAT,
         ),
         "a threat of violence",
         strong=True,

@@ -14,6 +14,18 @@ PHRASES = load_phrases("urgent_phrases.yaml")
 
 phrases = partial(in_every_language, PHRASES)  # rule id → its alternatives in every language
 
+# A threat of violence with a target, place or time. Urgent, and hostile too (LABELS.md: a threat is always
+# hostile), so `hostile.threat` searches these alternatives as well.
+SPECIFIC_THREAT = (
+    r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|voy a)\s+(?:shoot|kill|stab|bomb|"
+    r"blow up|hurt|attack|matar|disparar|apu[ñn]alar)\b.{0,60}\b(?:tomorrow|tonight|today|monday|tuesday|"
+    r"wednesday|thursday|friday|saturday|sunday|at \d|o'?clock|lobby|entrance|parking|er|ward|floor|"
+    r"ma[ñn]ana|hoy|esta noche|entrada)\b",
+    r"\b(?:bring(?:ing)?|coming with|with my|llevo|traigo|con mi) (?:my |a |mi |un )?(?:gun|rifle|knife|"
+    r"pistola|cuchillo|arma)\b",
+    *phrases("urgent.specific_threat"),
+)
+
 
 RULES = (
     Rule(
@@ -107,15 +119,7 @@ RULES = (
     Rule(
         "urgent.specific_threat",
         U,
-        rx(
-            r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|voy a)\s+(?:shoot|kill|stab|bomb|"
-            r"blow up|hurt|attack|matar|disparar|apu[ñn]alar)\b.{0,60}\b(?:tomorrow|tonight|today|monday|tuesday|"
-            r"wednesday|thursday|friday|saturday|sunday|at \d|o'?clock|lobby|entrance|parking|er|ward|floor|"
-            r"ma[ñn]ana|hoy|esta noche|entrada)\b",
-            r"\b(?:bring(?:ing)?|coming with|with my|llevo|traigo|con mi) (?:my |a |mi |un )?(?:gun|rifle|knife|"
-            r"pistola|cuchillo|arma)\b",
-            *phrases("urgent.specific_threat"),
-        ),
+        rx(*SPECIFIC_THREAT),
         "threat with a target, place or time",
         strong=True,
     ),
