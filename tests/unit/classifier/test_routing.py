@@ -128,6 +128,21 @@ def test_the_heads_label_what_the_rules_do_not_and_the_rules_stay_on_top() -> No
     assert (Label.URGENT, "model") not in sources
 
 
+def test_a_strong_rule_the_artefact_makes_a_floor_is_one_on_the_heads_too() -> None:
+    minilm_artefact = artefact(-9.0)
+    minilm_artefact.rule_override = ["hostile", "urgent"]
+    hybrid = HybridClassifier(minilm_artefact, CountingEncoder(), heads(), CountingEncoder(), "routed")
+    threat = "после смены я тебя найду, запомни мое лицо"  # hostile.threat, strong; the heads score ~0
+
+    judgement = hybrid.classify_batch([threat])[0]
+
+    assert hybrid.route(read(threat)) == "e5"
+    assert Label.HOSTILE in judgement.labels
+    assert judgement.scores[Label.HOSTILE] >= 0.97
+    without = HybridClassifier(artefact(-9.0), CountingEncoder(), heads(), CountingEncoder(), "routed")
+    assert Label.HOSTILE not in without.classify_batch([threat])[0].labels
+
+
 def test_heads_round_trip_byte_for_byte(tmp_path: Path) -> None:
     original = heads()
     original.weights[3, 2] = 0.123456789
