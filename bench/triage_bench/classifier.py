@@ -390,7 +390,10 @@ def run_languages(corpus: Path, count: int, output: Path | None) -> str:
     settings = ClassifierSettings()
     english, mixed = language_texts(corpus, count)
     threads = settings.threads or None
-    classifiers = {mode: HybridClassifier.load(threads=threads, multilingual=mode) for mode in MODES}  # type: ignore[arg-type]
+    classifiers = {
+        mode: HybridClassifier.load(threads=threads, runtime=settings.runtime, multilingual=mode)  # type: ignore[arg-type]
+        for mode in MODES
+    }
     for classifier in classifiers.values():
         classifier.classify_batch(mixed[:BATCH])  # warm-up
     runs: dict[tuple[str, str], list[Measure]] = {}
@@ -421,7 +424,7 @@ def run_languages(corpus: Path, count: int, output: Path | None) -> str:
     # The Faust worker itself on the mixed stream, through the broker, routed: its resident memory.
     flagged = sum(bool(j.labels) for j in classifiers["routed"].classify_batch(mixed))
     os.environ["TRIAGE_CLASSIFIER_MULTILINGUAL"] = "routed"
-    worker = worker_measure(mixed, flagged, None)
+    worker = worker_measure(mixed, flagged, None, settings.runtime)
     lines = [
         "## Languages (`triage bench classifier --languages`)",
         "",
