@@ -139,7 +139,7 @@ OVERALL_URGENT_RECALL = 0.96
 OVERALL_URGENT_PRECISION = 0.80
 OVERALL_PRIVACY_RECALL = 0.85
 OVERALL_BENIGN_FLAGGED = 0.16
-OVERALL_MACRO_F1 = 0.79
+OVERALL_MACRO_F1 = 0.81
 
 
 def test_the_multilingual_test_split_meets_its_floors(routed: HybridClassifier) -> None:
