@@ -6,10 +6,10 @@ py3langid counts a text's byte n-gram features by walking a deterministic automa
 state of the longest suffix of the bytes read so far that begins some n-gram, and that state alone decides
 the feature counted there. So the walk can be replaced by looking suffixes up: `StateTable` recovers each
 state's string once, at load, by a breadth-first walk of the automaton (the shortest string that reaches a
-state is that state's own), keeps the strings sorted by length with each state's feature (about 1.3 MB),
-and for a text finds, at every byte, the longest suffix that is a state. The feature counts, and so the
-scores, are the walk's to the bit: `tests/unit/classifier/test_language.py` compares them on every text of
-the corpus, and `StateTable.check` verifies the premise on every transition of the automaton.
+state is that state's own), keeps the strings in one sorted array with each state's feature (1.2 MB), and
+for a text finds, at every byte, the longest suffix that is a state. The feature counts, and so the scores,
+are the walk's to the bit: `tests/unit/classifier/test_language.py` compares them on every text of the
+corpus, and `check` verifies the premise on every transition of the automaton.
 """
 
 from __future__ import annotations
