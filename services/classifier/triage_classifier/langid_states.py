@@ -21,7 +21,8 @@ import numpy as np
 from py3langid.langid import LanguageIdentifier
 
 _CHUNK = 4096  # states expanded at a time during the breadth-first walk: bounds its temporary arrays
-_LENGTH_SHIFT = np.uint64(56)  # a key's top byte holds its string's length, the rest the string (≤ 6 bytes)
+_MAX_BYTES = 6  # the longest n-gram a key holds: below the length byte, and never all ones like _NOTHING
+_LENGTH_SHIFT = np.uint64(56)  # a key's top byte holds its string's length, the rest the string
 _NOTHING = np.uint64((1 << 56) - 1)  # a window that starts before the text: no state's string
 
 
@@ -30,9 +31,7 @@ class StateTable:
     feature it counts (-1: none)."""
 
     def __init__(self, transitions: array, state_rows: array, outputs: list[int]) -> None:
-        rows = np.frombuffer(transitions, dtype=np.uint32).reshape(-1, 256)
-        state_row = np.frombuffer(state_rows, dtype=np.uint16 if state_rows.itemsize == 2 else np.uint32)
-        keys, depths = _state_strings(rows, state_row)
+        keys, depths = _state_strings(*_as_arrays(transitions, state_rows))
         feature = np.asarray(outputs, dtype=np.int32)
         if feature[0] != -1:
             raise ValueError("the automaton's start state counts a feature")
@@ -66,6 +65,13 @@ class StateTable:
         return Counter(counted[counted >= 0].tolist())
 
 
+def _as_arrays(transitions: array, state_rows: array) -> tuple[np.ndarray, np.ndarray]:
+    """py3langid's transition rows (distinct rows of 256 next states) and each state's row, as numpy views."""
+    rows = np.frombuffer(transitions, dtype=np.uint32).reshape(-1, 256)
+    state_row = np.frombuffer(state_rows, dtype=np.uint16 if state_rows.itemsize == 2 else np.uint32)
+    return rows, state_row
+
+
 def _state_strings(rows: np.ndarray, state_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each state's string (big-endian bytes in a uint64) and its length, by a breadth-first walk from the
     start state: the first string to reach a state is the shortest, which is the state's own."""
@@ -89,8 +95,8 @@ def _state_strings(rows: np.ndarray, state_row: np.ndarray) -> tuple[np.ndarray,
             depths[child] = depth
             keys[child] = keys[parents[new_parent[first]]] * np.uint64(256) + byte[first].astype(np.uint64)
             reached.append(child)
-        if reached and depth > 6:
-            raise ValueError("an n-gram longer than 6 bytes does not fit the table's keys")
+        if reached and depth > _MAX_BYTES:
+            raise ValueError(f"an n-gram longer than {_MAX_BYTES} bytes does not fit the table's keys")
         frontier = np.concatenate(reached) if reached else np.array([], dtype=np.int64)
     if (depths < 0).any():
         raise ValueError("the automaton has states its start state does not reach")
@@ -101,8 +107,7 @@ def check(transitions: array, state_rows: array) -> int:
     """Verify the premise of `StateTable` on every transition of the automaton: from the state of string t,
     byte b leads to the state of the longest suffix of t + b that is a state. Returns the transitions checked;
     raises ValueError at the first that disagrees. Seconds of work: a test's, not a worker's."""
-    rows = np.frombuffer(transitions, dtype=np.uint32).reshape(-1, 256)
-    state_row = np.frombuffer(state_rows, dtype=np.uint16 if state_rows.itemsize == 2 else np.uint32)
+    rows, state_row = _as_arrays(transitions, state_rows)
     keys, depths = _state_strings(rows, state_row)
     longest = int(depths.max())
     tables = []

@@ -98,20 +98,28 @@ def test_the_identifier_scores_every_corpus_comment_exactly_as_py3langid_does(re
         assert np.array_equal(identifier._decide(text), reference._decide(text)), text[:40]
 
 
-def test_the_state_tables_premise_holds_on_every_transition_of_the_automaton() -> None:
+@pytest.fixture(scope="module")
+def automaton() -> tuple[array[int], array[int]]:
+    """py3langid's transition rows and each state's row, as its model file holds them."""
     from py3langid.langid import MODEL_DIR, MODEL_FILE
     from py3langid.modelio import load_model
 
     _, _, _, transitions, state_rows, _ = load_model(MODEL_DIR / MODEL_FILE)
+    return transitions, state_rows
+
+
+def test_the_state_tables_premise_holds_on_every_transition_of_the_automaton(
+    automaton: tuple[array[int], array[int]],
+) -> None:
+    transitions, state_rows = automaton
 
     assert langid_states.check(transitions, state_rows) == len(state_rows) * 256
 
 
-def test_check_finds_a_transition_that_is_not_the_longest_suffix() -> None:
-    from py3langid.langid import MODEL_DIR, MODEL_FILE
-    from py3langid.modelio import load_model
-
-    _, _, _, transitions, state_rows, _ = load_model(MODEL_DIR / MODEL_FILE)
+def test_check_finds_a_transition_that_is_not_the_longest_suffix(
+    automaton: tuple[array[int], array[int]],
+) -> None:
+    transitions, state_rows = automaton
     rows = np.frombuffer(transitions, dtype=np.uint32).reshape(-1, 256).copy()
     start = int(state_rows[0])
     target = int(np.flatnonzero(rows[start] != 0)[0])
