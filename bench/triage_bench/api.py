@@ -265,13 +265,17 @@ def seed(database_url: str, count: int) -> tuple[float, float]:
                 chunk: list[str] = []
                 for row in rows:
                     chunk.append("\t".join(_copy_text(row.get(c), c in json_columns) for c in columns) + "\n")
-                    # each label row with its flag's status, as migration 0013's trigger would fill it
-                    labels += [f"{row['id']}\t{label}\t{row['status']}\n" for label in row["labels"]]
+                    # each label row with its flag's status and flagged time, as the API or migrations 0013
+                    # and 0014's triggers would fill them
+                    flagged_at = _copy_text(row["flagged_at"], False)
+                    labels += [
+                        f"{row['id']}\t{label}\t{row['status']}\t{flagged_at}\n" for label in row["labels"]
+                    ]
                     if len(chunk) == 2000:
                         copy.write("".join(chunk))
                         chunk = []
                 copy.write("".join(chunk))
-            with cursor.copy("COPY flag_labels (flag_id, label, status) FROM STDIN") as copy:
+            with cursor.copy("COPY flag_labels (flag_id, label, status, flagged_at) FROM STDIN") as copy:
                 for i in range(0, len(labels), 20_000):
                     copy.write("".join(labels[i : i + 20_000]))
         loaded = time.perf_counter() - started
@@ -324,7 +328,11 @@ def _insert_batch(connection: Any, batch: list[dict[str, Any]], insert: Any, fla
     connection.execute(insert(flag), batch)
     connection.execute(
         insert(label),
-        [{"flag_id": r["id"], "label": lb, "status": r["status"]} for r in batch for lb in r["labels"]],
+        [
+            {"flag_id": r["id"], "label": lb, "status": r["status"], "flagged_at": r["flagged_at"]}
+            for r in batch
+            for lb in r["labels"]
+        ],
     )
 
 

@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from triage_api import db as triage_db
 from triage_api.flags import service, sla
 from triage_api.flags.models import Flag
-from triage_api.flags.service import FlagPosition, FlagQuery, count_flags, counts_by_status, encode_cursor
+from triage_api.flags.service import (
+    FlagPosition,
+    FlagQuery,
+    QueueOrder,
+    count_flags,
+    counts_by_status,
+    encode_cursor,
+)
 from triage_bench.databases import alembic
 from triage_events import Label, Platform, Severity
 
@@ -346,7 +353,8 @@ def test_migration_0005_upgrades_and_downgrades(database_url: str) -> None:
     postgres = database_url.startswith("postgresql")
     alembic(database_url, "upgrade", "head")
     flags, labels = index_names(database_url, "flags"), index_names(database_url, "flag_labels")
-    assert flags >= NEW_FLAG_INDEXES and "ix_flag_labels_label_flag_id" in labels
+    # 0005's (label, flag_id) is (label, flagged_at, flag_id) since migration 0014
+    assert flags >= NEW_FLAG_INDEXES and "ix_flag_labels_label_flagged_at_flag_id" in labels
     assert ("ix_flags_text_trgm" in flags) is postgres
     assert ("st_flags_platform_account" in flags) is postgres
     assert not {"ix_flags_flagged_at", "ix_flags_status_flagged_at"} & flags
@@ -372,12 +380,18 @@ async def test_the_listing_queries_can_use_the_queue_indexes(database_url: str) 
             "ix_flags_status_flagged_at_id": FlagQuery(status="new", after=after),
             "ix_flags_assignee_flagged_at_id": FlagQuery(assignee="moderator-user", after=after),
             "ix_flags_flagged_at_id": FlagQuery(after=after),
+            # a label's page walks its label rows in flagged time (migration 0014), not every flag of a status
+            "ix_flag_labels_label_status_flagged_at_flag_id": FlagQuery(
+                label="spam", status="new", after=after
+            ),
+            "ix_flag_labels_label_flagged_at_flag_id": FlagQuery(label="urgent", order=QueueOrder.OLDEST),
         }
         if postgres:
             cases["ix_flags_text_trgm"] = FlagQuery(text="useless clowns")
         with desk.app.state.sessionmaker() as db:
             if postgres:
                 db.execute(text("ANALYZE flags"))
+                db.execute(text("ANALYZE flag_labels"))
                 db.execute(text("SET enable_seqscan = off"))
             for index, query in cases.items():
                 if index == "ix_flags_text_trgm":  # GIN gives bitmaps only: price out the ordered walk too

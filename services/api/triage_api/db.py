@@ -101,7 +101,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=10, json_deserializer=JSON_DESERIALIZER
+        url, pool_pre_ping=True, pool_size=20, max_overflow=10, json_deserializer=JSON_DESERIALIZER
     )
 
 

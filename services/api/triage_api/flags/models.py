@@ -142,10 +142,13 @@ class FlagLabel(Base):
     # Migration 0013. The flag's status, copied by the database's triggers (filled on insert when not given,
     # kept when the flag's status changes): a label + status filter and its count read one index, no join.
     status: Mapped[str | None] = mapped_column(String(16), default=None)
+    # Migration 0014. The flag's flagged time (never changes; filled on insert when not given): a page of one
+    # label, newest or oldest first, walks one of these indexes in order and stops after the page.
+    flagged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
     __table_args__ = (
-        Index("ix_flag_labels_label_flag_id", "label", "flag_id"),
-        Index("ix_flag_labels_label_status_flag_id", "label", "status", "flag_id"),
+        Index("ix_flag_labels_label_flagged_at_flag_id", "label", "flagged_at", "flag_id"),
+        Index("ix_flag_labels_label_status_flagged_at_flag_id", "label", "status", "flagged_at", "flag_id"),
     )
 
 

@@ -119,7 +119,13 @@ def apply(db: Session, router: Rerouter, event: FlagRaised) -> Result:
         setattr(flag, name, value)
     if content["labels"] != previous["labels"]:
         db.execute(delete(FlagLabel).where(FlagLabel.flag_id == flag.id))
-        db.execute(insert(FlagLabel), [{"flag_id": flag.id, "label": label} for label in content["labels"]])
+        db.execute(
+            insert(FlagLabel),
+            [
+                {"flag_id": flag.id, "label": label, "flagged_at": flag.flagged_at}
+                for label in content["labels"]
+            ],
+        )
     # Ids, labels and severities only: never the comment text (it may be PHI).
     record_by_classifier(
         db,

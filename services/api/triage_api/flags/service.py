@@ -54,7 +54,13 @@ def store_flags(
     rows = [flag_row(event, targets) for event in events]
     stored = [events[position] for position in insert_new(db, Flag, rows, "comment_key")]
     labels = [
-        {"flag_id": str(event.event_id), "label": label.value} for event in stored for label in event.labels
+        {
+            "flag_id": str(event.event_id),
+            "label": label.value,
+            "flagged_at": event.occurred_at.astimezone(UTC),
+        }
+        for event in stored
+        for label in event.labels
     ]
     if labels:
         db.execute(on_conflict_insert(db, FlagLabel).on_conflict_do_nothing(), labels)
@@ -216,11 +222,10 @@ def sort_keys(order: QueueOrder) -> list[tuple[ColumnElement[Any] | Instrumented
     return [(OPEN_RANK, True), (Flag.sla_due_at, False), (Flag.id, False)]
 
 
-def _after(position: FlagPosition) -> ColumnElement[bool]:
-    """Rows strictly after `position` in its order. One row comparison where every key runs the same way
-    (the index range scan of migration 0005); otherwise the lexicographic expansion: a smaller first key, or
-    an equal one and a smaller second key, and so on."""
-    keys = sort_keys(position.order)
+def _after(position: FlagPosition, keys: list[tuple[Any, bool]]) -> ColumnElement[bool]:
+    """Rows strictly after `position` in its order, sorted by `keys` (its order's). One row comparison where
+    every key runs the same way (the index range scan of migration 0005); otherwise the lexicographic
+    expansion: a smaller first key, or an equal one and a smaller second key, and so on."""
     bounds = [literal(v, c.type) for (c, _), v in zip(keys, position.values(), strict=True)]
     if len({descending for _, descending in keys}) == 1:
         row, bound = tuple_(*(c for c, _ in keys)), tuple_(*bounds)
@@ -413,12 +418,25 @@ class FlagListing:
     next_cursor: str | None  # where the next page starts (`encode_cursor`); None on the last page
 
 
+def _label_rows(query: FlagQuery) -> list[ColumnElement[bool]]:
+    """The label rows of `query.label`, and of `query.status` when given (the rows carry their flag's status,
+    migration 0013)."""
+    conditions = [FlagLabel.label == query.label]
+    if query.status:
+        conditions.append(FlagLabel.status == query.status)
+    return conditions
+
+
+def _by_label(query: FlagQuery) -> bool:
+    """Whether a page walks the label rows' index (migration 0014) rather than the flags': one label, in flagged
+    time. The label's rows then come in the page's order; filtering `flags` by the label would have to find
+    them all and sort them (tens of thousands at 1,000,000 flags)."""
+    return bool(query.label) and query.order in (QueueOrder.NEWEST, QueueOrder.OLDEST)
+
+
 def _filtered(query: FlagQuery, statement: Select) -> Select:  # type: ignore[type-arg]
     if query.label:
-        labelled = select(FlagLabel.flag_id).where(FlagLabel.label == query.label)
-        if query.status:  # the label rows carry their flag's status (migration 0013): fewer ids to match
-            labelled = labelled.where(FlagLabel.status == query.status)
-        statement = statement.where(Flag.id.in_(labelled))
+        statement = statement.where(Flag.id.in_(select(FlagLabel.flag_id).where(*_label_rows(query))))
     if query.status:
         statement = statement.where(Flag.status == query.status)
     if query.severity:
@@ -455,10 +473,9 @@ def count_flags(db: Session, query: FlagQuery, cap: int | None = None) -> Count:
     cap = COUNT_CAP if cap is None else cap
     if query.label and replace(query, label=None, status=None, after=None, offset=0) == _no_filter(query):
         # A label, with or without a status: counted in the label rows' index alone (migration 0013).
-        labelled = select(literal(1)).select_from(FlagLabel).where(FlagLabel.label == query.label)
-        if query.status:
-            labelled = labelled.where(FlagLabel.status == query.status)
-        matching = labelled.limit(cap + 1).subquery()
+        matching = (
+            select(literal(1)).select_from(FlagLabel).where(*_label_rows(query)).limit(cap + 1).subquery()
+        )
     else:
         matching = _filtered(query, select(literal(1)).select_from(Flag)).limit(cap + 1).subquery()
     counted = db.scalar(select(func.count()).select_from(matching)) or 0
@@ -469,14 +486,22 @@ def page_statement(query: FlagQuery, columns: Sequence[InstrumentedAttribute[Any
     """One page in the query's order (`sort_keys`), plus one row to tell whether more follow: from
     `query.after` when given (keyset: the same index range scan at any depth), else from `query.offset` rows
     in (the database reads and drops them all). Whole flags, or only `columns` when given."""
-    statement = _filtered(query, select(*columns) if columns else select(Flag))
+    statement = select(*columns) if columns else select(Flag)
+    keys = sort_keys(query.order)
+    if _by_label(query):
+        # The label's rows in flagged time, each joined to its flag; `flag_labels.flagged_at` and `flag_id` are
+        # the flag's own `flagged_at` and `id`, so the order and the cursors are the same.
+        statement = statement.select_from(FlagLabel).join(Flag, Flag.id == FlagLabel.flag_id)
+        statement = _filtered(replace(query, label=None, status=None), statement.where(*_label_rows(query)))
+        newest = query.order is QueueOrder.NEWEST
+        keys = [(FlagLabel.flagged_at, newest), (FlagLabel.flag_id, newest)]
+    else:
+        statement = _filtered(query, statement)
     if query.after is not None:
-        statement = statement.where(_after(query.after))
+        statement = statement.where(_after(query.after, keys))
     elif query.offset:
         statement = statement.offset(query.offset)
-    ordering = [
-        column.desc() if descending else column.asc() for column, descending in sort_keys(query.order)
-    ]
+    ordering = [column.desc() if descending else column.asc() for column, descending in keys]
     return statement.order_by(*ordering).limit(query.limit + 1)
 
 
