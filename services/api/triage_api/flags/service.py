@@ -471,14 +471,20 @@ def _no_filter(query: FlagQuery) -> FlagQuery:
 def count_flags(db: Session, query: FlagQuery, cap: int | None = None) -> Count:
     """How many flags match, counting at most `cap + 1` of them (an index scan bounded by the cap)."""
     cap = COUNT_CAP if cap is None else cap
+    return _capped(db.scalar(_count_statement(query, cap)) or 0, cap)
+
+
+def _count_statement(query: FlagQuery, cap: int) -> Select:  # type: ignore[type-arg]
+    """The number of matching flags, up to `cap + 1`."""
     if query.label and replace(query, label=None, status=None, after=None, offset=0) == _no_filter(query):
         # A label, with or without a status: counted in the label rows' index alone (migration 0013).
-        matching = (
-            select(literal(1)).select_from(FlagLabel).where(*_label_rows(query)).limit(cap + 1).subquery()
-        )
+        matching = select(literal(1)).select_from(FlagLabel).where(*_label_rows(query))
     else:
-        matching = _filtered(query, select(literal(1)).select_from(Flag)).limit(cap + 1).subquery()
-    counted = db.scalar(select(func.count()).select_from(matching)) or 0
+        matching = _filtered(query, select(literal(1)).select_from(Flag))
+    return select(func.count()).select_from(matching.limit(cap + 1).subquery())
+
+
+def _capped(counted: int, cap: int) -> Count:
     return Count(cap, capped=True) if counted > cap else Count(counted)
 
 
@@ -527,14 +533,22 @@ def list_flags(
         missing = [c.key for c in POSITION_COLUMNS if c.key not in asked]
         if missing:
             raise ValueError(f"a listing by columns needs {', '.join(missing)} for its cursor")
-        rows: list[Any] = list(db.execute(page_statement(query, columns)).all())
-    else:
-        rows = list(db.scalars(page_statement(query)).all())
+    statement = page_statement(query, columns)
+    if count:  # the capped count rides along as a last column (one statement; the database counts once)
+        statement = statement.add_columns(_count_statement(query, COUNT_CAP).scalar_subquery())
+    result = db.execute(statement).all()
+    rows: list[Any] = list(result) if columns else [row[0] for row in result]
+    if not count:
+        total = Count(0)
+    elif result:
+        total = _capped(result[0][-1], COUNT_CAP)
+    else:  # an empty page: nothing matches, unless the page starts past the last match
+        total = count_flags(db, query) if query.after is not None or query.offset else Count(0)
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
     return FlagListing(
         rows=rows,
-        total=count_flags(db, query) if count else Count(0),
+        total=total,
         has_more=has_more,
         next_cursor=encode_cursor(FlagPosition.of(rows[-1], query.order), query) if has_more else None,
     )
