@@ -192,6 +192,13 @@ async def test_offset_pages_still_work_and_lead_to_cursors(database_url: str) ->
         via_cursor = await get_page(desk, limit=3, cursor=second["next_cursor"])
         assert [i["id"] for i in via_cursor["items"]] == want[6:]
         assert via_cursor["next_cursor"] is None and via_cursor["next_offset"] is None
+        # The count rides with the page's rows; a page past the last match still counts every match.
+        assert [p["total"] for p in (first, second, via_cursor)] == [7, 7, 7]
+        assert (await get_page(desk, limit=3, offset=7)) | {"items": None} == {
+            "items": None, "total": 7, "total_capped": False, "limit": 3, "offset": 7, "next_offset": None,
+            "next_cursor": None,
+        }  # fmt: skip
+        assert (await get_page(desk, label="privacy"))["total"] == 0
         r = await desk.client.get("/api/flags", params={"limit": 3}, headers=desk.auth("viewer"))
         link = r.headers["link"]
         assert link.endswith('>; rel="next"') and f"cursor={r.json()['next_cursor']}" in link
