@@ -43,10 +43,33 @@ def flag_statuses(database_url: str) -> dict[str, str]:
         engine.dispose()
 
 
+def label_times(database_url: str) -> dict[tuple[str, str], datetime | None]:
+    engine = triage_db.make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(FlagLabel.flag_id, FlagLabel.label, FlagLabel.flagged_at)).all()
+            return {(flag_id, label): at and triage_db.as_utc(at) for flag_id, label, at in rows}
+    finally:
+        engine.dispose()
+
+
+def flag_times(database_url: str) -> dict[str, datetime]:
+    engine = triage_db.make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(select(Flag.id, Flag.flagged_at)).all()
+            return {flag_id: triage_db.as_utc(at) for flag_id, at in rows}
+    finally:
+        engine.dispose()
+
+
 def in_step(database_url: str) -> None:
+    """Every label row has its flag's status (migration 0013) and flagged time (0014)."""
     flags = flag_statuses(database_url)
     labels = label_statuses(database_url)
     assert labels and all(status == flags[flag_id] for (flag_id, _), status in labels.items()), labels
+    times = flag_times(database_url)
+    assert all(at == times[flag_id] for (flag_id, _), at in label_times(database_url).items())
 
 
 async def test_label_rows_follow_their_flags_status_and_serve_the_count(database_url: str) -> None:
@@ -122,6 +145,50 @@ def test_migration_0013_backfills_and_downgrades(database_url: str) -> None:
             assert connection.scalar(select(Flag.status).where(Flag.id == "flag-1")) == "new"
         alembic(database_url, "upgrade", "head")
         assert label_statuses(database_url)[("flag-1", "hostile")] == "new"
+    finally:
+        engine.dispose()
+
+
+def test_migration_0014_backfills_fills_and_downgrades(database_url: str) -> None:
+    alembic(database_url, "upgrade", "0013")
+    engine = triage_db.make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            for n in range(3):
+                # `flags` is the same at 0013 as at head (0014 changes only `flag_labels`)
+                connection.execute(
+                    insert(Flag.__table__),
+                    {
+                        "id": f"flag-{n}", "comment_key": f"k-{n}", "platform": "facebook", "account_id": "a",
+                        "account_handle": "@a", "platform_comment_id": f"c-{n}", "kind": "comment",
+                        "author_id": "u", "author_handle": "u", "commented_at": T0,
+                        "flagged_at": T0 + timedelta(minutes=n), "stored_at": T0, "labels": ["spam"],
+                        "primary_label": "spam", "scores": {}, "severity": "low", "severity_rank": 0,
+                        "evidence": [], "model_version": "m", "suggested_templates": [], "status": "new",
+                    },
+                )  # fmt: skip
+                connection.execute(
+                    text("INSERT INTO flag_labels (flag_id, label) VALUES (:i, 'spam')"), {"i": f"flag-{n}"}
+                )
+        alembic(database_url, "upgrade", "head")
+        in_step(database_url)  # backfilled
+        with engine.begin() as connection:  # a writer that gives no time: the trigger fills it
+            connection.execute(text("INSERT INTO flag_labels (flag_id, label) VALUES ('flag-2', 'hostile')"))
+        in_step(database_url)
+        assert label_times(database_url)[("flag-2", "hostile")] == T0 + timedelta(minutes=2)
+        indexes = {str(i["name"]) for i in inspect(engine).get_indexes("flag_labels")}
+        assert {
+            "ix_flag_labels_label_flagged_at_flag_id",
+            "ix_flag_labels_label_status_flagged_at_flag_id",
+        } <= indexes
+        alembic(database_url, "downgrade", "0013")
+        assert "flagged_at" not in {c["name"] for c in inspect(engine).get_columns("flag_labels")}
+        indexes = {str(i["name"]) for i in inspect(engine).get_indexes("flag_labels")}
+        assert {"ix_flag_labels_label_flag_id", "ix_flag_labels_label_status_flag_id"} <= indexes
+        with engine.begin() as connection:  # without the column, its trigger must be gone too
+            connection.execute(text("INSERT INTO flag_labels (flag_id, label) VALUES ('flag-1', 'urgent')"))
+        alembic(database_url, "upgrade", "head")
+        assert label_times(database_url)[("flag-1", "urgent")] == T0 + timedelta(minutes=1)
     finally:
         engine.dispose()
 
