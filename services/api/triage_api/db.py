@@ -100,6 +100,8 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    # 20 kept open: with more requests in flight than kept connections, each returned overflow connection is
+    # closed and the next request opens a new one (a new PostgreSQL backend); 16 at once is a busy desk.
     return create_engine(
         url, pool_pre_ping=True, pool_size=20, max_overflow=10, json_deserializer=JSON_DESERIALIZER
     )

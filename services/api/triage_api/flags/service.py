@@ -526,8 +526,9 @@ def list_flags(
 ) -> FlagListing:
     """A page of the queue (see `page_statement`), with the matching count bounded by `COUNT_CAP`.
 
-    The rows are `Flag`s, or with `columns` (which must include `POSITION_COLUMNS`) plain rows of those:
-    building a page of ORM objects costs several times more CPU than reading its rows."""
+    The rows are `Flag`s, or with `columns` (which must include `POSITION_COLUMNS`) plain rows of those (and,
+    when counting, the count as a last, unnamed column): building a page of ORM objects costs several times
+    more CPU than reading its rows."""
     if columns:
         asked = {c.key for c in columns}  # by name: `in` would compare columns as SQL expressions (slow)
         missing = [c.key for c in POSITION_COLUMNS if c.key not in asked]
