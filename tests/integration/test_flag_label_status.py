@@ -6,6 +6,7 @@ On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, insert, inspect, select, text, update
@@ -24,43 +25,31 @@ pytestmark = pytest.mark.integration
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-def label_statuses(database_url: str) -> dict[tuple[str, str], str | None]:
+def read(database_url: str, statement: Any) -> list[Any]:
     engine = triage_db.make_engine(database_url)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(text("SELECT flag_id, label, status FROM flag_labels")).all()
-            return {(flag_id, label): status for flag_id, label, status in rows}
+            return list(connection.execute(statement).all())
     finally:
         engine.dispose()
+
+
+def label_statuses(database_url: str) -> dict[tuple[str, str], str | None]:
+    rows = read(database_url, select(FlagLabel.flag_id, FlagLabel.label, FlagLabel.status))
+    return {(flag_id, label): status for flag_id, label, status in rows}
 
 
 def flag_statuses(database_url: str) -> dict[str, str]:
-    engine = triage_db.make_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            return {i: s for i, s in connection.execute(text("SELECT id, status FROM flags")).all()}
-    finally:
-        engine.dispose()
+    return dict(read(database_url, select(Flag.id, Flag.status)))
 
 
 def label_times(database_url: str) -> dict[tuple[str, str], datetime | None]:
-    engine = triage_db.make_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(select(FlagLabel.flag_id, FlagLabel.label, FlagLabel.flagged_at)).all()
-            return {(flag_id, label): at and triage_db.as_utc(at) for flag_id, label, at in rows}
-    finally:
-        engine.dispose()
+    rows = read(database_url, select(FlagLabel.flag_id, FlagLabel.label, FlagLabel.flagged_at))
+    return {(flag_id, label): at and triage_db.as_utc(at) for flag_id, label, at in rows}
 
 
 def flag_times(database_url: str) -> dict[str, datetime]:
-    engine = triage_db.make_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(select(Flag.id, Flag.flagged_at)).all()
-            return {flag_id: triage_db.as_utc(at) for flag_id, at in rows}
-    finally:
-        engine.dispose()
+    return {i: triage_db.as_utc(at) for i, at in read(database_url, select(Flag.id, Flag.flagged_at))}
 
 
 def in_step(database_url: str) -> None:
