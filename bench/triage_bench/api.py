@@ -196,10 +196,13 @@ def bench_database(kind: str, work: Path, name: str = "bench") -> Iterator[str]:
 
 def without_queue_indexes(database_url: str) -> None:
     """The reference schema: the newest revision (the columns the code reads), less what migration 0005 added
-    for the queue (its `downgrade`, run alone): the indexes of revision 0004 for the listing."""
+    for the queue (its `downgrade`, run alone): the indexes of revision 0004 for the listing. Migration 0014
+    replaced 0005's (label, flag_id) with its own (label, flagged_at, flag_id), which stays like the other later
+    migrations' indexes; the one 0005's downgrade drops is put back first."""
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
     from alembic.script import ScriptDirectory
+    from sqlalchemy import text
     from triage_api import db
 
     migration = ScriptDirectory.from_config(db.migrations_config()).get_revision(QUEUE_INDEXES_REVISION)
@@ -207,6 +210,9 @@ def without_queue_indexes(database_url: str) -> None:
     engine = db.make_engine(database_url)
     try:
         with engine.begin() as connection, Operations.context(MigrationContext.configure(connection)):
+            connection.execute(
+                text("CREATE INDEX ix_flag_labels_label_flag_id ON flag_labels (label, flag_id)")
+            )
             migration.module.downgrade()
     finally:
         engine.dispose()
