@@ -52,15 +52,13 @@ def store_flags(
     INSERT … ON CONFLICT DO NOTHING RETURNING) and their labels.
     """
     rows = [flag_row(event, targets) for event in events]
-    stored = [events[position] for position in insert_new(db, Flag, rows, "comment_key")]
+    inserted = insert_new(db, Flag, rows, "comment_key")
+    stored = [events[position] for position in inserted]
+    # Each label row copies its flag row's id and flagged time (migration 0014).
     labels = [
-        {
-            "flag_id": str(event.event_id),
-            "label": label.value,
-            "flagged_at": event.occurred_at.astimezone(UTC),
-        }
-        for event in stored
-        for label in event.labels
+        {"flag_id": rows[position]["id"], "label": label.value, "flagged_at": rows[position]["flagged_at"]}
+        for position in inserted
+        for label in events[position].labels
     ]
     if labels:
         db.execute(on_conflict_insert(db, FlagLabel).on_conflict_do_nothing(), labels)
