@@ -37,13 +37,15 @@ RULES = (
             r"jump|hang myself|overdose|not wake up)",
             r"\bkill(?:ing)? myself\b",
             r"\b(?:end|ending) (?:it all|my life)\b",
-            r"\bsuicid(?:e|al)\b.{0,40}\b(?:tonight|today|now|note|plan)\b",
+            # A past crisis told as recovered ("my suicidal period last year, in a good place now") is not one now.
+            r"\bsuicid(?:e|al)\b(?!.{0,60}\b(?:last (?:year|month|spring|summer|fall|winter)|years? ago|"
+            r"in a good place|prevention|awareness)\b).{0,40}\b(?:tonight|today|now|note|plan)\b",
             r"\b(?:won'?t|will not) be (?:here|alive|around) (?:tomorrow|much longer|by morning)\b",
             r"\b(?:goodbye|bye) (?:everyone|world|all)\b",
-            r"\b(?:don'?t|do not) want to (?:be here|be alive|live|wake up)\b.{0,30}\b(?:anymore|tonight|now)\b",
+            r"\b(?:don'?t|do not) (?:want to|wanna) (?:be here|be alive|exist|live|wake up)\b.{0,30}\b(?:anymore|any more|no more|tonight|now)\b",
             r"\btonight (?:is|'s) the night\b",
             r"\b(?:me quiero|quiero) (?:morir|matar)\b(?! de (?:risa|verg[uü]enza|hambre|sue[ñn]o|calor|fr[ií]o|ganas))|"
-            r"\bquitarme la vida\b|\bsuicidarme\b|\bmatarme\b",
+            r"(?<!intent[eé] )\bquitarme la vida\b|\bsuicidarme\b|\bmatarme\b",
             r"\bya no (?:quiero|aguanto) (?:vivir|m[aá]s)\b|\bno quiero (?:seguir )?viviendo\b",
             *phrases("urgent.suicidal_intent"),
         ),
