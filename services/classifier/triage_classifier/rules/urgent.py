@@ -114,6 +114,8 @@ RULES = (
             r"\b(?:car|bus|ambulance|carro|auto)\b.{0,30}\b(?:crash(?:ed)?|hit|chocó|atropell\w+)\b.{0,40}\b(?:now|"
             r"just|ahora|trapped|atrapad\w+)\b",
             r"\bactive shooter\b|\bshots? fired\b|\bsomeone (?:has|with) a gun\b|\balguien (?:tiene|con) un arma\b",
+            r"\b(?:waving|brandishing) (?:a|his|her|their) (?:gun|knife|pistol|rifle)\b|\bpointing a (?:gun|knife) at "
+            r"(?:people|everyone|us|staff|patients|the nurses)\b",
         ),
         "fire, accident or attack with people at risk",
         strong=True,
