@@ -3,7 +3,10 @@ how well it labels fresh comments, the evidence behind each label, batching, and
 
 from __future__ import annotations
 
+import io
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +14,7 @@ from triage_classifier.features import FEATURE_NAMES
 from triage_classifier.hybrid import HybridClassifier
 from triage_classifier.interface import Judgement
 from triage_classifier.normalise import normalise
+from triage_classifier.offline import evaluate_stream
 from triage_classifier.policy import LABELS
 from triage_classifier.rules import ALL_RULES
 from triage_events import Label, Severity
@@ -265,3 +269,29 @@ def test_the_encoder_applies_the_lora_delta(hybrid_classifier: HybridClassifier)
     assert np.all(cosine < 0.999), cosine
     assert np.allclose(rebuilt, tuned, atol=1e-5)
     assert np.allclose(np.linalg.norm(tuned, axis=1), 1.0, atol=1e-5)
+
+
+# --- the register of real posts ---------------------------------------------------------------------------
+
+# The test split's items marked "register": "real" (lowercase, run-on, slang; written apart from the rules and
+# never trained on). Floors at what the shipped classifier reaches (docs/model.md, "The real register"); the
+# issue's target is urgent recall >= 0.97 in every language.
+REGISTER_URGENT_RECALL = 0.84
+REGISTER_BENIGN_FLAGGED = 0.04
+
+
+def test_the_real_register_in_the_test_split_meets_its_floors(hybrid_classifier: HybridClassifier) -> None:
+    corpus = Path(__file__).parents[2] / "data" / "corpus" / "test.jsonl"
+    items = [
+        item
+        for item in map(json.loads, corpus.read_text(encoding="utf-8").splitlines())
+        if "register" in item
+    ]
+    source = io.StringIO("".join(json.dumps(item) + "\n" for item in items))
+
+    report = evaluate_stream(hybrid_classifier, source)
+
+    assert report["per_label"]["urgent"]["support"] >= 35
+    assert report["per_label"]["urgent"]["recall"] >= REGISTER_URGENT_RECALL
+    assert report["per_label"]["urgent"]["precision"] >= 0.9
+    assert report["benign_flagged"] <= REGISTER_BENIGN_FLAGGED
