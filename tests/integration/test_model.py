@@ -274,8 +274,8 @@ def test_the_encoder_applies_the_lora_delta(hybrid_classifier: HybridClassifier)
 # --- the register of real posts ---------------------------------------------------------------------------
 
 # The test split's items marked "register": "real" (lowercase, run-on, slang; written apart from the rules and
-# never trained on). Floors at what the shipped classifier reaches (docs/model.md, "The register of real posts"); the
-# issue's target is urgent recall >= 0.97 in every language.
+# never trained on). Floors at what the shipped classifier reaches (docs/model.md, "The register of real
+# posts"); the issue's target is urgent recall >= 0.97 in every language.
 REGISTER_URGENT_RECALL = 0.84
 REGISTER_BENIGN_FLAGGED = 0.04
 

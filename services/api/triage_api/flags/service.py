@@ -53,7 +53,6 @@ def store_flags(
     """
     rows = [flag_row(event, targets) for event in events]
     inserted = insert_new(db, Flag, rows, "comment_key")
-    stored = [events[position] for position in inserted]
     # Each label row copies its flag row's id and flagged time (migration 0014).
     labels = [
         {"flag_id": rows[position]["id"], "label": label.value, "flagged_at": rows[position]["flagged_at"]}
@@ -63,8 +62,8 @@ def store_flags(
     if labels:
         db.execute(on_conflict_insert(db, FlagLabel).on_conflict_do_nothing(), labels)
     if inserted_events is not None:
-        inserted_events.extend(stored)
-    return len(stored)
+        inserted_events.extend(events[position] for position in inserted)
+    return len(inserted)
 
 
 def verdict_fields(event: FlagRaised) -> dict[str, Any]:

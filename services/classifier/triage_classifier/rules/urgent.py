@@ -42,7 +42,8 @@ RULES = (
             r"in a good place|prevention|awareness)\b).{0,40}\b(?:tonight|today|now|note|plan)\b",
             r"\b(?:won'?t|will not) be (?:here|alive|around) (?:tomorrow|much longer|by morning)\b",
             r"\b(?:goodbye|bye) (?:everyone|world|all)\b",
-            r"\b(?:don'?t|do not) (?:want to|wanna) (?:be here|be alive|exist|live|wake up)\b.{0,30}\b(?:anymore|any more|no more|tonight|now)\b",
+            r"\b(?:don'?t|do not) (?:want to|wanna) (?:be here|be alive|exist|live|wake up)\b.{0,30}"
+            r"\b(?:anymore|any more|no more|tonight|now)\b",
             r"\btonight (?:is|'s) the night\b",
             r"\b(?:me quiero|quiero) (?:morir|matar)\b(?! de (?:risa|verg[uü]enza|hambre|sue[ñn]o|calor|fr[ií]o|ganas))|"
             r"(?<!intent[eé] )\bquitarme la vida\b|\bsuicidarme\b|\bmatarme\b",
