@@ -65,8 +65,9 @@ def write_model_report(artefact: Artefact, corpus: Path, output: Path) -> None:
         "offline, mean-pooled and L2-normalised, inputs truncated at 128 tokens, batches sorted by length.",
         "- **Fine-tuning**: LoRA adapters (rank 16 on the attention and feed-forward projections) trained "
         "jointly with a multi-label head on the training split (and, when present, capped samples of the "
-        "public data sets at half weight), on one GPU in under two minutes "
-        "(`python -m triage_classifier.training.finetune`; CPU works, slowly). The adapters are stored as "
+        "public data sets at half weight), on one GPU in under two minutes or on two CPU cores in about 40 "
+        "(`python -m triage_classifier.training.finetune`; its report is `artefacts/finetune-report.json`). "
+        "The adapters are stored as "
         "their low-rank factors in fp16 (`encoder_delta.npz`, about 1.2 MB) and added to the packaged base "
         "weights at load time, so inference needs neither peft nor a GPU.",
         "- **Heads**: one logistic regression per label over [embedding, guideline-rule features, profanity "
@@ -88,7 +89,9 @@ def write_model_report(artefact: Artefact, corpus: Path, output: Path) -> None:
         "`data/corpus/{train,validation,test}.jsonl`: the project's own hand-written comments on hospital "
         "accounts, following `LABELS.md`, with many hard negatives (debunks, civil complaints, figures of "
         "speech, service questions, praise naming staff, awareness posts), multi-label items, typos, slang, "
-        "emoji and a Spanish share. Split deterministically, stratified by label combination and language.",
+        "emoji and a Spanish share. Split deterministically, stratified by label combination and language. "
+        "Items marked `\"register\": \"real\"` are written as people in crisis really post (lowercase, "
+        "run-on, slang, typos): see \"The register of real posts\" below.",
         "",
         *_corpus_table(corpus),
         "",

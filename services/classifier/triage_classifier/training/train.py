@@ -83,11 +83,16 @@ def probabilities(data: Encoded, coef: np.ndarray, bias: np.ndarray, override: s
     return probs
 
 
+# A strong rule always floors these labels: the recall-first ones (an MRN or an overdose pattern must never be
+# outvoted) and hostile, whose strong rules are threats and harassment, hostile whatever else a comment says
+# (LABELS.md). The e5 route takes the same floors (`HybridClassifier`).
+ALWAYS_FLOORED = frozenset(RECALL_FIRST) | {"hostile"}
+
+
 def calibrate(validation: Encoded, coef: np.ndarray, bias: np.ndarray) -> tuple[dict[str, float], set[str]]:
-    """Thresholds per label, and the labels where a strong rule is a floor on the score: always for the
-    recall-first labels (an MRN or an overdose pattern must never be outvoted), elsewhere where it helps
-    on validation."""
-    override: set[str] = set(RECALL_FIRST)
+    """Thresholds per label, and the labels where a strong rule is a floor on the score: always for
+    `ALWAYS_FLOORED`, elsewhere where it helps on validation."""
+    override: set[str] = set(ALWAYS_FLOORED)
     for j, label in enumerate(LABEL_NAMES):
         if label in override:
             continue
