@@ -30,7 +30,7 @@ from tests.integration.desk_support import FakePublisher, desk_settings
 pytestmark = pytest.mark.integration
 
 # A farewell the bundled model scores far below every threshold: what a person on the desk has to catch.
-MISSED = "thank you for everything nurses, tell my kids I loved them"
+MISSED = "nurses thank you for everything, tell my kids i loved them"
 PAGE_DEADLINE = 10.0
 
 
