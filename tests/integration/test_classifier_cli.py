@@ -378,5 +378,8 @@ def test_train_frozen_writes_an_artefact_and_is_deterministic_for_a_seed(tmp_pat
     assert first.labels == LABEL_NAMES
     assert first.metrics["train_items"] == 21
     assert first.metrics["test"]["items"] == 21
+    recheck = first.metrics["int8_recheck"]  # measured on the 63 comments the heads saw
+    assert recheck["comments"] == 63
+    assert first.recheck_margin == recheck["margin"] >= recheck["widest_crossing"]
     assert set(first.metrics["test"]["per_label"]) == set(LABEL_NAMES)
     assert (DEFAULT_DIR / "artefact.json").read_bytes() == bundled  # the bundled artefact is untouched

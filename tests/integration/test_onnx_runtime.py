@@ -125,8 +125,9 @@ def test_onnx_int8_with_its_float_recheck_meets_the_bar_with_the_float_labels(
     test_texts_and_gold: tuple[list[str], np.ndarray],
 ) -> None:
     """int8 alone moves a few test comments across a threshold; with the float re-check of the comments it
-    leaves near one, it gives the float runtime's labels on the test split, re-judging only a minority (26 %
-    of the test split for the heads of 2026-12-07, whose register items sit near the thresholds more often)."""
+    leaves near one (within the margin `triage train` measured for these heads), it gives the float runtime's
+    labels on the test split, re-judging about the share of comments training measured (the test split's
+    register items sit near the thresholds a little more often than the corpus as a whole)."""
     texts, gold = test_texts_and_gold
     int8 = HybridClassifier.load(runtime="onnx-int8", threads=2, cache_dir=onnx_cache)
     assert int8.precise is not None
@@ -134,7 +135,9 @@ def test_onnx_int8_with_its_float_recheck_meets_the_bar_with_the_float_labels(
     assert metrics["macro_f1"] >= torch_metrics["macro_f1"] - 0.005, (metrics["macro_f1"], torch_metrics)
     for name in NAMES:
         assert metrics["per_label"][name]["recall"] >= torch_metrics["per_label"][name]["recall"] - 0.01, name
-    assert 0 < int8.rechecked < 0.3 * len(texts), int8.rechecked
+    measured = int8.artefact.metrics["int8_recheck"]
+    assert int8.recheck_margin == measured["margin"]
+    assert 0 < int8.rechecked < 1.5 * measured["rechecked_share"] * len(texts), int8.rechecked
 
     fp32 = HybridClassifier.load(runtime="onnx", threads=2, cache_dir=onnx_cache)
     got = [j.labels for j in int8.classify_batch(texts)]

@@ -24,6 +24,7 @@ class Artefact:
     seed: int
     metrics: dict[str, Any] = field(default_factory=dict)
     encoder: dict[str, Any] = field(default_factory=dict)  # base model, fine-tuning recipe
+    recheck_margin: float | None = None  # int8 logits this near a threshold are judged in float again
     weights: np.ndarray | None = None  # (inputs, labels)
     bias: np.ndarray | None = None  # (labels,)
     delta: dict[str, np.ndarray] = field(default_factory=dict)

@@ -49,12 +49,11 @@ def logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1.0 - p))  # type: ignore[no-any-return]
 
 
-# On the int8 runtime, a comment whose int8 logits come within this of any label's threshold is encoded again
-# in float and judged on those logits. Measured for the shipped heads (minilm-l6-lora-20261207) on the 3,784
-# English and Spanish corpus comments: int8 moves logits by up to 2.5 and 72 comments across a threshold, every
-# one of them with its int8 logit within 1.5 of it; about 22 % of comments fall inside this band
-# (docs/benchmarks.md, "The margin for the heads of 2026-12-07"). Heads trained again need it measured again.
-RECHECK_MARGIN = 2.0
+# On the int8 runtime, a comment whose int8 logits come within the artefact's `recheck_margin` of any label's
+# threshold is encoded again in float and judged on those logits; `triage train` measures the margin for the
+# heads it fits (`training.recheck`). An artefact trained before that carries none and gets this one, wide
+# enough for every head trained so far (docs/benchmarks.md, "The margin for the heads of 2026-12-07").
+UNMEASURED_RECHECK_MARGIN = 3.0
 
 
 Route = str  # "minilm", "e5" or "rules": who judges a comment
@@ -88,6 +87,7 @@ class HybridClassifier:
             [artefact.thresholds[label.value] for label in self.labels], dtype=np.float32
         )
         self._threshold_logits = logit(self.thresholds.astype(np.float64))
+        self.recheck_margin = artefact.recheck_margin or UNMEASURED_RECHECK_MARGIN
         self._override = np.array([label.value in artefact.rule_override for label in self.labels])
         if self.heads is not None:
             if self.heads.labels != artefact.labels:
@@ -145,7 +145,7 @@ class HybridClassifier:
         features, hits = extract([r.view for r in readings])
         logits = self._logits(self.encoder.encode(views, batch_size=batch_size), features)
         if self.precise is not None:
-            near = np.abs(logits - self._threshold_logits).min(axis=1) < RECHECK_MARGIN
+            near = np.abs(logits - self._threshold_logits).min(axis=1) < self.recheck_margin
             rows = np.flatnonzero(near)
             if len(rows):
                 again = self.precise.encode([views[i] for i in rows], batch_size=batch_size)

@@ -10,7 +10,7 @@ deterministic and can run wherever the classifier runs. `int8` then quantises th
 channel) and the embedding tables with ONNX Runtime's dynamic quantisation; activations are quantised per
 batch at run time. `fp32-words16` is the float graph with its word table stored in float16 and widened after
 the lookup: half of the table's 45 MiB, and embeddings within cosine 0.99999 of the float graph's (the int8
-runtime's re-check, `hybrid.RECHECK_MARGIN`).
+runtime's re-check, the artefact's `recheck_margin`).
 """
 
 from __future__ import annotations

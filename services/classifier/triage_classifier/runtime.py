@@ -5,8 +5,8 @@
 - `onnx-int8` (the default): the same graph with int8 weights (dynamic quantisation), about twice as fast.
   Alone it moves some comments across a threshold, so the classifier loads the float graph beside it (its word
   table in float16, `fp32-words16`) and judges again in float every comment int8 leaves near a threshold
-  (`hybrid.RECHECK_MARGIN`): the float path's labels on every corpus comment, the worker about 1.35 times as
-  fast, for some memory (docs/benchmarks.md).
+  (the artefact's `recheck_margin`, measured by `triage train`): the float path's labels on every corpus
+  comment, the worker about 1.35 times as fast, for some memory (docs/benchmarks.md).
 - `torch`: the training-time encoder on transformers; needs the `train` extra (`pip install -e '.[train]'`).
 
 All three take the artefact's fine-tuning delta and return the same pooled, normalised embeddings.

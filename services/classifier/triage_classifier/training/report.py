@@ -90,8 +90,8 @@ def write_model_report(artefact: Artefact, corpus: Path, output: Path) -> None:
         "accounts, following `LABELS.md`, with many hard negatives (debunks, civil complaints, figures of "
         "speech, service questions, praise naming staff, awareness posts), multi-label items, typos, slang, "
         "emoji and a Spanish share. Split deterministically, stratified by label combination and language. "
-        "Items marked `\"register\": \"real\"` are written as people in crisis really post (lowercase, "
-        "run-on, slang, typos): see \"The register of real posts\" below.",
+        'Items marked `"register": "real"` are written as people in crisis really post (lowercase, '
+        'run-on, slang, typos): see "The register of real posts" below.',
         "",
         *_corpus_table(corpus),
         "",

@@ -271,8 +271,20 @@ def train(
     from triage_classifier.training.onnx_check import export_and_check
 
     validation_texts = [item.text for item in splits["validation"]]
-    metrics["onnx_export"] = export_and_check(
-        encoder, delta, validation_texts, get_settings().data_dir / "onnx"
+    onnx_dir = get_settings().data_dir / "onnx"
+    metrics["onnx_export"] = export_and_check(encoder, delta, validation_texts, onnx_dir)
+    # ... and on int8 by default, re-checking in float what lands near a threshold: measure how near.
+    from triage_classifier.training.recheck import measure_recheck_margin
+
+    fitted = [heads.data[name] for name in ("train", "validation", "test")]
+    metrics["int8_recheck"] = measure_recheck_margin(
+        [item.text for data in fitted for item in data.items],
+        np.vstack([data.inputs for data in fitted]),
+        heads.coef,
+        heads.bias,
+        np.array([heads.thresholds[label] for label in LABEL_NAMES]),
+        delta,
+        onnx_dir,
     )
     if public_data is not None and public_data.exists():
         from triage_classifier.training.public import load_public_held_out
@@ -299,6 +311,7 @@ def train(
             "fine_tuned": bool(delta),
             "delta": "LoRA factors, fp16, applied as W += B @ A at load" if delta else None,
         },
+        recheck_margin=metrics["int8_recheck"]["margin"],
         weights=coef,
         bias=bias,
         delta=delta,
