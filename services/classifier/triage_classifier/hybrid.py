@@ -56,6 +56,11 @@ def logit(p: np.ndarray) -> np.ndarray:
 UNMEASURED_RECHECK_MARGIN = 3.0
 
 
+def near_a_threshold(logits: np.ndarray, threshold_logits: np.ndarray, margin: float) -> np.ndarray:
+    """Rows whose logit for some label lies within `margin` of that label's threshold: re-checked in float."""
+    return np.abs(logits - threshold_logits).min(axis=1) < margin  # type: ignore[no-any-return]
+
+
 Route = str  # "minilm", "e5" or "rules": who judges a comment
 
 
@@ -145,7 +150,7 @@ class HybridClassifier:
         features, hits = extract([r.view for r in readings])
         logits = self._logits(self.encoder.encode(views, batch_size=batch_size), features)
         if self.precise is not None:
-            near = np.abs(logits - self._threshold_logits).min(axis=1) < self.recheck_margin
+            near = near_a_threshold(logits, self._threshold_logits, self.recheck_margin)
             rows = np.flatnonzero(near)
             if len(rows):
                 again = self.precise.encode([views[i] for i in rows], batch_size=batch_size)

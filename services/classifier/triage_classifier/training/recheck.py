@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from triage_classifier.hybrid import logit
+from triage_classifier.base_model import DIM
+from triage_classifier.hybrid import logit, near_a_threshold
 from triage_classifier.onnx_encoder import OnnxEncoder
 
-EMBEDDING_DIM = 384
 HEADROOM = 1.25
 STEP = 0.25
 MINIMUM = 0.5
@@ -43,7 +43,7 @@ def measure_recheck_margin(
     encode the texts again with the int8 graph and see which (comment, label) decisions move."""
     int8 = OnnxEncoder(delta, cache_dir=cache_dir, precision="int8")
     float_logits = inputs @ coef + bias
-    int8_inputs = np.hstack([int8.encode(texts), inputs[:, EMBEDDING_DIM:]])
+    int8_inputs = np.hstack([int8.encode(texts), inputs[:, DIM:]])
     int8_logits = int8_inputs @ coef + bias
     threshold_logits = logit(np.clip(thresholds.astype(np.float64), 1e-6, 1 - 1e-6))
     crossing = (int8_logits >= threshold_logits) != (float_logits >= threshold_logits)
@@ -56,5 +56,5 @@ def measure_recheck_margin(
         "comments_crossing": int(crossing.any(axis=1).sum()),
         "widest_crossing": round(widest, 3),
         "largest_logit_change": round(float(np.abs(int8_logits - float_logits).max()), 3),
-        "rechecked_share": round(float((distance.min(axis=1) < margin).mean()), 4),
+        "rechecked_share": round(float(near_a_threshold(int8_logits, threshold_logits, margin).mean()), 4),
     }
