@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from triage_bus.admin import create_topics, wait_until_ready
+from aiokafka.errors import KafkaError
+from triage_bus.admin import SINGLE_NODE, create_topics, ensure_topics, wait_until_ready
 from triage_bus.dlq import dead_letter
 from triage_bus.embedded import EmbeddedBroker, free_port
 from triage_bus.profile import BrokerProfile, patch_end_offsets
@@ -44,6 +46,25 @@ async def test_creating_topics_again_is_harmless(broker: EmbeddedBroker) -> None
     finally:
         await admin.close()
     assert len(described["partitions"]) == 2
+
+
+async def test_a_topic_auto_created_with_another_partition_count_is_named_at_once(
+    broker: EmbeddedBroker,
+) -> None:
+    """A client that produces to a topic before the service creates it gets the broker's default count;
+    ensure_topics says which topic and both counts instead of waiting out its timeout."""
+    declared = Topic(unique("test.auto"), 6, key="none")
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(declared.name, b"first")
+    finally:
+        await producer.stop()
+
+    with pytest.raises(KafkaError, match=rf"{declared.name} has 4 partitions, declared 6"):
+        await asyncio.wait_for(
+            ensure_topics(broker.bootstrap_servers, (declared,), SINGLE_NODE, timeout=30), 20
+        )
 
 
 async def test_readiness(broker: EmbeddedBroker) -> None:

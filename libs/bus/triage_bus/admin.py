@@ -116,6 +116,7 @@ async def ensure_topics(
         while True:
             described = await admin.describe_topics([t.name for t in topics])
             led = {d["topic"]: sum(p["leader"] >= 0 for p in d["partitions"]) for d in described}
+            _raise_partition_mismatch(topics, described, led)
             if all(led.get(t.name, 0) >= t.partitions for t in topics):
                 return
             if time.monotonic() > deadline:
@@ -123,6 +124,26 @@ async def ensure_topics(
             await asyncio.sleep(0.2)
     finally:
         await admin.close()
+
+
+def _raise_partition_mismatch(
+    topics: tuple[Topic, ...], described: list[dict[str, Any]], led: dict[str, int]
+) -> None:
+    """A topic that exists, fully led, with another partition count than declared was not created here: most
+    often a client produced to it or subscribed before it was created, and the broker created it with its
+    default count. Waiting would not change it, and keys would land on other partitions than the services
+    expect, so say so at once."""
+    counts = {d["topic"]: len(d["partitions"]) for d in described}
+    wrong = [
+        f"{t.name} has {counts[t.name]} partitions, declared {t.partitions}"
+        for t in topics
+        if counts.get(t.name) and counts[t.name] != t.partitions and led.get(t.name) == counts[t.name]
+    ]
+    if wrong:
+        raise KafkaError(
+            "topics exist with another partition count (created by a client before the service created them? "
+            "delete them, or turn off the broker's automatic topic creation): " + "; ".join(wrong)
+        )
 
 
 def _raise_topic_errors(response: Any) -> None:
