@@ -21,6 +21,7 @@ from triage_classifier.policy import LABELS
 from triage_classifier.runtime import load_encoder, load_onnx_encoder
 from triage_classifier.training.corpus import load_split, matrix
 from triage_classifier.training.metrics import label_metrics
+from triage_events import Label
 
 pytestmark = pytest.mark.integration
 
@@ -119,15 +120,16 @@ def test_onnx_labels_the_test_split_as_the_torch_path_does(
         assert onnx["per_label"][name]["recall"] >= torch_metrics["per_label"][name]["recall"] - 0.01, name
 
 
-def test_onnx_int8_with_its_float_recheck_meets_the_bar_with_the_float_labels(
+def test_onnx_int8_meets_the_bar_with_the_float_decisions_where_labels_act(
     torch_metrics: dict,  # type: ignore[type-arg]
     onnx_cache: Path,
     test_texts_and_gold: tuple[list[str], np.ndarray],
 ) -> None:
     """int8 alone moves a few test comments across a threshold; with the float re-check of the comments it
-    leaves near one (within the margin `triage train` measured for these heads), it gives the float runtime's
-    labels on the test split, re-judging about the share of comments training measured (the test split's
-    register items sit near the thresholds a little more often than the corpus as a whole)."""
+    leaves near the urgent, privacy, hostile or spam threshold (within the margins `triage train` measured for
+    these heads), it gives the float runtime's decisions on those labels on the test split, re-judging about
+    the share of comments training measured (the test split's register items sit near the thresholds a little
+    more often than the corpus as a whole)."""
     texts, gold = test_texts_and_gold
     int8 = HybridClassifier.load(runtime="onnx-int8", threads=2, cache_dir=onnx_cache)
     assert int8.precise is not None
@@ -136,12 +138,18 @@ def test_onnx_int8_with_its_float_recheck_meets_the_bar_with_the_float_labels(
     for name in NAMES:
         assert metrics["per_label"][name]["recall"] >= torch_metrics["per_label"][name]["recall"] - 0.01, name
     measured = int8.artefact.metrics["int8_recheck"]
-    assert int8.recheck_margin == measured["margin"]
+    assert list(int8.recheck_margins) == [measured["margins"][name] for name in NAMES]
     assert 0 < int8.rechecked < 1.5 * measured["rechecked_share"] * len(texts), int8.rechecked
 
+    # urgent, privacy, hostile, spam: the float decisions on every test comment; misinformation and clinical
+    # advice int8 decides, a few flips in hundreds at most (held to the bar against torch above).
     fp32 = HybridClassifier.load(runtime="onnx", threads=2, cache_dir=onnx_cache)
-    got = [j.labels for j in int8.classify_batch(texts)]
-    assert got == [j.labels for j in fp32.classify_batch(texts)]
+    got = [set(j.labels) for j in int8.classify_batch(texts)]
+    want = [set(j.labels) for j in fp32.classify_batch(texts)]
+    acting = {Label.URGENT, Label.PRIVACY, Label.HOSTILE, Label.SPAM}
+    assert [g & acting for g in got] == [w & acting for w in want]
+    flips = sum(len(g ^ w) for g, w in zip(got, want, strict=True))
+    assert flips <= 0.02 * len(texts), flips
 
 
 def test_the_recheck_graph_gives_the_float_embeddings(
@@ -158,8 +166,8 @@ def test_the_recheck_graph_gives_the_float_embeddings(
 
 
 def test_the_export_is_deterministic_and_smaller_where_weights_are_narrower(tmp_path: Path) -> None:
-    """The same bytes twice; int8 a quarter of fp32 or less, and the re-check's graph (its word table in
-    float16) at least a fifth smaller than fp32."""
+    """The same bytes twice; int8 under two fifths of fp32 (its word table, 23 MB of it, in float16), and the
+    re-check's graph (its word table in float16 too) at least a fifth smaller than fp32."""
     delta = Artefact.load().delta
     model_dir = base_model_path()
     paths = [
@@ -177,7 +185,7 @@ def test_the_export_is_deterministic_and_smaller_where_weights_are_narrower(tmp_
     assert digests[0] == digests[1]
     assert digests[2] == digests[3]
     assert digests[4] == digests[5]
-    assert paths[2].stat().st_size < paths[0].stat().st_size / 3
+    assert paths[2].stat().st_size < paths[0].stat().st_size * 0.4
     assert paths[4].stat().st_size < paths[0].stat().st_size * 0.8
     assert [p.name for p in tmp_path.iterdir() if p.suffix != ".onnx"] == []  # no scratch files left
 

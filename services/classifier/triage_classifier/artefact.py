@@ -24,7 +24,8 @@ class Artefact:
     seed: int
     metrics: dict[str, Any] = field(default_factory=dict)
     encoder: dict[str, Any] = field(default_factory=dict)  # base model, fine-tuning recipe
-    recheck_margin: float | None = None  # int8 logits this near a threshold are judged in float again
+    # int8 logits this near a label's threshold are judged in float again: one margin a label (older: one for all)
+    recheck_margin: dict[str, float] | float | None = None
     weights: np.ndarray | None = None  # (inputs, labels)
     bias: np.ndarray | None = None  # (labels,)
     delta: dict[str, np.ndarray] = field(default_factory=dict)

@@ -49,16 +49,26 @@ def logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1.0 - p))  # type: ignore[no-any-return]
 
 
-# On the int8 runtime, a comment whose int8 logits come within the artefact's `recheck_margin` of any label's
-# threshold is encoded again in float and judged on those logits; `triage train` measures the margin for the
-# heads it fits (`training.recheck`). An artefact trained before that carries none and gets this one, wide
-# enough for every head trained so far (docs/benchmarks.md, "The margin for the heads of 2026-12-07").
+# On the int8 runtime, a comment whose int8 logit for some label comes within that label's margin of its
+# threshold is encoded again in float and judged on those logits; `triage train` measures the margins for the
+# heads it fits (`training.recheck`). An artefact trained before that carries none and gets this one for every
+# label, wide enough for every head trained so far (docs/benchmarks.md, "The margin for the heads of
+# 2026-12-07"); one from before margins were measured per label carries one for all.
 UNMEASURED_RECHECK_MARGIN = 3.0
 
 
-def near_a_threshold(logits: np.ndarray, threshold_logits: np.ndarray, margin: float) -> np.ndarray:
-    """Rows whose logit for some label lies within `margin` of that label's threshold: re-checked in float."""
-    return np.abs(logits - threshold_logits).min(axis=1) < margin  # type: ignore[no-any-return]
+def near_a_threshold(
+    logits: np.ndarray, threshold_logits: np.ndarray, margins: np.ndarray | float
+) -> np.ndarray:
+    """Rows whose logit for some label lies within that label's margin of its threshold: re-checked in float."""
+    return (np.abs(logits - threshold_logits) < margins).any(axis=1)  # type: ignore[no-any-return]
+
+
+def recheck_margins(stored: dict[str, float] | float | None, labels: list[str]) -> np.ndarray:
+    """The margin for each label, in `labels` order, from what an artefact carries."""
+    if isinstance(stored, dict):
+        return np.array([stored[label] for label in labels])
+    return np.full(len(labels), stored or UNMEASURED_RECHECK_MARGIN)
 
 
 Route = str  # "minilm", "e5" or "rules": who judges a comment
@@ -92,7 +102,7 @@ class HybridClassifier:
             [artefact.thresholds[label.value] for label in self.labels], dtype=np.float32
         )
         self._threshold_logits = logit(self.thresholds.astype(np.float64))
-        self.recheck_margin = artefact.recheck_margin or UNMEASURED_RECHECK_MARGIN
+        self.recheck_margins = recheck_margins(artefact.recheck_margin, artefact.labels)
         self._override = np.array([label.value in artefact.rule_override for label in self.labels])
         if self.heads is not None:
             if self.heads.labels != artefact.labels:
@@ -150,7 +160,7 @@ class HybridClassifier:
         features, hits = extract([r.view for r in readings])
         logits = self._logits(self.encoder.encode(views, batch_size=batch_size), features)
         if self.precise is not None:
-            near = near_a_threshold(logits, self._threshold_logits, self.recheck_margin)
+            near = near_a_threshold(logits, self._threshold_logits, self.recheck_margins)
             rows = np.flatnonzero(near)
             if len(rows):
                 again = self.precise.encode([views[i] for i in rows], batch_size=batch_size)

@@ -4,9 +4,10 @@
   and gives the torch path's embeddings (cosine above 0.9999) and so its labels.
 - `onnx-int8` (the default): the same graph with int8 weights (dynamic quantisation), about twice as fast.
   Alone it moves some comments across a threshold, so the classifier loads the float graph beside it (its word
-  table in float16, `fp32-words16`) and judges again in float every comment int8 leaves near a threshold
-  (the artefact's `recheck_margin`, measured by `triage train`): the float path's labels on every corpus
-  comment, the worker about 1.35 times as fast, for some memory (docs/benchmarks.md).
+  table in float16, `fp32-words16`) and judges again in float every comment int8 leaves near the threshold of
+  urgent, privacy, hostile or spam (the artefact's `recheck_margin`, one a label, measured by `triage
+  train`): the float path's decisions on those four labels, int8's on misinformation and clinical advice
+  (within issue #23's bar), the worker about 1.3 times as fast as on float (docs/benchmarks.md).
 - `torch`: the training-time encoder on transformers; needs the `train` extra (`pip install -e '.[train]'`).
 
 All three take the artefact's fine-tuning delta and return the same pooled, normalised embeddings.

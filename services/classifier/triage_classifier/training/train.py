@@ -276,13 +276,14 @@ def train(
     # ... and on int8 by default, re-checking in float what lands near a threshold: measure how near.
     from triage_classifier.training.recheck import measure_recheck_margin
 
-    fitted = [heads.data[name] for name in ("train", "validation", "test")]
+    fitted = [heads.data[name] for name in ("train", "validation")]
     metrics["int8_recheck"] = measure_recheck_margin(
         [item.text for data in fitted for item in data.items],
         np.vstack([data.inputs for data in fitted]),
         heads.coef,
         heads.bias,
         np.array([heads.thresholds[label] for label in LABEL_NAMES]),
+        LABEL_NAMES,
         delta,
         onnx_dir,
     )
@@ -311,7 +312,7 @@ def train(
             "fine_tuned": bool(delta),
             "delta": "LoRA factors, fp16, applied as W += B @ A at load" if delta else None,
         },
-        recheck_margin=metrics["int8_recheck"]["margin"],
+        recheck_margin=metrics["int8_recheck"]["margins"],
         weights=coef,
         bias=bias,
         delta=delta,
