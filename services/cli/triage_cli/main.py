@@ -366,7 +366,10 @@ def train(
 
         write_model_report(artefact, corpus, report)
         click.echo(f"model report written to {report}")
-    click.echo(format_table(artefact.metrics["test"]))
+    # Validation chose the heads and thresholds, so it is what training shows; the test split is read once,
+    # by `triage eval`, after the choice.
+    click.echo("validation split (chose the heads and thresholds; `triage eval` reads the test split):")
+    click.echo(format_table(artefact.metrics["validation"]))
     if "feedback" in artefact.metrics:
         from triage_classifier.training.feedback import format_feedback
 
