@@ -394,6 +394,23 @@ def test_everyday_get_and_find_are_not_threats(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "Cut my finger with a knife tonight, do I need stitches?",
+        "I'll be waiting in the parking lot at 3pm for my mom's discharge",
+        "my alarm goes off at 6am tomorrow so I'll call the nurse line then",
+        "tomorrow is your last day to enroll in the wellness plan",
+        "my husband pays for it on monday when his check clears",
+        "me corté con el cuchillo hoy cocinando, ¿necesito puntos?",
+        "mañana a las 9 llevo a mi mamá a su cita con el cardiólogo",
+    ],
+)
+def test_a_time_beside_a_knife_a_wait_or_a_payment_is_not_a_threat(text: str) -> None:
+    """The threats written in the register need a time with the act; these have both, and no threat."""
+    assert not any(hit.rule_id in {"hostile.threat", "urgent.specific_threat"} for hit in evaluate(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Mi papá tiene un dolor fuerte en el pecho ahora mismo y no puede hablar, ayuda.",
         "Mi esposo está sangrando muchísimo de la cabeza en el estacionamiento, vengan rápido",
         "Mi abuela está convulsionando en la sala de espera ahora mismo",
