@@ -123,6 +123,7 @@ HARD_NEGATIVES = [
     ("hochu umeret' so smehu ot etogo video", U),
     ("me estoy cortando el pelo yo misma jaja", U),
     ("quiero desaparecer de este grupo jajaja", U),
+    ("my coach is gonna unalive me if i'm late to practice again lol", U),
     ("me quiero cortar el pelo corto este verano", U),
     ("quero sumir de vergonha kkkk", U),
     ("Been thinking about suicide prevention month and how our unit can help", U),
