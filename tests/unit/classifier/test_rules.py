@@ -386,15 +386,7 @@ def test_a_higher_threshold_drops_weak_labels_but_keeps_strong_ones() -> None:
         "Don't worry, we'll get you a wheelchair at the front entrance.",
         "I'll find the parking office myself, thanks.",
         "I'm going to get the flu shot at the Elm Street clinic on Friday.",
-    ],
-)
-def test_everyday_get_and_find_are_not_threats(text: str) -> None:
-    assert not any(hit.rule_id in {"hostile.threat", "urgent.specific_threat"} for hit in evaluate(text))
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
+        # The threats written in the register need a time with the act; these have both, and no threat.
         "Cut my finger with a knife tonight, do I need stitches?",
         "I'll be waiting in the parking lot at 3pm for my mom's discharge",
         "my alarm goes off at 6am tomorrow so I'll call the nurse line then",
@@ -404,8 +396,7 @@ def test_everyday_get_and_find_are_not_threats(text: str) -> None:
         "mañana a las 9 llevo a mi mamá a su cita con el cardiólogo",
     ],
 )
-def test_a_time_beside_a_knife_a_wait_or_a_payment_is_not_a_threat(text: str) -> None:
-    """The threats written in the register need a time with the act; these have both, and no threat."""
+def test_everyday_plans_with_a_time_are_not_threats(text: str) -> None:
     assert not any(hit.rule_id in {"hostile.threat", "urgent.specific_threat"} for hit in evaluate(text))
 
 
