@@ -129,7 +129,9 @@ def test_feedback_export_feeds_training_and_leaves_the_test_split_alone(tmp_path
     assert taught["data_sha256"] != plain["data_sha256"]  # the artefact names the data it learnt from
 
     # Recalibrated: half the feedback trains, half joins validation to choose the thresholds, recall first
-    # for urgent, so the missed emergencies pull urgent's threshold down, never up; the test split stays.
+    # for urgent, so the held-back emergency is caught at the threshold chosen (the small corpus's validation
+    # has 20 urgent items: recall 0.97 misses none of them); the test split stays. Its threshold is
+    # not comparable with the taught run's: those heads learnt from both emergencies, these from one.
     report = run(
         *common, "--output", str(tmp_path / "tuned"), "--feedback", str(exported), "--recalibrate", env=env
     )
@@ -138,7 +140,7 @@ def test_feedback_export_feeds_training_and_leaves_the_test_split_alone(tmp_path
         1,
         1,
     )
-    assert tuned["thresholds"]["urgent"] <= taught["thresholds"]["urgent"]
+    assert tuned["metrics"]["feedback"]["feedback"]["urgent"]["recall_after"] == 1.0
     assert tuned["metrics"]["test"]["items"] == plain["metrics"]["test"]["items"]
     assert "1 used with validation to recalibrate the thresholds" in report
     shutil.rmtree(tmp_path / "classifier", ignore_errors=True)
