@@ -93,6 +93,7 @@ def test_rule_ids_are_unique_and_named_after_their_label() -> None:
 HARD_NEGATIVES = [
     ("This insurance paperwork is killing me lol", U),
     ("Me muero de risa con el video de las enfermeras bailando", U),
+    ("me voy a matar estudiando para el examen de anatomía", U),
     ("Join us Saturday for the suicide prevention walk around the lake", U),
     ("Two years ago I had a heart attack in your parking lot and your team saved me", U),
     ("I was on the roof of the old wing back in 2019 when the fire drill happened", U),
@@ -394,6 +395,22 @@ def test_a_higher_threshold_drops_weak_labels_but_keeps_strong_ones() -> None:
         "my husband pays for it on monday when his check clears",
         "me corté con el cuchillo hoy cocinando, ¿necesito puntos?",
         "mañana a las 9 llevo a mi mamá a su cita con el cardiólogo",
+        # A weapon for an everyday use, a question about bringing one in, a weapon named in an injury.
+        "bringing my bat to practice saturday",
+        "bringing my gun to the range tomorrow",
+        "going hunting with my rifle saturday",
+        "I sliced my thumb open with my knife, do I need stitches?",
+        "can i bring my pocket knife into the hospital tomorrow or will security take it?",
+        "brought him to the ER tonight with a knife wound to his hand",
+        "corté la cebolla con mi cuchillo y me corté",
+        "llevo el cuchillo para el asado el sábado",
+        # Violent verbs as figures of speech, with a time.
+        "I'll shoot you a message tomorrow about the appointment",
+        "I'll shoot the front desk an email tonight",
+        "I'm going to kill it at my presentation tomorrow",
+        "I'm going to hurt tomorrow after leg day lol",
+        "I'm gonna attack this paperwork tomorrow",
+        "voy a matar el examen mañana",
     ],
 )
 def test_everyday_plans_with_a_time_are_not_threats(text: str) -> None:

@@ -63,7 +63,12 @@ RULES = (
             r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|we(?:'ll| will)|voy a|vamos a)\s+"
             # Only verbs of violence: "I'll get the forms" and "we'll find you a wheelchair" are not threats.
             r"(?:hurt|kill|shoot|stab|beat|punch|strangle|come for|matar|golpear)\s+"
-            r"(?:you|him|her|them|every|that|this|the|te|los|las|a ese|a esa)\b",
+            r"(?:you|him|her|them|every|that|this|the|te|los|las|a ese|a esa)\b"
+            # ... but to shoot someone a message, an email or a photo is to send it.
+            r"(?<!shoot you)(?<!shoot him)(?<!shoot her)(?<!shoot them)(?<!shoot the)(?<!shoot that)(?<!shoot this)",
+            r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|we(?:'ll| will))\s+shoot\s+"
+            r"(?:you|him|her|them|every|that|this|the)\b(?![^.!?\n]{0,40}\b(?:message|text|email|e-mail|dm|note|"
+            r"line|call|pic|picture|photo|reminder|video|link|invite)\b)",
             # "I'll find you after your shift" is a threat; "I'll get you an appointment" is service.
             r"\bi(?:'ll| will|'m going to| am going to|'m gonna| am gonna)\s+(?:find|get)\s+you\b(?!\s+(?:a|an|the|"
             r"some|one|two|your|more|in|on|at|to|there|here|set|booked|scheduled|sorted|covered|back|home|"
@@ -72,7 +77,6 @@ RULES = (
             r"\b(?:te|lo|la|los|las)\s+(?:voy|vamos) a\s+(?:matar|golpear)\b",
             r"\b(?:voy|vamos) a\s+(?:matar|golpear)(?:te|lo|la|los|las)\b",
             r"\b(?:somebody|someone|you all|y'?all|they|alguien)\s+(?:will|is going to|gonna|va a)\s+(?:pay|pagar)\b",
-            r"\bwith my (?:gun|rifle|knife|shotgun)\b|\bcon mi (?:pistola|arma|cuchillo)\b",
             r"\b(?:watch your back|you(?:'ll| will) (?:pay|regret)|te vas a arrepentir|cu[ií]date la espalda)\b",
             r"\b(?:deserves?|deber[ií]an?) (?:to )?(?:be )?(?:shot|hanged|beaten|die|morir|ser golpead\w+)\b",
             *phrases("hostile.threat"),

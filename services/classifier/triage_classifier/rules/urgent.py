@@ -36,13 +36,28 @@ def planned(acts: tuple[str, ...], when: str) -> tuple[str, ...]:
 # they fire on none.
 WEAPON_EN = (
     r"(?:(?:dad|brother|uncle|cousin)'?s )?(?:gun|guns|rifle|shotgun|pistol|piece(?! of)|knife|bat|bats|machete|"
-    r"pipe bomb|bomb|gasoline|can of gas|gas can)\b"
+    r"pipe bomb|bomb|gasoline|can of gas|gas can)\b(?! wound| cut| injur| laceration)"
+)
+# A question about what may be brought in is no threat: "can I bring my pocket knife into the hospital?"
+NOT_ASKED = (
+    r"(?<!can i )(?<!may i )(?<!allowed to )(?<!ok to )(?<!okay to )(?<!can we )(?<!puedo )(?<!se puede )"
+)
+# A weapon carried for an everyday purpose, anywhere in the rest of the sentence: no threat ("bringing my bat to
+# practice saturday", "going hunting with my rifle saturday", "taking my knife to carve the turkey tomorrow").
+EVERYDAY_USE_EN = (
+    r"(?![^.!?\n]{0,100}\b(?:range|practice|the game|a game|my game|league|tournament|tryouts?|batting|softball|"
+    r"baseball|cricket|hunting|hunt|deer|camping|fishing|kitchen|cook|cooking|cake|turkey|bbq|barbecue|picnic|"
+    r"carve|carving|class|lesson|sharpen|sharpened|sharpening|show and tell|costume|halloween)\b)"
 )
 ACT_EN = (
-    r"\b(?:coming|comin|omw|on my way|walking|walk|pulling up|pullin up|showing up|be there|be back|i'?m back|im back|"
-    r"heading|headed|going|rolling|rollin)\b.{0,80}\b(?:with|w/?|w) "
+    EVERYDAY_USE_EN
+    + r"\b(?:coming|comin|omw|on my way|walking|walk|pulling up|pullin up|showing up|be there|be back|i'?m back|"
+    r"im back|heading|headed|going|rolling|rollin)\b.{0,80}\b(?:with|w/?|w) "
     r"(?:my|a|his|the|some|our|me|enough|them|those) " + WEAPON_EN,
-    r"\b(?:bringing|bring|brought|packing) (?:my |a |his |the |some |our |me |them |those )?" + WEAPON_EN,
+    EVERYDAY_USE_EN
+    + NOT_ASKED
+    + r"\b(?:bringing|bring|brought|packing) (?:my |a |his |the |some |our |me |them |those )?"
+    + WEAPON_EN,
     r"\bbringing something (?:special|for)\b",
     r"\bwith something for (?:him|her|them|you|all of you)\b",
     r"\benough to make the news\b",
@@ -68,11 +83,16 @@ TIME_EN = (
     r"on the \d{1,2}(?:st|nd|rd|th)|monday|tuesday|wednesday|thursday|friday|saturday|sunday|shift change|"
     r"(?:your|her|his|their) shift (?:ends|changes)|after (?:her|his|your|their) shift|visiting hours)\b"
 )
-WEAPON_ES = r"(?:pistola|cuete|cuchillo|navaja|escopeta|rifle|bomba|gasolina|fierro|machete)\b"
+WEAPON_ES = r"(?:pistola|cuete|cuchillo|navaja|escopeta|rifle|bomba|gasolina|fierro|machete|arma)\b"
+EVERYDAY_USE_ES = (
+    r"(?![^.!?\n]{0,100}\b(?:asado|carne|carnita|parrillada|pastel|cocina|cocinar|cortar|campamento|caza|"
+    r"cacer[ií]a|pesca|pr[aá]ctica|partido|clase|afilar)\b)"
+)
 ACT_ES = (
-    r"\b(?:voy|vamos|llego|llegar|caigo|caerle|ir|ire|paso|pasar|entro|entrar)\b.{0,60}\bcon "
+    EVERYDAY_USE_ES
+    + r"\b(?:voy|vamos|llego|llegar|caigo|caerle|ir|ire|paso|pasar|entro|entrar)\b.{0,60}\bcon "
     r"(?:mi|una|un|el|la) " + WEAPON_ES,
-    r"\b(?:llevar|llevo|traigo|traer) (?:la|mi|una|el|un) " + WEAPON_ES,
+    EVERYDAY_USE_ES + NOT_ASKED + r"\b(?:llevar|llevo|traigo|traer) (?:la|mi|una|el|un) " + WEAPON_ES,
     r"\bme (?:las|la) vas?n? a pagar\b",
     r"\b(?:va|vas|van) a pagar (?:lo|por lo) (?:que|q)\b",
     r"\bme voy a desquitar\b",
@@ -86,15 +106,54 @@ TIME_ES = (
     r"sabado|domingo|cambio de turno)\b"
 )
 
+# Who or what a violent verb must be aimed at to be a threat: "I'll shoot you a message tomorrow", "I'm
+# going to kill it at my presentation" and "voy a matar el examen mañana" have no such target.
+TARGET_EN = (
+    r"(?:you|u|him|her|them|everyone|everybody|all of you|y'?all|someone|somebody|people|ppl|bitch(?:es)?|staff|"
+    r"(?:the|that|this|your|ur|those|these|every|each) (?:\w+ )?(?:doctors?|docs?|nurses?|surgeons?|"
+    r"receptionists?|guards?|staff|people|ppl|patients|hospital|clinic|place|er|lobby|office|ward|building|"
+    r"front desk|pharmacy|security|manager|admin|billing)|dr\.? \w+|doctor \w+|nurse \w+)\b"
+    r"(?! (?:a|an) (?:message|text|email|e-mail|dm|note|line|call|pic|picture|photo|quick|reminder)\b)"
+)
+WHEN_OR_WHERE = (
+    r"(?:tomorrow|tonight|today|monday|tuesday|wednesday|thursday|friday|saturday|sunday|at \d|o'?clock|lobby|"
+    r"entrance|parking|er|ward|floor|ma[ñn]ana|hoy|esta noche|entrada)"
+)
+# Places at the facility where a weapon brought is a threat without a time ("bringing my gun to the ER").
+FACILITY_EN = (
+    r"(?:hospital|er|e\.r\.|emergency room|clinic|office|lobby|ward|floor|unit|icu|nicu|front desk|waiting room|"
+    r"parking lot|parking garage|staff lot|pharmacy|billing|appointment)\b"
+)
+FACILITY_ES = (
+    r"(?:hospital|clinica|consultorio|emergencias|urgencias|sala de espera|recepcion|farmacia|oficina|cita)\b"
+)
 # A threat of violence with a target, place or time. Urgent, and hostile too (LABELS.md: a threat is always
 # hostile), so `hostile.threat` searches these alternatives as well.
 SPECIFIC_THREAT = (
-    r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|voy a)\s+(?:shoot|kill|stab|bomb|"
-    r"blow up|hurt|attack|matar|disparar|apu[ñn]alar)\b.{0,60}\b(?:tomorrow|tonight|today|monday|tuesday|"
-    r"wednesday|thursday|friday|saturday|sunday|at \d|o'?clock|lobby|entrance|parking|er|ward|floor|"
-    r"ma[ñn]ana|hoy|esta noche|entrada)\b",
-    r"\b(?:bring(?:ing)?|coming with|with my|llevo|traigo|con mi) (?:my |a |mi |un )?(?:gun|rifle|knife|"
-    r"pistola|cuchillo|arma)\b",
+    r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|gonna)\s+(?:shoot|kill|stab|bomb|"
+    r"blow up|hurt|attack) (?:up )?" + TARGET_EN + r".{0,60}\b" + WHEN_OR_WHERE + r"\b",
+    r"\bvoy a (?:matar|disparar|disparar(?:le|les)|apu[ñn]alar|balear) (?:a |al )\w.{0,60}\b"
+    + WHEN_OR_WHERE
+    + r"\b",
+    NOT_ASKED
+    + r"\b(?:bring|bringing|brought|taking|takin|packing|carrying) (?:my |a |his |the |some |our |me |them |those )?"
+    + WEAPON_EN
+    + r"(?:[^.!?\n]{0,30}) (?:to|into|in|at) (?:the |your |ur |this |that |my )?"
+    + FACILITY_EN,
+    r"\b(?:(?:coming|comin|walking|walk|heading|going|showing up|show up|pulling up|pullin up) (?:in)?to|"
+    r"(?:i'?ll|i will|gonna|i'?m gonna|im gonna) be (?:at|in|outside)) (?:the |your |ur |this |that |my )?(?:\w+ ){0,2}"
+    + FACILITY_EN
+    + r"[^.!?\n]{0,40}\b(?:with|w/?) (?:my|a|his|the|some) "
+    + WEAPON_EN,
+    NOT_ASKED
+    + r"\b(?:llevo|traigo|llevar|traer|voy|entro|llego|caigo)\b[^.!?\n]{0,30}\b"
+    + WEAPON_ES
+    + r"[^.!?\n]{0,30}\b(?:al|a la|en el|en la|a) "
+    + FACILITY_ES,
+    r"\b(?:voy|llego|entro|caigo) (?:al|a la|a) "
+    + FACILITY_ES
+    + r"[^.!?\n]{0,40}\bcon (?:mi|una|un|el|la) "
+    + WEAPON_ES,
     *planned(ACT_EN, TIME_EN),
     *planned(ACT_ES, TIME_ES),
     *phrases("urgent.specific_threat"),
@@ -121,6 +180,9 @@ RULES = (
             r"\btonight (?:is|'s) the night\b",
             r"\b(?:me quiero|quiero) (?:morir|matar)\b(?! de (?:risa|verg[uü]enza|hambre|sue[ñn]o|calor|fr[ií]o|ganas))|"
             r"(?<!intent[eé] )\bquitarme la vida\b|\bsuicidarme\b|\bmatarme\b",
+            # "me voy a matar" is intent; "me voy a matar estudiando / de risa / en el gym" is a figure of speech.
+            r"\bme (?:voy|vuelvo) a suicidar\b|\bme voy a matar\b(?! (?:de|del|en el|en la|con el|con la|por el|por la|"
+            r"haciendo|estudiando|trabajando|corriendo|\w+ando\b|\w+iendo\b))",
             r"\bya no (?:quiero|aguanto) (?:vivir|m[aá]s)\b|\bno quiero (?:seguir )?viviendo\b",
             *phrases("urgent.suicidal_intent"),
         ),
