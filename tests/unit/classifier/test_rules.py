@@ -404,6 +404,8 @@ def test_a_higher_threshold_drops_weak_labels_but_keeps_strong_ones() -> None:
         "brought him to the ER tonight with a knife wound to his hand",
         "corté la cebolla con mi cuchillo y me corté",
         "llevo el cuchillo para el asado el sábado",
+        "vou levar uma faca pro churrasco amanhã",
+        "magdadala ako ng kutsilyo para sa handaan bukas",
         # Violent verbs as figures of speech, with a time.
         "I'll shoot you a message tomorrow about the appointment",
         "I'll shoot the front desk an email tonight",
@@ -415,6 +417,18 @@ def test_a_higher_threshold_drops_weak_labels_but_keeps_strong_ones() -> None:
 )
 def test_everyday_plans_with_a_time_are_not_threats(text: str) -> None:
     assert not any(hit.rule_id in {"hostile.threat", "urgent.specific_threat"} for hit in evaluate(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can't wait, bringing my gun to the ER, that doctor is done",
+        "vou levar minha arma pro hospital amanhã",
+        "magdadala ako ng baril sa ospital bukas",
+    ],
+)
+def test_a_weapon_brought_to_the_facility_is_a_threat(text: str) -> None:
+    assert {"hostile.threat", "urgent.specific_threat"} <= {hit.rule_id for hit in evaluate(text)}
 
 
 @pytest.mark.parametrize(
