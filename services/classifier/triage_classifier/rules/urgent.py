@@ -166,15 +166,20 @@ RULES = (
         U,
         rx(
             r"\b(?:i(?:'m| am)?|im) (?:going to|gonna|about to|want to|wanna|will|plan(?:ning)? to|ready to|"
-            r"decided to)\s+(?:kill myself|end (?:it|it all|my life|things)|take my (?:own )?life|die tonight|"
-            r"jump|hang myself|overdose|not wake up)",
+            r"decided to)\s+(?:kill myself|end (?:it|it all|my life|things)(?! with\b| between\b)|take my (?:own )?life|"
+            # "gonna jump on that offer", "about to jump in line" are no plan to jump.
+            r"die tonight|jump(?! (?:on|at|in|into|ahead|through|back|up|the (?:line|queue|gun)|for joy|rope|to "
+            r"conclusions|start)\b)|hang myself|overdose|not wake up)",
             r"\bkill(?:ing)? myself\b",
             r"\b(?:end|ending) (?:it all|my life)\b",
             # A past crisis told as recovered ("my suicidal period last year, in a good place now") is not one now.
             r"\bsuicid(?:e|al)\b(?!.{0,60}\b(?:last (?:year|month|spring|summer|fall|winter)|years? ago|"
             r"in a good place|prevention|awareness)\b).{0,40}\b(?:tonight|today|now|note|plan)\b",
             r"\b(?:won'?t|will not) be (?:here|alive|around) (?:tomorrow|much longer|by morning)\b",
-            r"\b(?:goodbye|bye) (?:everyone|world|all)\b",
+            # A goodbye that says when it will be back, or what it leaves for, is a sign-off, not a last post.
+            r"\b(?:goodbye|bye) (?:everyone|world|all)\b(?![^.!?\n]{0,100}\b(?:see (?:you|ya|u|y'?all)|next (?:week|"
+            r"month|semester|year|time|season)|holidays?|vacation|signing off|for the (?:night|weekend|day|summer)|"
+            r"back (?:on|in|next|soon)|merry|happy (?:holidays|new year))\b)",
             r"\b(?:don'?t|do not) (?:want to|wanna) (?:be here|be alive|exist|live|wake up)\b.{0,30}"
             r"\b(?:anymore|any more|no more|tonight|now)\b",
             r"\btonight (?:is|'s) the night\b",
