@@ -175,15 +175,22 @@ RULES = (
             # A past crisis told as recovered ("my suicidal period last year, in a good place now") is not one now.
             r"\bsuicid(?:e|al)\b(?!.{0,60}\b(?:last (?:year|month|spring|summer|fall|winter)|years? ago|"
             r"in a good place|prevention|awareness)\b).{0,40}\b(?:tonight|today|now|note|plan)\b",
-            r"\b(?:won'?t|will not) be (?:here|alive|around) (?:tomorrow|much longer|by morning)\b",
+            # ... unless it is an absence: "I won't be here tomorrow for my infusion, flying to see my kids".
+            r"\b(?:won'?t|will not) be (?:here|alive|around) (?:tomorrow|much longer|by morning)\b"
+            r"(?! (?:for|at) (?:my|the|our|your|a)\b)(?![^.!?\n]{0,60}\b(?:flying|flight|travel\w*|out of town|"
+            r"vacation|trip|day off|off work|reschedul\w*|appointment|infusion|shift|class)\b)",
             # A goodbye that says when it will be back, or what it leaves for, is a sign-off, not a last post.
             r"\b(?:goodbye|bye) (?:everyone|world|all)\b(?![^.!?\n]{0,100}\b(?:see (?:you|ya|u|y'?all)|next (?:week|"
             r"month|semester|year|time|season)|holidays?|vacation|signing off|for the (?:night|weekend|day|summer)|"
             r"back (?:on|in|next|soon)|merry|happy (?:holidays|new year))\b)",
             r"\b(?:don'?t|do not) (?:want to|wanna) (?:be here|be alive|exist|live|wake up)\b.{0,30}"
-            r"\b(?:anymore|any more|no more|tonight|now)\b",
+            r"\b(?:anymore|any more|no more|tonight|now)\b"
+            # "... this waiting room is freezing": the here is a place to leave.
+            r"(?![^.!?\n]{0,40}\b(?:this|the|that) (?:waiting room|hospital|line|er|clinic|lobby|parking lot|queue|"
+            r"office|job|app|hold music)\b)",
             r"\btonight (?:is|'s) the night\b",
-            r"\b(?:me quiero|quiero) (?:morir|matar)\b(?! de (?:risa|verg[uü]enza|hambre|sue[ñn]o|calor|fr[ií]o|ganas))|"
+            r"\b(?:me quiero|quiero) (?:morir|matar)\b(?! de (?:la |el )?(?:risa|verg[uü]enza|hambre|sue[ñn]o|calor|"
+            r"fr[ií]o|ganas|pena|flojera|aburrimiento))|"
             r"(?<!intent[eé] )\bquitarme la vida\b|\bsuicidarme\b|\bmatarme\b",
             # "me voy a matar" is intent; "me voy a matar estudiando / de risa / en el gym" is a figure of speech.
             r"\bme (?:voy|vuelvo) a suicidar\b|\bme voy a matar\b(?! (?:de|del|en el|en la|con el|con la|por el|por la|"
@@ -214,7 +221,10 @@ RULES = (
         rx(
             r"\b(?:i|he|she|they|my \w+|mi \w+|[eé]l|ella) (?:just )?(?:took|swallowed|tom[oó]|se tom[oó]) "
             r"(?:a |the )?(?:whole|entire|all|tod[oa]s?)\b.{0,30}"
-            r"\b(?:bottle|pills|tablets|pastillas|meds|frasco)\b",
+            r"\b(?:bottle|pills|tablets|pastillas|meds|frasco)\b"
+            # "took all my pills this morning like the pharmacist said" is the daily dose.
+            r"(?![^.!?\n]{0,40}\b(?:like|as|como) (?:the |my |el |la |me )?(?:pharmacist|doctor|dr|prescribed|directed|"
+            r"instructed|told|usual|farmaceutic[oa]|indic[oó]|recet[oó])\b)",
             r"\b(?:overdos(?:ed|ing)|od'?(?:ed|ing)|sobredosis)\b.{0,40}\b(?:now|right now|just|ahora|"
             r"not waking|won'?t wake|no despierta)\b",
             r"\b(?:not waking up|won'?t wake up|no despierta|turning blue|se est[aá] poniendo (?:azul|morad[oa]))\b",
@@ -231,7 +241,9 @@ RULES = (
             # "feel like I'm having a heart attack sometimes" describes anxiety, not an emergency now.
             r"\b(?:is|are|'s|am|i'm) having an? (?:seizure|stroke|heart attack|allergic reaction)\b"
             r"(?!.{0,15}\b(?:sometimes|every time|whenever)\b)",
-            r"\b(?:le est[aá] dando|tiene) (?:un )?(?:infarto|derrame|convulsi[oó]n|ataque)\b",
+            # Not a question about the signs: "¿qué síntomas tiene un infarto en mujeres?"
+            r"(?<!sintomas )(?<!senales )(?<!signos )\b(?:le est[aá] dando|tiene) (?:un )?(?:infarto|derrame|"
+            r"convulsi[oó]n|ataque)\b",
             r"\bchest pain\b.{0,30}\b(?:right now|now|for the last|can'?t breathe|arm)\b",
             r"\bdolor (?:\w+ )?(?:en el|de|del) pecho\b.{0,40}\b(?:ahora|ya|no puede (?:respirar|hablar))\b",
             r"\b(?:est[aá]|estoy) (?:sangrando|convulsionando|inconsciente)\b.{0,40}\b(?:mucho|much[ií]simo|"
