@@ -103,6 +103,8 @@ HARD_NEGATIVES = [
     ("I took all my pills this morning like the pharmacist said", U),
     ("¿qué síntomas tiene un infarto en mujeres? para compartir con mi grupo", U),
     ("me quiero morir de la vergüenza, me caí en el lobby jaja", U),
+    ("shut up and take my money, the new cafe is amazing", H),
+    ("shut up!! no way, congrats to the whole NICU team", H),
     ("Join us Saturday for the suicide prevention walk around the lake", U),
     ("Two years ago I had a heart attack in your parking lot and your team saved me", U),
     ("I was on the roof of the old wing back in 2019 when the fire drill happened", U),

@@ -48,7 +48,9 @@ RULES = (
         H,
         rx(
             r"\bkys\b|\bkill yourself\b|\bgo die\b|\bdrop dead\b|\bm[aá]tate\b|\bmu[eé]rete\b",
-            r"\b(?:shut (?:the f\w* )?up|stfu|c[aá]llate)\b",
+            # ... not the delighted "shut up and take my money", "shut up, no way, congrats!!"
+            r"\b(?:shut (?:the f\w* )?up|stfu|c[aá]llate)\b(?! and take my money)(?![,.!\s]{0,4}(?:no way|omg|oh my god|"
+            r"congrat\w*|that'?s amazing|this is amazing|for real\?)\b)",
             r"\b(?:nobody|no one) (?:wants|likes|cares about) you\b",
             r"\bf+[u*@#]+c*k+\w* (?:you|u|off|this (?:place|hospital))\b|\bscrew you\b|\bvete a la mierda\b",
             *phrases("hostile.harassment"),
