@@ -101,6 +101,7 @@ HARD_NEGATIVES = [
     ("I won't be here tomorrow for my infusion, flying to see my kids", U),
     ("I don't want to be here anymore, this waiting room is freezing", U),
     ("I took all my pills this morning like the pharmacist said", U),
+    ("выпил все лекарства утром, как врач назначил", U),
     ("¿qué síntomas tiene un infarto en mujeres? para compartir con mi grupo", U),
     ("me quiero morir de la vergüenza, me caí en el lobby jaja", U),
     ("shut up and take my money, the new cafe is amazing", H),
@@ -440,6 +441,13 @@ def test_everyday_plans_with_a_time_are_not_threats(text: str) -> None:
 )
 def test_a_weapon_brought_to_the_facility_is_a_threat(text: str) -> None:
     assert {"hostile.threat", "urgent.specific_threat"} <= {hit.rule_id for hit in evaluate(text)}
+
+
+@pytest.mark.parametrize(
+    "text", ["выпил все таблетки из упаковки час назад", "vypila vse tabletki, golova kruzhitsya"]
+)
+def test_all_the_pills_swallowed_is_an_overdose_in_russian(text: str) -> None:
+    assert "urgent.overdose_now" in {hit.rule_id for hit in evaluate(text)}
 
 
 @pytest.mark.parametrize(
