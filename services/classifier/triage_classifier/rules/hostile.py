@@ -64,10 +64,9 @@ RULES = (
         rx(
             r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|we(?:'ll| will)|voy a|vamos a)\s+"
             # Only verbs of violence: "I'll get the forms" and "we'll find you a wheelchair" are not threats.
-            r"(?:hurt|kill|shoot|stab|beat|punch|strangle|come for|matar|golpear)\s+"
-            r"(?:you|him|her|them|every|that|this|the|te|los|las|a ese|a esa)\b"
-            # ... but to shoot someone a message, an email or a photo is to send it.
-            r"(?<!shoot you)(?<!shoot him)(?<!shoot her)(?<!shoot them)(?<!shoot the)(?<!shoot that)(?<!shoot this)",
+            r"(?:hurt|kill|stab|beat|punch|strangle|come for|matar|golpear)\s+"
+            r"(?:you|him|her|them|every|that|this|the|te|los|las|a ese|a esa)\b",
+            # ... and "shoot", unless it is to send someone a message, an email or a photo.
             r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|we(?:'ll| will))\s+shoot\s+"
             r"(?:you|him|her|them|every|that|this|the)\b(?![^.!?\n]{0,40}\b(?:message|text|email|e-mail|dm|note|"
             r"line|call|pic|picture|photo|reminder|video|link|invite)\b)",

@@ -132,13 +132,11 @@ FACILITY_ES = (
 SPECIFIC_THREAT = (
     r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|gonna)\s+(?:shoot|kill|stab|bomb|"
     r"blow up|hurt|attack) (?:up )?" + TARGET_EN + r".{0,60}\b" + WHEN_OR_WHERE + r"\b",
-    r"\bvoy a (?:matar|disparar|disparar(?:le|les)|apu[ñn]alar|balear) (?:a |al )\w.{0,60}\b"
-    + WHEN_OR_WHERE
-    + r"\b",
+    r"\bvoy a (?:matar|disparar(?:le|les)?|apu[ñn]alar|balear) (?:a |al )\w.{0,60}\b" + WHEN_OR_WHERE + r"\b",
     NOT_ASKED
     + r"\b(?:bring|bringing|brought|taking|takin|packing|carrying) (?:my |a |his |the |some |our |me |them |those )?"
     + WEAPON_EN
-    + r"(?:[^.!?\n]{0,30}) (?:to|into|in|at) (?:the |your |ur |this |that |my )?"
+    + r"[^.!?\n]{0,30}? (?:to|into|in|at) (?:the |your |ur |this |that |my )?"
     + FACILITY_EN,
     r"\b(?:(?:coming|comin|walking|walk|heading|going|showing up|show up|pulling up|pullin up) (?:in)?to|"
     r"(?:i'?ll|i will|gonna|i'?m gonna|im gonna) be (?:at|in|outside)) (?:the |your |ur |this |that |my )?(?:\w+ ){0,2}"
