@@ -42,21 +42,23 @@ WEAPON_EN = (
 NOT_ASKED = (
     r"(?<!can i )(?<!may i )(?<!allowed to )(?<!ok to )(?<!okay to )(?<!can we )(?<!puedo )(?<!se puede )"
 )
-# A weapon carried for an everyday purpose, anywhere in the rest of the sentence: no threat ("bringing my bat to
-# practice saturday", "going hunting with my rifle saturday", "taking my knife to carve the turkey tomorrow").
+# A weapon carried for an everyday purpose named after the verb, in the same sentence: no threat ("bringing my
+# bat to practice saturday", "going hunting with my rifle saturday"). Checked after the verb, not before it:
+# a lookahead at every position of every comment would cost the rules half their time again.
 EVERYDAY_USE_EN = (
     r"(?![^.!?\n]{0,100}\b(?:range|practice|the game|a game|my game|league|tournament|tryouts?|batting|softball|"
     r"baseball|cricket|hunting|hunt|deer|camping|fishing|kitchen|cook|cooking|cake|turkey|bbq|barbecue|picnic|"
     r"carve|carving|class|lesson|sharpen|sharpened|sharpening|show and tell|costume|halloween)\b)"
 )
 ACT_EN = (
-    EVERYDAY_USE_EN
-    + r"\b(?:coming|comin|omw|on my way|walking|walk|pulling up|pullin up|showing up|be there|be back|i'?m back|"
-    r"im back|heading|headed|going|rolling|rollin)\b.{0,80}\b(?:with|w/?|w) "
+    r"\b(?:coming|comin|omw|on my way|walking|walk|pulling up|pullin up|showing up|be there|be back|i'?m back|"
+    r"im back|heading|headed|going|rolling|rollin)\b" + EVERYDAY_USE_EN + r".{0,80}\b(?:with|w/?|w) "
     r"(?:my|a|his|the|some|our|me|enough|them|those) " + WEAPON_EN,
-    EVERYDAY_USE_EN
+    r"\b"
     + NOT_ASKED
-    + r"\b(?:bringing|bring|brought|packing) (?:my |a |his |the |some |our |me |them |those )?"
+    + r"(?:bringing|bring|brought|packing)\b"
+    + EVERYDAY_USE_EN
+    + r" (?:my |a |his |the |some |our |me |them |those )?"
     + WEAPON_EN,
     r"\bbringing something (?:special|for)\b",
     r"\bwith something for (?:him|her|them|you|all of you)\b",
@@ -89,10 +91,16 @@ EVERYDAY_USE_ES = (
     r"cacer[ií]a|pesca|pr[aá]ctica|partido|clase|afilar)\b)"
 )
 ACT_ES = (
-    EVERYDAY_USE_ES
-    + r"\b(?:voy|vamos|llego|llegar|caigo|caerle|ir|ire|paso|pasar|entro|entrar)\b.{0,60}\bcon "
+    r"\b(?:voy|vamos|llego|llegar|caigo|caerle|ir|ire|paso|pasar|entro|entrar)\b"
+    + EVERYDAY_USE_ES
+    + r".{0,60}\bcon "
     r"(?:mi|una|un|el|la) " + WEAPON_ES,
-    EVERYDAY_USE_ES + NOT_ASKED + r"\b(?:llevar|llevo|traigo|traer) (?:la|mi|una|el|un) " + WEAPON_ES,
+    r"\b"
+    + NOT_ASKED
+    + r"(?:llevar|llevo|traigo|traer)\b"
+    + EVERYDAY_USE_ES
+    + r" (?:la|mi|una|el|un) "
+    + WEAPON_ES,
     r"\bme (?:las|la) vas?n? a pagar\b",
     r"\b(?:va|vas|van) a pagar (?:lo|por lo) (?:que|q)\b",
     r"\bme voy a desquitar\b",
@@ -133,8 +141,9 @@ SPECIFIC_THREAT = (
     r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|gonna)\s+(?:shoot|kill|stab|bomb|"
     r"blow up|hurt|attack) (?:up )?" + TARGET_EN + r".{0,60}\b" + WHEN_OR_WHERE + r"\b",
     r"\bvoy a (?:matar|disparar(?:le|les)?|apu[ñn]alar|balear) (?:a |al )\w.{0,60}\b" + WHEN_OR_WHERE + r"\b",
-    NOT_ASKED
-    + r"\b(?:bring|bringing|brought|taking|takin|packing|carrying) (?:my |a |his |the |some |our |me |them |those )?"
+    r"\b"
+    + NOT_ASKED
+    + r"(?:bring|bringing|brought|taking|takin|packing|carrying) (?:my |a |his |the |some |our |me |them |those )?"
     + WEAPON_EN
     + r"[^.!?\n]{0,30}? (?:to|into|in|at) (?:the |your |ur |this |that |my )?"
     + FACILITY_EN,
@@ -143,8 +152,9 @@ SPECIFIC_THREAT = (
     + FACILITY_EN
     + r"[^.!?\n]{0,40}\b(?:with|w/?) (?:my|a|his|the|some) "
     + WEAPON_EN,
-    NOT_ASKED
-    + r"\b(?:llevo|traigo|llevar|traer|voy|entro|llego|caigo)\b[^.!?\n]{0,30}\b"
+    r"\b"
+    + NOT_ASKED
+    + r"(?:llevo|traigo|llevar|traer|voy|entro|llego|caigo)\b[^.!?\n]{0,30}\b"
     + WEAPON_ES
     + r"[^.!?\n]{0,30}\b(?:al|a la|en el|en la|a) "
     + FACILITY_ES,
