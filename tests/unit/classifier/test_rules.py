@@ -419,9 +419,9 @@ def test_a_higher_threshold_drops_weak_labels_but_keeps_strong_ones() -> None:
         "vou levar uma faca pro churrasco amanhã",
         "magdadala ako ng kutsilyo para sa handaan bukas",
         "je viens avec mon couteau pour couper le gâteau d'anniversaire",
-        "приду с ножом, порежу торт на день рождения",
+        "приду с ножом, порежу торт на день рождения",  # noqa: RUF001 (Cyrillic, as written)
         "m ap vini ak kouto pou koupe gato a",
-        "明天带刀去野餐，切西瓜用",
+        "明天带刀去野餐 切西瓜用",
         "mang dao den de cat banh kem sinh nhat cho me",
         # Violent verbs as figures of speech, with a time.
         "I'll shoot you a message tomorrow about the appointment",
@@ -443,7 +443,7 @@ def test_everyday_plans_with_a_time_are_not_threats(text: str) -> None:
         "vou levar minha arma pro hospital amanhã",
         "magdadala ako ng baril sa ospital bukas",
         "je viens avec mon couteau demain à l'hôpital",
-        "приду с ножом завтра в больницу",
+        "приду с ножом завтра в больницу",  # noqa: RUF001 (Cyrillic, as written)
         "明天带刀去医院找那个医生",
         "mai tao mang dao den benh vien",
     ],
