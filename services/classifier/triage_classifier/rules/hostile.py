@@ -7,7 +7,7 @@ from functools import partial
 from triage_events import Label
 
 from triage_classifier.rules.base import Rule, in_every_language, load_phrases, rx
-from triage_classifier.rules.urgent import SPECIFIC_THREAT
+from triage_classifier.rules.urgent import I_WILL, SPECIFIC_THREAT
 
 H = Label.HOSTILE
 PHRASES = load_phrases("hostile_phrases.yaml")
@@ -62,16 +62,16 @@ RULES = (
         "hostile.threat",
         H,
         rx(
-            r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|we(?:'ll| will)|voy a|vamos a)\s+"
+            r"\b(?:" + I_WILL + r"|we(?:'ll| will)|voy a|vamos a)\s+"
             # Only verbs of violence: "I'll get the forms" and "we'll find you a wheelchair" are not threats.
             r"(?:hurt|kill|stab|beat|punch|strangle|come for|matar|golpear)\s+"
             r"(?:you|him|her|them|every|that|this|the|te|los|las|a ese|a esa)\b",
             # ... and "shoot", unless it is to send someone a message, an email or a photo.
-            r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|we(?:'ll| will))\s+shoot\s+"
+            r"\b(?:" + I_WILL + r"|we(?:'ll| will))\s+shoot\s+"
             r"(?:you|him|her|them|every|that|this|the)\b(?![^.!?\n]{0,40}\b(?:message|text|email|e-mail|dm|note|"
             r"line|call|pic|picture|photo|reminder|video|link|invite)\b)",
             # "I'll find you after your shift" is a threat; "I'll get you an appointment" is service.
-            r"\bi(?:'ll| will|'m going to| am going to|'m gonna| am gonna)\s+(?:find|get)\s+you\b(?!\s+(?:a|an|the|"
+            r"\b" + I_WILL + r"\s+(?:find|get)\s+you\b(?!\s+(?:a|an|the|"
             r"some|one|two|your|more|in|on|at|to|there|here|set|booked|scheduled|sorted|covered|back|home|"
             r"through|started|connected|seen)\b)",
             # Spanish puts the object pronoun before the verb or joins it to it: "te voy a matar", "matarte".

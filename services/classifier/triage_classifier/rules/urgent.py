@@ -114,6 +114,8 @@ TIME_ES = (
     r"sabado|domingo|cambio de turno)\b"
 )
 
+# The first person's intent, as threats are written: "I'll", "I'm going to", "I am gonna".
+I_WILL = r"i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)"
 # Who or what a violent verb must be aimed at to be a threat: "I'll shoot you a message tomorrow", "I'm
 # going to kill it at my presentation" and "voy a matar el examen mañana" have no such target.
 TARGET_EN = (
@@ -138,7 +140,7 @@ FACILITY_ES = (
 # A threat of violence with a target, place or time. Urgent, and hostile too (LABELS.md: a threat is always
 # hostile), so `hostile.threat` searches these alternatives as well.
 SPECIFIC_THREAT = (
-    r"\b(?:i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)|gonna)\s+(?:shoot|kill|stab|bomb|"
+    r"\b(?:" + I_WILL + r"|gonna)\s+(?:shoot|kill|stab|bomb|"
     r"blow up|hurt|attack) (?:up )?" + TARGET_EN + r".{0,60}\b" + WHEN_OR_WHERE + r"\b",
     r"\bvoy a (?:matar|disparar(?:le|les)?|apu[ñn]alar|balear) (?:a |al )\w.{0,60}\b" + WHEN_OR_WHERE + r"\b",
     r"\b"
