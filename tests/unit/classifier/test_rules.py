@@ -423,9 +423,15 @@ def test_a_higher_threshold_drops_weak_labels_but_keeps_strong_ones() -> None:
         "m ap vini ak kouto pou koupe gato a",
         "明天带刀去野餐 切西瓜用",
         "mang dao den de cat banh kem sinh nhat cho me",
+        # ... also where the weapon is brought to a place at the facility.
+        "bringing my knife to the office to cut the cake",
+        "I'll be at the clinic saturday with my knife for the cooking class",
+        "llevo mi cuchillo a la clínica para cortar el pastel",
+        "voy a la clínica a cortar el pastel con mi cuchillo",
         # Violent verbs as figures of speech, with a time.
         "I'll shoot you a message tomorrow about the appointment",
         "I'll shoot the front desk an email tonight",
+        "I'll shoot you a quick video tomorrow",
         "I'm going to kill it at my presentation tomorrow",
         "I'm going to hurt tomorrow after leg day lol",
         "I'm gonna attack this paperwork tomorrow",
@@ -446,6 +452,9 @@ def test_everyday_plans_with_a_time_are_not_threats(text: str) -> None:
         "приду с ножом завтра в больницу",  # noqa: RUF001 (Cyrillic, as written)
         "明天带刀去医院找那个医生",
         "mai tao mang dao den benh vien",
+        "I'll be at the clinic tomorrow with my gun",
+        "llevo mi pistola a la clínica",
+        "voy a la clínica con mi pistola",
     ],
 )
 def test_a_weapon_brought_to_the_facility_is_a_threat(text: str) -> None:

@@ -7,7 +7,7 @@ from functools import partial
 from triage_events import Label
 
 from triage_classifier.rules.base import Rule, in_every_language, load_phrases, rx
-from triage_classifier.rules.urgent import I_WILL, SPECIFIC_THREAT
+from triage_classifier.rules.urgent import I_WILL, SENT_THINGS, SPECIFIC_THREAT
 
 H = Label.HOSTILE
 PHRASES = load_phrases("hostile_phrases.yaml")
@@ -68,8 +68,7 @@ RULES = (
             r"(?:you|him|her|them|every|that|this|the|te|los|las|a ese|a esa)\b",
             # ... and "shoot", unless it is to send someone a message, an email or a photo.
             r"\b(?:" + I_WILL + r"|we(?:'ll| will))\s+shoot\s+"
-            r"(?:you|him|her|them|every|that|this|the)\b(?![^.!?\n]{0,40}\b(?:message|text|email|e-mail|dm|note|"
-            r"line|call|pic|picture|photo|reminder|video|link|invite)\b)",
+            r"(?:you|him|her|them|every|that|this|the)\b(?![^.!?\n]{0,40}\b" + SENT_THINGS + r"\b)",
             # "I'll find you after your shift" is a threat; "I'll get you an appointment" is service.
             r"\b" + I_WILL + r"\s+(?:find|get)\s+you\b(?!\s+(?:a|an|the|"
             r"some|one|two|your|more|in|on|at|to|there|here|set|booked|scheduled|sorted|covered|back|home|"

@@ -116,6 +116,8 @@ TIME_ES = (
 
 # The first person's intent, as threats are written: "I'll", "I'm going to", "I am gonna".
 I_WILL = r"i(?:'ll| will|'m going to| am going to|'m gonna| am gonna)"
+# What is sent, not fired: "I'll shoot you a message", "shoot them the photo".
+SENT_THINGS = r"(?:message|text|email|e-mail|dm|note|line|call|pic|picture|photo|reminder|video|link|invite)"
 # Who or what a violent verb must be aimed at to be a threat: "I'll shoot you a message tomorrow", "I'm
 # going to kill it at my presentation" and "voy a matar el examen mañana" have no such target.
 TARGET_EN = (
@@ -123,7 +125,7 @@ TARGET_EN = (
     r"(?:the|that|this|your|ur|those|these|every|each) (?:\w+ )?(?:doctors?|docs?|nurses?|surgeons?|"
     r"receptionists?|guards?|staff|people|ppl|patients|hospital|clinic|place|er|lobby|office|ward|building|"
     r"front desk|pharmacy|security|manager|admin|billing)|dr\.? \w+|doctor \w+|nurse \w+)\b"
-    r"(?! (?:a|an) (?:message|text|email|e-mail|dm|note|line|call|pic|picture|photo|quick|reminder)\b)"
+    r"(?! (?:a|an) (?:quick )?" + SENT_THINGS + r"\b)"
 )
 WHEN_OR_WHERE = (
     r"(?:tomorrow|tonight|today|monday|tuesday|wednesday|thursday|friday|saturday|sunday|at \d|o'?clock|lobby|"
@@ -145,22 +147,30 @@ SPECIFIC_THREAT = (
     r"\bvoy a (?:matar|disparar(?:le|les)?|apu[ñn]alar|balear) (?:a |al )\w.{0,60}\b" + WHEN_OR_WHERE + r"\b",
     r"\b"
     + NOT_ASKED
-    + r"(?:bring|bringing|brought|taking|takin|packing|carrying) (?:my |a |his |the |some |our |me |them |those )?"
+    + r"(?:bring|bringing|brought|taking|takin|packing|carrying)\b"
+    + EVERYDAY_USE_EN
+    + r" (?:my |a |his |the |some |our |me |them |those )?"
     + WEAPON_EN
     + r"[^.!?\n]{0,30}? (?:to|into|in|at) (?:the |your |ur |this |that |my )?"
     + FACILITY_EN,
     r"\b(?:(?:coming|comin|walking|walk|heading|going|showing up|show up|pulling up|pullin up) (?:in)?to|"
-    r"(?:i'?ll|i will|gonna|i'?m gonna|im gonna) be (?:at|in|outside)) (?:the |your |ur |this |that |my )?(?:\w+ ){0,2}"
+    r"(?:i'?ll|i will|gonna|i'?m gonna|im gonna) be (?:at|in|outside))\b"
+    + EVERYDAY_USE_EN
+    + r" (?:the |your |ur |this |that |my )?(?:\w+ ){0,2}"
     + FACILITY_EN
     + r"[^.!?\n]{0,40}\b(?:with|w/?) (?:my|a|his|the|some) "
     + WEAPON_EN,
     r"\b"
     + NOT_ASKED
-    + r"(?:llevo|traigo|llevar|traer|voy|entro|llego|caigo)\b[^.!?\n]{0,30}\b"
+    + r"(?:llevo|traigo|llevar|traer|voy|entro|llego|caigo)\b"
+    + EVERYDAY_USE_ES
+    + r"[^.!?\n]{0,30}\b"
     + WEAPON_ES
     + r"[^.!?\n]{0,30}\b(?:al|a la|en el|en la|a) "
     + FACILITY_ES,
-    r"\b(?:voy|llego|entro|caigo) (?:al|a la|a) "
+    r"\b(?:voy|llego|entro|caigo)\b"
+    + EVERYDAY_USE_ES
+    + r" (?:al|a la|a) "
     + FACILITY_ES
     + r"[^.!?\n]{0,40}\bcon (?:mi|una|un|el|la) "
     + WEAPON_ES,
