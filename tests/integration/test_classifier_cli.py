@@ -358,7 +358,9 @@ def test_train_frozen_writes_an_artefact_and_is_deterministic_for_a_seed(tmp_pat
             runs.append(Artefact.load(output))
             # training shows the split that chose the heads; the test split is for `triage eval`
             assert "validation split (chose" in stdout
-            summary = format_table(runs[-1].metrics["validation"]).splitlines()[-1]  # macro-F1, benign flagged
+            summary = format_table(runs[-1].metrics["validation"]).splitlines()[
+                -1
+            ]  # macro-F1, benign flagged
             assert summary in stdout
     finally:
         for child in children:
