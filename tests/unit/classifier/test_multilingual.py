@@ -11,6 +11,7 @@ import pytest
 from triage_classifier.language import COVERED
 from triage_classifier.offline import evaluate_stream
 from triage_classifier.rule_classifier import RuleClassifier
+from triage_classifier.rules import evaluate
 from triage_classifier.rules.urgent import PHRASES
 from triage_events import Label
 
@@ -76,3 +77,53 @@ def test_the_test_split_shares_no_text_with_the_training_or_validation_items() -
     assert not test & {item["text"] for item in items("train")}
     if (CORPUS / "validation.jsonl").exists():
         assert not test & {item["text"] for item in items("validation")}
+
+
+def strong_urgent_rules(text: str) -> set[str]:
+    return {
+        hit.rule_id for hit in evaluate(text) if hit.strong and hit.polarity > 0 and hit.label is Label.URGENT
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "I almost had a heart attack" at a bill or a fright.
+        "suýt lên cơn đau tim khi nhận hóa đơn viện phí",
+        "m te manke fè yon kriz kè lè m wè pri a",
+        "كادت تجيني نوبة قلبية من الفاتورة",
+        "j'ai failli faire une crise cardiaque en lisant la facture",
+        "청구서 보고 심장마비 올 뻔했어요",
+        "收到账单差点心脏病发",
+        # Waiting or boredom "to death".
+        "chờ lâu muốn chết mà chưa tới lượt",
+        "等到我想死 急诊排了五个钟",
+    ],
+)
+def test_figures_of_speech_do_not_fire_a_strong_urgent_rule(text: str) -> None:
+    assert not strong_urgent_rules(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mon père fait une crise cardiaque, venez vite",
+        "아버지가 심장마비 온 것 같아요 도와주세요",
+        "我爸心脏病发了 快叫救护车",
+        "jvais me foutre en lair ce soir",
+        "j'ai envie de crever, j'en peux plus",
+        "me perdoa mãe, adeus",
+        "mwen prale pou toutan, padone m",
+        "прощайте друзья, не поминайте лихом",
+        "下辈子再做你们的孩子",
+        "这是我最后一条朋友圈",
+        "paalam na sa inyong lahat",
+        "muốn biến mất khỏi thế giới này",
+        "聽日拎刀去醫院",
+        "tao mang dao lên bệnh viện tìm nó",
+        "sa ospital bukas, may dala akong baril",
+        "外婆血糖才2 人迷迷糊糊",
+    ],
+)
+def test_kinds_of_danger_written_the_way_people_post_fire_a_strong_urgent_rule(text: str) -> None:
+    assert strong_urgent_rules(text)
