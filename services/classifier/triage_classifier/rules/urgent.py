@@ -210,7 +210,7 @@ RULES = (
             r"office|job|app|hold music)\b)",
             r"\btonight (?:is|'s) the night\b",
             r"\b(?:me quiero|quiero) (?:morir|matar)\b(?! de (?:la |el )?(?:risa|verg[uü]enza|hambre|sue[ñn]o|calor|"
-            r"fr[ií]o|ganas|pena|flojera|aburrimiento))|"
+            r"fr[ií]o|ganas|pena|flojera|aburrimiento))(?![^.!?\n]{0,30}\b(?:jaja\w*|jeje\w*|jsjs\w*|xd)\b)|"
             r"(?<!intent[eé] )\bquitarme la vida\b|\bsuicidarme\b|\bmatarme\b",
             # "me voy a matar" is intent; "me voy a matar estudiando / de risa / en el gym" is a figure of speech.
             r"\bme (?:voy|vuelvo) a suicidar\b|\bme voy a matar\b(?! (?:de|del|en el|en la|con el|con la|por el|por la|"
