@@ -98,6 +98,12 @@ def strong_urgent_rules(text: str) -> set[str]:
         # Waiting or boredom "to death".
         "chờ lâu muốn chết mà chưa tới lượt",
         "等到我想死 急诊排了五个钟",
+        "đợi bác sĩ mà muốn chết luôn, 4 tiếng rồi",
+        # An emergency that is over, told in thanks; a sore arm after a vaccine.
+        "엄마가 뇌졸중 왔을 때 빨리 치료해 주셔서 감사합니다",
+        "salamat sa inyo nung na-stroke si lolo, malakas na sya ngayon",
+        "cảm ơn bệnh viện lúc bị đột quỵ năm ngoái đã cứu bố tôi",
+        "après le vaccin j'ai mal au bras, c'est normal ?",
     ],
 )
 def test_figures_of_speech_do_not_fire_a_strong_urgent_rule(text: str) -> None:
@@ -123,6 +129,14 @@ def test_figures_of_speech_do_not_fire_a_strong_urgent_rule(text: str) -> None:
         "tao mang dao lên bệnh viện tìm nó",
         "sa ospital bukas, may dala akong baril",
         "外婆血糖才2 人迷迷糊糊",
+        # Blood sugar far too low or too high, with confusion or fainting.
+        "my mom's glucose is 42 and she passed out",
+        "la glucosa de mi papá está en 600 y se desmayó",
+        "할아버지 혈당 38인데 쓰러지셨어요",
+        "45 lang ang sugar ni tatay, hinimatay sya",
+        "đường huyết của bà còn 1.8, bà xỉu rồi",
+        # Bleeding, the words the other way round.
+        "máu chảy không cầm được, cứu với",
     ],
 )
 def test_kinds_of_danger_written_the_way_people_post_fire_a_strong_urgent_rule(text: str) -> None:

@@ -95,6 +95,7 @@ HARD_NEGATIVES = [
     ("Me muero de risa con el video de las enfermeras bailando", U),
     ("me voy a matar estudiando para el examen de anatomía", U),
     ("otra vez se cayó el portal de citas, me quiero morir jajaja", U),
+    ("blood sugar was 250 after the cake, confused about how much insulin to take", U),
     ("I'm gonna jump on that free screening offer", U),
     ("bye everyone, signing off for the holidays, thanks for a great year volunteering", U),
     ("I'm going to end things with my boyfriend, he never came to my appointments", U),
