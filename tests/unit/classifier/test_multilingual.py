@@ -141,3 +141,30 @@ def test_figures_of_speech_do_not_fire_a_strong_urgent_rule(text: str) -> None:
 )
 def test_kinds_of_danger_written_the_way_people_post_fire_a_strong_urgent_rule(text: str) -> None:
     assert strong_urgent_rules(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "rule_id"),
+    [
+        ("nací el 02/09/1979 y no me han dado los resultados de la biopsia", "privacy.date_of_birth"),
+        ("bday ko 09/30/1988, nasaan na po yung result ng biopsy ko", "privacy.date_of_birth"),
+        ("ngày sinh của em 21/03/1995, cho em hỏi kết quả xét nghiệm HIV", "privacy.date_of_birth"),
+        ("llámenme al 33 1820 4455 por lo de mi quimio", "privacy.contact_in_health_context"),
+        ("позвоните мне +7 903 111-22-33 насчёт операции", "privacy.contact_in_health_context"),
+        ("은평로 45길 12에 살아요 항암 끝나고 외출이 힘들어요", "privacy.contact_in_health_context"),
+        ("nhà em ở 14 Nguyễn Trãi, cần y tá tới thay băng vết mổ", "privacy.contact_in_health_context"),
+        ("mwen rete ri lamatinyè #8, m bezwen swen pou dyabèt mwen", "privacy.contact_in_health_context"),
+        ("@rafa.gz23 acabó en urgencias por sobredosis anoche", "privacy.handle_with_admission"),
+        ("@sasha_k снова в реанимации после аварии", "privacy.handle_with_admission"),
+        ("@ahmed.k92 دخل المستشفى بسبب الادمان", "privacy.handle_with_admission"),
+        ("@mei_ling 上星期入咗精神科", "privacy.handle_with_admission"),
+        ("@joel_ht te entène lopital la pou overdoz", "privacy.handle_with_admission"),
+    ],
+)
+def test_personal_identifiers_with_health_are_caught_in_every_language(text: str, rule_id: str) -> None:
+    assert rule_id in {hit.rule_id for hit in evaluate(text) if hit.label is Label.PRIVACY}
+
+
+def test_an_overdose_that_is_over_is_not_an_emergency_in_russian() -> None:
+    assert not strong_urgent_rules("он полгода в завязке после передоза, держится молодцом")
+    assert strong_urgent_rules("у брата передоз, синеет")  # noqa: RUF001 (Cyrillic, as written)

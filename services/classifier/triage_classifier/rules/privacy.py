@@ -52,7 +52,7 @@ RULES = (
         "privacy.date_of_birth",
         P,
         rx(
-            r"\b(?:dob|d\.o\.b\.?|date of birth|birth ?date|born(?: on)?|fecha de nacimiento|nacid[oa] el|"
+            r"\b(?:dob|d\.o\.b\.?|date of birth|birth ?date|born(?: on)?|fecha de nacimiento|nacid[oa] el|nac[ií] el|"
             r"f\.? ?nac\.?)\s*(?:is|es|:)?\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}",
             r"\b(?:dob|date of birth|fecha de nacimiento)\s*(?:is|es|:)?\s*(?:jan|feb|mar|apr|may|jun|jul|aug|"
             r"sep|oct|nov|dec|ene|abr|ago|dic)\w*\.? \d{1,2}",
@@ -67,10 +67,12 @@ RULES = (
         rx(
             r"\b(?:my|his|her|mi|su) (?:cell|phone|number|n[uú]mero|celular|tel[eé]fono)\s*(?:is|es|:)?\s*"
             r"\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}",
-            r"\b(?:call|text|ll[aá]m[ae]me|escr[ií]beme) (?:me )?(?:at|al)\s*\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}",
+            r"\b(?:call|text|ll[aá]m[ae]me|ll[aá]menme|escr[ií]b[ae]me|escr[ií]banme|m[aá]ndenme) (?:me )?(?:at|al)\s*"
+            r"(?:\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}|(?:\d{2,3}[\s.-]?)?\d{4}[\s.-]?\d{4})\b",
             r"\b(?:i|we|she|he) li(?:ve|ves) (?:at|on) \d+ \w+ (?:st|street|ave|avenue|rd|road|dr|drive|ln|lane)\b",
             r"\b(?:vivo|vive) en (?:la )?(?:calle )?\w+ \d+\b",
             *phrases("privacy.contact_in_health_context"),
+            *phrases("privacy.contact_in_health_context_addresses"),
         ),
         "personal phone number or address",
         requires=HEALTH,
@@ -105,8 +107,9 @@ RULES = (
         "privacy.handle_with_admission",
         P,
         rx(
-            r"@\w{3,}.{0,60}\b(?:admitted|in the (?:er|icu|nicu|psych ward)|internad[oa]|diagnosed|"
-            r"overdosed|in rehab|en rehabilitaci[oó]n)\b"
+            r"@[\w.]{3,}.{0,60}\b(?:admitted|in the (?:er|icu|nicu|psych ward)|internad[oa]|hospitalizad[oa]|"
+            r"diagnosed|overdosed|in rehab|en rehabilitaci[oó]n|(?:en|a) urgencias|sobredosis)\b",
+            *phrases("privacy.handle_with_admission"),
         ),
         "a social handle tied to an admission or diagnosis",
     ),
