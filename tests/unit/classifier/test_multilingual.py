@@ -168,3 +168,29 @@ def test_personal_identifiers_with_health_are_caught_in_every_language(text: str
 def test_an_overdose_that_is_over_is_not_an_emergency_in_russian() -> None:
     assert not strong_urgent_rules("он полгода в завязке после передоза, держится молодцом")
     assert strong_urgent_rules("у брата передоз, синеет")  # noqa: RUF001 (Cyrillic, as written)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "los resultados de marta ruiz salieron positivos a vih, me lo dijo su prima",
+        "o exame da paula moreira deu positivo pra hepatite",
+        "rezilta tès jean pierre soti pozitif pou vih",
+        "نتيجة فحص سامي الحداد طلعت ايجابية للسل",
+        "王建国的病理报告是恶性",
+    ],
+)
+def test_a_named_persons_positive_result_is_a_privacy_hit(text: str) -> None:
+    assert "privacy.full_name_with_health" in {hit.rule_id for hit in evaluate(text)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "los análisis de sangre salieron positivos a anemia",
+        "o resultado do teste rápido deu positivo pra covid",
+        "我的活检结果是恶性的",
+    ],
+)
+def test_ones_own_or_a_kind_of_test_result_is_not_a_named_persons(text: str) -> None:
+    assert "privacy.full_name_with_health" not in {hit.rule_id for hit in evaluate(text)}

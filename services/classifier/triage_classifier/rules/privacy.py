@@ -3,7 +3,6 @@ birth, phone numbers, rooms, full names) together with health details. The patte
 Spanish core; `privacy_phrases.yaml` adds, per rule, the phrasing of the other covered languages, and the
 health words the room and contact rules require."""
 
-import re
 from functools import partial
 
 from triage_events import Label
@@ -92,13 +91,16 @@ RULES = (
     Rule(
         "privacy.full_name_with_health",
         P,
-        # Two capitalised words that are not an organisation ("Maplewood Health") or a title alone.
-        re.compile(
-            r"\b(?!(?:The|This|That|My|Our|Your|Dr|Nurse|Patient|Paciente|Saint|St|Happy|Thank|Thanks|God|"
+        rx(
+            # Two capitalised words that are not an organisation ("Maplewood Health") or a title alone: the one
+            # pattern where case matters.
+            r"(?-i:\b(?!(?:The|This|That|My|Our|Your|Dr|Nurse|Patient|Paciente|Saint|St|Happy|Thank|Thanks|God|"
             r"Merry)\b)"
             r"[A-Z][a-záéíóúñ]+ (?!(?:Health|Hospital|Medical|Center|Centre|Clinic|Memorial|General|Regional|"
             r"University|Children'?s|Cancer|Heart|Institute|Care|System|Foundation|Street|Ave|Road|Team|"
-            r"Department|Unit|Wing|Campus|Lifeline)\b)[A-Z][a-záéíóúñ]+(?:-[A-Z][a-z]+)?\b"
+            r"Department|Unit|Wing|Campus|Lifeline)\b)[A-Z][a-záéíóúñ]+(?:-[A-Z][a-z]+)?\b)",
+            # A named person's test result, written in lower case as often as not.
+            *phrases("privacy.full_name_with_health"),
         ),
         "a full name with a health detail",
         requires=HEALTH,
