@@ -159,6 +159,9 @@ def test_kinds_of_danger_written_the_way_people_post_fire_a_strong_urgent_rule(t
         ("@ahmed.k92 دخل المستشفى بسبب الادمان", "privacy.handle_with_admission"),
         ("@mei_ling 上星期入咗精神科", "privacy.handle_with_admission"),
         ("@joel_ht te entène lopital la pou overdoz", "privacy.handle_with_admission"),
+        ("перезвоните насчёт химиотерапии папы, 8 (926) 555-12-34", "privacy.contact_in_health_context"),
+        ("我的健保卡號是 123456789012 洗腎費用怎麼算", "privacy.insurance_or_account_id"),
+        ("the guy in room 220 is detoxing, can you move my mom", "privacy.room_with_health"),
     ],
 )
 def test_personal_identifiers_with_health_are_caught_in_every_language(text: str, rule_id: str) -> None:

@@ -5,7 +5,7 @@ HEALTH_TERMS = (
     r"cancer|c[aá]ncer|tumou?r|chemo\w*|quimio\w*|radiation|lymphoma|leukemia|leucemia|diagnos\w+|"
     r"mastectomy|surgery|surgeries|cirug[ií]a|operad[oa]|operation|biopsy|biopsia|stroke|derrame|"
     r"heart attack|infarto|diabet\w+|hiv|vih|aids|hepatitis|std|sti|pregnan\w+|embarazad\w+|miscarriage|"
-    r"aborto|abortion|overdose|sobredosis|rehab|detox|psych\w*|psiqui\w+|bipolar|schizo\w+|depression|"
+    r"aborto|abortion|overdose|sobredosis|rehab|detox\w*|psych\w*|psiqui\w+|bipolar|schizo\w+|depression|"
     r"depresi[oó]n|dementia|alzheimer'?s|dialysis|di[aá]lisis|icu|uci|nicu|er|emergency room|"
     r"emergencias|oncology|oncolog[ií]a|maternity|labor and delivery|covid|positive|positivo|"
     r"transplant|trasplante|amputat\w+|seizures?|epilep\w+|addiction|adicci[oó]n|ward|unit|admitted|"
