@@ -71,7 +71,6 @@ RULES = (
             r"\b(?:i|we|she|he) li(?:ve|ves) (?:at|on) \d+ \w+ (?:st|street|ave|avenue|rd|road|dr|drive|ln|lane)\b",
             r"\b(?:vivo|vive) en (?:la )?(?:calle )?\w+ \d+\b",
             *phrases("privacy.contact_in_health_context"),
-            *phrases("privacy.contact_in_health_context_addresses"),
         ),
         "personal phone number or address",
         requires=HEALTH,
