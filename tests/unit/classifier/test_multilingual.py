@@ -197,3 +197,47 @@ def test_a_named_persons_positive_result_is_a_privacy_hit(text: str) -> None:
 )
 def test_ones_own_or_a_kind_of_test_result_is_not_a_named_persons(text: str) -> None:
     assert "privacy.full_name_with_health" not in {hit.rule_id for hit in evaluate(text)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "I know where you live", said to someone.
+        "i know where u live nurse kim",
+        "sé dónde vives, doctora",
+        "eu sei onde você mora, doutor",
+        "je sais où t'habites, on se reverra",
+        "я знаю, где ты живёшь, доктор",
+        "انا عارف وين ساكن يا دكتور",
+        "너 어디 사는지 알아",
+        "alam ko kung saan ka nakatira doc",
+        "tao biết nhà mày ở đâu rồi",
+        "m konnen kote w rete enfimyè",
+        "我知道你住哪里",
+        # "You will regret it", to more than one.
+        "se van a arrepentir, cuídense la espalda",
+        "너네 다 후회하게 될 거야",
+        "pagsisisihan nyo talaga to",
+        "tụi mày sẽ phải hối hận",
+        "你們一定會後悔",
+        # Profanity aimed at the hospital.
+        "a la mierda este hospital",
+        "يلعن ابو هالمستشفى",
+        "putangina tong ospital na to",
+    ],
+)
+def test_threats_and_abuse_are_hostile_in_every_language(text: str) -> None:
+    assert {hit.rule_id for hit in evaluate(text) if hit.strong} & {"hostile.threat", "hostile.harassment"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "vou matar o dr. paulo quando ele sair do plantão",
+        "jvais buter le docteur à la sortie de sa garde",
+        "убью этого доктора, когда выйдет с работы",  # noqa: RUF001 (Cyrillic, as written)
+        "والله لاذبح الدكتور اذا شفته",
+    ],
+)
+def test_a_threat_to_kill_a_doctor_is_specific(text: str) -> None:
+    assert "urgent.specific_threat" in strong_urgent_rules(text)

@@ -53,6 +53,7 @@ RULES = (
             r"congrat\w*|that'?s amazing|this is amazing|for real\?)\b)",
             r"\b(?:nobody|no one) (?:wants|likes|cares about) you\b",
             r"\bf+[u*@#]+c*k+\w* (?:you|u|off|this (?:place|hospital))\b|\bscrew you\b|\bvete a la mierda\b",
+            r"\ba la mierda (?:este|esta|el|la|con (?:este|esta|el|la)) (?:hospital|cl[ií]nica|lugar)\b",
             *phrases("hostile.harassment"),
         ),
         "harassment or a personal attack",
@@ -78,6 +79,9 @@ RULES = (
             r"\b(?:voy|vamos) a\s+(?:matar|golpear)(?:te|lo|la|los|las)\b",
             r"\b(?:somebody|someone|you all|y'?all|they|alguien)\s+(?:will|is going to|gonna|va a)\s+(?:pay|pagar)\b",
             r"\b(?:watch your back|you(?:'ll| will) (?:pay|regret)|te vas a arrepentir|cu[ií]date la espalda)\b",
+            # ... and to more than one, and "I know where you live", said to someone.
+            r"\b(?:se van a arrepentir|van a arrepentirse|cu[ií]dense la espalda)\b",
+            r"\bi know where (?:you|u|ya) (?:live|stay)\b|\b(?:yo )?s[eé] d[oó]nde (?:vives|vive usted|viven)\b",
             r"\b(?:deserves?|deber[ií]an?) (?:to )?(?:be )?(?:shot|hanged|beaten|die|morir|ser golpead\w+)\b",
             *phrases("hostile.threat"),
             *SPECIFIC_THREAT,
