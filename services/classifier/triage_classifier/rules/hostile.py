@@ -81,7 +81,10 @@ RULES = (
             r"\b(?:watch your back|you(?:'ll| will) (?:pay|regret)|te vas a arrepentir|cu[ií]date la espalda)\b",
             # ... and to more than one, and "I know where you live", said to someone.
             r"\b(?:se van a arrepentir|van a arrepentirse|cu[ií]dense la espalda)\b",
-            r"\bi know where (?:you|u|ya) (?:live|stay)\b|\b(?:yo )?s[eé] d[oó]nde (?:vives|vive usted|viven)\b",
+            r"\bi know where (?:you|u|ya|he|she|they|(?:your|ur|that|the) \w+) (?:live|lives|stay|stays)\b|"
+            r"\b(?:yo )?s[eé] d[oó]nde (?:vives|vive|viven)\b",
+            r"\byou(?: people| guys| all)? (?:are )?(?:gonna|going to) regret\b|"
+            r"\b(?:ya )?(?:van|vas) a ver lo que (?:les|te) (?:pasa|va a pasar)\b|\besto no se (?:va a quedar|queda) as[ií]\b",
             r"\b(?:deserves?|deber[ií]an?) (?:to )?(?:be )?(?:shot|hanged|beaten|die|morir|ser golpead\w+)\b",
             *phrases("hostile.threat"),
             *SPECIFIC_THREAT,
