@@ -219,7 +219,6 @@ def test_ones_own_or_a_kind_of_test_result_is_not_a_named_persons(text: str) -> 
         "너네 다 후회하게 될 거야",
         "pagsisisihan nyo talaga to",
         "tụi mày sẽ phải hối hận",
-        "你們一定會後悔",
         # ... and about a staff member, in the third person; what they will do, and where.
         "i know where that nurse lives",
         "sé dónde vive la recepcionista",
@@ -266,3 +265,23 @@ def test_threats_and_abuse_are_hostile_in_every_language(text: str) -> None:
 )
 def test_a_threat_to_kill_a_doctor_is_specific(text: str) -> None:
     assert "urgent.specific_threat" in strong_urgent_rules(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A reminder that one will regret skipping a vaccine, and a workout to be "killed".
+        "get your flu shot folks, you'll regret it when you're sick in bed",
+        "vacúnense, se van a arrepentir cuando les dé la gripe",
+        "faites le vaccin, vous allez le regretter quand vous serez malades",
+        "magpabakuna na kayo, pagsisisihan nyo pag nagkasakit kayo",
+        "liberado pra academia, hoje vou matar esse treino",
+        "pwede na ko mag gym sabi ni doc, papatayin ko tong workout mamaya",
+        "재활 끝 오늘 운동 죽여버린다",
+    ],
+)
+def test_reminders_and_workouts_are_not_threats(text: str) -> None:
+    assert not {hit.rule_id for hit in evaluate(text) if hit.strong} & {
+        "hostile.threat",
+        "urgent.specific_threat",
+    }

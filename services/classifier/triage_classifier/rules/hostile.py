@@ -78,13 +78,16 @@ RULES = (
             r"\b(?:te|lo|la|los|las)\s+(?:voy|vamos) a\s+(?:matar|golpear)\b",
             r"\b(?:voy|vamos) a\s+(?:matar|golpear)(?:te|lo|la|los|las)\b",
             r"\b(?:somebody|someone|you all|y'?all|they|alguien)\s+(?:will|is going to|gonna|va a)\s+(?:pay|pagar)\b",
-            r"\b(?:watch your back|you(?:'ll| will) (?:pay|regret)|te vas a arrepentir|cu[ií]date la espalda)\b",
+            # ... but "you'll regret it when you're stuck in bed" is a flu-shot reminder.
+            r"\b(?:watch your back|you(?:'ll| will) (?:pay|regret)|te vas a arrepentir|cu[ií]date la espalda)\b"
+            r"(?![^.!?\n]{0,60}\b(?:when|if|once|cuando|si)\b)",
             # ... and to more than one, and "I know where you live", said to someone.
-            r"\b(?:se van a arrepentir|van a arrepentirse|cu[ií]dense la espalda)\b",
+            r"\b(?:se van a arrepentir|van a arrepentirse|cu[ií]dense la espalda)\b(?![^.!?\n]{0,60}\b(?:cuando|si)\b)",
             r"\bi know where (?:you|u|ya|he|she|they|(?:your|ur|that|the) \w+) (?:live|lives|stay|stays)\b|"
             r"\b(?:yo )?s[eé] d[oó]nde (?:vives|vive|viven)\b",
-            r"\byou(?: people| guys| all)? (?:are )?(?:gonna|going to) regret\b|"
-            r"\b(?:ya )?(?:van|vas) a ver lo que (?:les|te) (?:pasa|va a pasar)\b|\besto no se (?:va a quedar|queda) as[ií]\b",
+            r"\byou(?: people| guys| all)? (?:are )?(?:gonna|going to) regret\b(?![^.!?\n]{0,60}\b(?:when|if|once)\b)|"
+            r"\b(?:ya )?(?:(?:van|vas) a ver|ver[aá]n|ver[aá]s) lo que (?:les|te) (?:pasa|va a pasar)\b|"
+            r"\besto no se (?:va a quedar|queda) as[ií]\b",
             r"\b(?:deserves?|deber[ií]an?) (?:to )?(?:be )?(?:shot|hanged|beaten|die|morir|ser golpead\w+)\b",
             *phrases("hostile.threat"),
             *SPECIFIC_THREAT,
