@@ -162,6 +162,7 @@ def test_kinds_of_danger_written_the_way_people_post_fire_a_strong_urgent_rule(t
         ("перезвоните насчёт химиотерапии папы, 8 (926) 555-12-34", "privacy.contact_in_health_context"),
         ("我的健保卡號是 123456789012 洗腎費用怎麼算", "privacy.insurance_or_account_id"),
         ("the guy in room 220 is detoxing, can you move my mom", "privacy.room_with_health"),
+        ("they moved my colonoscopy again, call me at 312-555-0147", "privacy.contact_in_health_context"),
     ],
 )
 def test_personal_identifiers_with_health_are_caught_in_every_language(text: str, rule_id: str) -> None:

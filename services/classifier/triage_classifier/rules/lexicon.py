@@ -11,7 +11,9 @@ HEALTH_TERMS = (
     r"transplant|trasplante|amputat\w+|seizures?|epilep\w+|addiction|adicci[oó]n|ward|unit|admitted|"
     r"internad[oa]|hospitalizad[oa]|intubated|intubad[oa]|fracture|fractura|broken \w+|fibrosis|"
     r"sclerosis|esclerosis|autism|autismo|anorexia|bulimia|covid-19|chlamydia|gonorrhea|syphilis|herpes|"
-    r"copd|epoc|pneumonia|neumon[ií]a|kidney failure|insuficiencia renal"
+    r"copd|epoc|pneumonia|neumon[ií]a|kidney failure|insuficiencia renal|colonoscop\w+|endoscop\w+|"
+    r"mammogra\w+|mamograf[ií]a|pap smear|papanicolaou|mri|resonancia magn[eé]tica|ct scan|tomograf[ií]a|"
+    r"ultrasound|ecograf[ií]a|prostate|pr[oó]stata"
 )
 
 # Words that turn a claim into a refutation or a question about it.
