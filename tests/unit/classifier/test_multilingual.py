@@ -79,10 +79,17 @@ def test_the_test_split_shares_no_text_with_the_training_or_validation_items() -
         assert not test & {item["text"] for item in items("validation")}
 
 
-def strong_urgent_rules(text: str) -> set[str]:
+def fired(text: str, *, strong: bool = False, label: Label | None = None) -> set[str]:
+    """The ids of the rules a text fires for its label (`label`: only that one; `strong`: only strong rules)."""
     return {
-        hit.rule_id for hit in evaluate(text) if hit.strong and hit.polarity > 0 and hit.label is Label.URGENT
+        hit.rule_id
+        for hit in evaluate(text)
+        if hit.polarity > 0 and (hit.strong or not strong) and label in (None, hit.label)
     }
+
+
+def strong_urgent_rules(text: str) -> set[str]:
+    return fired(text, strong=True, label=Label.URGENT)
 
 
 @pytest.mark.parametrize(
@@ -166,7 +173,7 @@ def test_kinds_of_danger_written_the_way_people_post_fire_a_strong_urgent_rule(t
     ],
 )
 def test_personal_identifiers_with_health_are_caught_in_every_language(text: str, rule_id: str) -> None:
-    assert rule_id in {hit.rule_id for hit in evaluate(text) if hit.label is Label.PRIVACY}
+    assert rule_id in fired(text, label=Label.PRIVACY)
 
 
 def test_an_overdose_that_is_over_is_not_an_emergency_in_russian() -> None:
@@ -185,7 +192,7 @@ def test_an_overdose_that_is_over_is_not_an_emergency_in_russian() -> None:
     ],
 )
 def test_a_named_persons_positive_result_is_a_privacy_hit(text: str) -> None:
-    assert "privacy.full_name_with_health" in {hit.rule_id for hit in evaluate(text)}
+    assert "privacy.full_name_with_health" in fired(text)
 
 
 @pytest.mark.parametrize(
@@ -197,7 +204,7 @@ def test_a_named_persons_positive_result_is_a_privacy_hit(text: str) -> None:
     ],
 )
 def test_ones_own_or_a_kind_of_test_result_is_not_a_named_persons(text: str) -> None:
-    assert "privacy.full_name_with_health" not in {hit.rule_id for hit in evaluate(text)}
+    assert "privacy.full_name_with_health" not in fired(text)
 
 
 @pytest.mark.parametrize(
@@ -252,7 +259,7 @@ def test_ones_own_or_a_kind_of_test_result_is_not_a_named_persons(text: str) -> 
     ],
 )
 def test_threats_and_abuse_are_hostile_in_every_language(text: str) -> None:
-    assert {hit.rule_id for hit in evaluate(text) if hit.strong} & {"hostile.threat", "hostile.harassment"}
+    assert fired(text, strong=True) & {"hostile.threat", "hostile.harassment"}
 
 
 @pytest.mark.parametrize(
@@ -282,7 +289,4 @@ def test_a_threat_to_kill_a_doctor_is_specific(text: str) -> None:
     ],
 )
 def test_reminders_and_workouts_are_not_threats(text: str) -> None:
-    assert not {hit.rule_id for hit in evaluate(text) if hit.strong} & {
-        "hostile.threat",
-        "urgent.specific_threat",
-    }
+    assert not fired(text, strong=True) & {"hostile.threat", "urgent.specific_threat"}
