@@ -5,6 +5,7 @@ outside English and Spanish, and the multilingual test split meets its floors pe
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,16 @@ def test_the_multilingual_test_split_meets_its_floors(routed: HybridClassifier) 
     assert report["per_label"]["privacy"]["recall"] >= OVERALL_PRIVACY_RECALL
     assert report["benign_flagged"] <= OVERALL_BENIGN_FLAGGED
     assert report["macro_f1"] >= OVERALL_MACRO_F1
+
+
+def test_privacy_recall_on_the_whole_test_split_meets_the_target(routed: HybridClassifier) -> None:
+    """Issue #18's privacy target, on the project's test split in every language (English and Spanish with the
+    nine): recall >= 0.95, met since a named person with a sensitive condition is decisive (docs/model.md)."""
+    both = "".join(
+        path.read_text(encoding="utf-8") for path in (CORPUS.parent / "test.jsonl", CORPUS / "test.jsonl")
+    )
+
+    report = evaluate_stream(routed, io.StringIO(both))
+
+    assert report["items"] == 1045
+    assert report["per_label"]["privacy"]["recall"] >= 0.95

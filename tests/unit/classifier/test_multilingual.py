@@ -198,6 +198,52 @@ def test_a_named_persons_positive_result_is_a_privacy_hit(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "Heads up, Darnell Whitaker from the pharmacy counter has HIV and nobody tells the customers",
+        "nurse okafor on 5 west just got out of rehab, is that who you want handing out meds?",
+        "no inventen, Gisela Ortega tiene VIH desde hace años y todos lo saben",
+        "o marcelo antunes pegou sifilis na viagem, avisa as minas",
+        "Infirmière Coralie Dubreuil était en hôpital psychiatrique cet été et elle soigne encore des enfants ?",
+        "tout moun konnen ti roland estimé gen sida",
+        "si jerome de leon ay may hiv daw sabi ng kapitbahay",
+        "nghe noi thang khang le bi hiv roi",
+        "ông Phạm Văn Lực ở khu tôi bị viêm gan B mà vẫn bán đồ ăn",
+        "听说刘建华有艾滋病，大家小心点",  # noqa: RUF001 (full-width, as written)
+        "急诊的护士周婉婷在吃抗抑郁药",
+        "박지훈 씨 에이즈 확진이래요",
+        "у олега смирнова вич, он сам мне сказал",  # noqa: RUF001 (Cyrillic, as written)
+        "медсестра Зоя Петрова лежала в наркологии",
+        "الممرض خالد النجار كان مدمن وطلع من مصحة الشهر الماضي",
+        "يوسف العلي عنده ايدز والناس ما بتعرف",
+    ],
+)
+def test_a_named_person_with_a_sensitive_condition_is_decisive(text: str) -> None:
+    """A name (or staff by title and name) with HIV, an infection, addiction, a psychiatric stay or medicine:
+    privacy on its own, whatever the model says."""
+    assert "privacy.full_name_with_health" in fired(text, strong=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Does Dr. Amara Singh see patients with hepatitis B? Need someone in network",
+        "Dr. Felix Moreau gave a great talk on HIV prevention at the library",
+        "Cedar Ridge HIV Clinic now has evening hours",
+        "Hollis County overdose deaths went down this year",
+        "La Dra. Inés Salgado dará una charla sobre adicciones el martes",
+        "Доктор Левин принимает пациентов с гепатитом?",  # noqa: RUF001 (Cyrillic, as written)
+        "الدكتورة سارة منصور قدمت محاضرة عن الايدز",
+        "我有艾滋病，请问你们有没有支持小组？",  # noqa: RUF001 (full-width, as written)
+        "저희 어머니가 간염이 있으신데 통역 가능한가요?",
+        "i have hiv and i'm not ashamed, thank you to the clinic team",
+    ],
+)
+def test_a_doctor_a_clinic_or_ones_own_condition_is_not_decisive(text: str) -> None:
+    assert "privacy.full_name_with_health" not in fired(text, strong=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "los análisis de sangre salieron positivos a anemia",
         "o resultado do teste rápido deu positivo pra covid",
         "我的活检结果是恶性的",

@@ -24,13 +24,16 @@ INDEX = NeedleIndex(set(ALL_NEEDLES))
 
 
 def by_pattern(text: str) -> list[tuple[str, int, int]]:
-    """What the rules' own patterns find, searched whole: the definition the prefilter must keep."""
+    """What the rules' own patterns find, searched whole: the definition the prefilter must keep (a rule's
+    decisive reading first, where it has one)."""
     view = normalise(text)
     found = []
     for rule in ALL_RULES:
-        match = rule.pattern.search(view.text)
-        if match is None or (rule.requires is not None and rule.requires.search(view.text) is None):
-            continue
+        match = rule.decisive.search(view.text) if rule.decisive is not None else None
+        if match is None:
+            match = rule.pattern.search(view.text)
+            if match is None or (rule.requires is not None and rule.requires.search(view.text) is None):
+                continue
         found.append((rule.id, *view.origin(*match.span())))
     return found
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from triage_events import Label
 
 from triage_classifier.normalise import Normalised, normalise
@@ -24,13 +26,15 @@ class _Compiled:
     needles."""
 
     def __init__(self, rules: tuple[Rule, ...]) -> None:
+        def prefiltered(pattern: re.Pattern[str] | None) -> Prefiltered | None:
+            return None if pattern is None else Prefiltered(pattern)
+
         self.rules = [
-            (rule, Prefiltered(rule.pattern), None if rule.requires is None else Prefiltered(rule.requires))
+            (rule, Prefiltered(rule.pattern), prefiltered(rule.requires), prefiltered(rule.decisive))
             for rule in rules
         ]
-        needles = set().union(*(p.needles() for _, p, _ in self.rules))
-        needles |= set().union(*(r.needles() for _, _, r in self.rules if r is not None))
-        self.index = NeedleIndex(needles)
+        patterns = [p for _, *ps in self.rules for p in ps if p is not None]
+        self.index = NeedleIndex(set().union(*(p.needles() for p in patterns)))
 
 
 # By the identity of the tuple of rules (hashing 33 rules would cost more than the rules' prefilters).
@@ -54,12 +58,15 @@ def evaluate(text: str | Normalised, rules: tuple[Rule, ...] = ALL_RULES) -> lis
     compiled = _compiled(rules)
     present = compiled.index.present(fold(view.text))
     hits: list[RuleHit] = []
-    for rule, pattern, requires in compiled.rules:
-        match = pattern.search(view.text, present)
-        if match is None or (requires is not None and requires.search(view.text, present) is None):
-            continue
+    for rule, pattern, requires, decisive in compiled.rules:
+        match = decisive.search(view.text, present) if decisive is not None else None
+        strong = rule.strong or match is not None
+        if match is None:
+            match = pattern.search(view.text, present)
+            if match is None or (requires is not None and requires.search(view.text, present) is None):
+                continue
         start, end = view.origin(match.start(), match.end())
-        hits.append(RuleHit(rule.id, rule.label, start, end, rule.strong, rule.polarity, rule.note))
+        hits.append(RuleHit(rule.id, rule.label, start, end, strong, rule.polarity, rule.note))
     return hits
 
 

@@ -21,7 +21,10 @@ class Rule:
     `strong` rules are decisive on their own (a medical record number is a privacy exposure whatever the
     model thinks); weak rules are features the model's head weighs. `polarity=-1` marks counter-evidence
     (a debunk marker, a figure of speech) that argues against the label. `requires` is a second pattern
-    that must also occur somewhere in the text (an identifier *and* a health detail).
+    that must also occur somewhere in the text (an identifier *and* a health detail). `decisive` is the
+    narrow reading of a weak rule that settles the label on its own (a named person *has* HIV, where the weak
+    pattern only sees a name somewhere near a health word): when it matches, the hit is strong, needs nothing
+    from `requires`, and is still the same rule (one id, one feature).
     """
 
     id: str
@@ -31,6 +34,7 @@ class Rule:
     strong: bool = False
     polarity: int = 1
     requires: re.Pattern[str] | None = None
+    decisive: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,54 @@ phrases = partial(in_every_language, PHRASES)  # rule id → its alternatives in
 
 HEALTH = rx(r"\b(?:" + HEALTH_TERMS + r")\b", *phrases("health"))
 
+# Two capitalised words that are not an organisation ("Maplewood Health"), a place ("Cedar Ridge", "Mile
+# Square Park") or a title alone: the one pattern where case matters.
+FULL_NAME = (
+    r"(?-i:\b(?!(?:The|This|That|My|Our|Your|Dr|Nurse|Patient|Paciente|Saint|St|Happy|Thank|Thanks|God|"
+    r"Merry|Walk|Buddy|In|At|On|For|From|And|But|When|After|Breaking|Little|Upper|Lower|Old|North|South|East|West|New|Los|Las|San|Santa|Fort|Mount|Mt|Lake|Port)\b)"
+    r"[A-Z][a-záéíóúñ]+ (?!(?:Health|Hospital|Medical|Center|Centre|Clinic|Memorial|General|Regional|"
+    r"University|Children'?s|Cancer|Heart|Institute|Care|System|Foundation|Street|St|Ave|Avenue|Road|Rd|"
+    r"Blvd|Team|Department|Unit|Wing|Campus|Lifeline|Park|Ridge|Valley|Hills?|Heights|Square|Beach|Bay|"
+    r"City|County|Lake|River|Springs?|Plaza|Mall|Church|School|College|High|Dialysis|People|Million|"
+    r"Thousand)\b)"
+    r"[A-Z][a-záéíóúñ]+(?:-[A-Z][a-z]+)?\b)"
+)
+# Staff named by their title ("nurse Duarte", "la enfermera Marisol", "Dr. Kim").
+TITLED = (
+    r"\b(?:nurse|dr\.?|doctor|doctora|dra\.?|enfermer[oa]|receptionist|recepcionista|tech|t[eé]cnic[oa]|"
+    r"infirmi[eè]re?|enfermeir[oa]|m[eé]dic[oa]|m[eé]decin|enfimy[eè]|dokt[eè]|nars|y t[aá]|b[aá]c s[iĩ])\.?\s+"
+    r"(?!(?:who|that|at|in|on|for|de|del|da|do|en|que|q)\b)[a-z]+"
+)
+# The conditions whose exposure harms most, named alone: HIV and other sexually transmitted infections,
+# hepatitis, tuberculosis, addiction and rehab, an overdose, a psychiatric stay or medicines, a miscarriage
+# or an abortion, a pregnancy test. Not cancer or a stroke, which public figures announce themselves.
+SENSITIVE = "|".join(
+    f"(?:{words})"
+    for words in (
+        r"\b(?:hiv|aids|vih|sida|std|sti|chlamydia|clamidia|gonorrh?o?ea|gonorrea|syphilis|s[ií]filis|"
+        r"herpes|hepatitis|tuberculosis|rehab|rehabilitaci[oó]n|detox\w*|desintox\w*|overdos\w*|sobredosis|"
+        r"psych ward|psychiatric|psiqui[aá]tric\w*|schizophreni\w*|esquizofreni\w*|bipolar|antidepress\w*|"
+        r"antidepresiv\w*|miscarriage|aborto|abortion|alcoholi\w*|alcoh[oó]lic\w*|addict\w*|adicci[oó]n|"
+        r"adict\w*|dui|perdi[oó] (?:el|al|a su) beb[eé])\b",
+        *phrases("sensitive"),
+    )
+)
+# ... but not a clinic, a walk or a support group; nor a doctor who treats it, sees its patients or gives a
+# talk on it; nor a remedy that "cures" it; nor someone who speaks of their own openly.
+NOT_A_PERSONS = (
+    r"(?!\s+(?:clinic|center|centre|program\w*|services?|testing|tests?|walk|awareness|support|group|patients?|"
+    r"pacientes|cl[ií]nica|centro|programa|prevenci[oó]n|prevention|campaign|campa[nñ]a|month|mes|unit|ward|"
+    r"meds? for)\b)"
+)
+NOT_TREATING = (
+    r"(?:(?!\b(?:treats?|treating|trata|atiende|see|sees|seeing|ve a|specialist|especialista|works? (?:in|at)|"
+    r"trabaja en|patients?|pacientes?|benh nhan|kham|trete|soigne\w*|atteints?|cures?|cured|curan?|curou|"
+    r"guerit|guerir|talks?|talking|lectures?|webinar|seminar|workshop|presentation|explain\w*|explic\w*|"
+    r"platica|charla|conferencia|conferences?|konferans|noi ve|about|sobre|sur|sou|openly|publicly|"
+    r"publicamente|publiquement|cong khai|screening|testing|pruebas?|tamizaje|depistaj|depistage|feria|fair|"
+    r"noi chuyen|tu van)\b|\bon ['\"\u2018\u201c])[^.!?\n])"
+)
+
 RULES = (
     Rule(
         "privacy.record_number",
@@ -91,18 +139,17 @@ RULES = (
         "privacy.full_name_with_health",
         P,
         rx(
-            # Two capitalised words that are not an organisation ("Maplewood Health") or a title alone: the one
-            # pattern where case matters.
-            r"(?-i:\b(?!(?:The|This|That|My|Our|Your|Dr|Nurse|Patient|Paciente|Saint|St|Happy|Thank|Thanks|God|"
-            r"Merry)\b)"
-            r"[A-Z][a-záéíóúñ]+ (?!(?:Health|Hospital|Medical|Center|Centre|Clinic|Memorial|General|Regional|"
-            r"University|Children'?s|Cancer|Heart|Institute|Care|System|Foundation|Street|Ave|Road|Team|"
-            r"Department|Unit|Wing|Campus|Lifeline)\b)[A-Z][a-záéíóúñ]+(?:-[A-Z][a-z]+)?\b)",
+            FULL_NAME,
             # A named person's test result, written in lower case as often as not.
             *phrases("privacy.full_name_with_health"),
         ),
         "a full name with a health detail",
         requires=HEALTH,
+        # Decisive: a named person, or staff by title, with one of the conditions above.
+        decisive=rx(
+            f"(?:{FULL_NAME}|{TITLED}){NOT_TREATING}{{0,50}}(?:{SENSITIVE}){NOT_A_PERSONS}",
+            *phrases("privacy.named_condition"),
+        ),
     ),
     Rule(
         "privacy.handle_with_admission",
