@@ -111,6 +111,9 @@ def strong_urgent_rules(text: str) -> set[str]:
         "salamat sa inyo nung na-stroke si lolo, malakas na sya ngayon",
         "cảm ơn bệnh viện lúc bị đột quỵ năm ngoái đã cứu bố tôi",
         "après le vaccin j'ai mal au bras, c'est normal ?",
+        # A stroke last year, told in thanks; pills kept for a trip.
+        "noong isang taon na-stroke si tatay, ngayon nakakalakad na, salamat po",
+        "guardei os remédios na geladeira pra viagem",
     ],
 )
 def test_figures_of_speech_do_not_fire_a_strong_urgent_rule(text: str) -> None:
@@ -144,6 +147,23 @@ def test_figures_of_speech_do_not_fire_a_strong_urgent_rule(text: str) -> None:
         "đường huyết của bà còn 1.8, bà xỉu rồi",
         # Bleeding, the words the other way round.
         "máu chảy không cầm được, cứu với",
+        # Pills saved up to take at once.
+        "llevo semanas juntando pastillas, hoy se acaba todo",
+        "guardei as cartelas da minha mãe, hj à noite tomo tudo",
+        "накопила снотворное за два месяца",
+        "inipon ko na yung mga gamot ni lola, iinumin ko lahat mamaya",
+        "جمعت حبوب الضغط تبع ابوي",
+        # A low sugar with a muddled head; a stroke and a closing throat written in Latin letters.
+        "58 lang sugar ni mama tapos ang labo na kausap",
+        "u otca pravaya ruka otnyalas i lico perekosilo",
+        "mesh 2adra atnafes ba3d el fool sudani",
+        # Coming to the clinic with a gun, words between.
+        "завтра приду в вашу поликлинику со стволом",  # noqa: RUF001 (Cyrillic, as written)
+        "hoje às 18h tô aí no pronto-socorro com a faca, ele vai ver",
+        # Chest weight down the arm (Egyptian), a child who swallowed tablets, a goodbye to a mother.
+        "ضغط جامد على صدري ونازل على دراعي من ربع ساعة",
+        "nainom ng bunso ko yung mga gamot ni lolo sa puso",
+        "desculpa por tudo mãe, cuida da Bia por mim",
     ],
 )
 def test_kinds_of_danger_written_the_way_people_post_fire_a_strong_urgent_rule(text: str) -> None:
