@@ -356,3 +356,44 @@ def test_a_threat_to_kill_a_doctor_is_specific(text: str) -> None:
 )
 def test_reminders_and_workouts_are_not_threats(text: str) -> None:
     assert not fired(text, strong=True) & {"hostile.threat", "urgent.specific_threat"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the useless billing staff lost my claim again",
+        "that pharmacist is a total clown",
+        "what a sorry excuse for a surgeon",
+        "who hired these morons at the front desk",
+        "los enfermeros de noche son unos inútiles",
+        "la cajera pendeja me cobró doble",
+        "那个废物保安又不让我进去",
+        "nhan vien tong dai toan lu vo dung",
+        "yung receptionist nyo ay isang malaking tanga",
+        "الممرضة هذي غبية ما تفهم شي",
+        "무능한 상담원 때문에 예약 또 꼬였어요",
+        "криворукая медсестра три раза не попала в вену",
+        "enfimyè sa a se yon bourik",
+        "os recepcionistas daqui são uns incompetentes",
+        "le standardiste est un bouffon",
+    ],
+)
+def test_an_insult_at_staff_by_their_role_is_decisive(text: str) -> None:
+    assert "hostile.insult" in fired(text, strong=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@kev lol you idiot, wrong entrance again 😂",
+        "I'm so stupid, I left my card at the front desk",
+        "a man called the nurse stupid and she stayed calm, respect",
+        "this stupid parking machine ate my ticket",
+        "hôm qua có ông chửi cô y tá là đồ ngu, vậy là không được",
+        "putangina mo cancer, tapos na ang chemo ni lola!",
+        "vai se foder, câncer, meu pai tocou o sino hoje",
+        "that surgeon is a beast, best in the state",
+    ],
+)
+def test_teasing_oneself_a_thing_or_a_reported_insult_is_not_decisive(text: str) -> None:
+    assert not fired(text, strong=True) & {"hostile.insult", "hostile.harassment"}

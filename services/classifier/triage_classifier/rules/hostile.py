@@ -23,6 +23,26 @@ _INSULT = (
     r"ladr[oó]n(?:es)?|mentiros[oa]s?|payas[oa]s?|cerd[oa]s?|carniceros?|matasanos"
 )
 
+# Staff by their role or department, the target an insult at staff names (LABELS.md: the target can be staff).
+_ROLE = (
+    r"receptionists?|nurses?|doctors?|docs|physicians?|surgeons?|pediatricians?|anesthesiologists?|staff|"
+    r"admins?|administrators?|management|managers?|security guards?|guards?|techs?|phlebotomists?|"
+    r"pharmacists?|front desk(?: \w+)?|billing(?: department| dept| people| lady| guy)?|schedulers?|"
+    r"social media (?:manager|team|person|intern)|community manager|moderators?|mods|executives?|residents?|"
+    r"interns?|paramedics?|operators?|billing department|(?:er|icu|front desk|billing) staff|"
+    r"recepcionistas?|enfermer[oa]s?|doctor(?:a|es|as)|m[eé]dic[oa]s?|cirujan[oa]s?|pediatras?|"
+    r"guardias?(?: de? seguridad)?|vigilantes?|administrativ[oa]s?|moderador(?:a|es)?|cajer[oa]s?|"
+    r"departamento de \w+|admisiones|facturaci[oó]n"
+)
+_INSULT_ADJ = (
+    r"stupid|dumb(?:ass)?|idiotic|moronic|incompetent|useless|pathetic|worthless|clueless|brain-?dead|"
+    r"lazy(?:-ass)?|retarded|pinch(?:e|es)|maldit[oa]s?|pendej[oa]s?|est[uú]pid[oa]s?|in[uú]til(?:es)?"
+)
+_INSULT_AFTER_ES = (
+    r"pendej[oa]s?|idiotas?|est[uú]pid[oa]s?|in[uú]til(?:es)?|imb[eé]cil(?:es)?|tarad[oa]s?|inept[oa]s?|"
+    r"de quinta|de cuarta|de pacotilla|de mierda"
+)
+
 RULES = (
     Rule(
         "hostile.insult",
@@ -42,6 +62,29 @@ RULES = (
             *phrases("hostile.insult"),
         ),
         "an insult aimed at people",
+        # Decisive: an insult glued to staff by their role ("stupid receptionist", "la recepcionista pendeja",
+        # "the ER doctor is a clown", "a joke of a surgeon"), not a friend teased or oneself.
+        decisive=rx(
+            r"\b(?:"
+            + _INSULT_ADJ
+            + r")\s+(?:ass\s+|f\w*ing\s+|las\s+|los\s+|el\s+|la\s+)?(?:"
+            + _ROLE
+            + r")\b",
+            r"\b(?:" + _ROLE + r")\s+(?:" + _INSULT_AFTER_ES + r")\b",
+            r"(?:^|\b(?:the|that|this|those|these|your|ur|el|la|los|las|ese|esa|su|sus)\s+)(?:\w+\s+)?(?:"
+            + _ROLE
+            + r")\b[^.!?\n]{0,30}\b(?:is|are|r|es|son)\s+(?:(?:such|a|an|total|complete|bunch of|just|un[oa]?s?|"
+            r"puro|pura|bola de|una bola de|bn|bien|re)\s+){0,3}(?:"
+            + _INSULT
+            + r"|tarad[oa]s?|cobardes?|chiste)\b",
+            # "who hired these clowns at the front desk?"
+            r"\b(?:who hired|qui[eé]n contrat[oó] a) (?:these|those|this|the|estos|estas|esos|esas|est[ea]) "
+            r"(?:clowns?|idiots?|morons?|incompetents?|imbeciles?|payas[oa]s?|idiotas?|pendej[oa]s?|in[uú]tiles?|tarad[oa]s?)\b",
+            r"\b(?:excuse|joke) (?:for|of) an? (?:"
+            + _ROLE
+            + r")\b|\bchiste de (?:m[eé]dico|doctor|enfermer[oa])\b",
+            *phrases("insult_at_staff"),
+        ),
     ),
     Rule(
         "hostile.harassment",
