@@ -29,7 +29,7 @@ _ROLE = (
     r"admins?|administrators?|management|managers?|security guards?|guards?|techs?|phlebotomists?|"
     r"pharmacists?|front desk(?: \w+)?|billing(?: department| dept| people| lady| guy)?|schedulers?|"
     r"social media (?:manager|team|person|intern)|community manager|moderators?|mods|executives?|residents?|"
-    r"interns?|paramedics?|operators?|billing department|(?:er|icu|front desk|billing) staff|"
+    r"interns?|paramedics?|operators?|(?:er|icu) staff|"
     r"recepcionistas?|enfermer[oa]s?|doctor(?:a|es|as)|m[eé]dic[oa]s?|cirujan[oa]s?|pediatras?|"
     r"guardias?(?: de? seguridad)?|vigilantes?|administrativ[oa]s?|moderador(?:a|es)?|cajer[oa]s?|"
     r"departamento de \w+|admisiones|facturaci[oó]n"

@@ -22,7 +22,8 @@ HEALTH = rx(r"\b(?:" + HEALTH_TERMS + r")\b", *phrases("health"))
 # Square Park") or a title alone: the one pattern where case matters.
 FULL_NAME = (
     r"(?-i:\b(?!(?:The|This|That|My|Our|Your|Dr|Nurse|Patient|Paciente|Saint|St|Happy|Thank|Thanks|God|"
-    r"Merry|Walk|Buddy|In|At|On|For|From|And|But|When|After|Breaking|Little|Upper|Lower|Old|North|South|East|West|New|Los|Las|San|Santa|Fort|Mount|Mt|Lake|Port)\b)"
+    r"Merry|Walk|Buddy|In|At|On|For|From|And|But|When|After|Breaking|Little|Upper|Lower|Old|North|South|"
+    r"East|West|New|Los|Las|San|Santa|Fort|Mount|Mt|Lake|Port)\b)"
     r"[A-Z][a-záéíóúñ]+ (?!(?:Health|Hospital|Medical|Center|Centre|Clinic|Memorial|General|Regional|"
     r"University|Children'?s|Cancer|Heart|Institute|Care|System|Foundation|Street|St|Ave|Avenue|Road|Rd|"
     r"Blvd|Team|Department|Unit|Wing|Campus|Lifeline|Park|Ridge|Valley|Hills?|Heights|Square|Beach|Bay|"
